@@ -1,0 +1,83 @@
+# bertc: BERT text classification in C.
+#   make            build build/bertc and build/libbertc.a
+#   make test       install what is needed, build (-Werror), generate reference
+#                   fixtures with PyTorch/transformers, run all tests, then the
+#                   sanitizer tests (asan-test)
+#   make asan-test  build with AddressSanitizer + UBSan into build-asan/ and run the tests
+#   make demo       the notebook end to end on the embedded defaults
+#   make bench      benchmarks against PyTorch / ONNX Runtime (never in CI)
+#   make deps       only the installs (tools/setup.sh all)
+
+PYTHON  ?= python3
+CC      ?= gcc
+BUILD   ?= build
+OPT     ?= -O3 -march=native
+SAN     ?=
+PKGS    := cairo
+WARN    := -Wall -Wextra -Werror -Wno-error=deprecated-declarations
+CFLAGS  := -std=c11 -D_GNU_SOURCE -g $(OPT) $(SAN) -fopenmp -fno-math-errno $(WARN) \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := -lopenblas -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz \
+           $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LDFLAGS := -fopenmp $(SAN)
+
+SRC      := $(wildcard src/*.c)
+OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+GEN      := $(wildcard tools/gen_*.py)
+STAMPS   := $(GEN:tools/gen_%.py=build/fixtures/%.stamp)
+
+.PHONY: all deps test check asan-test fixtures demo bench clean
+all: $(BUILD)/bertc $(BUILD)/libbertc.a $(TEST_BIN)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libbertc.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bertc: cli/main.c $(BUILD)/libbertc.a
+	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(BUILD)/libbertc.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libbertc.a tests/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(BUILD)/libbertc.a $(LDFLAGS) $(LDLIBS)
+
+-include $(OBJ:.o=.d)
+
+deps:
+	tools/setup.sh all
+
+# Reference fixtures: tools/gen_NAME.py OUTDIR writes build/fixtures/NAME/.
+fixtures: $(STAMPS)
+build/fixtures/%.stamp: tools/gen_%.py tools/setup.sh
+	@mkdir -p build/fixtures
+	$(PYTHON) $< build/fixtures/$*
+	@touch $@
+
+check: all fixtures
+	tests/run.sh $(BUILD)
+
+test: deps
+	$(MAKE) all
+	$(MAKE) fixtures
+	tests/run.sh build
+	$(MAKE) asan-test
+
+asan-test:
+	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
+	        SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	BERTC_SANITIZED=1 tests/run.sh build-asan
+
+demo: deps all
+	tools/demo.sh
+
+bench: deps all
+	bench/run.sh
+
+clean:
+	rm -rf build build-asan

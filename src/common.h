@@ -1,0 +1,55 @@
+/* common.h: what every bertc module shares: error reporting on a bertc_err,
+ * checked number parsing for values that come from outside (files, flags, HTTP),
+ * overflow-checked size arithmetic and small file helpers.
+ *
+ * It does not allocate hidden state and never prints. */
+#ifndef BERTC_COMMON_H
+#define BERTC_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../include/bertc.h"
+
+/* Records code and a printf-formatted message on err (if err is not NULL) and
+ * returns code, so callers can write `return bertc_fail(err, BERTC_ERR_IO, ...)`.
+ * An earlier message on err is replaced. */
+int bertc_fail(bertc_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prefixes the message already on err with "prefix: " (for adding the file name
+ * or the calling context). Returns err->code. */
+int bertc_err_prefix(bertc_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Checked conversions: the whole string must be a number within [lo, hi].
+ * Return 0 on success, -1 on anything else (empty, junk, overflow, out of range). */
+int bertc_parse_long(const char *s, long lo, long hi, long *out);
+int bertc_parse_double(const char *s, double lo, double hi, double *out);
+
+/* *out = a * b, or returns -1 when it would overflow size_t. */
+int bertc_mul_size(size_t a, size_t b, size_t *out);
+/* *out = a + b, or returns -1 when it would overflow size_t. */
+int bertc_add_size(size_t a, size_t b, size_t *out);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer (*len excludes the NUL).
+ * Refuses files larger than max_bytes. The caller frees *out. */
+int bertc_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
+                    bertc_err *err);
+
+/* Writes len bytes to path atomically: path.tmp.PID is written, fsync'd and
+ * renamed over path, then the parent directory is fsync'd. On failure path is
+ * untouched and the temporary file removed. */
+int bertc_write_file_atomic(const char *path, const void *data, size_t len,
+                            bertc_err *err);
+
+/* fsyncs a directory (after a rename into it). */
+int bertc_fsync_dir(const char *dir, bertc_err *err);
+
+/* Joins dir and name with one '/' into out (capacity cap). Returns -1 if it does not fit. */
+int bertc_path_join(char *out, size_t cap, const char *dir, const char *name);
+
+/* 1 if path names an existing directory / regular file, else 0. */
+int bertc_is_dir(const char *path);
+int bertc_is_file(const char *path);
+
+#endif /* BERTC_COMMON_H */

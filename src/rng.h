@@ -1,0 +1,31 @@
+/* rng.h: the one seeded random generator bertc uses everywhere (new classifier
+ * heads, dropout masks, data shuffling), so that `--seed` makes a run repeat bit
+ * for bit. xoshiro256** seeded through splitmix64; normals by Box-Muller.
+ *
+ * The state is a plain struct: copy it to checkpoint it, assign it to restore.
+ *
+ *     bertc_rng r; bertc_rng_seed(&r, 42);
+ *     float u = bertc_rng_uniform(&r);        // [0, 1)
+ *     float z = bertc_rng_normal(&r);         // N(0, 1)
+ */
+#ifndef BERTC_RNG_H
+#define BERTC_RNG_H
+
+#include <stdint.h>
+
+typedef struct bertc_rng {
+    uint64_t s[4];
+} bertc_rng;
+
+void bertc_rng_seed(bertc_rng *r, uint64_t seed);
+uint64_t bertc_rng_next(bertc_rng *r);
+/* Uniform in [0, 1) with 24 random bits. */
+float bertc_rng_uniform(bertc_rng *r);
+/* Standard normal (Box-Muller, uses two uniforms per call, no cached spare). */
+float bertc_rng_normal(bertc_rng *r);
+/* Uniform integer in [0, n) without modulo bias; n > 0. */
+uint64_t bertc_rng_below(bertc_rng *r, uint64_t n);
+/* Fisher-Yates shuffle of idx[0..n). */
+void bertc_rng_shuffle(bertc_rng *r, int *idx, int n);
+
+#endif

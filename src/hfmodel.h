@@ -1,0 +1,67 @@
+/* hfmodel.h: Hugging Face model folders: config.json, tokenizer_config.json,
+ * vocab.txt and model.safetensors in, the same out.
+ *
+ * Loading validates everything before use (see safetensors.h for the file rules),
+ * maps transformers' tensor names (BertModel: no prefix; BertForSequenceClassification
+ * and pre-training checkpoints: "bert." prefix; "cls.*" heads ignored) onto the
+ * bert_params layout, converts F16/BF16 to fp32, and gives a checkpoint without a
+ * classifier a new head initialised as transformers does.
+ *
+ * Memory: hf_model owns its config strings and its parameter block; hf_model_free
+ * releases them (harmless on a zeroed struct).
+ *
+ *     hf_load_opts o; hf_load_opts_default(&o);
+ *     hf_model m = {0};
+ *     if (hf_model_load(&m, "/path/to/folder", &o, &err) != BERTC_OK) ...
+ *     ... m.cfg, m.params ...
+ *     hf_model_free(&m);
+ */
+#ifndef BERTC_HFMODEL_H
+#define BERTC_HFMODEL_H
+
+#include <stdint.h>
+#include "bert.h"
+#include "tokenizer.h"
+
+typedef struct hf_load_opts {
+    int num_labels;       /* -1: keep the folder's (or 2 for a new head); else force this many */
+    char **labels;        /* optional label names for a new head (num_labels of them), or NULL */
+    uint64_t seed;        /* seeds a new classifier head (normal(0, initializer_range)) */
+} hf_load_opts;
+
+void hf_load_opts_default(hf_load_opts *o);
+
+typedef struct hf_model {
+    bert_config cfg;          /* dimensions, dropout, labels */
+    bert_tokenizer_opts tok;  /* from tokenizer_config.json (defaults where absent) */
+    char *dir;                /* the folder it was loaded from */
+    char *vocab_path;         /* dir/vocab.txt */
+    float *params_memory;     /* bert_num_params(&cfg) floats, one allocation */
+    size_t num_params;
+    bert_params params;       /* slices of params_memory */
+    int new_head;             /* 1: no classifier in the checkpoint, initialised from seed */
+    int new_pooler;           /* 1: no pooler in the checkpoint, initialised from seed */
+    char source_dtype[8];     /* "F32", "F16" or "BF16": the checkpoint's float type */
+    char checks[1024];        /* what was validated, one human-readable line for `bertc info` */
+} hf_model;
+
+/* Loads a model folder. name_or_path may be a folder or a name in the model
+ * cache (see hf_model_resolve). */
+int hf_model_load(hf_model *m, const char *name_or_path, const hf_load_opts *opts, bertc_err *err);
+void hf_model_free(hf_model *m);
+
+/* Resolves a folder path, or a name in ${XDG_CACHE_HOME:-~/.cache}/bertc/models/NAME,
+ * into out (capacity cap). BERTC_ERR_NOTFOUND names what was tried. */
+int hf_model_resolve(const char *name_or_path, char *out, size_t cap, bertc_err *err);
+
+/* Writes the model as a Hugging Face BertForSequenceClassification folder into an
+ * existing directory dir (config.json with architectures, id2label, label2id;
+ * model.safetensors under transformers' names; vocab.txt; tokenizer_config.json;
+ * special_tokens_map.json). Files are fsync'd; dir is not renamed. */
+int hf_model_save_into(const hf_model *m, const char *dir, bertc_err *err);
+
+/* Atomic save: writes into "dir.tmp-PID" beside dir, fsyncs, renames onto dir
+ * (replacing an existing folder), fsyncs the parent. On failure dir is untouched. */
+int hf_model_save(const hf_model *m, const char *dir, bertc_err *err);
+
+#endif /* BERTC_HFMODEL_H */

@@ -1,0 +1,278 @@
+/* metrics.c: confusion-matrix accumulator and scikit-learn's classification metrics.
+ * The arithmetic follows sklearn.metrics.precision_recall_fscore_support (1.9):
+ * per-class ratios of integer counts, 0 where a denominator is 0, averages as
+ * numpy sums them (in class order), so results agree to the last bit or so. */
+#include "metrics.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bertc_metrics_init(bertc_metrics *m, int num_labels, bertc_err *err) {
+    memset(m, 0, sizeof *m);
+    if (num_labels < 1 || num_labels > 1 << 15)
+        return bertc_fail(err, BERTC_ERR_ARG, "metrics: %d labels; need 1..32768", num_labels);
+    m->cm = calloc((size_t)num_labels * (size_t)num_labels, sizeof *m->cm);
+    if (!m->cm) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: cannot allocate a %dx%d matrix", num_labels, num_labels);
+    m->num_labels = num_labels;
+    return BERTC_OK;
+}
+
+void bertc_metrics_reset(bertc_metrics *m) {
+    if (m->cm) memset(m->cm, 0, (size_t)m->num_labels * (size_t)m->num_labels * sizeof *m->cm);
+    m->n = 0;
+    m->loss_sum = 0;
+    m->loss_count = 0;
+}
+
+void bertc_metrics_free(bertc_metrics *m) {
+    if (!m) return;
+    free(m->cm);
+    memset(m, 0, sizeof *m);
+}
+
+int bertc_metrics_add(bertc_metrics *m, const int *y_true, const int *y_pred, int B, bertc_err *err) {
+    const int NL = m->num_labels;
+    if (!m->cm) return bertc_fail(err, BERTC_ERR_ARG, "metrics: not initialised");
+    if (B < 0) return bertc_fail(err, BERTC_ERR_ARG, "metrics: batch size %d", B);
+    for (int b = 0; b < B; b++)
+        if (y_true[b] < 0 || y_true[b] >= NL || y_pred[b] < 0 || y_pred[b] >= NL)
+            return bertc_fail(err, BERTC_ERR_ARG, "metrics: example %d of the batch: true %d, predicted %d; labels are 0..%d",
+                              b, y_true[b], y_pred[b], NL - 1);
+    for (int b = 0; b < B; b++) m->cm[(size_t)y_true[b] * NL + y_pred[b]]++;
+    m->n += B;
+    return BERTC_OK;
+}
+
+void bertc_metrics_add_loss(bertc_metrics *m, double loss_sum, int64_t count) {
+    m->loss_sum += loss_sum;
+    m->loss_count += count;
+}
+
+double bertc_metrics_accuracy(const bertc_metrics *m) {
+    if (m->n == 0) return 0;
+    int64_t tp = 0;
+    for (int c = 0; c < m->num_labels; c++) tp += m->cm[(size_t)c * m->num_labels + c];
+    return (double)tp / (double)m->n;
+}
+
+double bertc_metrics_loss(const bertc_metrics *m) {
+    return m->loss_count > 0 ? m->loss_sum / (double)m->loss_count : NAN;
+}
+
+static double ratio(int64_t num, int64_t den) { return den == 0 ? 0.0 : (double)num / (double)den; }
+
+bertc_scores bertc_metrics_class(const bertc_metrics *m, int c) {
+    const int NL = m->num_labels;
+    int64_t tp = m->cm[(size_t)c * NL + c], pred = 0, truth = 0;
+    for (int k = 0; k < NL; k++) {
+        pred += m->cm[(size_t)k * NL + c];
+        truth += m->cm[(size_t)c * NL + k];
+    }
+    bertc_scores s;
+    s.precision = ratio(tp, pred);
+    s.recall = ratio(tp, truth);
+    /* sklearn: (1 + beta^2) tp / ((1 + beta^2) tp + beta^2 fn + fp), beta = 1,
+     * i.e. 2 tp / (true + pred); 0 when the class is neither true nor predicted. */
+    s.f1 = (truth + pred) == 0 ? 0.0 : 2.0 * (double)tp / ((double)truth + (double)pred);
+    s.support = truth;
+    return s;
+}
+
+bertc_scores bertc_metrics_macro(const bertc_metrics *m) {
+    bertc_scores a = {0, 0, 0, 0};
+    for (int c = 0; c < m->num_labels; c++) {
+        bertc_scores s = bertc_metrics_class(m, c);
+        a.precision += s.precision;
+        a.recall += s.recall;
+        a.f1 += s.f1;
+        a.support += s.support;
+    }
+    a.precision /= m->num_labels;
+    a.recall /= m->num_labels;
+    a.f1 /= m->num_labels;
+    return a;
+}
+
+bertc_scores bertc_metrics_weighted(const bertc_metrics *m) {
+    bertc_scores a = {0, 0, 0, 0};
+    for (int c = 0; c < m->num_labels; c++) {
+        bertc_scores s = bertc_metrics_class(m, c);
+        a.precision += s.precision * (double)s.support;
+        a.recall += s.recall * (double)s.support;
+        a.f1 += s.f1 * (double)s.support;
+        a.support += s.support;
+    }
+    if (a.support > 0) {
+        a.precision /= (double)a.support;
+        a.recall /= (double)a.support;
+        a.f1 /= (double)a.support;
+    }
+    return a;
+}
+
+double bertc_metrics_best_f1(const bertc_metrics *m) {
+    return m->num_labels == 2 ? bertc_metrics_class(m, 1).f1 : bertc_metrics_macro(m).f1;
+}
+
+/* ---------------------------------------------------------------- report text */
+
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int failed;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    if (b->failed) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        if (b->s && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->failed = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+/* Characters in a UTF-8 string (bytes that do not continue a sequence), as Python's
+ * len() counts the decoded name. */
+static int utf8_chars(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Python's "{:>{width}s}". */
+static void sb_rjust(sbuf *b, const char *s, int width) {
+    int pad = width - utf8_chars(s);
+    sb_printf(b, "%*s%s", pad > 0 ? pad : 0, "", s);
+}
+
+int bertc_metrics_report(const bertc_metrics *m, const char *const *names, int digits, char **out,
+                         bertc_err *err) {
+    *out = NULL;
+    const int NL = m->num_labels;
+    if (!m->cm) return bertc_fail(err, BERTC_ERR_ARG, "metrics: not initialised");
+    if (digits < 0 || digits > 15) return bertc_fail(err, BERTC_ERR_ARG, "metrics: digits %d; need 0..15", digits);
+    char (*num)[16] = malloc((size_t)NL * sizeof *num);
+    if (!num) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
+    for (int c = 0; c < NL; c++) snprintf(num[c], sizeof num[c], "%d", c);
+#define NAME(c) (names ? names[c] : num[c])
+    /* sklearn: width = max(longest name, len("weighted avg"), digits). */
+    int width = 12;
+    for (int c = 0; c < NL; c++)
+        if (utf8_chars(NAME(c)) > width) width = utf8_chars(NAME(c));
+    if (digits > width) width = digits;
+
+    sbuf b = {0};
+    sb_rjust(&b, "", width);
+    sb_printf(&b, "  %9s %9s %9s %9s\n\n", "precision", "recall", "f1-score", "support");
+    for (int c = 0; c < NL; c++) {
+        bertc_scores s = bertc_metrics_class(m, c);
+        sb_rjust(&b, NAME(c), width);
+        sb_printf(&b, "  %9.*f %9.*f %9.*f %9lld\n", digits, s.precision, digits, s.recall, digits, s.f1,
+                  (long long)s.support);
+    }
+    sb_printf(&b, "\n");
+    /* Every label is listed (labels=range(NL)), so sklearn's micro average is the
+     * accuracy row: two blank columns, then the accuracy under f1-score. */
+    sb_rjust(&b, "accuracy", width);
+    sb_printf(&b, "  %9s %9s %9.*f %9lld\n", "", "", digits, bertc_metrics_accuracy(m), (long long)m->n);
+    const char *heads[2] = {"macro avg", "weighted avg"};
+    for (int k = 0; k < 2; k++) {
+        bertc_scores s = k == 0 ? bertc_metrics_macro(m) : bertc_metrics_weighted(m);
+        sb_rjust(&b, heads[k], width);
+        sb_printf(&b, "  %9.*f %9.*f %9.*f %9lld\n", digits, s.precision, digits, s.recall, digits, s.f1,
+                  (long long)m->n);
+    }
+#undef NAME
+    free(num);
+    if (b.failed) {
+        free(b.s);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
+    }
+    *out = b.s;
+    return BERTC_OK;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static cJSON *scores_json(bertc_scores s, const char *label) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    int ok = 1;
+    if (label) ok &= cJSON_AddStringToObject(o, "label", label) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "precision", s.precision) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "recall", s.recall) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "f1", s.f1) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "support", (double)s.support) != NULL;
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *bertc_metrics_json(const bertc_metrics *m, const char *const *names) {
+    const int NL = m->num_labels;
+    if (!m->cm) return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    int ok = cJSON_AddNumberToObject(o, "n", (double)m->n) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "accuracy", bertc_metrics_accuracy(m)) != NULL;
+    if (m->loss_count > 0) ok &= cJSON_AddNumberToObject(o, "loss", bertc_metrics_loss(m)) != NULL;
+    else ok &= cJSON_AddNullToObject(o, "loss") != NULL;
+    cJSON *labels = cJSON_AddArrayToObject(o, "labels");
+    cJSON *cm = cJSON_AddArrayToObject(o, "confusion_matrix");
+    cJSON *per = cJSON_AddArrayToObject(o, "per_class");
+    ok &= labels && cm && per;
+    for (int c = 0; ok && c < NL; c++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", c);
+        const char *name = names ? names[c] : num;
+        cJSON *row = cJSON_CreateArray();
+        for (int k = 0; row && k < NL; k++) {
+            cJSON *v = cJSON_CreateNumber((double)m->cm[(size_t)c * NL + k]);
+            if (!v || !cJSON_AddItemToArray(row, v)) {
+                cJSON_Delete(v);
+                ok = 0;
+                break;
+            }
+        }
+        cJSON *lab = cJSON_CreateString(name);
+        cJSON *sc = scores_json(bertc_metrics_class(m, c), name);
+        ok &= row && lab && sc;
+        if (row && !cJSON_AddItemToArray(cm, row)) { cJSON_Delete(row); ok = 0; }
+        if (lab && !cJSON_AddItemToArray(labels, lab)) { cJSON_Delete(lab); ok = 0; }
+        if (sc && !cJSON_AddItemToArray(per, sc)) { cJSON_Delete(sc); ok = 0; }
+    }
+    cJSON *ma = scores_json(bertc_metrics_macro(m), NULL);
+    cJSON *wa = scores_json(bertc_metrics_weighted(m), NULL);
+    ok &= ma && wa;
+    if (ma && !cJSON_AddItemToObject(o, "macro_avg", ma)) { cJSON_Delete(ma); ok = 0; }
+    if (wa && !cJSON_AddItemToObject(o, "weighted_avg", wa)) { cJSON_Delete(wa); ok = 0; }
+    ok &= cJSON_AddNumberToObject(o, "best_f1", bertc_metrics_best_f1(m)) != NULL;
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}

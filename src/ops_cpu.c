@@ -1,0 +1,412 @@
+/* ops_cpu.c: the fast kernels (see ops_cpu.h; the maths is in ops_ref.h).
+ * OpenMP loops always use a static schedule and give each output element to one
+ * thread, so results do not depend on timing. */
+#include "ops_cpu.h"
+#include "ops_ref.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+/* Sums with 16 fixed partial sums: vectorisable without -ffast-math, and the
+ * order is fixed, so the result is reproducible. */
+static inline float sum_f(const float *x, int n) {
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += x[i + k];
+    float s = 0;
+    for (; i < n; i++) s += x[i];
+    for (int k = 0; k < 16; k++) s += acc[k];
+    return s;
+}
+
+static inline float dot_f(const float *a, const float *b, int n) {
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += a[i + k] * b[i + k];
+    float s = 0;
+    for (; i < n; i++) s += a[i] * b[i];
+    for (int k = 0; k < 16; k++) s += acc[k];
+    return s;
+}
+
+/* Column block width for loops that reduce over rows into per-column sums. */
+#define COLBLK 64
+
+/* ---- embeddings ---- */
+
+void cpu_embeddings_forward(float *out, const int *ids, const int *tt, const float *wte,
+                            const float *wpe, const float *wtt, int B, int T, int C) {
+    #pragma omp parallel for schedule(static)
+    for (int bt = 0; bt < B * T; bt++) {
+        int t = bt % T;
+        float *o = out + (size_t)bt * C;
+        const float *we = wte + (size_t)ids[bt] * C;
+        const float *te = wtt + (size_t)(tt ? tt[bt] : 0) * C;
+        const float *pe = wpe + (size_t)t * C;
+        for (int i = 0; i < C; i++) o[i] = (we[i] + te[i]) + pe[i];
+    }
+}
+
+void cpu_embeddings_backward(float *dwte, float *dwpe, float *dwtt, const float *dout,
+                             const int *ids, const int *tt, int B, int T, int C) {
+    /* Tokens repeat, so rows of dwte collide: split the work by columns instead. */
+    int nblk = (C + COLBLK - 1) / COLBLK;
+    #pragma omp parallel for schedule(static)
+    for (int blk = 0; blk < nblk; blk++) {
+        int c0 = blk * COLBLK, c1 = c0 + COLBLK < C ? c0 + COLBLK : C;
+        for (int bt = 0; bt < B * T; bt++) {
+            const float *d = dout + (size_t)bt * C;
+            float *dwe = dwte + (size_t)ids[bt] * C;
+            float *dte = dwtt + (size_t)(tt ? tt[bt] : 0) * C;
+            float *dpe = dwpe + (size_t)(bt % T) * C;
+            for (int i = c0; i < c1; i++) {
+                dwe[i] += d[i];
+                dte[i] += d[i];
+                dpe[i] += d[i];
+            }
+        }
+    }
+}
+
+/* ---- LayerNorm ---- */
+
+static inline void layernorm_row(float *o, float *mean, float *rstd, const float *x,
+                                 const float *w, const float *b, float eps, int C) {
+    float m = sum_f(x, C) / C;
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= C; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += (x[i + k] - m) * (x[i + k] - m);
+    float v = 0;
+    for (; i < C; i++) v += (x[i] - m) * (x[i] - m);
+    for (int k = 0; k < 16; k++) v += acc[k];
+    float s = 1.0f / sqrtf(v / C + eps);
+    for (i = 0; i < C; i++) o[i] = ((x[i] - m) * s) * w[i] + b[i];
+    if (mean) *mean = m;
+    if (rstd) *rstd = s;
+}
+
+void cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                           const float *w, const float *b, float eps, int N, int C) {
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++)
+        layernorm_row(out + (size_t)n * C, mean ? mean + n : NULL, rstd ? rstd + n : NULL,
+                      inp + (size_t)n * C, w, b, eps, C);
+}
+
+void cpu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                            const float *inp, const float *w, const float *mean,
+                            const float *rstd, int N, int C) {
+    #pragma omp parallel
+    {
+        #pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) {
+            const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
+            float *dx = dinp + (size_t)n * C;
+            float m = mean[n], s = rstd[n];
+            float ga[16] = {0}, gxa[16] = {0};
+            int i = 0;
+            for (; i + 16 <= C; i += 16)
+                for (int k = 0; k < 16; k++) {
+                    float g = d[i + k] * w[i + k];
+                    ga[k] += g;
+                    gxa[k] += g * ((x[i + k] - m) * s);
+                }
+            float gm = 0, gxm = 0;
+            for (; i < C; i++) {
+                float g = d[i] * w[i];
+                gm += g;
+                gxm += g * ((x[i] - m) * s);
+            }
+            for (int k = 0; k < 16; k++) { gm += ga[k]; gxm += gxa[k]; }
+            gm /= C;
+            gxm /= C;
+            for (i = 0; i < C; i++) {
+                float xhat = (x[i] - m) * s;
+                dx[i] += s * (d[i] * w[i] - gm - xhat * gxm);
+            }
+        }
+        int nblk = (C + COLBLK - 1) / COLBLK;
+        #pragma omp for schedule(static)
+        for (int blk = 0; blk < nblk; blk++) {
+            int c0 = blk * COLBLK, c1 = c0 + COLBLK < C ? c0 + COLBLK : C;
+            for (int n = 0; n < N; n++) {
+                const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
+                float m = mean[n], s = rstd[n];
+                for (int i = c0; i < c1; i++) {
+                    dw[i] += d[i] * ((x[i] - m) * s);
+                    db[i] += d[i];
+                }
+            }
+        }
+    }
+}
+
+/* ---- matmul ---- */
+
+void cpu_matmul_forward(float *out, const float *inp, const float *w, const float *b,
+                        int N, int C, int OC) {
+    if (b) {
+        #pragma omp parallel for schedule(static)
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, (size_t)OC * sizeof *out);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C,
+                b ? 1.0f : 0.0f, out, OC);
+}
+
+void cpu_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
+                         const float *inp, const float *w, int N, int C, int OC) {
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C,
+                    1.0f, dinp, C);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
+                1.0f, dw, C);
+    if (db) {
+        int nblk = (OC + COLBLK - 1) / COLBLK;
+        #pragma omp parallel for schedule(static)
+        for (int blk = 0; blk < nblk; blk++) {
+            int o0 = blk * COLBLK, o1 = o0 + COLBLK < OC ? o0 + COLBLK : OC;
+            float acc[COLBLK] = {0};
+            for (int n = 0; n < N; n++) {
+                const float *d = dout + (size_t)n * OC;
+                for (int o = o0; o < o1; o++) acc[o - o0] += d[o];
+            }
+            for (int o = o0; o < o1; o++) db[o] += acc[o - o0];
+        }
+    }
+}
+
+/* ---- GELU (exact erf form) ---- */
+
+static inline float gelu(float x) { return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2)); }
+static inline float gelu_grad(float x) {
+    float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
+    float pdf = expf(-0.5f * x * x) * 0.3989422804014327f;
+    return cdf + x * pdf;
+}
+
+void cpu_gelu_forward(float *out, const float *inp, size_t n) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) out[i] = gelu(inp[i]);
+}
+
+void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * gelu_grad(inp[i]);
+}
+
+void cpu_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w,
+                             const float *b, int N, int C, int OC) {
+    float *y = pre ? pre : out;
+    cpu_matmul_forward(y, inp, w, b, N, C, OC);
+    cpu_gelu_forward(out, y, (size_t)N * OC);
+}
+
+/* ---- dropout and residuals ---- */
+
+void cpu_dropout_forward(float *out, const float *inp, const uint8_t *keep, float p, size_t n) {
+    if (!keep) {
+        if (out != inp) memmove(out, inp, n * sizeof *out);
+        return;
+    }
+    float scale = 1.0f / (1.0f - p);
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) out[i] = keep[i] ? inp[i] * scale : 0.0f;
+}
+
+void cpu_dropout_backward(float *dinp, const float *dout, const uint8_t *keep, float p, size_t n) {
+    float scale = keep ? 1.0f / (1.0f - p) : 1.0f;
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++)
+        if (!keep || keep[i]) dinp[i] += dout[i] * scale;
+}
+
+void cpu_residual_forward(float *out, const float *a, const float *b, size_t n) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+void cpu_residual_backward(float *da, float *db, const float *dout, size_t n) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        da[i] += dout[i];
+        db[i] += dout[i];
+    }
+}
+
+void cpu_residual_layernorm_forward(float *res, float *out, float *mean, float *rstd,
+                                    const float *inp, const float *proj, const uint8_t *keep,
+                                    float p, const float *w, const float *b, float eps,
+                                    int N, int C) {
+    float scale = keep ? 1.0f / (1.0f - p) : 1.0f;
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        size_t off = (size_t)n * C;
+        float *r = res + off;
+        const float *x = inp + off, *y = proj + off;
+        if (keep) {
+            const uint8_t *k = keep + off;
+            for (int i = 0; i < C; i++) r[i] = x[i] + (k[i] ? y[i] * scale : 0.0f);
+        } else {
+            for (int i = 0; i < C; i++) r[i] = x[i] + y[i];
+        }
+        layernorm_row(out + off, mean ? mean + n : NULL, rstd ? rstd + n : NULL, r, w, b, eps, C);
+    }
+}
+
+/* ---- attention ---- */
+
+size_t cpu_attention_scratch_floats(int T, int HS) {
+    /* scores (T,T) + K^T and V^T of one head (HS,T each) + one row (T) */
+    return (size_t)T * T + 2 * (size_t)HS * T + (size_t)T;
+}
+
+void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
+                           const float *qkv, const int *mask, float *scratch, int nthreads,
+                           int B, int T, int C, int NH) {
+    int HS = C / NH;
+    float scale = (float)(1.0 / sqrt((double)HS));
+    float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
+    size_t per = cpu_attention_scratch_floats(T, HS);
+    #pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        float *S = scratch + (size_t)omp_get_thread_num() * per;
+        float *Kt = S + (size_t)T * T; /* (HS,T) */
+        float *P = att ? att + (size_t)bh * T * T : S;
+        const float *base = qkv + (size_t)b * T * 3 * C + (size_t)h * HS;
+        const int *mk = mask + (size_t)b * T;
+        for (int t2 = 0; t2 < T; t2++)
+            for (int i = 0; i < HS; i++) Kt[(size_t)i * T + t2] = base[(size_t)t2 * 3 * C + C + i];
+        for (int t = 0; t < T; t++) {
+            const float *q = base + (size_t)t * 3 * C;
+            float *row = P + (size_t)t * T;
+            for (int t2 = 0; t2 < T; t2++) row[t2] = 0.0f;
+            for (int i = 0; i < HS; i++) {
+                float qi = q[i];
+                const float *kr = Kt + (size_t)i * T;
+                for (int t2 = 0; t2 < T; t2++) row[t2] += qi * kr[t2];
+            }
+            float maxv = -INFINITY;
+            for (int t2 = 0; t2 < T; t2++) {
+                float s = row[t2] * scale + (mk[t2] ? 0.0f : BERT_MASK_VALUE);
+                row[t2] = s;
+                maxv = s > maxv ? s : maxv;
+            }
+            float sum = 0.0f;
+            for (int t2 = 0; t2 < T; t2++) {
+                row[t2] = expf(row[t2] - maxv);
+                sum += row[t2];
+            }
+            float inv = 1.0f / sum;
+            for (int t2 = 0; t2 < T; t2++) row[t2] *= inv;
+            float *o = out + ((size_t)b * T + t) * C + (size_t)h * HS;
+            for (int i = 0; i < HS; i++) o[i] = 0.0f;
+            const uint8_t *kp = keep ? keep + ((size_t)bh * T + t) * T : NULL;
+            for (int t2 = 0; t2 < T; t2++) {
+                float a = kp ? (kp[t2] ? row[t2] * dscale : 0.0f) : row[t2];
+                if (a == 0.0f) continue;
+                const float *v = base + (size_t)t2 * 3 * C + 2 * C;
+                for (int i = 0; i < HS; i++) o[i] += a * v[i];
+            }
+        }
+    }
+}
+
+void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
+                            const uint8_t *keep, float p, float *scratch, int nthreads,
+                            int B, int T, int C, int NH) {
+    int HS = C / NH;
+    float scale = (float)(1.0 / sqrt((double)HS));
+    float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
+    size_t per = cpu_attention_scratch_floats(T, HS);
+    #pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        float *dP = scratch + (size_t)omp_get_thread_num() * per; /* (T) */
+        float *Vt = dP + (size_t)T * T;                             /* (HS,T) */
+        const float *base = qkv + (size_t)b * T * 3 * C + (size_t)h * HS;
+        float *dbase = dqkv + (size_t)b * T * 3 * C + (size_t)h * HS;
+        for (int t2 = 0; t2 < T; t2++)
+            for (int i = 0; i < HS; i++) Vt[(size_t)i * T + t2] = base[(size_t)t2 * 3 * C + 2 * C + i];
+        for (int t = 0; t < T; t++) {
+            const float *P = att + ((size_t)bh * T + t) * T;
+            const uint8_t *kp = keep ? keep + ((size_t)bh * T + t) * T : NULL;
+            const float *d = dout + ((size_t)b * T + t) * C + (size_t)h * HS;
+            /* dA = d V^T (as axpys over the rows of V^T) */
+            for (int t2 = 0; t2 < T; t2++) dP[t2] = 0.0f;
+            for (int i = 0; i < HS; i++) {
+                float di = d[i];
+                const float *vr = Vt + (size_t)i * T;
+                for (int t2 = 0; t2 < T; t2++) dP[t2] += di * vr[t2];
+            }
+            /* dV += A^T d; dP = dA * keep/(1-p) */
+            for (int t2 = 0; t2 < T; t2++) {
+                float kd = kp ? (kp[t2] ? dscale : 0.0f) : 1.0f;
+                float a = P[t2] * kd;
+                dP[t2] *= kd;
+                if (a == 0.0f) continue;
+                float *dv = dbase + (size_t)t2 * 3 * C + 2 * C;
+                for (int i = 0; i < HS; i++) dv[i] += a * d[i];
+            }
+            float pdp = dot_f(P, dP, T);
+            const float *q = base + (size_t)t * 3 * C;
+            float *dq = dbase + (size_t)t * 3 * C;
+            for (int t2 = 0; t2 < T; t2++) {
+                float dS = P[t2] * (dP[t2] - pdp) * scale;
+                if (dS == 0.0f) continue;
+                const float *k = base + (size_t)t2 * 3 * C + C;
+                float *dk = dbase + (size_t)t2 * 3 * C + C;
+                for (int i = 0; i < HS; i++) {
+                    dq[i] += dS * k[i];
+                    dk[i] += dS * q[i];
+                }
+            }
+        }
+    }
+}
+
+/* ---- pooler ---- */
+
+void cpu_pooler_forward(float *out, const float *inp, const float *w, const float *b,
+                        int B, int T, int C) {
+    #pragma omp parallel for schedule(static) collapse(2)
+    for (int bb = 0; bb < B; bb++)
+        for (int o = 0; o < C; o++)
+            out[(size_t)bb * C + o] =
+                tanhf(b[o] + dot_f(inp + (size_t)bb * T * C, w + (size_t)o * C, C));
+}
+
+void cpu_pooler_backward(float *dinp, float *dw, float *db, const float *dout, const float *out,
+                         const float *inp, const float *w, int B, int T, int C) {
+    #pragma omp parallel
+    {
+        #pragma omp for schedule(static)
+        for (int bb = 0; bb < B; bb++) {
+            float *dx = dinp + (size_t)bb * T * C;
+            for (int o = 0; o < C; o++) {
+                float y = out[(size_t)bb * C + o];
+                float dpre = dout[(size_t)bb * C + o] * (1.0f - y * y);
+                const float *wr = w + (size_t)o * C;
+                for (int i = 0; i < C; i++) dx[i] += dpre * wr[i];
+            }
+        }
+        #pragma omp for schedule(static)
+        for (int o = 0; o < C; o++) {
+            float *dwr = dw + (size_t)o * C;
+            float dbs = 0.0f;
+            for (int bb = 0; bb < B; bb++) {
+                float y = out[(size_t)bb * C + o];
+                float dpre = dout[(size_t)bb * C + o] * (1.0f - y * y);
+                const float *x = inp + (size_t)bb * T * C;
+                for (int i = 0; i < C; i++) dwr[i] += dpre * x[i];
+                dbs += dpre;
+            }
+            db[o] += dbs;
+        }
+    }
+}

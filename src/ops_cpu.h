@@ -1,0 +1,70 @@
+/* ops_cpu.h: the fast CPU kernels of BERT: the same ops, signatures and
+ * contracts as ops_ref.h (read that header for the maths), computed with
+ * OpenBLAS sgemm for the matrix products and OpenMP loops elsewhere, with fused
+ * bias+GELU and residual+dropout+LayerNorm.
+ *
+ * Determinism: every output element is written by one thread with a fixed
+ * summation order (no atomics, no reductions whose order depends on scheduling),
+ * so the same inputs give bit-identical results for the same thread count and
+ * OpenBLAS build. Sums are accumulated in fp32 (as PyTorch does on the CPU).
+ *
+ * The softmax/cross-entropy of the NL logits and the dropout mask drawing are
+ * tiny and sequential: the model uses the ref_ versions for both paths.
+ *
+ * Call these from one thread (they open their own OpenMP regions and call
+ * sgemm, which runs its own threads).
+ */
+#ifndef BERTC_OPS_CPU_H
+#define BERTC_OPS_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Floats of scratch each thread needs in cpu_attention_forward/backward (the
+ * reference needs fewer, so this size serves both). */
+size_t cpu_attention_scratch_floats(int T, int HS);
+
+void cpu_embeddings_forward(float *out, const int *ids, const int *tt, const float *wte,
+                            const float *wpe, const float *wtt, int B, int T, int C);
+void cpu_embeddings_backward(float *dwte, float *dwpe, float *dwtt, const float *dout,
+                             const int *ids, const int *tt, int B, int T, int C);
+
+void cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                           const float *w, const float *b, float eps, int N, int C);
+void cpu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                            const float *inp, const float *w, const float *mean,
+                            const float *rstd, int N, int C);
+
+void cpu_matmul_forward(float *out, const float *inp, const float *w, const float *b,
+                        int N, int C, int OC);
+void cpu_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
+                         const float *inp, const float *w, int N, int C, int OC);
+
+void cpu_gelu_forward(float *out, const float *inp, size_t n);
+void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+void cpu_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w,
+                             const float *b, int N, int C, int OC);
+
+void cpu_dropout_forward(float *out, const float *inp, const uint8_t *keep, float p, size_t n);
+void cpu_dropout_backward(float *dinp, const float *dout, const uint8_t *keep, float p, size_t n);
+void cpu_residual_forward(float *out, const float *a, const float *b, size_t n);
+void cpu_residual_backward(float *da, float *db, const float *dout, size_t n);
+void cpu_residual_layernorm_forward(float *res, float *out, float *mean, float *rstd,
+                                    const float *inp, const float *proj, const uint8_t *keep,
+                                    float p, const float *w, const float *b, float eps,
+                                    int N, int C);
+
+/* scratch: nthreads slices of cpu_attention_scratch_floats(T, C/NH) floats. */
+void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
+                           const float *qkv, const int *mask, float *scratch, int nthreads,
+                           int B, int T, int C, int NH);
+void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
+                            const uint8_t *keep, float p, float *scratch, int nthreads,
+                            int B, int T, int C, int NH);
+
+void cpu_pooler_forward(float *out, const float *inp, const float *w, const float *b,
+                        int B, int T, int C);
+void cpu_pooler_backward(float *dinp, float *dw, float *db, const float *dout, const float *out,
+                         const float *inp, const float *w, int B, int T, int C);
+
+#endif /* BERTC_OPS_CPU_H */

@@ -97,4 +97,106 @@ float *bert_param_tensor(const bert_params *p, int i);
 
 /* ---- Forward / backward: owned by the model module (bert.c). ---- */
 
+/* A bert_model runs the encoder, pooler and classifier over a padded batch.
+ * It points at a parameter block it does not own (e.g. hf_model.params) and
+ * owns one activation arena sized at build time for at most Bmax sequences of
+ * at most Tmax tokens, plus, when built for training, the gradients (one
+ * allocation, the parameters' layout) and every layer's activations. Nothing
+ * is allocated after bert_model_build.
+ *
+ *     bert_model m;
+ *     if (bert_model_build(&m, &hf.cfg, hf.params_memory, 32, 128, 1, &err)) ...
+ *     bert_zero_grad(&m);
+ *     bert_forward(&m, ids, types, mask, B, T, &rng, NULL, NULL, &err);  // rng: dropout on
+ *     float loss;
+ *     bert_backward(&m, labels, NULL, &loss, &err);    // grads += dloss/dparams
+ *     ... optimizer over m.grads_memory / hf.params_memory (m.num_params floats) ...
+ *     bert_forward(&m, ids, NULL, mask, B, T, NULL, NULL, NULL, &err);  // eval
+ *     ... m.probs[b * NL + i] ...
+ *     bert_model_free(&m);
+ *
+ * Numerics: fp32 throughout; exact-erf GELU, LayerNorm eps from the config, the
+ * attention mask added as torch.finfo(float32).min as transformers' eager
+ * attention does (docs/numerics.md). The fast path (default) and the reference
+ * path (use_reference = 1) give the same results within the tolerances there;
+ * each is bit-for-bit repeatable for the same inputs and thread count.
+ */
+#include <stdint.h>
+#include "rng.h"
+
+typedef struct bert_model {
+    bert_config cfg;        /* the dimensions (a copy; id2label is NULL, not owned) */
+    bert_params params;     /* slices of the caller's parameter block (not owned) */
+    size_t num_params;      /* floats in the parameter block and in grads_memory */
+    int Bmax, Tmax;         /* the largest batch the arena holds */
+    int training;           /* 1: built with gradients and every layer's activations */
+    int use_reference;      /* 0: fast kernels (ops_cpu); 1: reference kernels (ops_ref) */
+    int nthreads;           /* OpenMP threads the attention scratch was sized for */
+    float *grads_memory;    /* num_params floats, params' layout (training only, else NULL) */
+    bert_params grads;      /* slices of grads_memory */
+    size_t arena_bytes;     /* activation arena size (bytes), for reporting */
+
+    /* Results of the last bert_forward, valid until the next one. */
+    int B, T;               /* its batch size and padded length */
+    float *logits;          /* (B,NL) */
+    float *probs;           /* (B,NL) softmax of logits */
+    float *pooled;          /* (B,C)  tanh pooler output on [CLS] */
+
+    /* Private below: arena slices (see bert.c). */
+    float *acts_memory;
+    uint8_t *keep_memory;
+    int *ids, *tts, *mask;  /* (B,T) copies of the last forward's inputs */
+    int dropout_on;         /* the last forward drew dropout masks */
+    float *emb, *emb_mean, *emb_rstd, *h; /* (B,T,C) pre-LN sum, (B,T) x2, (L+1 or 2, B,T,C) */
+    float *qkv, *att, *atty, *res1, *ln1, *ln1_mean, *ln1_rstd; /* per layer (L or 1 copies) */
+    float *fch, *fchg, *res2, *ln2_mean, *ln2_rstd;             /* per layer */
+    float *proj, *cls_in, *scratch;
+    uint8_t *emb_keep, *att_keep, *res1_keep, *res2_keep, *cls_keep;
+    float *dres, *dtmp, *dln1, *dproj, *dfch, *dfchg, *datty, *dqkv;
+    float *dpooled, *dcls_in, *dlogits;
+} bert_model;
+
+/* Builds a model over the parameter block params_memory (bert_num_params(cfg)
+ * floats in the bert_params layout; it must outlive the model) for batches of at
+ * most Bmax x Tmax (Tmax <= max_position). training = 1 also allocates the
+ * gradients (zeroed) and keeps every layer's activations for bert_backward;
+ * training = 0 keeps one layer's (inference). On failure m is zeroed and
+ * BERTC_ERR_ARG / BERTC_ERR_NOMEM is returned. */
+int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory,
+                     int Bmax, int Tmax, int training, bertc_err *err);
+/* Frees what build allocated and zeroes m. Harmless on a zeroed model. */
+void bert_model_free(bert_model *m);
+
+/* Runs the model on a padded batch: input_ids, token_type_ids and attention_mask
+ * are row-major (B,T) (B <= Bmax, T <= Tmax); token_type_ids NULL means all 0,
+ * attention_mask NULL all 1 (mask values must be 0 or 1). Fills m->logits,
+ * m->probs and m->pooled.
+ * dropout_rng: NULL = eval mode (no dropout); otherwise dropout as in training
+ * (embeddings, attention probabilities, both sub-layer outputs, classifier
+ * input), masks drawn from it in a fixed order.
+ * hidden_states: NULL, or ((L+1),B,T,C) to receive every layer's output (index
+ * 0 = the embeddings' output), as transformers' output_hidden_states.
+ * attentions: NULL, or (L,B,NH,T,T) to receive every layer's attention
+ * probabilities (before dropout), as transformers' output_attentions.
+ * Returns BERTC_ERR_ARG (ids, types, mask or sizes out of range) or BERTC_OK. */
+int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
+                 const int *attention_mask, int B, int T, bertc_rng *dropout_rng,
+                 float *hidden_states, float *attentions, bertc_err *err);
+
+/* The classification loss of the last forward: cross-entropy averaged over the
+ * batch, with optional class weights (NL of them, >= 0) reduced as PyTorch's
+ * weighted mean sum(w[y] l) / sum(w[y]). labels: (B) in [0,NL). */
+int bert_loss(const bert_model *m, const int *labels, const float *class_weights,
+              float *loss, bertc_err *err);
+
+/* Computes the loss of the last forward (as bert_loss) into *loss (may be NULL)
+ * and *adds* its gradient with respect to every parameter to m->grads_memory.
+ * Needs a model built for training; uses the dropout masks of that forward. */
+int bert_backward(bert_model *m, const int *labels, const float *class_weights,
+                  float *loss, bertc_err *err);
+
+/* Sets every gradient to 0 (no-op for an inference model). */
+void bert_zero_grad(bert_model *m);
+
+
 #endif /* BERTC_BERT_H */

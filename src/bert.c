@@ -1,0 +1,413 @@
+/* bert.c: the BERT forward and backward passes (BertForSequenceClassification)
+ * over the parameter layout of bert.h, on either kernel set (ops_cpu / ops_ref).
+ *
+ * One layer, as transformers computes it (dropout only in training):
+ *   qkv  = h W_qkv^T + b                       (B,T,3C)
+ *   atty = dropout(softmax(QK^T/sqrt(HS) + m)) V   (B,T,C)
+ *   res1 = h + dropout(atty W_o^T + b);  ln1 = LayerNorm1(res1)
+ *   fch  = ln1 W_fc^T + b;  fchg = gelu(fch)   (B,T,F)
+ *   res2 = ln1 + dropout(fchg W_p^T + b); h'  = LayerNorm2(res2)
+ * then pooled = tanh(W_pool h[:,0] + b), logits = W_cls dropout(pooled) + b.
+ */
+#include "bert.h"
+#include "ops_cpu.h"
+#include "ops_ref.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the two kernel sets behind one table ---- */
+
+typedef struct bert_ops {
+    void (*embeddings_forward)(float *, const int *, const int *, const float *, const float *,
+                               const float *, int, int, int);
+    void (*embeddings_backward)(float *, float *, float *, const float *, const int *,
+                                const int *, int, int, int);
+    void (*layernorm_forward)(float *, float *, float *, const float *, const float *,
+                              const float *, float, int, int);
+    void (*layernorm_backward)(float *, float *, float *, const float *, const float *,
+                               const float *, const float *, const float *, int, int);
+    void (*matmul_forward)(float *, const float *, const float *, const float *, int, int, int);
+    void (*matmul_backward)(float *, float *, float *, const float *, const float *,
+                            const float *, int, int, int);
+    void (*matmul_gelu_forward)(float *, float *, const float *, const float *, const float *,
+                                int, int, int);
+    void (*gelu_backward)(float *, const float *, const float *, size_t);
+    void (*dropout_forward)(float *, const float *, const uint8_t *, float, size_t);
+    void (*dropout_backward)(float *, const float *, const uint8_t *, float, size_t);
+    void (*residual_layernorm_forward)(float *, float *, float *, float *, const float *,
+                                       const float *, const uint8_t *, float, const float *,
+                                       const float *, float, int, int);
+    void (*attention_forward)(float *, float *, const uint8_t *, float, const float *,
+                              const int *, float *, int, int, int, int, int);
+    void (*attention_backward)(float *, const float *, const float *, const float *,
+                               const uint8_t *, float, float *, int, int, int, int, int);
+    void (*pooler_forward)(float *, const float *, const float *, const float *, int, int, int);
+    void (*pooler_backward)(float *, float *, float *, const float *, const float *,
+                            const float *, const float *, int, int, int);
+} bert_ops;
+
+static const bert_ops OPS_REF = {
+    ref_embeddings_forward, ref_embeddings_backward, ref_layernorm_forward,
+    ref_layernorm_backward, ref_matmul_forward, ref_matmul_backward, ref_matmul_gelu_forward,
+    ref_gelu_backward, ref_dropout_forward, ref_dropout_backward,
+    ref_residual_layernorm_forward, ref_attention_forward, ref_attention_backward,
+    ref_pooler_forward, ref_pooler_backward,
+};
+static const bert_ops OPS_CPU = {
+    cpu_embeddings_forward, cpu_embeddings_backward, cpu_layernorm_forward,
+    cpu_layernorm_backward, cpu_matmul_forward, cpu_matmul_backward, cpu_matmul_gelu_forward,
+    cpu_gelu_backward, cpu_dropout_forward, cpu_dropout_backward,
+    cpu_residual_layernorm_forward, cpu_attention_forward, cpu_attention_backward,
+    cpu_pooler_forward, cpu_pooler_backward,
+};
+
+/* ---- the arena ---- */
+
+_Static_assert(sizeof(int) == sizeof(float), "the arena stores the int inputs in float slots");
+
+/* Adds count*each elements to *total and returns the offset where they start;
+ * sets *overflow on size_t overflow. */
+static size_t take(size_t *total, size_t count, size_t each, int *overflow) {
+    size_t n, at = *total;
+    if (bertc_mul_size(count, each, &n) || bertc_add_size(*total, n, total)) *overflow = 1;
+    /* keep every slice 64-byte aligned (16 floats / 64 bytes) */
+    size_t r = *total % 64;
+    if (r && bertc_add_size(*total, 64 - r, total)) *overflow = 1;
+    return at;
+}
+
+/* The slice layout, computed twice: once to size, once to point (base != NULL). */
+static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, size_t *ksize) {
+    const bert_config *c = &m->cfg;
+    size_t BT = (size_t)m->Bmax * m->Tmax, C = c->hidden_size, F = c->intermediate_size;
+    size_t NH = c->num_heads, L = c->num_layers, NL = c->num_labels, T = m->Tmax;
+    size_t LL = m->training ? L : 1; /* per-layer copies */
+    size_t att = BT * NH * T;        /* (B,NH,T,T) floats */
+    int of = 0;
+    size_t fn = 0, kn = 0;
+#define F_(field, count) do { size_t o_ = take(&fn, (count), 1, &of); if (fbase) m->field = fbase + o_; } while (0)
+#define K_(field, count) do { size_t o_ = take(&kn, (count), 1, &of); if (kbase) m->field = kbase + o_; } while (0)
+#define I_(field, count) do { size_t o_ = take(&fn, (count), 1, &of); if (fbase) m->field = (int *)(fbase + o_); } while (0)
+    I_(ids, BT);
+    I_(tts, BT);
+    I_(mask, BT);
+    F_(emb, BT * C);
+    F_(emb_mean, BT);
+    F_(emb_rstd, BT);
+    F_(h, (m->training ? L + 1 : 2) * BT * C);
+    F_(qkv, LL * BT * 3 * C);
+    F_(atty, LL * BT * C);
+    F_(ln1, LL * BT * C);
+    F_(fch, LL * BT * F);
+    F_(proj, BT * C);
+    F_(pooled, (size_t)m->Bmax * C);
+    F_(cls_in, (size_t)m->Bmax * C);
+    F_(logits, (size_t)m->Bmax * NL);
+    F_(probs, (size_t)m->Bmax * NL);
+    size_t per = cpu_attention_scratch_floats(m->Tmax, (int)(C / NH));
+    F_(scratch, per * (size_t)m->nthreads);
+    if (m->training) {
+        F_(att, L * att);
+        F_(res1, L * BT * C);
+        F_(ln1_mean, L * BT);
+        F_(ln1_rstd, L * BT);
+        F_(fchg, L * BT * F);
+        F_(res2, L * BT * C);
+        F_(ln2_mean, L * BT);
+        F_(ln2_rstd, L * BT);
+        F_(dres, BT * C);
+        F_(dtmp, BT * C);
+        F_(dln1, BT * C);
+        F_(dproj, BT * C);
+        F_(dfch, BT * F);
+        F_(dfchg, BT * F);
+        F_(datty, BT * C);
+        F_(dqkv, BT * 3 * C);
+        F_(dpooled, (size_t)m->Bmax * C);
+        F_(dcls_in, (size_t)m->Bmax * C);
+        F_(dlogits, (size_t)m->Bmax * NL);
+        K_(emb_keep, BT * C);
+        K_(att_keep, L * att);
+        K_(res1_keep, L * BT * C);
+        K_(res2_keep, L * BT * C);
+        K_(cls_keep, (size_t)m->Bmax * C);
+    }
+#undef F_
+#undef K_
+#undef I_
+    *fsize = fn;
+    *ksize = kn;
+    return of ? -1 : 0;
+}
+
+int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory,
+                     int Bmax, int Tmax, int training, bertc_err *err) {
+    memset(m, 0, sizeof *m);
+    int rc = bert_config_validate(cfg, err);
+    if (rc) return rc;
+    if (!params_memory) return bertc_fail(err, BERTC_ERR_ARG, "bert_model_build: no parameter block");
+    if (Bmax < 1 || Tmax < 1)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_model_build: batch %d x %d tokens: both must be >= 1", Bmax, Tmax);
+    if (Tmax > cfg->max_position)
+        return bertc_fail(err, BERTC_ERR_ARG,
+                          "bert_model_build: %d tokens per sequence exceeds the model's max_position_embeddings (%d); use a shorter maximum length",
+                          Tmax, cfg->max_position);
+    m->cfg = *cfg;
+    m->cfg.id2label = NULL;
+    m->num_params = bert_num_params(cfg);
+    bert_params_point(&m->params, params_memory, cfg);
+    m->Bmax = Bmax;
+    m->Tmax = Tmax;
+    m->training = training ? 1 : 0;
+    m->nthreads = omp_get_max_threads();
+    if (m->nthreads < 1) m->nthreads = 1;
+    size_t fn, kn;
+    if (layout(m, NULL, NULL, &fn, &kn) || fn > SIZE_MAX / sizeof(float)) {
+        memset(m, 0, sizeof *m);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "bert_model_build: activations for batch %d x %d tokens overflow size_t", Bmax, Tmax);
+    }
+    m->arena_bytes = fn * sizeof(float) + kn;
+    /* fn and kn are multiples of 64 (take() pads), as aligned_alloc wants */
+    m->acts_memory = aligned_alloc(64, fn * sizeof(float));
+    m->keep_memory = kn ? aligned_alloc(64, kn) : NULL;
+    if (training) m->grads_memory = calloc(m->num_params, sizeof(float));
+    if (!m->acts_memory || (kn && !m->keep_memory) || (training && !m->grads_memory)) {
+        size_t mb = (m->arena_bytes + (training ? m->num_params * 4 : 0)) >> 20;
+        bert_model_free(m);
+        return bertc_fail(err, BERTC_ERR_NOMEM,
+                          "bert_model_build: cannot allocate %zu MiB of activations%s for batch %d x %d tokens; use a smaller batch or length",
+                          mb, training ? " and gradients" : "", Bmax, Tmax);
+    }
+    /* Touch the arena once so that the first step does not pay for page faults
+     * and unused tails hold zeros, not garbage. */
+    memset(m->acts_memory, 0, fn * sizeof(float));
+    if (kn) memset(m->keep_memory, 1, kn);
+    layout(m, m->acts_memory, m->keep_memory, &fn, &kn);
+    if (training) bert_params_point(&m->grads, m->grads_memory, cfg);
+    return BERTC_OK;
+}
+
+void bert_model_free(bert_model *m) {
+    if (!m) return;
+    free(m->acts_memory);
+    free(m->keep_memory);
+    free(m->grads_memory);
+    memset(m, 0, sizeof *m);
+}
+
+void bert_zero_grad(bert_model *m) {
+    if (m->grads_memory) memset(m->grads_memory, 0, m->num_params * sizeof(float));
+}
+
+/* ---- forward ---- */
+
+/* Draws a keep mask when dropout is on and p > 0; else returns NULL (no dropout). */
+static const uint8_t *draw(uint8_t *keep, bertc_rng *rng, float p, size_t n) {
+    if (!rng || p <= 0.0f || !keep) return NULL;
+    ref_dropout_mask(keep, rng, p, n);
+    return keep;
+}
+
+int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
+                 const int *attention_mask, int B, int T, bertc_rng *dropout_rng,
+                 float *hidden_states, float *attentions, bertc_err *err) {
+    const bert_config *c = &m->cfg;
+    const bert_ops *ops = m->use_reference ? &OPS_REF : &OPS_CPU;
+    if (!m->acts_memory) return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: the model was not built");
+    if (B < 1 || B > m->Bmax || T < 1 || T > m->Tmax)
+        return bertc_fail(err, BERTC_ERR_ARG,
+                          "bert_forward: batch %d x %d tokens outside the built 1..%d x 1..%d", B, T, m->Bmax, m->Tmax);
+    if (!input_ids) return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: no input_ids");
+    if (dropout_rng && !m->training)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: dropout needs a model built for training");
+    size_t N = (size_t)B * T;
+    for (size_t i = 0; i < N; i++) {
+        if (input_ids[i] < 0 || input_ids[i] >= c->vocab_size)
+            return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: input_ids[%zu] = %d outside the vocabulary 0..%d",
+                              i, input_ids[i], c->vocab_size - 1);
+        if (token_type_ids && (token_type_ids[i] < 0 || token_type_ids[i] >= c->type_vocab_size))
+            return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: token_type_ids[%zu] = %d outside 0..%d",
+                              i, token_type_ids[i], c->type_vocab_size - 1);
+        if (attention_mask && attention_mask[i] != 0 && attention_mask[i] != 1)
+            return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: attention_mask[%zu] = %d, must be 0 or 1",
+                              i, attention_mask[i]);
+    }
+    if (!token_type_ids && c->type_vocab_size < 1)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: the model has no token types");
+
+    m->B = B;
+    m->T = T;
+    m->dropout_on = dropout_rng != NULL;
+    memcpy(m->ids, input_ids, N * sizeof(int));
+    if (token_type_ids) memcpy(m->tts, token_type_ids, N * sizeof(int));
+    else memset(m->tts, 0, N * sizeof(int));
+    if (attention_mask) memcpy(m->mask, attention_mask, N * sizeof(int));
+    else for (size_t i = 0; i < N; i++) m->mask[i] = 1;
+
+    int C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads, L = c->num_layers;
+    int NL = c->num_labels;
+    float eps = c->layer_norm_eps, ph = c->hidden_dropout, pa = c->attention_dropout;
+    size_t NC = N * C, NF = N * F, natt = N * NH * T;
+    int tr = m->training;
+    bertc_rng *rng = dropout_rng;
+
+    /* embeddings: h0 = dropout(LayerNorm(word + type + position)) */
+    const bert_params *p = &m->params;
+    ops->embeddings_forward(m->emb, m->ids, m->tts, p->wte, p->wpe, p->wtt, B, T, C);
+    ops->layernorm_forward(m->h, m->emb_mean, m->emb_rstd, m->emb, p->lnew, p->lneb, eps, (int)N, C);
+    const uint8_t *k = draw(m->emb_keep, rng, ph, NC);
+    ops->dropout_forward(m->h, m->h, k, ph, NC);
+    if (hidden_states) memcpy(hidden_states, m->h, NC * sizeof(float));
+
+    for (int l = 0; l < L; l++) {
+        size_t lc = tr ? (size_t)l : 0;          /* which per-layer copy */
+        float *inp = m->h + (tr ? (size_t)l : (size_t)(l & 1)) * NC;
+        float *out = m->h + (tr ? (size_t)l + 1 : (size_t)((l + 1) & 1)) * NC;
+        float *qkv = m->qkv + lc * N * 3 * C, *atty = m->atty + lc * NC, *ln1 = m->ln1 + lc * NC;
+        float *fch = m->fch + lc * NF;
+        float *att = tr ? m->att + (size_t)l * natt : (attentions ? attentions + (size_t)l * natt : NULL);
+        float *res1 = tr ? m->res1 + (size_t)l * NC : m->proj;
+        float *res2 = tr ? m->res2 + (size_t)l * NC : m->proj;
+        float *fchg = tr ? m->fchg + (size_t)l * NF : fch;
+        float *m1 = tr ? m->ln1_mean + (size_t)l * N : NULL, *r1 = tr ? m->ln1_rstd + (size_t)l * N : NULL;
+        float *m2 = tr ? m->ln2_mean + (size_t)l * N : NULL, *r2 = tr ? m->ln2_rstd + (size_t)l * N : NULL;
+        size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C;
+
+        ops->matmul_forward(qkv, inp, p->qkvw + wq, p->qkvb + (size_t)l * 3 * C, (int)N, C, 3 * C);
+        k = draw(m->att_keep ? m->att_keep + (size_t)l * natt : NULL, rng, pa, natt);
+        ops->attention_forward(atty, att, k, pa, qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH);
+        if (tr && attentions) memcpy(attentions + (size_t)l * natt, att, natt * sizeof(float));
+        ops->matmul_forward(m->proj, atty, p->attow + wc, p->attob + (size_t)l * C, (int)N, C, C);
+        k = draw(m->res1_keep ? m->res1_keep + (size_t)l * NC : NULL, rng, ph, NC);
+        ops->residual_layernorm_forward(res1, ln1, m1, r1, inp, m->proj, k, ph,
+                                        p->ln1w + (size_t)l * C, p->ln1b + (size_t)l * C, eps, (int)N, C);
+        ops->matmul_gelu_forward(tr ? fch : NULL, fchg, ln1, p->fcw + wf, p->fcb + (size_t)l * F, (int)N, C, F);
+        ops->matmul_forward(m->proj, fchg, p->fcprojw + wf, p->fcprojb + (size_t)l * C, (int)N, F, C);
+        k = draw(m->res2_keep ? m->res2_keep + (size_t)l * NC : NULL, rng, ph, NC);
+        ops->residual_layernorm_forward(res2, out, m2, r2, ln1, m->proj, k, ph,
+                                        p->ln2w + (size_t)l * C, p->ln2b + (size_t)l * C, eps, (int)N, C);
+        if (hidden_states) memcpy(hidden_states + (size_t)(l + 1) * NC, out, NC * sizeof(float));
+    }
+
+    /* pooler and classifier */
+    float *last = m->h + (tr ? (size_t)L : (size_t)(L & 1)) * NC;
+    ops->pooler_forward(m->pooled, last, p->poolw, p->poolb, B, T, C);
+    k = draw(m->cls_keep, rng, c->classifier_dropout, (size_t)B * C);
+    ops->dropout_forward(m->cls_in, m->pooled, k, c->classifier_dropout, (size_t)B * C);
+    ops->matmul_forward(m->logits, m->cls_in, p->clsw, p->clsb, B, C, NL);
+    ref_softmax_forward(m->probs, m->logits, B, NL);
+    return BERTC_OK;
+}
+
+/* ---- loss and backward ---- */
+
+static int check_labels(const bert_model *m, const int *labels, const float *cw, bertc_err *err) {
+    int NL = m->cfg.num_labels;
+    if (m->B < 1) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: no forward pass to take the loss of");
+    if (!labels) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: no labels");
+    double wsum = 0;
+    for (int b = 0; b < m->B; b++) {
+        if (labels[b] < 0 || labels[b] >= NL)
+            return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: labels[%d] = %d outside 0..%d", b, labels[b], NL - 1);
+        wsum += cw ? cw[labels[b]] : 1.0;
+    }
+    if (cw)
+        for (int i = 0; i < NL; i++)
+            if (!(cw[i] >= 0.0f) || !isfinite(cw[i]))
+                return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: class weight %d is %g; weights must be finite and >= 0", i, cw[i]);
+    if (!(wsum > 0))
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: the class weights of this batch's labels sum to 0");
+    return BERTC_OK;
+}
+
+int bert_loss(const bert_model *m, const int *labels, const float *class_weights,
+              float *loss, bertc_err *err) {
+    int rc = check_labels(m, labels, class_weights, err);
+    if (rc) return rc;
+    float l = ref_crossentropy_forward(NULL, m->logits, labels, class_weights, m->B, m->cfg.num_labels);
+    if (loss) *loss = l;
+    if (!isfinite(l)) return bertc_fail(err, BERTC_ERR_NUMERIC, "bert_loss: the loss is %g", l);
+    return BERTC_OK;
+}
+
+int bert_backward(bert_model *m, const int *labels, const float *class_weights,
+                  float *loss, bertc_err *err) {
+    if (!m->training || !m->grads_memory)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: the model was built for inference (training = 0)");
+    int rc = bert_loss(m, labels, class_weights, loss, err);
+    if (rc) return rc;
+    const bert_config *c = &m->cfg;
+    const bert_ops *ops = m->use_reference ? &OPS_REF : &OPS_CPU;
+    const bert_params *p = &m->params, *g = &m->grads;
+    int B = m->B, T = m->T, C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads;
+    int L = c->num_layers, NL = c->num_labels, on = m->dropout_on;
+    float ph = c->hidden_dropout, pa = c->attention_dropout, pc = c->classifier_dropout;
+    size_t N = (size_t)B * T, NC = N * C, NF = N * F, natt = N * NH * T;
+#define KEEP(ptr, prob) ((on && (prob) > 0.0f) ? (ptr) : NULL)
+
+    /* head: logits = W dropout(pooled) + b; pooled = tanh(W h[:,0] + b) */
+    memset(m->dlogits, 0, (size_t)B * NL * sizeof(float));
+    ref_crossentropy_softmax_backward(m->dlogits, m->probs, labels, class_weights, B, NL);
+    memset(m->dcls_in, 0, (size_t)B * C * sizeof(float));
+    ops->matmul_backward(m->dcls_in, g->clsw, g->clsb, m->dlogits, m->cls_in, p->clsw, B, C, NL);
+    memset(m->dpooled, 0, (size_t)B * C * sizeof(float));
+    ops->dropout_backward(m->dpooled, m->dcls_in, KEEP(m->cls_keep, pc), pc, (size_t)B * C);
+    memset(m->dres, 0, NC * sizeof(float));
+    ops->pooler_backward(m->dres, g->poolw, g->poolb, m->dpooled, m->pooled, m->h + (size_t)L * NC,
+                         p->poolw, B, T, C);
+
+    /* layers, last to first; m->dres holds d(layer output) on entry, d(layer input) on exit */
+    for (int l = L - 1; l >= 0; l--) {
+        float *inp = m->h + (size_t)l * NC;
+        float *qkv = m->qkv + (size_t)l * N * 3 * C, *atty = m->atty + (size_t)l * NC;
+        float *ln1 = m->ln1 + (size_t)l * NC, *fch = m->fch + (size_t)l * NF, *fchg = m->fchg + (size_t)l * NF;
+        float *att = m->att + (size_t)l * natt;
+        float *res1 = m->res1 + (size_t)l * NC, *res2 = m->res2 + (size_t)l * NC;
+        size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C;
+        size_t lC = (size_t)l * C, lN = (size_t)l * N;
+
+        /* out = LN2(res2), res2 = ln1 + dropout(fchg W_p^T + b) */
+        memset(m->dtmp, 0, NC * sizeof(float));
+        ops->layernorm_backward(m->dtmp, g->ln2w + lC, g->ln2b + lC, m->dres, res2, p->ln2w + lC,
+                                m->ln2_mean + lN, m->ln2_rstd + lN, (int)N, C);
+        memcpy(m->dln1, m->dtmp, NC * sizeof(float)); /* the residual path */
+        memset(m->dproj, 0, NC * sizeof(float));
+        ops->dropout_backward(m->dproj, m->dtmp, KEEP(m->res2_keep + (size_t)l * NC, ph), ph, NC);
+        memset(m->dfchg, 0, NF * sizeof(float));
+        ops->matmul_backward(m->dfchg, g->fcprojw + wf, g->fcprojb + lC, m->dproj, fchg, p->fcprojw + wf,
+                             (int)N, F, C);
+        memset(m->dfch, 0, NF * sizeof(float));
+        ops->gelu_backward(m->dfch, fch, m->dfchg, NF);
+        ops->matmul_backward(m->dln1, g->fcw + wf, g->fcb + (size_t)l * F, m->dfch, ln1, p->fcw + wf,
+                             (int)N, C, F);
+
+        /* ln1 = LN1(res1), res1 = inp + dropout(atty W_o^T + b) */
+        memset(m->dtmp, 0, NC * sizeof(float));
+        ops->layernorm_backward(m->dtmp, g->ln1w + lC, g->ln1b + lC, m->dln1, res1, p->ln1w + lC,
+                                m->ln1_mean + lN, m->ln1_rstd + lN, (int)N, C);
+        memcpy(m->dres, m->dtmp, NC * sizeof(float)); /* the residual path */
+        memset(m->dproj, 0, NC * sizeof(float));
+        ops->dropout_backward(m->dproj, m->dtmp, KEEP(m->res1_keep + (size_t)l * NC, ph), ph, NC);
+        memset(m->datty, 0, NC * sizeof(float));
+        ops->matmul_backward(m->datty, g->attow + wc, g->attob + lC, m->dproj, atty, p->attow + wc,
+                             (int)N, C, C);
+        memset(m->dqkv, 0, N * 3 * C * sizeof(float));
+        ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(m->att_keep + (size_t)l * natt, pa), pa,
+                                m->scratch, m->nthreads, B, T, C, NH);
+        ops->matmul_backward(m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
+                             p->qkvw + wq, (int)N, C, 3 * C);
+    }
+
+    /* embeddings: h0 = dropout(LN(emb)) */
+    memset(m->dtmp, 0, NC * sizeof(float));
+    ops->dropout_backward(m->dtmp, m->dres, KEEP(m->emb_keep, ph), ph, NC);
+    memset(m->dproj, 0, NC * sizeof(float));
+    ops->layernorm_backward(m->dproj, g->lnew, g->lneb, m->dtmp, m->emb, p->lnew, m->emb_mean,
+                            m->emb_rstd, (int)N, C);
+    ops->embeddings_backward(g->wte, g->wpe, g->wtt, m->dproj, m->ids, m->tts, B, T, C);
+#undef KEEP
+    return BERTC_OK;
+}

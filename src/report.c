@@ -1,0 +1,962 @@
+/* report.c: RUN_DIR/report.html from the files of a run directory.
+ *
+ * Order of work: load and type-check every input first (so a malformed file
+ * fails before anything is written), then draw the charts into RUN_DIR/report/,
+ * then build the page in memory, embedding each PNG as base64, and write it
+ * atomically. The file format is documented in docs/run-dir.md. */
+#include "report.h"
+#include "chart.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_JSON_BYTES ((size_t)256 << 20) /* run.json, data.json, eval.json, attention.json */
+#define MAX_LINE_RECORDS 50000000L         /* lines in a .jsonl file */
+#define N_EXAMPLES 5                       /* correct and wrong predictions shown, each */
+#define REVIEW_CHARS 400                   /* characters of a review shown in a table */
+
+/* ---- string builder -------------------------------------------------------- */
+
+typedef struct sb {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sb;
+
+static void sb_putn(sb *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
+        while (cap < b->len + n + 1) {
+            if (cap > SIZE_MAX / 2) { b->oom = 1; return; }
+            cap *= 2;
+        }
+        char *p = realloc(b->p, cap);
+        if (!p) { b->oom = 1; return; }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(sb *b, const char *s) { sb_putn(b, s, strlen(s)); }
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(sb *b, const char *fmt, ...) {
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) { b->oom = 1; return; }
+    if ((size_t)n < sizeof tmp) { sb_putn(b, tmp, (size_t)n); return; }
+    /* Longer than the stack buffer: format again into the heap. */
+    char *big = malloc((size_t)n + 1);
+    if (!big) { b->oom = 1; return; }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_putn(b, big, (size_t)n);
+    free(big);
+}
+
+/* HTML-escapes s, at most max_chars code points (0: all), "..." when cut.
+ * Control characters other than newline and tab are dropped. */
+static void sb_esc_n(sb *b, const char *s, size_t max_chars) {
+    if (!s) return;
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p & 0xC0) != 0x80) {
+            if (max_chars && chars == max_chars) { sb_puts(b, "&hellip;"); return; }
+            chars++;
+        }
+        switch (*p) {
+        case '&': sb_puts(b, "&amp;"); break;
+        case '<': sb_puts(b, "&lt;"); break;
+        case '>': sb_puts(b, "&gt;"); break;
+        case '"': sb_puts(b, "&quot;"); break;
+        case '\'': sb_puts(b, "&#39;"); break;
+        default:
+            if (*p < 0x20 && *p != '\n' && *p != '\t') break;
+            sb_putn(b, (const char *)p, 1);
+        }
+    }
+}
+static void sb_esc(sb *b, const char *s) { sb_esc_n(b, s, 0); }
+
+static void sb_base64(sb *b, const unsigned char *d, size_t n) {
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char q[4];
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)d[i] << 16 | (i + 1 < n ? (unsigned)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
+        q[0] = A[v >> 18 & 63];
+        q[1] = A[v >> 12 & 63];
+        q[2] = i + 1 < n ? A[v >> 6 & 63] : '=';
+        q[3] = i + 2 < n ? A[v & 63] : '=';
+        sb_putn(b, q, 4);
+    }
+}
+
+/* ---- typed JSON access ----------------------------------------------------- */
+
+/* Where a JSON value came from, for messages: "dir/eval.json" or "dir/log.jsonl:12". */
+typedef struct where {
+    const char *path;
+    long line; /* 0 for a whole-file JSON */
+} where;
+
+static int bad(bertc_err *err, const where *w, const char *key, const char *want) {
+    if (w->line)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s:%ld: \"%s\" should be %s", w->path, w->line, key, want);
+    return bertc_fail(err, BERTC_ERR_FORMAT, "%s: \"%s\" should be %s", w->path, key, want);
+}
+
+/* A number, or NaN when the key is absent or null. */
+static int get_num(const cJSON *o, const char *key, double *v, const where *w, bertc_err *err) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    *v = NAN;
+    if (!it || cJSON_IsNull(it)) return BERTC_OK;
+    if (!cJSON_IsNumber(it)) return bad(err, w, key, "a number");
+    *v = it->valuedouble;
+    return BERTC_OK;
+}
+
+/* A string (owned by o), or NULL when absent or null. */
+static int get_str(const cJSON *o, const char *key, const char **v, const where *w, bertc_err *err) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    *v = NULL;
+    if (!it || cJSON_IsNull(it)) return BERTC_OK;
+    if (!cJSON_IsString(it)) return bad(err, w, key, "a string");
+    *v = it->valuestring;
+    return BERTC_OK;
+}
+
+/* An array of numbers (null entries become NaN) into a malloc'd *v; NULL when absent. */
+static int get_nums(const cJSON *o, const char *key, double **v, size_t *n, const where *w, bertc_err *err) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    *v = NULL;
+    *n = 0;
+    if (!it || cJSON_IsNull(it)) return BERTC_OK;
+    if (!cJSON_IsArray(it)) return bad(err, w, key, "an array of numbers");
+    size_t cnt = (size_t)cJSON_GetArraySize(it), i = 0;
+    double *a = malloc(sizeof(double) * (cnt ? cnt : 1));
+    if (!a) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: \"%s\": out of memory", w->path, key);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, it) {
+        if (cJSON_IsNull(e)) a[i++] = NAN;
+        else if (cJSON_IsNumber(e)) a[i++] = e->valuedouble;
+        else { free(a); return bad(err, w, key, "an array of numbers"); }
+    }
+    *v = a;
+    *n = cnt;
+    return BERTC_OK;
+}
+
+/* An array of strings: a malloc'd array of pointers into o; NULL when absent. */
+static int get_strs(const cJSON *o, const char *key, const char ***v, size_t *n, const where *w, bertc_err *err) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    *v = NULL;
+    *n = 0;
+    if (!it || cJSON_IsNull(it)) return BERTC_OK;
+    if (!cJSON_IsArray(it)) return bad(err, w, key, "an array of strings");
+    size_t cnt = (size_t)cJSON_GetArraySize(it), i = 0;
+    const char **a = malloc(sizeof(char *) * (cnt ? cnt : 1));
+    if (!a) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: \"%s\": out of memory", w->path, key);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, it) {
+        if (!cJSON_IsString(e)) { free(a); return bad(err, w, key, "an array of strings"); }
+        a[i++] = e->valuestring;
+    }
+    *v = a;
+    *n = cnt;
+    return BERTC_OK;
+}
+
+/* An array of equally long arrays of numbers, row-major into a malloc'd *v. */
+static int get_matrix(const cJSON *o, const char *key, double **v, size_t *rows, size_t *cols,
+                      const where *w, bertc_err *err) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    *v = NULL;
+    *rows = *cols = 0;
+    if (!it || cJSON_IsNull(it)) return BERTC_OK;
+    if (!cJSON_IsArray(it)) return bad(err, w, key, "an array of rows (arrays of numbers)");
+    size_t R = (size_t)cJSON_GetArraySize(it), C = 0, i = 0;
+    if (R) {
+        const cJSON *first = cJSON_GetArrayItem(it, 0);
+        if (!cJSON_IsArray(first)) return bad(err, w, key, "an array of rows (arrays of numbers)");
+        C = (size_t)cJSON_GetArraySize(first);
+    }
+    size_t total;
+    if (bertc_mul_size(R, C, &total) || total > ((size_t)1 << 26))
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: \"%s\" is too large (%zu x %zu)", w->path, key, R, C);
+    double *a = malloc(sizeof(double) * (total ? total : 1));
+    if (!a) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: \"%s\": out of memory", w->path, key);
+    const cJSON *row;
+    cJSON_ArrayForEach(row, it) {
+        if (!cJSON_IsArray(row) || (size_t)cJSON_GetArraySize(row) != C) {
+            free(a);
+            return bertc_fail(err, BERTC_ERR_FORMAT, "%s: \"%s\": row %zu is not an array of %zu numbers",
+                              w->path, key, i / (C ? C : 1), C);
+        }
+        const cJSON *e;
+        cJSON_ArrayForEach(e, row) {
+            if (cJSON_IsNull(e)) a[i++] = NAN;
+            else if (cJSON_IsNumber(e)) a[i++] = e->valuedouble;
+            else { free(a); return bad(err, w, key, "an array of rows (arrays of numbers)"); }
+        }
+    }
+    *v = a;
+    *rows = R;
+    *cols = C;
+    return BERTC_OK;
+}
+
+/* Loads dir/name as one JSON object. A missing file is not an error: *out stays NULL. */
+static int load_json(const char *dir, const char *name, cJSON **out, char *path, size_t pcap, bertc_err *err) {
+    *out = NULL;
+    if (bertc_path_join(path, pcap, dir, name) != 0)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
+    if (access(path, F_OK) != 0) return BERTC_OK;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = bertc_read_file(path, MAX_JSON_BYTES, &text, &len, err);
+    if (rc) return rc;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root || !cJSON_IsObject(root)) {
+        size_t off = end && end >= text ? (size_t)(end - text) : 0;
+        cJSON_Delete(root);
+        free(text);
+        return bertc_fail(err, BERTC_ERR_FORMAT, root ? "%s: expected a JSON object at the top"
+                                                      : "%s: invalid JSON near byte %zu", path, off);
+    }
+    free(text);
+    *out = root;
+    return BERTC_OK;
+}
+
+/* Calls fn on each non-blank line of dir/name parsed as a JSON object.
+ * *present is 0 when the file does not exist. */
+typedef int (*line_fn)(void *ctx, const cJSON *o, const where *w, bertc_err *err);
+
+static int each_jsonl(const char *dir, const char *name, char *path, size_t pcap, int *present,
+                      line_fn fn, void *ctx, bertc_err *err) {
+    *present = 0;
+    if (bertc_path_join(path, pcap, dir, name) != 0)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
+    if (access(path, F_OK) != 0) return BERTC_OK;
+    FILE *f = fopen(path, "rb");
+    if (!f) return bertc_fail(err, BERTC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    *present = 1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    where w = {path, 0};
+    int rc = BERTC_OK;
+    while (rc == BERTC_OK && (n = getline(&line, &cap, f)) >= 0) {
+        w.line++;
+        if (w.line > MAX_LINE_RECORDS) {
+            rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: more than %ld lines", path, MAX_LINE_RECORDS);
+            break;
+        }
+        size_t k = 0;
+        while (k < (size_t)n && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r' || line[k] == '\n')) k++;
+        if (k == (size_t)n) continue;
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)n);
+        if (!o || !cJSON_IsObject(o)) {
+            rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s:%ld: not a JSON object", path, w.line);
+        } else {
+            rc = fn(ctx, o, &w, err);
+        }
+        cJSON_Delete(o);
+    }
+    if (rc == BERTC_OK && ferror(f)) rc = bertc_fail(err, BERTC_ERR_IO, "%s: read error", path);
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/* ---- growable number lists ------------------------------------------------- */
+
+typedef struct dlist {
+    double *v;
+    size_t n, cap;
+} dlist;
+
+static int dl_push(dlist *l, double x) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        double *v = realloc(l->v, cap * sizeof *v);
+        if (!v) return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = x;
+    return 0;
+}
+
+/* ---- log.jsonl ------------------------------------------------------------- */
+
+typedef struct logdata {
+    dlist tstep, tloss;                 /* training entries */
+    dlist estep, eepoch, eloss, eacc, ef1; /* evaluation entries */
+} logdata;
+
+static int log_line(void *ctx, const cJSON *o, const where *w, bertc_err *err) {
+    logdata *L = ctx;
+    double step, epoch, loss, eloss, eacc, ef1;
+    int rc;
+    if ((rc = get_num(o, "step", &step, w, err)) || (rc = get_num(o, "epoch", &epoch, w, err)) ||
+        (rc = get_num(o, "loss", &loss, w, err)) || (rc = get_num(o, "eval_loss", &eloss, w, err)) ||
+        (rc = get_num(o, "eval_accuracy", &eacc, w, err)) || (rc = get_num(o, "eval_f1", &ef1, w, err)))
+        return rc;
+    int is_eval = cJSON_HasObjectItem(o, "eval_loss") || cJSON_HasObjectItem(o, "eval_accuracy");
+    int oom = 0;
+    if (is_eval) {
+        oom |= dl_push(&L->estep, step) | dl_push(&L->eepoch, epoch) | dl_push(&L->eloss, eloss) |
+               dl_push(&L->eacc, eacc) | dl_push(&L->ef1, ef1);
+    } else if (cJSON_HasObjectItem(o, "loss")) {
+        oom |= dl_push(&L->tstep, step) | dl_push(&L->tloss, loss);
+    } /* other records (a final train summary, say) are ignored */
+    if (oom) return bertc_fail(err, BERTC_ERR_NOMEM, "%s:%ld: out of memory", w->path, w->line);
+    return BERTC_OK;
+}
+
+static void log_free(logdata *L) {
+    dlist *all[] = {&L->tstep, &L->tloss, &L->estep, &L->eepoch, &L->eloss, &L->eacc, &L->ef1};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->v);
+}
+
+/* ---- predictions.jsonl ----------------------------------------------------- */
+
+typedef struct example {
+    char *text, *label, *pred;
+    double score;
+} example;
+
+typedef struct preddata {
+    const char *const *labels; /* names for integer labels, may be NULL */
+    size_t nlabels;
+    long total, correct;
+    example right[N_EXAMPLES], wrong[N_EXAMPLES];
+    size_t nright, nwrong;
+} preddata;
+
+/* A label given as a string, or an integer index into labels. Returns a
+ * malloc'd string or NULL with err set. */
+static char *label_text(const cJSON *o, const char *key, const preddata *P, const where *w, bertc_err *err) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    char buf[64];
+    const char *s = NULL;
+    if (cJSON_IsString(it)) s = it->valuestring;
+    else if (cJSON_IsNumber(it) && it->valuedouble == floor(it->valuedouble) && fabs(it->valuedouble) < 1e9) {
+        long i = (long)it->valuedouble;
+        if (P->labels && i >= 0 && (size_t)i < P->nlabels) s = P->labels[i];
+        else { snprintf(buf, sizeof buf, "%ld", i); s = buf; }
+    } else {
+        bad(err, w, key, "a label name or index");
+        return NULL;
+    }
+    char *r = strdup(s);
+    if (!r) bertc_fail(err, BERTC_ERR_NOMEM, "%s:%ld: out of memory", w->path, w->line);
+    return r;
+}
+
+static int pred_line(void *ctx, const cJSON *o, const where *w, bertc_err *err) {
+    preddata *P = ctx;
+    const char *text;
+    double score;
+    int rc;
+    if ((rc = get_str(o, "text", &text, w, err)) || (rc = get_num(o, "score", &score, w, err))) return rc;
+    char *label = label_text(o, "label", P, w, err);
+    if (!label) return err ? err->code : BERTC_ERR_FORMAT;
+    char *pred = label_text(o, "pred", P, w, err);
+    if (!pred) { free(label); return err ? err->code : BERTC_ERR_FORMAT; }
+    int ok = strcmp(label, pred) == 0;
+    P->total++;
+    P->correct += ok;
+    example *slot = NULL;
+    if (ok && P->nright < N_EXAMPLES) slot = &P->right[P->nright++];
+    if (!ok && P->nwrong < N_EXAMPLES) slot = &P->wrong[P->nwrong++];
+    if (!slot) { free(label); free(pred); return BERTC_OK; }
+    slot->text = strdup(text ? text : "");
+    slot->label = label;
+    slot->pred = pred;
+    slot->score = score;
+    if (!slot->text) return bertc_fail(err, BERTC_ERR_NOMEM, "%s:%ld: out of memory", w->path, w->line);
+    return BERTC_OK;
+}
+
+static void pred_free(preddata *P) {
+    for (size_t i = 0; i < P->nright; i++) { free(P->right[i].text); free(P->right[i].label); free(P->right[i].pred); }
+    for (size_t i = 0; i < P->nwrong; i++) { free(P->wrong[i].text); free(P->wrong[i].label); free(P->wrong[i].pred); }
+}
+
+/* ---- the report ------------------------------------------------------------ */
+
+typedef struct rep {
+    const char *dir;
+    char figdir[4096];
+    sb html;
+    bertc_err *err;
+} rep;
+
+/* Path of figure `name` in the report folder. */
+static const char *fig_path(rep *r, const char *name) {
+    static char p[8192];
+    snprintf(p, sizeof p, "%s/%s", r->figdir, name);
+    return p;
+}
+
+static void fig_remove(rep *r, const char *name) { unlink(fig_path(r, name)); }
+
+/* Appends <figure> with the PNG at report/name embedded as a data: URI. */
+static int embed(rep *r, const char *name, const char *alt) {
+    char *png = NULL;
+    size_t len = 0;
+    int rc = bertc_read_file(fig_path(r, name), (size_t)64 << 20, &png, &len, r->err);
+    if (rc) return rc;
+    sb_puts(&r->html, "<figure><img class=\"chart\" id=\"fig-");
+    for (const char *p = name; *p && *p != '.'; p++) sb_putn(&r->html, p, 1);
+    sb_puts(&r->html, "\" alt=\"");
+    sb_esc(&r->html, alt);
+    sb_puts(&r->html, "\" src=\"data:image/png;base64,");
+    sb_base64(&r->html, (const unsigned char *)png, len);
+    sb_puts(&r->html, "\"></figure>\n");
+    free(png);
+    return BERTC_OK;
+}
+
+static void missing(rep *r, const char *file, const char *how) {
+    sb_puts(&r->html, "<p class=\"missing\">Not in this run: <code>");
+    sb_esc(&r->html, file);
+    sb_puts(&r->html, "</code> is missing or has no such entries (");
+    sb_esc(&r->html, how);
+    sb_puts(&r->html, ").</p>\n");
+}
+
+static void h2(rep *r, const char *id, const char *title) {
+    sb_printf(&r->html, "<section id=\"%s\">\n<h2>", id);
+    sb_esc(&r->html, title);
+    sb_puts(&r->html, "</h2>\n");
+}
+
+static void fmt_num(char *buf, size_t cap, double v, const char *fmt) {
+    if (!isfinite(v)) snprintf(buf, cap, "&ndash;");
+    else snprintf(buf, cap, fmt, v);
+}
+
+static void fmt_duration(char *buf, size_t cap, double s) {
+    if (!isfinite(s) || s < 0) snprintf(buf, cap, "&ndash;");
+    else if (s < 60) snprintf(buf, cap, "%.1f s", s);
+    else if (s < 3600) snprintf(buf, cap, "%dm %02ds", (int)(s / 60), (int)fmod(s, 60));
+    else snprintf(buf, cap, "%dh %02dm %02ds", (int)(s / 3600), (int)fmod(s / 60, 60), (int)fmod(s, 60));
+}
+
+/* A JSON value as table text: strings raw, everything else as compact JSON. */
+static void sb_json_value(sb *b, const cJSON *v) {
+    if (cJSON_IsString(v)) { sb_esc(b, v->valuestring); return; }
+    char *s = cJSON_PrintUnformatted(v);
+    if (s) sb_esc_n(b, s, 300);
+    else b->oom = 1;
+    free(s);
+}
+
+/* Summary line and run settings (run.json). */
+static int section_run(rep *r, const cJSON *run, const char *path) {
+    where w = {path, 0};
+    h2(r, "settings", "Run settings");
+    if (!run) { missing(r, "run.json", "written by bertc train"); sb_puts(&r->html, "</section>\n"); return BERTC_OK; }
+    const cJSON *settings = cJSON_GetObjectItemCaseSensitive(run, "settings");
+    if (settings && !cJSON_IsObject(settings) && !cJSON_IsNull(settings))
+        return bad(r->err, &w, "settings", "an object");
+    double wall, sps;
+    int rc;
+    if ((rc = get_num(run, "wall_seconds", &wall, &w, r->err)) ||
+        (rc = get_num(run, "train_samples_per_second", &sps, &w, r->err)))
+        return rc;
+    char buf[128];
+    sb_puts(&r->html, "<table class=\"kv\" id=\"run-table\">\n");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, run) {
+        if (strcmp(it->string, "settings") == 0) continue;
+        sb_puts(&r->html, "<tr><th>");
+        sb_esc(&r->html, it->string);
+        sb_puts(&r->html, "</th><td>");
+        if (strcmp(it->string, "wall_seconds") == 0) {
+            fmt_duration(buf, sizeof buf, wall);
+            sb_puts(&r->html, buf);
+        } else if (cJSON_IsNumber(it)) {
+            fmt_num(buf, sizeof buf, it->valuedouble, "%.6g");
+            sb_puts(&r->html, buf);
+        } else {
+            sb_json_value(&r->html, it);
+        }
+        sb_puts(&r->html, "</td></tr>\n");
+    }
+    sb_puts(&r->html, "</table>\n");
+    if (cJSON_IsObject(settings)) {
+        sb_puts(&r->html, "<h3>Settings</h3>\n<table class=\"kv\" id=\"settings-table\">\n");
+        cJSON_ArrayForEach(it, settings) {
+            sb_puts(&r->html, "<tr><th>");
+            sb_esc(&r->html, it->string);
+            sb_puts(&r->html, "</th><td>");
+            sb_json_value(&r->html, it);
+            sb_puts(&r->html, "</td></tr>\n");
+        }
+        sb_puts(&r->html, "</table>\n");
+    }
+    sb_puts(&r->html, "</section>\n");
+    return BERTC_OK;
+}
+
+/* Label distribution, sample reviews, token lengths (data.json). */
+static int section_data(rep *r, const cJSON *data, const char *path) {
+    where w = {path, 0};
+    int rc = BERTC_OK;
+    const char **labels = NULL;
+    double *counts = NULL, *edges = NULL, *hc = NULL;
+    size_t nl = 0, nc = 0, ne = 0, nh = 0;
+
+    h2(r, "labels", "Label distribution");
+    if (data && ((rc = get_strs(data, "labels", &labels, &nl, &w, r->err)) ||
+                 (rc = get_nums(data, "counts", &counts, &nc, &w, r->err))))
+        goto done;
+    if (counts && labels && nl != nc) {
+        rc = bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: \"labels\" has %zu entries but \"counts\" has %zu",
+                        path, nl, nc);
+        goto done;
+    }
+    if (counts && nc) {
+        bertc_chart_frame f = {"Sentiment Distribution", "Label", "Count", 0, 0};
+        if ((rc = bertc_chart_bar(fig_path(r, "label_distribution.png"), &f, labels, counts, nc, r->err)) ||
+            (rc = embed(r, "label_distribution.png", "Bar chart of examples per label")))
+            goto done;
+    } else {
+        fig_remove(r, "label_distribution.png");
+        missing(r, "data.json", "labels and counts, written by bertc data");
+    }
+
+    /* Sample reviews, as the notebook prints them. */
+    const cJSON *samples = data ? cJSON_GetObjectItemCaseSensitive(data, "samples") : NULL;
+    if (samples && !cJSON_IsArray(samples)) { rc = bad(r->err, &w, "samples", "an array of {text, label}"); goto done; }
+    if (samples && cJSON_GetArraySize(samples) > 0) {
+        sb_puts(&r->html, "<h3>Sample reviews</h3>\n<ol class=\"samples\">\n");
+        const cJSON *s;
+        int k = 0;
+        cJSON_ArrayForEach(s, samples) {
+            const char *text = NULL, *label = NULL;
+            if (!cJSON_IsObject(s)) { rc = bad(r->err, &w, "samples", "an array of {text, label}"); goto done; }
+            if ((rc = get_str(s, "text", &text, &w, r->err))) goto done;
+            const cJSON *lab = cJSON_GetObjectItemCaseSensitive(s, "label");
+            char lbuf[64] = "";
+            if (cJSON_IsString(lab)) label = lab->valuestring;
+            else if (cJSON_IsNumber(lab)) {
+                long i = (long)lab->valuedouble;
+                if (labels && i >= 0 && (size_t)i < nl) label = labels[i];
+                else { snprintf(lbuf, sizeof lbuf, "%ld", i); label = lbuf; }
+            }
+            sb_puts(&r->html, "<li><q>");
+            sb_esc_n(&r->html, text, REVIEW_CHARS);
+            sb_puts(&r->html, "</q> <span class=\"label\">");
+            sb_esc(&r->html, label ? label : "?");
+            sb_puts(&r->html, "</span></li>\n");
+            if (++k == 10) break;
+        }
+        sb_puts(&r->html, "</ol>\n");
+    }
+    sb_puts(&r->html, "</section>\n");
+
+    h2(r, "lengths", "Token lengths");
+    const cJSON *len = data ? cJSON_GetObjectItemCaseSensitive(data, "lengths") : NULL;
+    if (len && !cJSON_IsObject(len)) { rc = bad(r->err, &w, "lengths", "an object"); goto done; }
+    if (len && ((rc = get_nums(len, "bin_edges", &edges, &ne, &w, r->err)) ||
+                (rc = get_nums(len, "counts", &hc, &nh, &w, r->err))))
+        goto done;
+    if (edges && hc && nh > 0) {
+        if (ne != nh + 1) {
+            rc = bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: lengths: \"bin_edges\" needs %zu entries (counts + 1), has %zu",
+                            path, nh + 1, ne);
+            goto done;
+        }
+        double st[6];
+        const char *keys[6] = {"mean", "p50", "p90", "p99", "max_length", "truncated_share"};
+        for (int i = 0; i < 6; i++)
+            if ((rc = get_num(len, keys[i], &st[i], &w, r->err))) goto done;
+        char label[64];
+        snprintf(label, sizeof label, "max_length = %.0f", st[4]);
+        bertc_chart_frame f = {"Review Length in Tokens", "Tokens per review (after WordPiece)", "Reviews", 0, 0};
+        rc = bertc_chart_histogram(fig_path(r, "token_lengths.png"), &f, edges, hc, nh, st[4], label, r->err);
+        if (rc) { bertc_err_prefix(r->err, "%s: lengths", path); goto done; }
+        if ((rc = embed(r, "token_lengths.png", "Histogram of tokens per review"))) goto done;
+        char b[6][64];
+        fmt_num(b[0], 64, st[0], "%.1f");
+        fmt_num(b[1], 64, st[1], "%.0f");
+        fmt_num(b[2], 64, st[2], "%.0f");
+        fmt_num(b[3], 64, st[3], "%.0f");
+        fmt_num(b[4], 64, st[4], "%.0f");
+        fmt_num(b[5], 64, st[5] * 100, "%.1f%%");
+        sb_printf(&r->html, "<table class=\"kv\"><tr><th>mean</th><td>%s</td><th>median</th><td>%s</td>"
+                            "<th>p90</th><td>%s</td><th>p99</th><td>%s</td><th>max_length</th><td>%s</td>"
+                            "<th>truncated</th><td>%s</td></tr></table>\n",
+                  b[0], b[1], b[2], b[3], b[4], b[5]);
+    } else {
+        fig_remove(r, "token_lengths.png");
+        missing(r, "data.json", "lengths, written by bertc data");
+    }
+    sb_puts(&r->html, "</section>\n");
+done:
+    free(labels);
+    free(counts);
+    free(edges);
+    free(hc);
+    return rc;
+}
+
+/* Training loss per logged step; eval loss and accuracy per evaluation (log.jsonl). */
+static int section_log(rep *r, const logdata *L, int present) {
+    int rc;
+    h2(r, "training", "Training loss");
+    if (L->tloss.n) {
+        int has_step = 1;
+        for (size_t i = 0; i < L->tstep.n; i++) has_step &= isfinite(L->tstep.v[i]);
+        bertc_series s = {"training loss", has_step ? L->tstep.v : NULL, L->tloss.v, L->tloss.n};
+        bertc_line_panel p = {{"Training Loss", has_step ? "Step" : "Logged entry", "Loss", 0, 0}, &s, 1, 1};
+        if ((rc = bertc_chart_lines(fig_path(r, "training_loss.png"), NULL, &p, 1, r->err)) ||
+            (rc = embed(r, "training_loss.png", "Training loss per logged step")))
+            return rc;
+    } else {
+        fig_remove(r, "training_loss.png");
+        missing(r, "log.jsonl", present ? "no training entries with \"loss\"" : "written by bertc train");
+    }
+    sb_puts(&r->html, "</section>\n");
+
+    h2(r, "evaluation", "Evaluation loss and accuracy");
+    if (L->eloss.n) {
+        int by_epoch = 1, any_f1 = 0, whole = 1;
+        for (size_t i = 0; i < L->eepoch.n; i++) by_epoch &= isfinite(L->eepoch.v[i]);
+        for (size_t i = 0; i < L->ef1.n; i++) any_f1 |= isfinite(L->ef1.v[i]);
+        const double *x = by_epoch ? L->eepoch.v : L->estep.v;
+        for (size_t i = 0; i < L->eloss.n; i++) whole &= x[i] == floor(x[i]);
+        const char *xl = by_epoch ? "Epoch" : "Step";
+        bertc_series sl = {"eval loss", x, L->eloss.v, L->eloss.n};
+        bertc_series sa[2] = {{"accuracy", x, L->eacc.v, L->eacc.n}, {"F1", x, L->ef1.v, L->ef1.n}};
+        bertc_line_panel p[2] = {{{"Validation Loss", xl, "Loss", 0, 0}, &sl, 1, whole},
+                                 {{"Validation Accuracy", xl, "Accuracy", 0, 0}, sa, any_f1 ? 2 : 1, whole}};
+        if ((rc = bertc_chart_lines(fig_path(r, "eval_metrics.png"), NULL, p, 2, r->err)) ||
+            (rc = embed(r, "eval_metrics.png", "Evaluation loss and accuracy per evaluation")))
+            return rc;
+        sb_puts(&r->html, "<table class=\"grid\" id=\"eval-table\"><tr><th>epoch</th><th>step</th>"
+                          "<th>eval loss</th><th>accuracy</th><th>F1</th></tr>\n");
+        for (size_t i = 0; i < L->eloss.n; i++) {
+            char b[5][64];
+            fmt_num(b[0], 64, L->eepoch.v[i], "%.2f");
+            fmt_num(b[1], 64, L->estep.v[i], "%.0f");
+            fmt_num(b[2], 64, L->eloss.v[i], "%.4f");
+            fmt_num(b[3], 64, L->eacc.v[i], "%.4f");
+            fmt_num(b[4], 64, L->ef1.v[i], "%.4f");
+            sb_printf(&r->html, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+                      b[0], b[1], b[2], b[3], b[4]);
+        }
+        sb_puts(&r->html, "</table>\n");
+    } else {
+        fig_remove(r, "eval_metrics.png");
+        missing(r, "log.jsonl", present ? "no evaluation entries with \"eval_loss\"" : "written by bertc train");
+    }
+    sb_puts(&r->html, "</section>\n");
+    return BERTC_OK;
+}
+
+static int report_row(rep *r, const cJSON *o, const char *name, const where *w) {
+    double p, rc_, f1, sup;
+    int rc;
+    if ((rc = get_num(o, "precision", &p, w, r->err)) || (rc = get_num(o, "recall", &rc_, w, r->err)) ||
+        (rc = get_num(o, "f1", &f1, w, r->err)) || (rc = get_num(o, "support", &sup, w, r->err)))
+        return rc;
+    char b[4][64];
+    fmt_num(b[0], 64, p, "%.2f");
+    fmt_num(b[1], 64, rc_, "%.2f");
+    fmt_num(b[2], 64, f1, "%.2f");
+    fmt_num(b[3], 64, sup, "%.0f");
+    sb_puts(&r->html, "<tr><th>");
+    sb_esc(&r->html, name);
+    sb_printf(&r->html, "</th><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", b[0], b[1], b[2], b[3]);
+    return BERTC_OK;
+}
+
+/* Confusion matrix and classification report (eval.json). */
+static int section_eval(rep *r, const cJSON *ev, const char *path) {
+    where w = {path, 0};
+    int rc = BERTC_OK;
+    const char **labels = NULL;
+    double *cm = NULL;
+    size_t nl = 0, R = 0, C = 0;
+
+    h2(r, "confusion", "Confusion matrix");
+    if (ev && ((rc = get_strs(ev, "labels", &labels, &nl, &w, r->err)) ||
+               (rc = get_matrix(ev, "confusion_matrix", &cm, &R, &C, &w, r->err))))
+        goto done;
+    if (cm && R > 0) {
+        if (R != C || (labels && nl != R)) {
+            rc = bertc_fail(r->err, BERTC_ERR_FORMAT,
+                            "%s: \"confusion_matrix\" is %zu x %zu; it must be square with one row per label (%zu labels)",
+                            path, R, C, nl);
+            goto done;
+        }
+        bertc_heatmap h = {{"Confusion Matrix", "Predicted", "True", 0, 0}, cm, R, C, labels, labels,
+                           BERTC_CMAP_BLUES, 1, NAN, NAN, "count"};
+        if ((rc = bertc_chart_heatmap(fig_path(r, "confusion_matrix.png"), &h, r->err)) ||
+            (rc = embed(r, "confusion_matrix.png", "Confusion matrix heatmap with counts")))
+            goto done;
+    } else {
+        fig_remove(r, "confusion_matrix.png");
+        missing(r, "eval.json", "confusion_matrix, written by bertc eval --output");
+    }
+    sb_puts(&r->html, "</section>\n");
+
+    h2(r, "classification-report", "Classification report");
+    const cJSON *per = ev ? cJSON_GetObjectItemCaseSensitive(ev, "per_class") : NULL;
+    if (per && !cJSON_IsArray(per)) { rc = bad(r->err, &w, "per_class", "an array of objects"); goto done; }
+    if (per && cJSON_GetArraySize(per) > 0) {
+        sb_puts(&r->html, "<table class=\"grid\" id=\"classification-report\">\n<tr><th></th><th>precision</th>"
+                          "<th>recall</th><th>f1-score</th><th>support</th></tr>\n");
+        const cJSON *row;
+        cJSON_ArrayForEach(row, per) {
+            const char *name = NULL;
+            if (!cJSON_IsObject(row)) { rc = bad(r->err, &w, "per_class", "an array of objects"); goto done; }
+            if ((rc = get_str(row, "label", &name, &w, r->err)) || (rc = report_row(r, row, name ? name : "?", &w)))
+                goto done;
+        }
+        double acc;
+        if ((rc = get_num(ev, "accuracy", &acc, &w, r->err))) goto done;
+        const cJSON *macro = cJSON_GetObjectItemCaseSensitive(ev, "macro_avg");
+        const cJSON *weighted = cJSON_GetObjectItemCaseSensitive(ev, "weighted_avg");
+        if ((macro && !cJSON_IsObject(macro)) || (weighted && !cJSON_IsObject(weighted))) {
+            rc = bad(r->err, &w, macro && !cJSON_IsObject(macro) ? "macro_avg" : "weighted_avg", "an object");
+            goto done;
+        }
+        double sup = NAN;
+        if (macro && (rc = get_num(macro, "support", &sup, &w, r->err))) goto done;
+        char b[2][64];
+        fmt_num(b[0], 64, acc, "%.2f");
+        fmt_num(b[1], 64, sup, "%.0f");
+        sb_printf(&r->html, "<tr class=\"sep\"><th>accuracy</th><td></td><td></td><td>%s</td><td>%s</td></tr>\n",
+                  b[0], b[1]);
+        if (macro && (rc = report_row(r, macro, "macro avg", &w))) goto done;
+        if (weighted && (rc = report_row(r, weighted, "weighted avg", &w))) goto done;
+        sb_puts(&r->html, "</table>\n");
+        const char *text = NULL;
+        if ((rc = get_str(ev, "report_text", &text, &w, r->err))) goto done;
+        if (text) {
+            sb_puts(&r->html, "<details><summary>As text</summary><pre>");
+            sb_esc(&r->html, text);
+            sb_puts(&r->html, "</pre></details>\n");
+        }
+    } else {
+        missing(r, "eval.json", "per_class, written by bertc eval --output");
+    }
+    sb_puts(&r->html, "</section>\n");
+done:
+    free(labels);
+    free(cm);
+    return rc;
+}
+
+/* Attention heatmap for one review (attention.json). */
+static int section_attention(rep *r, const cJSON *at, const char *path) {
+    where w = {path, 0};
+    int rc = BERTC_OK;
+    const char **tokens = NULL, *text = NULL, *pred = NULL;
+    double *wts = NULL, layer = NAN, head = NAN, score = NAN;
+    size_t nt = 0, R = 0, C = 0;
+
+    h2(r, "attention", "Attention for a sample review");
+    if (at && ((rc = get_strs(at, "tokens", &tokens, &nt, &w, r->err)) ||
+               (rc = get_matrix(at, "weights", &wts, &R, &C, &w, r->err)) ||
+               (rc = get_str(at, "text", &text, &w, r->err)) || (rc = get_num(at, "layer", &layer, &w, r->err)) ||
+               (rc = get_num(at, "head", &head, &w, r->err)) || (rc = get_num(at, "score", &score, &w, r->err))))
+        goto done;
+    if (at) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(at, "pred");
+        char pbuf[64];
+        if (cJSON_IsString(p)) pred = p->valuestring;
+        else if (cJSON_IsNumber(p)) { snprintf(pbuf, sizeof pbuf, "%.0f", p->valuedouble); pred = pbuf; }
+        else if (p && !cJSON_IsNull(p)) { rc = bad(r->err, &w, "pred", "a label name or index"); goto done; }
+        if (wts && R > 0) {
+            if (R != C || (tokens && nt != R) || R > 2048) {
+                rc = bertc_fail(r->err, BERTC_ERR_FORMAT,
+                                "%s: \"weights\" is %zu x %zu; it must be square, at most 2048, with one row per token (%zu tokens)",
+                                path, R, C, nt);
+                goto done;
+            }
+            char title[256];
+            snprintf(title, sizeof title, "Attention Weights (layer %.0f, head %.0f)", layer, head);
+            bertc_heatmap h = {{title, "Tokens (attended to)", "Tokens (attending)", 0, 0}, wts, R, C, tokens, tokens,
+                               BERTC_CMAP_VIRIDIS, 0, NAN, NAN, "attention weight"};
+            if ((rc = bertc_chart_heatmap(fig_path(r, "attention.png"), &h, r->err)) ||
+                (rc = embed(r, "attention.png", "Attention heatmap, tokens on both axes")))
+                goto done;
+            sb_puts(&r->html, "<p class=\"pred\">Predicted <b>");
+            sb_esc(&r->html, pred ? pred : "?");
+            char sbuf[64];
+            fmt_num(sbuf, sizeof sbuf, score, "%.2f");
+            sb_printf(&r->html, "</b> (score %s) for this review", sbuf);
+            sb_printf(&r->html, ", %zu tokens:</p>\n<blockquote>", R);
+            sb_esc_n(&r->html, text, 1000);
+            sb_puts(&r->html, "</blockquote>\n");
+            goto close;
+        }
+    }
+    fig_remove(r, "attention.png");
+    missing(r, "attention.json", "written by bertc attention");
+close:
+    sb_puts(&r->html, "</section>\n");
+done:
+    free(tokens);
+    free(wts);
+    return rc;
+}
+
+static void example_rows(rep *r, const example *ex, size_t n, const char *cls) {
+    for (size_t i = 0; i < n; i++) {
+        char sbuf[64];
+        fmt_num(sbuf, sizeof sbuf, ex[i].score, "%.3f");
+        sb_printf(&r->html, "<tr class=\"%s\"><td class=\"text\">", cls);
+        sb_esc_n(&r->html, ex[i].text, REVIEW_CHARS);
+        sb_puts(&r->html, "</td><td>");
+        sb_esc(&r->html, ex[i].label);
+        sb_puts(&r->html, "</td><td>");
+        sb_esc(&r->html, ex[i].pred);
+        sb_printf(&r->html, "</td><td>%s</td></tr>\n", sbuf);
+    }
+}
+
+static void section_predictions(rep *r, const preddata *P, int present) {
+    h2(r, "predictions", "Correct and wrong predictions");
+    if (!present || P->total == 0) {
+        missing(r, "predictions.jsonl", "written by bertc eval --predictions");
+    } else {
+        sb_printf(&r->html, "<p>%ld predictions, %ld correct (%.2f%%). The first %zu correct and %zu wrong:</p>\n",
+                  P->total, P->correct, 100.0 * (double)P->correct / (double)P->total, P->nright, P->nwrong);
+        sb_puts(&r->html, "<table class=\"grid\" id=\"predictions\"><tr><th>review</th><th>true</th>"
+                          "<th>predicted</th><th>score</th></tr>\n");
+        example_rows(r, P->right, P->nright, "right");
+        example_rows(r, P->wrong, P->nwrong, "wrong");
+        sb_puts(&r->html, "</table>\n");
+    }
+    sb_puts(&r->html, "</section>\n");
+}
+
+static const char CSS[] =
+    "body{font-family:'DejaVu Sans',system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1a1a1a}"
+    "main{max-width:1100px;margin:0 auto;padding:24px 32px 64px;background:#fff}"
+    "h1{font-size:26px;margin:8px 0 4px}h2{font-size:20px;border-bottom:2px solid #e3e6ea;padding-bottom:4px;margin-top:36px}"
+    "h3{font-size:16px;margin-top:20px}.sub{color:#555;margin:0 0 12px}"
+    "nav a{margin-right:14px;color:#1f77b4;text-decoration:none;font-size:14px}"
+    "figure{margin:12px 0}img.chart{max-width:100%;height:auto;border:1px solid #e3e6ea}"
+    "table{border-collapse:collapse;margin:10px 0;font-size:14px}"
+    "table.grid th,table.grid td{border-bottom:1px solid #e3e6ea;padding:5px 12px;text-align:right;vertical-align:top}"
+    "table.grid th:first-child{text-align:left}table.grid tr.sep th,table.grid tr.sep td{border-top:2px solid #ccd}"
+    "table.kv th{text-align:left;padding:3px 14px 3px 0;color:#444;font-weight:600}table.kv td{padding:3px 18px 3px 0}"
+    "td.text{text-align:left!important;max-width:620px;font-size:13px;color:#333}"
+    "tr.right td:nth-child(3){color:#2ca02c;font-weight:600}tr.wrong td:nth-child(3){color:#d62728;font-weight:600}"
+    ".missing{color:#8a6d3b;background:#fcf8e3;padding:8px 12px;border-radius:4px}"
+    "ol.samples li{margin:6px 0;font-size:14px}.label{font-weight:600;color:#1f77b4}"
+    "blockquote{font-size:13px;color:#333;border-left:3px solid #ccd;margin:8px 0;padding:4px 12px}"
+    "pre{background:#f6f7f9;padding:10px;font-size:13px}";
+
+int bertc_report_write(const char *run_dir, bertc_err *err) {
+    if (!run_dir || !bertc_is_dir(run_dir))
+        return bertc_fail(err, BERTC_ERR_NOTFOUND, "%s: not a run directory (see docs/run-dir.md)",
+                          run_dir ? run_dir : "(null)");
+    rep r = {.dir = run_dir, .err = err};
+    cJSON *run = NULL, *data = NULL, *ev = NULL, *at = NULL;
+    logdata L = {0};
+    preddata P = {0};
+    const char **elabels = NULL;
+    size_t nel = 0;
+    char prun[4096], pdata[4096], peval[4096], pattn[4096], plog[4096], ppred[4096], phtml[4096];
+    int log_present = 0, pred_present = 0, rc;
+
+    /* 1. Load and check everything. */
+    if ((rc = load_json(run_dir, "run.json", &run, prun, sizeof prun, err)) ||
+        (rc = load_json(run_dir, "data.json", &data, pdata, sizeof pdata, err)) ||
+        (rc = load_json(run_dir, "eval.json", &ev, peval, sizeof peval, err)) ||
+        (rc = load_json(run_dir, "attention.json", &at, pattn, sizeof pattn, err)) ||
+        (rc = each_jsonl(run_dir, "log.jsonl", plog, sizeof plog, &log_present, log_line, &L, err)))
+        goto done;
+    /* Integer labels in predictions are named from eval.json, else data.json. */
+    {
+        where w = {ev ? peval : pdata, 0};
+        const cJSON *src = ev && cJSON_HasObjectItem(ev, "labels") ? ev : data;
+        if (src && (rc = get_strs(src, "labels", &elabels, &nel, &w, err))) goto done;
+        P.labels = elabels;
+        P.nlabels = nel;
+    }
+    if ((rc = each_jsonl(run_dir, "predictions.jsonl", ppred, sizeof ppred, &pred_present, pred_line, &P, err)))
+        goto done;
+
+    /* 2. The report folder. */
+    if (bertc_path_join(r.figdir, sizeof r.figdir, run_dir, "report") != 0 ||
+        bertc_path_join(phtml, sizeof phtml, run_dir, "report.html") != 0) {
+        rc = bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", run_dir);
+        goto done;
+    }
+    if (mkdir(r.figdir, 0755) != 0 && errno != EEXIST) {
+        rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot create folder: %s", r.figdir, strerror(errno));
+        goto done;
+    }
+
+    /* 3. The page. */
+    const char *model = NULL;
+    double acc = NAN, loss = NAN;
+    {
+        where wr = {prun, 0}, we = {peval, 0};
+        if ((run && (rc = get_str(run, "model", &model, &wr, err))) ||
+            (ev && ((rc = get_num(ev, "accuracy", &acc, &we, err)) || (rc = get_num(ev, "loss", &loss, &we, err)))))
+            goto done;
+    }
+    sb *h = &r.html;
+    sb_puts(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>bertc report");
+    if (model) { sb_puts(h, ": "); sb_esc(h, model); }
+    sb_printf(h, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n<h1>BERT text classification: run report</h1>\n", CSS);
+    sb_puts(h, "<p class=\"sub\">Run directory <code>");
+    sb_esc(h, run_dir);
+    sb_puts(h, "</code>");
+    if (model) { sb_puts(h, " &middot; model <code>"); sb_esc(h, model); sb_puts(h, "</code>"); }
+    if (isfinite(acc)) sb_printf(h, " &middot; test accuracy <b>%.2f%%</b>", acc * 100);
+    if (isfinite(loss)) sb_printf(h, " &middot; test loss %.4f", loss);
+    sb_puts(h, "</p>\n<nav><a href=\"#labels\">Data</a><a href=\"#training\">Training</a>"
+               "<a href=\"#evaluation\">Evaluation</a><a href=\"#confusion\">Confusion matrix</a>"
+               "<a href=\"#classification-report\">Classification report</a><a href=\"#attention\">Attention</a>"
+               "<a href=\"#predictions\">Predictions</a><a href=\"#settings\">Settings</a></nav>\n");
+    if ((rc = section_data(&r, data, pdata)) || (rc = section_log(&r, &L, log_present)) ||
+        (rc = section_eval(&r, ev, peval)) || (rc = section_attention(&r, at, pattn)))
+        goto done;
+    section_predictions(&r, &P, pred_present);
+    if ((rc = section_run(&r, run, prun))) goto done;
+    sb_puts(h, "<footer><p class=\"sub\">Written by bertc. Charts are also in <code>report/</code> beside this page.</p></footer>\n"
+               "</main>\n</body>\n</html>\n");
+    if (h->oom) { rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory building the page", phtml); goto done; }
+    rc = bertc_write_file_atomic(phtml, h->p, h->len, err);
+
+done:
+    free(r.html.p);
+    free(elabels);
+    log_free(&L);
+    pred_free(&P);
+    cJSON_Delete(run);
+    cJSON_Delete(data);
+    cJSON_Delete(ev);
+    cJSON_Delete(at);
+    return rc;
+}

@@ -350,7 +350,10 @@ static int imdb_archive(loader *L, const char *split) {
     archive_read_support_format_tar(a);
     int rc = BERTC_OK;
     if (archive_read_open_filename(a, L->path, 1 << 16) != ARCHIVE_OK) {
-        rc = bertc_fail(L->err, BERTC_ERR_IO, "%s: cannot read archive: %s", L->path,
+        /* A system error is I/O; anything else (not gzip, not tar) is the format. */
+        int e = archive_errno(a);
+        int code = (e == ENOENT || e == EACCES || e == EISDIR || e == EIO) ? BERTC_ERR_IO : BERTC_ERR_FORMAT;
+        rc = bertc_fail(L->err, code, "%s: unreadable or corrupt archive: %s", L->path,
                         archive_error_string(a) ? archive_error_string(a) : "unknown error");
         archive_read_free(a);
         return rc;

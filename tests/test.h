@@ -36,8 +36,9 @@ static int test_passed_, test_failed_;
 /* Fails the test and returns from main at once (for a missing fixture etc.). */
 #define REQUIRE(cond, ...)                                                   \
     do {                                                                     \
-        CHECK(cond, __VA_ARGS__);                                            \
-        if (!(cond)) return test_end_(__FILE__);                             \
+        int require_ok_ = !!(cond); /* evaluated once: cond may allocate */  \
+        CHECK(require_ok_, __VA_ARGS__);                                     \
+        if (!require_ok_) return test_end_(__FILE__);                        \
     } while (0)
 
 static inline int test_end_(const char *file) {

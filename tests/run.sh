@@ -14,7 +14,7 @@ export BERTC_ROOT=$root
 passed=0; failed=0; failed_names=""
 want() {
     [ -z "${TESTS:-}" ] && return 0
-    local n=$1
+    local n=$1 t
     for t in $TESTS; do [ "$t" = "$n" ] && return 0; done
     return 1
 }

@@ -602,6 +602,8 @@ int bertc_chart_heatmap(const char *png_path, const bertc_heatmap *hm, bertc_err
     if (cell < 2) cell = 2;
     const double tick_pt = cell >= 40 ? TICK_PT + 1 : 11;
     const double pitch = tick_pt + 3;                 /* pixels one tick label needs */
+    /* Up to about 64 labels, grow the cells rather than drop labels. */
+    if (cell < pitch && (double)side * pitch <= 900) cell = pitch;
     size_t kstep = cell >= pitch ? 1 : (size_t)ceil(pitch / cell);
 
     /* Margins from the widest tick labels (measured on a scratch surface). */

@@ -45,8 +45,6 @@ with open(f"{out}/log.jsonl", "w") as f:
         lr = 5e-5 * (1 - step / 375)
         f.write(json.dumps({"step": step, "epoch": round(step / 125, 4), "loss": round(loss, 4),
                             "learning_rate": lr, "grad_norm": round(rng.uniform(1, 9), 3)}) + "\n")
-        if step % 120 == 0 or step == 370:
-            pass
     for ep, (el, ea, ef) in enumerate([(0.3812, 0.845, 0.8431), (0.3305, 0.875, 0.8762),
                                        (0.3498, 0.885, 0.8844)], start=1):
         f.write(json.dumps({"step": 125 * ep, "epoch": float(ep), "eval_loss": el, "eval_accuracy": ea,

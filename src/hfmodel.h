@@ -28,6 +28,19 @@ typedef struct hf_load_opts {
     char **labels;        /* optional label names for a new head (num_labels of them), or NULL */
     uint64_t seed;        /* seeds a new classifier head (normal(0, initializer_range)) */
 } hf_load_opts;
+/* Details of the contract above, as hfmodel.c implements it:
+ * - Labels: with labels != NULL and num_labels > 0 the names are used (new head
+ *   or kept one); otherwise config.json's id2label when its count is the final
+ *   label count, else "LABEL_i". labels is ignored when num_labels is -1.
+ * - A checkpoint classifier is kept when its rows equal the final label count;
+ *   num_labels forcing another count reinitialises it (new_head = 1), as
+ *   from_pretrained(ignore_mismatched_sizes=True) would. Without num_labels, a
+ *   classifier whose rows differ from config.json's labels is an error.
+ * - New weights: classifier from bertc_rng seeded with seed; a new pooler from
+ *   seed ^ 0x9E3779B97F4A7C15, so the head does not depend on the pooler.
+ * - config.json must give model_type "bert" and the sizes (vocab_size,
+ *   hidden_size, num_hidden_layers, num_attention_heads, intermediate_size,
+ *   max_position_embeddings); every other field has BertConfig's default. */
 
 void hf_load_opts_default(hf_load_opts *o);
 

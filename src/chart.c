@@ -6,6 +6,7 @@
 #include "chart.h"
 
 #include <cairo.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -752,4 +753,18 @@ int bertc_chart_heatmap(const char *png_path, const bertc_heatmap *hm, bertc_err
     if (hm->colorbar_label)
         draw_text(cr, cb.x1 + cbw + 20, (cb.y0 + cb.y1) / 2, hm->colorbar_label, 12, 0, 0.5, 0.5, -M_PI / 2);
     return canvas_end(&c, png_path, err);
+}
+
+/* ---- shutdown -------------------------------------------------------------- */
+
+void bertc_chart_shutdown(void) {
+    cairo_debug_reset_static_data();
+    /* fontconfig is loaded as cairo's dependency but bertc does not link it
+     * directly, so FcFini is looked up at run time; absent, there is nothing to free. */
+    void *sym = dlsym(RTLD_DEFAULT, "FcFini");
+    if (sym) {
+        void (*fc_fini)(void);
+        memcpy(&fc_fini, &sym, sizeof fc_fini);
+        fc_fini();
+    }
 }

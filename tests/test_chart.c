@@ -266,11 +266,14 @@ int main(int argc, char **argv) {
         long n = png_stats(argv[2], &w, &h);
         if (n < 0) { fprintf(stderr, "%s: not a readable PNG\n", argv[2]); return 1; }
         printf("%d %d %ld\n", w, h, n);
+        bertc_chart_shutdown();
         return 0;
     }
     if (argc == 3 && strcmp(argv[1], "--report") == 0) {
         bertc_err err = {0};
-        if (bertc_report_write(argv[2], &err) != BERTC_OK) {
+        int rc = bertc_report_write(argv[2], &err);
+        bertc_chart_shutdown();
+        if (rc != BERTC_OK) {
             fprintf(stderr, "report: %s\n", err.msg);
             return 1;
         }
@@ -293,5 +296,6 @@ int main(int argc, char **argv) {
     test_charts();
     test_degenerate();
     if (!(keep && *keep)) remove_dir(outdir);
+    bertc_chart_shutdown();
     return TEST_END();
 }

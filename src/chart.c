@@ -511,6 +511,7 @@ int bertc_chart_histogram(const char *png_path, const bertc_chart_frame *frame,
                           double marker_x, const char *marker_label, bertc_err *err) {
     if (!png_path || (nbins && (!edges || !counts)))
         return bertc_fail(err, BERTC_ERR_ARG, "histogram: NULL path, edges or counts");
+    if (nbins > 100000) return bertc_fail(err, BERTC_ERR_ARG, "histogram: %zu bins is more than 100000", nbins);
     for (size_t i = 0; i < nbins; i++)
         if (!isfinite(edges[i]) || !isfinite(edges[i + 1]) || !(edges[i + 1] > edges[i]))
             return bertc_fail(err, BERTC_ERR_ARG,

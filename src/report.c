@@ -200,12 +200,14 @@ static int get_matrix(const cJSON *o, const char *key, double **v, size_t *rows,
     double *a = malloc(sizeof(double) * (total ? total : 1));
     if (!a) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: \"%s\": out of memory", w->path, key);
     const cJSON *row;
+    size_t r = 0;
     cJSON_ArrayForEach(row, it) {
         if (!cJSON_IsArray(row) || (size_t)cJSON_GetArraySize(row) != C) {
             free(a);
             return bertc_fail(err, BERTC_ERR_FORMAT, "%s: \"%s\": row %zu is not an array of %zu numbers",
-                              w->path, key, i / (C ? C : 1), C);
+                              w->path, key, r, C);
         }
+        r++;
         const cJSON *e;
         cJSON_ArrayForEach(e, row) {
             if (cJSON_IsNull(e)) a[i++] = NAN;

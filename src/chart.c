@@ -455,13 +455,20 @@ static void draw_panel(cairo_t *cr, const rect *r, const bertc_line_panel *p) {
         }
     }
     double ly = top_pts <= bottom_pts ? r->y0 + 10 : r->y1 - 10 - 20.0 * (double)named;
+    double legend_w = 0; /* widest entry, so the entries line up */
+    set_font(cr, TICK_PT, 0);
+    for (size_t k = 0; k < p->nseries; k++) {
+        char buf[128];
+        clean_text(buf, sizeof buf, p->series[k].name, MAX_LABEL_CHARS);
+        legend_w = fmax(legend_w, text_width(cr, buf));
+    }
     for (size_t k = 0; k < p->nseries; k++) {
         const char *name = p->series[k].name;
         if (!name || !*name) continue;
         char buf[128];
         clean_text(buf, sizeof buf, name, MAX_LABEL_CHARS);
         set_font(cr, TICK_PT, 0);
-        double tw = text_width(cr, buf);
+        double tw = legend_w;
         double lx = r->x1 - tw - 44;
         cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
         cairo_rectangle(cr, lx - 4, ly - 2, tw + 44, 20);

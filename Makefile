@@ -39,8 +39,9 @@ $(BUILD)/libbertc.a: $(OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bertc: cli/main.c $(BUILD)/libbertc.a
-	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(BUILD)/libbertc.a $(LDFLAGS) $(LDLIBS)
+CLI_SRC  := $(wildcard cli/*.c)
+$(BUILD)/bertc: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/libbertc.a
+	$(CC) $(CFLAGS) $(CLI_SRC) -o $@ $(BUILD)/libbertc.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libbertc.a tests/test.h
 	@mkdir -p $(dir $@)

@@ -1,2 +1,48 @@
-/* placeholder until the CLI lands */
-int main(void) { return 0; }
+/* main.c: the bertc command line: subcommands with word flags, fastText style.
+ * This folder is the only place that prints and exits; the library in src/
+ * returns statuses and messages. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "flags.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"tokenize", cmd_tokenize, "tokenize texts as BertTokenizerFast does; one JSON line each"},
+    {"info", cmd_info, "show a model folder's config, size, labels and what was checked"},
+    {"predict", cmd_predict, "classify texts; one JSON line each (label and score)"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: bertc <command> [flags] [args]\n\ncommands:\n");
+    for (const command *c = commands; c->name; c++) fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fprintf(out, "\n'bertc <command> --help' lists a command's flags and their defaults.\n"
+                 "A model is a Hugging Face folder or a name in ~/.cache/bertc/models "
+                 "(the default all-MiniLM-L6-v2 is installed by 'make deps').\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (const command *c = commands; c->name; c++) {
+        if (strcmp(argv[1], c->name) == 0) {
+            cli_cmd = c->name;
+            return c->run(argc, argv);
+        }
+    }
+    fprintf(stderr, "bertc: unknown command '%s' (see bertc --help)\n", argv[1]);
+    return 2;
+}

@@ -771,6 +771,19 @@ fail:
     return rc;
 }
 
+int hf_tokenizer_load(bert_tokenizer **out, const char *name_or_path, bertc_err *err) {
+    char dir[PATH_MAX], path[PATH_MAX];
+    bert_tokenizer_opts o;
+    int rc = hf_model_resolve(name_or_path, dir, sizeof dir, err);
+    if (rc != BERTC_OK) return rc;
+    if ((rc = load_tokenizer_config(&o, dir, err)) != BERTC_OK) return rc;
+    if (bertc_path_join(path, sizeof path, dir, "vocab.txt") != 0)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
+    if (!bertc_is_file(path))
+        return bertc_fail(err, BERTC_ERR_NOTFOUND, "%s: missing: a BERT model folder needs its vocab.txt", path);
+    return bert_tokenizer_load(out, path, &o, err);
+}
+
 /* ---- Resolving names ---- */
 
 /* The seam for Hub downloads: a later issue fetches NAME into cache_dir here.

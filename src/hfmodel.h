@@ -63,6 +63,10 @@ typedef struct hf_model {
 int hf_model_load(hf_model *m, const char *name_or_path, const hf_load_opts *opts, bertc_err *err);
 void hf_model_free(hf_model *m);
 
+/* Loads only the tokenizer of a model folder or cached name: tokenizer_config.json
+ * (defaults where absent) and vocab.txt, no weights. *out is set on success. */
+int hf_tokenizer_load(bert_tokenizer **out, const char *name_or_path, bertc_err *err);
+
 /* Resolves a folder path, or a name in ${XDG_CACHE_HOME:-~/.cache}/bertc/models/NAME,
  * into out (capacity cap). BERTC_ERR_NOTFOUND names what was tried. */
 int hf_model_resolve(const char *name_or_path, char *out, size_t cap, bertc_err *err);

@@ -1,4 +1,226 @@
-/* placeholder until the forward pass lands */
+/* cmd_predict.c: `bertc predict` (label and score per input, as transformers'
+ * pipeline("text-classification")) and `bertc info` (what a model folder holds). */
+#include <cjson/cJSON.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../src/classifier.h"
 #include "commands.h"
-int cmd_info(int argc, char **argv) { (void)argc; (void)argv; return 2; }
-int cmd_predict(int argc, char **argv) { (void)argc; (void)argv; return 2; }
+#include "flags.h"
+#include "inputs.h"
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_set_threads(long n) {
+    if (n <= 0) return;
+    omp_set_num_threads((int)n);
+    extern void openblas_set_num_threads(int);
+    openblas_set_num_threads((int)n);
+}
+
+bertc_classifier *cli_open_classifier(const char *model, int batch, int max_length, const char *trunc,
+                                      int pad, long seed) {
+    bertc_classifier_opts o;
+    bertc_classifier_opts_default(&o);
+    o.batch_size = batch;
+    o.max_length = max_length;
+    o.trunc = cli_truncation(trunc);
+    o.pad_to_max = pad;
+    o.seed = (uint64_t)seed;
+    bertc_err err = {0};
+    bertc_classifier *c = NULL;
+    if (bertc_classifier_open(&c, model, &o, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
+    if (c->hf.new_head)
+        fprintf(stderr,
+                "bertc %s: note: %s has no trained classifier; using a new %d-label head initialised with "
+                "seed %ld (normal, std %g), so its predictions mean nothing until it is fine-tuned\n",
+                cli_cmd, c->hf.dir, c->hf.cfg.num_labels, seed, c->hf.cfg.initializer_range);
+    return c;
+}
+
+static int cmp_desc(const void *a, const void *b, void *probs) {
+    const float *p = probs;
+    float pa = p[*(const int *)a], pb = p[*(const int *)b];
+    return (pa < pb) - (pa > pb);
+}
+
+int cmd_predict(int argc, char **argv) {
+    cli_flag fl[] = {
+        {"model", "all-MiniLM-L6-v2", "model folder or cached model name", 0, 0, 0},
+        {"top-k", "1", "print the K most probable labels (a list when K > 1)", 0, 0, 0},
+        {"all-scores", NULL, "print every label with its probability (a list)", CLI_BOOL, 0, 0},
+        {"batch-size", "32", "sequences per forward pass", 0, 0, 0},
+        {"max-length", "0", "tokens per sequence incl. specials (0 = the model's maximum)", 0, 0, 0},
+        {"truncation", "head", "head|tail|head+tail", 0, 0, 0},
+        {"pad-to-max-length", NULL, "pad every batch to --max-length (default: to the longest in the batch)", CLI_BOOL, 0, 0},
+        {"pair", NULL, "each input is 'TEXT_A<TAB>TEXT_B'", CLI_BOOL, 0, 0},
+        {"input", NULL, "read one text per line from this file ('-' = stdin)", 0, 0, 0},
+        {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
+        {"seed", "42", "seed of a new head when the model has no classifier", 0, 0, 0},
+        {"stats", NULL, "print {sequences, seconds, sequences_per_second} to stderr at the end", CLI_BOOL, 0, 0},
+        {NULL, NULL, NULL, 0, 0, 0},
+    };
+    char **pos = calloc((size_t)argc, sizeof *pos);
+    int npos = 0;
+    int rc = cli_parse("predict", fl, argc, argv, 2, pos, &npos);
+    if (rc == 1) {
+        cli_print_help("predict", " [TEXT...|-]", fl);
+        free(pos);
+        return 0;
+    }
+    if (rc) { free(pos); return 2; }
+    int top_k = (int)cli_int(fl, "top-k", 1, BERT_MAX_LABELS);
+    int all_scores = cli_bool(fl, "all-scores");
+    int batch = (int)cli_int(fl, "batch-size", 1, 4096);
+    int max_length = (int)cli_int(fl, "max-length", 0, 1 << 20);
+    if (max_length == 1) cli_die(2, "--max-length: must be 0 (the model's maximum) or at least 2");
+    int pad = cli_bool(fl, "pad-to-max-length");
+    int pair = cli_bool(fl, "pair");
+    long seed = cli_int(fl, "seed", 0, 0x7fffffffL);
+    cli_set_threads(cli_int(fl, "threads", 0, 1024));
+    cli_inputs in;
+    cli_inputs_read(&in, pos, npos, cli_str(fl, "input"));
+    if (in.n == 0) cli_die(2, "no input texts (give TEXT arguments, --input FILE or -)");
+    const char **tb = NULL;
+    size_t *lb = NULL;
+    if (pair) {
+        tb = calloc((size_t)in.n, sizeof *tb);
+        lb = calloc((size_t)in.n, sizeof *lb);
+        for (int i = 0; i < in.n; i++) {
+            char *tab = memchr(in.text[i], '\t', in.len[i]);
+            if (!tab) cli_die(2, "input %d: --pair needs TEXT_A<TAB>TEXT_B", i + 1);
+            tb[i] = tab + 1;
+            lb[i] = in.len[i] - (size_t)(tab + 1 - in.text[i]);
+            in.len[i] = (size_t)(tab - in.text[i]);
+        }
+    }
+    double t_start = now_seconds();
+    bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, cli_str(fl, "truncation"),
+                                              pad, seed);
+    int NL = bertc_classifier_num_labels(c);
+    if (all_scores) top_k = NL;
+    if (top_k > NL) top_k = NL;
+    int list = all_scores || top_k > 1;
+    float *probs = malloc((size_t)batch * NL * sizeof *probs);
+    int *order = malloc((size_t)NL * sizeof *order);
+    if (!probs || !order) cli_die(1, "out of memory");
+    double t0 = now_seconds();
+    bertc_err err = {0};
+    for (int start = 0; start < in.n; start += batch) {
+        int B = in.n - start < batch ? in.n - start : batch;
+        if (bertc_classifier_run(c, (const char *const *)in.text + start, in.len + start,
+                                 tb ? tb + start : NULL, lb ? lb + start : NULL, B, probs, NULL, &err) != BERTC_OK)
+            cli_die(1, "input %d: %s", start + 1, err.msg);
+        for (int b = 0; b < B; b++) {
+            const float *p = probs + (size_t)b * NL;
+            for (int i = 0; i < NL; i++) order[i] = i;
+            qsort_r(order, (size_t)NL, sizeof *order, cmp_desc, (void *)p);
+            cJSON *out = list ? cJSON_CreateArray() : NULL;
+            for (int k = 0; k < top_k; k++) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "label", bertc_classifier_label(c, order[k]));
+                cJSON_AddNumberToObject(o, "score", (double)p[order[k]]);
+                if (list) cJSON_AddItemToArray(out, o);
+                else out = o;
+            }
+            char *line = cJSON_PrintUnformatted(out);
+            if (line) puts(line);
+            free(line);
+            cJSON_Delete(out);
+        }
+        fflush(stdout);
+    }
+    double t1 = now_seconds();
+    if (cli_bool(fl, "stats"))
+        fprintf(stderr, "{\"sequences\":%d,\"seconds\":%.6f,\"sequences_per_second\":%.3f,\"load_seconds\":%.3f}\n",
+                in.n, t1 - t0, in.n / (t1 - t0), t0 - t_start);
+    free(probs);
+    free(order);
+    free(tb);
+    free(lb);
+    bertc_classifier_free(c);
+    cli_inputs_free(&in);
+    free(pos);
+    return 0;
+}
+
+int cmd_info(int argc, char **argv) {
+    cli_flag fl[] = {
+        {"model", "all-MiniLM-L6-v2", "model folder or cached model name", 0, 0, 0},
+        {"json", NULL, "print one JSON object instead of text", CLI_BOOL, 0, 0},
+        {NULL, NULL, NULL, 0, 0, 0},
+    };
+    char **pos = calloc((size_t)argc, sizeof *pos);
+    int npos = 0;
+    int rc = cli_parse("info", fl, argc, argv, 2, pos, &npos);
+    if (rc == 1) {
+        cli_print_help("info", "", fl);
+        free(pos);
+        return 0;
+    }
+    if (rc) { free(pos); return 2; }
+    if (npos > 0) cli_die(2, "unexpected argument '%s' (use --model)", pos[0]);
+    hf_load_opts lo;
+    hf_load_opts_default(&lo);
+    hf_model m = {0};
+    bertc_err err = {0};
+    if (hf_model_load(&m, cli_str(fl, "model"), &lo, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
+    bert_tokenizer *tok = NULL;
+    if (bert_tokenizer_load(&tok, m.vocab_path, &m.tok, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
+    const bert_config *c = &m.cfg;
+    size_t sizes[BERT_NUM_PARAM_TENSORS];
+    bert_param_sizes(sizes, c);
+    size_t emb = sizes[BERT_WTE] + sizes[BERT_WPE] + sizes[BERT_WTT];
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "folder", m.dir);
+    cJSON_AddStringToObject(j, "model_type", "bert");
+    cJSON_AddNumberToObject(j, "hidden_size", c->hidden_size);
+    cJSON_AddNumberToObject(j, "num_hidden_layers", c->num_layers);
+    cJSON_AddNumberToObject(j, "num_attention_heads", c->num_heads);
+    cJSON_AddNumberToObject(j, "intermediate_size", c->intermediate_size);
+    cJSON_AddNumberToObject(j, "max_position_embeddings", c->max_position);
+    cJSON_AddNumberToObject(j, "type_vocab_size", c->type_vocab_size);
+    cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
+    cJSON_AddNumberToObject(j, "vocab_tokens", bert_tokenizer_vocab_size(tok));
+    cJSON_AddNumberToObject(j, "parameters", (double)m.num_params);
+    cJSON_AddNumberToObject(j, "embedding_parameters", (double)emb);
+    cJSON_AddStringToObject(j, "dtype", m.source_dtype);
+    cJSON_AddBoolToObject(j, "do_lower_case", m.tok.do_lower_case);
+    cJSON_AddNumberToObject(j, "model_max_length", m.tok.model_max_length);
+    cJSON *labels = cJSON_CreateArray();
+    for (int i = 0; i < c->num_labels; i++) cJSON_AddItemToArray(labels, cJSON_CreateString(c->id2label[i]));
+    cJSON_AddItemToObject(j, "labels", labels);
+    cJSON_AddBoolToObject(j, "trained_classifier", !m.new_head);
+    cJSON_AddStringToObject(j, "checks", m.checks);
+    if (cli_bool(fl, "json")) {
+        char *s = cJSON_PrintUnformatted(j);
+        puts(s);
+        free(s);
+    } else {
+        printf("folder        %s\n", m.dir);
+        printf("architecture  BERT: %d layers, hidden %d, %d heads, intermediate %d, %d positions, %d token types\n",
+               c->num_layers, c->hidden_size, c->num_heads, c->intermediate_size, c->max_position,
+               c->type_vocab_size);
+        printf("parameters    %.2fM (%.2fM in embeddings), stored as %s\n", m.num_params / 1e6, emb / 1e6,
+               m.source_dtype);
+        printf("vocabulary    %d tokens (config vocab_size %d), %s\n", bert_tokenizer_vocab_size(tok), c->vocab_size,
+               m.tok.do_lower_case ? "uncased" : "cased");
+        printf("max length    %d\n", m.tok.model_max_length > 0 ? m.tok.model_max_length : c->max_position);
+        printf("labels        %d:", c->num_labels);
+        for (int i = 0; i < c->num_labels; i++) printf(" %s", c->id2label[i]);
+        printf("%s\n", m.new_head ? "  (no classifier in the folder: a new head would be initialised)" : "");
+        printf("checked       %s\n", m.checks);
+    }
+    cJSON_Delete(j);
+    bert_tokenizer_free(tok);
+    hf_model_free(&m);
+    free(pos);
+    return 0;
+}

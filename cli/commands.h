@@ -15,4 +15,11 @@ bert_tokenizer *cli_load_tokenizer(const char *model);
 /* Parses --truncation head|tail|head+tail. */
 bert_trunc cli_truncation(const char *v);
 
+/* Sets OpenMP and OpenBLAS threads (0 = leave the default: all cores). */
+void cli_set_threads(long n);
+
+/* Opens a classifier or exits; notes on stderr when the head is new. */
+struct bertc_classifier *cli_open_classifier(const char *model, int batch, int max_length, const char *trunc,
+                                             int pad, long seed);
+
 #endif

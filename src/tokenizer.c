@@ -3,7 +3,7 @@
  *
  * The pipeline, in the order tokenizers applies it (normalizers/bert.rs):
  *   0. special tokens are cut out of the raw text first ("[SEP]" -> [SEP]);
- *   1. clean: drop NUL, U+FFFD and every "Other" (Cc Cf Cn Co Cs) except \t\n\r;
+ *   1. clean: drop NUL, U+FFFD and Cc Cf Co Cs (not Cn: see is_other) except \t\n\r;
  *      \t\n\r and Z* (Zs Zl Zp) become a space;
  *   2. CJK ideographs get a space on each side;
  *   3. strip accents (strip_accents, or unset and lower-casing on): NFD, drop Mn;
@@ -306,8 +306,12 @@ static int utf8_next(const uint8_t *s, size_t n, size_t i, int32_t *cp) {
     return k;
 }
 
+/* What tokenizers' clean_text drops as "control": Cc, Cf, Co (and Cs, which
+ * valid UTF-8 never carries). Unassigned code points (Cn) are KEPT: checked
+ * against tokenizers 0.23.3 over every code point (its unicode_categories
+ * tables have no "not assigned" entries), unlike what its comment suggests. */
 static int is_other(utf8proc_category_t k) {
-    return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CN ||
+    return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF ||
            k == UTF8PROC_CATEGORY_CO || k == UTF8PROC_CATEGORY_CS;
 }
 
@@ -527,7 +531,7 @@ int bert_tokenize(const bert_tokenizer *t, const char *text, size_t len,
 int bert_encode(const bert_tokenizer *t, const char *a, size_t alen,
                 const char *b, size_t blen, int max_length, bert_trunc trunc,
                 bert_encoding *out, bertc_err *err) {
-    int pair = b != NULL;
+    int pair = b != NULL && blen > 0; /* transformers: an empty text_pair is no pair */
     int nspec = pair ? 3 : 2;
     out->n = 0;
     if (max_length < 0 || (max_length > 0 && max_length < nspec))

@@ -120,7 +120,8 @@ bert_special_ids bert_tokenizer_special_ids(const bert_tokenizer *t);
 int bert_tokenize(const bert_tokenizer *t, const char *text, size_t len,
                   bert_encoding *out, bertc_err *err);
 
-/* Encodes [CLS] A [SEP] (b == NULL) or [CLS] A [SEP] B [SEP] into out.
+/* Encodes [CLS] A [SEP] (b == NULL, or blen == 0: transformers treats an empty
+ * text_pair as absent) or [CLS] A [SEP] B [SEP] into out.
  * max_length 0: no truncation. Otherwise the result has at most max_length
  * tokens: a single text is cut by `trunc`; a pair by transformers'
  * longest_first (with room L = max_length-3: the shorter keeps

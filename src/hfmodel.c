@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hub.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -786,12 +787,16 @@ int hf_tokenizer_load(bert_tokenizer **out, const char *name_or_path, bertc_err 
 
 /* ---- Resolving names ---- */
 
-/* The seam for Hub downloads: a later issue fetches NAME into cache_dir here.
- * Until then a name that is not in the cache is simply not found. */
-static int hub_fetch(const char *name, const char *cache_dir) {
-    (void)name;
-    (void)cache_dir;
-    return BERTC_ERR_NOTFOUND;
+/* The seam for Hub downloads (hub.h): fetches NAME into cache_dir/NAME unless
+ * HF_HUB_OFFLINE is set or NAME cannot be a Hub id. BERTC_ERR_NOTFOUND means
+ * "not available" (offline, unreachable, 404); other codes are download errors
+ * whose message stands on its own. */
+static int hub_fetch(const char *name, const char *cache_dir, bertc_err *err) {
+    if (hub_offline()) return bertc_fail(err, BERTC_ERR_NOTFOUND, "HF_HUB_OFFLINE is set, no download tried");
+    if (!hub_valid_name(name)) return bertc_fail(err, BERTC_ERR_NOTFOUND, "not a Hub model id");
+    hub_opts o;
+    hub_opts_default(&o);
+    return hub_download(name, cache_dir, &o, err);
 }
 
 /* 1 if root/NAME/config.json exists for one of the two names (copied into out). */
@@ -822,18 +827,21 @@ int hf_model_resolve(const char *name_or_path, char *out, size_t cap, bertc_err 
     /* "owner/name" Hub ids are looked up as given, then by their last part. */
     const char *base = strrchr(name_or_path, '/');
     int is_path = name_or_path[0] == '/' || name_or_path[0] == '.';
+    bertc_err hub_err = {0};
     if (!is_path) {
         if (find_in_cache(out, cap, root, name_or_path, base ? base + 1 : NULL)) return BERTC_OK;
-        if (hub_fetch(name_or_path, root) == BERTC_OK &&
-            find_in_cache(out, cap, root, name_or_path, base ? base + 1 : NULL))
+        int hrc = hub_fetch(name_or_path, root, &hub_err);
+        if (hrc == BERTC_OK && find_in_cache(out, cap, root, name_or_path, base ? base + 1 : NULL))
             return BERTC_OK;
+        if (hrc != BERTC_OK && hrc != BERTC_ERR_NOTFOUND)
+            return bertc_fail(err, hrc, "model \"%s\": %s", name_or_path, hub_err.msg);
     }
     if (bertc_path_join(cand, sizeof cand, root, base && !is_path ? base + 1 : name_or_path) != 0)
         memcpy(cand, "(cache path too long)", 22);
     return bertc_fail(err, BERTC_ERR_NOTFOUND,
                       "model \"%s\" not found: it is not a folder, and %s/config.json does not exist "
-                      "(run tools/setup.sh model for the default all-MiniLM-L6-v2, or pass a model folder)",
-                      name_or_path, cand);
+                      "(run tools/setup.sh model for the default all-MiniLM-L6-v2, or pass a model folder)%s%s",
+                      name_or_path, cand, hub_err.msg[0] ? "; download: " : "", hub_err.msg);
 }
 
 /* ---- Saving ---- */

@@ -11,6 +11,9 @@ export BERTC_TESTDATA=${BERTC_TESTDATA:-$root/tests/data}
 export BERTC_IMDB=${BERTC_IMDB:-$root/../shared/data/imdb/aclImdb-text.tar.gz}
 export BERTC=${BERTC:-$root/$build/bertc}
 export BERTC_ROOT=$root
+# Tests never reach the real Hub: a name missing from the cache is not downloaded
+# (test_hub unsets this and points HF_ENDPOINT at its own 127.0.0.1 server).
+export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
 passed=0; failed=0; failed_names=""
 want() {
     [ -z "${TESTS:-}" ] && return 0

@@ -8,6 +8,7 @@
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /* Loads the tokenizer of a model folder or cached name, or exits with a message. */
 bert_tokenizer *cli_load_tokenizer(const char *model);

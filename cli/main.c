@@ -17,6 +17,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "tokenize texts as BertTokenizerFast does; one JSON line each"},
     {"info", cmd_info, "show a model folder's config, size, labels and what was checked"},
     {"predict", cmd_predict, "classify texts; one JSON line each (label and score)"},
+    {"train", cmd_train, "fine-tune a model on labelled text, as transformers' Trainer does"},
     {NULL, NULL, NULL},
 };
 

@@ -9,6 +9,10 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_attention(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Loads the tokenizer of a model folder or cached name, or exits with a message. */
 bert_tokenizer *cli_load_tokenizer(const char *model);
@@ -22,5 +26,24 @@ void cli_set_threads(long n);
 /* Opens a classifier or exits; notes on stderr when the head is new. */
 struct bertc_classifier *cli_open_classifier(const char *model, int batch, int max_length, const char *trunc,
                                              int pad, long seed);
+
+/* The data flags that data, eval and attention share (cmd_data.c). */
+#define CLI_DATA_FLAGS                                                                                   \
+    {"format", "auto", "data format: auto (from the path), imdb, csv, tsv, jsonl or fasttext", 0, 0, 0},  \
+    {"text-column", "text", "CSV/TSV column or JSON key of the text", 0, 0, 0},                          \
+    {"text-pair-column", NULL, "column/key of a second text (pair tasks)", 0, 0, 0},                    \
+    {"label-column", "label", "CSV/TSV column or JSON key of the label", 0, 0, 0},                       \
+    {"limit", "-1", "keep the first N examples after a shuffle with --seed (-1 = all, file order)", 0, 0, 0}, \
+    {"seed", "42", "seed of the --limit shuffle", 0, 0, 0}
+
+struct bertc_dataset;
+struct cli_flag;
+/* Loads --data (default split: test) with the CLI_DATA_FLAGS, shuffles and limits;
+ * *n_before (may be NULL) gets the count before --limit. Exits on error. */
+void cli_load_data(struct bertc_dataset *ds, const struct cli_flag *fl, long *n_before);
+/* Creates a directory unless it exists, or exits. */
+void cli_mkdir(const char *dir);
+/* Bytes of the first n code points of s (Python's s[:n]). */
+size_t cli_utf8_prefix(const char *s, size_t len, size_t n);
 
 #endif

@@ -18,6 +18,10 @@ static const command commands[] = {
     {"info", cmd_info, "show a model folder's config, size, labels and what was checked"},
     {"predict", cmd_predict, "classify texts; one JSON line each (label and score)"},
     {"train", cmd_train, "fine-tune a model on labelled text, as transformers' Trainer does"},
+    {"data", cmd_data, "a data set's labels, sample texts and lengths in tokens (data.json)"},
+    {"eval", cmd_eval, "accuracy, classification report, confusion matrix and loss on a data set"},
+    {"attention", cmd_attention, "one layer's attention for a text as a heatmap PNG and JSON"},
+    {"report", cmd_report, "write RUN_DIR/report.html from a run directory"},
     {NULL, NULL, NULL},
 };
 

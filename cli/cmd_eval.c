@@ -1,0 +1,167 @@
+/* cmd_eval.c: `bertc eval`: a trained classifier scored on a labelled data set,
+ * as the notebook's evaluation cell: accuracy, classification report, confusion
+ * matrix and eval loss; eval.json and predictions.jsonl for the report. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../src/evaluate.h"
+#include "commands.h"
+#include "flags.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct progress {
+    double t0, last;
+} progress;
+
+static void on_progress(void *ctx, long done, long total) {
+    progress *p = ctx;
+    double t = now_s();
+    if (done < total && t - p->last < 1.0) return;
+    p->last = t;
+    double rate = done / (t - p->t0 > 1e-9 ? t - p->t0 : 1e-9);
+    fprintf(stderr, "\reval %ld/%ld  %.1f examples/s  ETA %.0fs   ", done, total, rate, (total - done) / rate);
+    if (done == total) fputc('\n', stderr);
+}
+
+int cmd_eval(int argc, char **argv) {
+    cli_flag fl[] = {
+        {"model", "all-MiniLM-L6-v2", "fine-tuned model folder (or cached name) with a classifier", 0, 0, 0},
+        {"data", NULL, "labelled data: PATH[:train|test] (default split test)", 0, 0, 0},
+        CLI_DATA_FLAGS,
+        {"batch-size", "32", "sequences per forward pass", 0, 0, 0},
+        {"max-length", "0", "tokens per sequence incl. specials (0 = the model's maximum)", 0, 0, 0},
+        {"truncation", "head", "head|tail|head+tail", 0, 0, 0},
+        {"pad-to-max-length", NULL, "pad every batch to --max-length (same numbers, slower)", CLI_BOOL, 0, 0},
+        {"digits", "2", "decimals in the classification report text (scikit-learn's default 2)", 0, 0, 0},
+        {"output", NULL, "write the metrics as JSON (eval.json format) to this file", 0, 0, 0},
+        {"predictions", NULL, "write one JSON line per example (text, label, pred, score, probs)", 0, 0, 0},
+        {"run-dir", NULL, "run directory: writes RUN_DIR/eval.json and RUN_DIR/predictions.jsonl", 0, 0, 0},
+        {"json", NULL, "print the eval.json object instead of the text summary", CLI_BOOL, 0, 0},
+        {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
+        {"quiet", NULL, "no progress line on stderr", CLI_BOOL, 0, 0},
+        {NULL, NULL, NULL, 0, 0, 0},
+    };
+    char **pos = calloc((size_t)argc, sizeof *pos);
+    int npos = 0;
+    int rc = cli_parse("eval", fl, argc, argv, 2, pos, &npos);
+    if (rc == 1) {
+        cli_print_help("eval", "", fl);
+        free(pos);
+        return 0;
+    }
+    if (rc) { free(pos); return 2; }
+    if (npos > 0) cli_die(2, "unexpected argument '%s' (use --data and --model)", pos[0]);
+    free(pos);
+    int batch = (int)cli_int(fl, "batch-size", 1, 4096);
+    int max_length = (int)cli_int(fl, "max-length", 0, 1 << 20);
+    if (max_length == 1) cli_die(2, "--max-length: must be 0 (the model's maximum) or at least 2");
+    int digits = (int)cli_int(fl, "digits", 0, 15);
+    cli_set_threads(cli_int(fl, "threads", 0, 1024));
+    const char *model = cli_str(fl, "model");
+    const char *out_json = cli_str(fl, "output"), *out_pred = cli_str(fl, "predictions");
+    const char *run_dir = cli_str(fl, "run-dir");
+    char run_json[4096], run_pred[4096];
+    if (run_dir) {
+        if (bertc_path_join(run_json, sizeof run_json, run_dir, "eval.json") ||
+            bertc_path_join(run_pred, sizeof run_pred, run_dir, "predictions.jsonl"))
+            cli_die(2, "--run-dir: path too long");
+        if (!out_json) out_json = run_json;
+        if (!out_pred) out_pred = run_pred;
+    }
+
+    /* Data first: a bad file fails before the model loads. */
+    bertc_dataset ds = {0};
+    long n_before = 0;
+    cli_load_data(&ds, fl, &n_before);
+
+    bertc_classifier_opts o;
+    bertc_classifier_opts_default(&o);
+    o.batch_size = batch;
+    o.max_length = max_length;
+    o.trunc = cli_truncation(cli_str(fl, "truncation"));
+    o.pad_to_max = cli_bool(fl, "pad-to-max-length");
+    bertc_err err = {0};
+    bertc_classifier *c = NULL;
+    double t_load = now_s();
+    if (bertc_classifier_open(&c, model, &o, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
+    if (c->hf.new_head)
+        cli_die(1,
+                "%s has no trained classifier (no classifier weights in model.safetensors): its predictions would "
+                "come from a random head; fine-tune it first (bertc train) and evaluate OUT/model",
+                c->hf.dir);
+    int by_position = 0;
+    if (bertc_eval_map_labels(&ds, c, &by_position, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
+    int NL = bertc_classifier_num_labels(c);
+    /* Names in outputs: the model's, or the data's when matched by position. */
+    const char *const *names = by_position ? (const char *const *)ds.labels : (const char *const *)c->hf.cfg.id2label;
+    if (by_position) {
+        fprintf(stderr, "bertc eval: note: %s has unnamed labels; matched the data's by position:", c->hf.dir);
+        for (int k = 0; k < NL; k++) fprintf(stderr, "%s %s = LABEL_%d", k ? "," : "", ds.labels[k], k);
+        fputc('\n', stderr);
+    }
+    if (run_dir) cli_mkdir(run_dir);
+
+    bertc_metrics m = {0};
+    if (bertc_metrics_init(&m, NL, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
+    progress pr = {now_s(), 0};
+    bertc_eval_opts eo = {out_pred, names, NULL, &pr};
+    if (!cli_bool(fl, "quiet") && isatty(2)) eo.progress = on_progress;
+    if (bertc_eval_run(c, &ds, &eo, &m, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
+    double secs = now_s() - pr.t0;
+
+    cJSON *j = bertc_eval_json(&m, names, digits, &err);
+    if (!j) cli_die(1, "%s", err.msg);
+    cJSON_AddStringToObject(j, "model", c->hf.dir);
+    cJSON_AddStringToObject(j, "data", cli_str(fl, "data"));
+    cJSON_AddNumberToObject(j, "max_length", c->opts.max_length);
+    cJSON_AddStringToObject(j, "label_mapping", by_position ? "position" : "name");
+    cJSON_AddNumberToObject(j, "seconds", secs);
+    cJSON_AddNumberToObject(j, "examples_per_second", ds.n / (secs > 1e-9 ? secs : 1e-9));
+    cJSON_AddNumberToObject(j, "load_seconds", pr.t0 - t_load);
+    if (out_json && bertc_json_write(out_json, j, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
+
+    if (cli_bool(fl, "json")) {
+        char *s = cJSON_Print(j);
+        if (s) puts(s);
+        free(s);
+    } else {
+        printf("model     %s (max length %d)\n", c->hf.dir, c->opts.max_length);
+        printf("data      %s: %d examples", cli_str(fl, "data"), ds.n);
+        if (ds.n != n_before)
+            printf(" (the first %d of %ld after a shuffle with seed %ld)", ds.n, n_before,
+                   cli_int(fl, "seed", 0, 0x7fffffffL));
+        printf("\ntime      %.1f s, %.1f examples/s\n\n", secs, ds.n / (secs > 1e-9 ? secs : 1e-9));
+        printf("Test Accuracy: %.4f\n", bertc_metrics_accuracy(&m));
+        printf("Eval Loss:     %.4f\n\n", bertc_metrics_loss(&m));
+        const cJSON *rt = cJSON_GetObjectItemCaseSensitive(j, "report_text");
+        printf("Classification Report:\n%s\n", rt ? rt->valuestring : "");
+        int w = 6;
+        for (int k = 0; k < NL; k++) {
+            int l = (int)strlen(names[k]);
+            if (l > w) w = l;
+        }
+        printf("Confusion Matrix (rows: true, columns: predicted):\n%*s", w, "");
+        for (int k = 0; k < NL; k++) printf("  %*s", w, names[k]);
+        putchar('\n');
+        for (int t = 0; t < NL; t++) {
+            printf("%-*s", w, names[t]);
+            for (int p = 0; p < NL; p++) printf("  %*lld", w, (long long)m.cm[(size_t)t * NL + p]);
+            putchar('\n');
+        }
+        if (out_json) printf("\nwrote %s\n", out_json);
+        if (out_pred) printf("wrote %s\n", out_pred);
+    }
+    cJSON_Delete(j);
+    bertc_metrics_free(&m);
+    bertc_classifier_free(c);
+    bertc_data_free(&ds);
+    return 0;
+}

@@ -800,7 +800,8 @@ static int section_attention(rep *r, const cJSON *at, const char *path) {
                 goto done;
             }
             char title[256];
-            snprintf(title, sizeof title, "Attention Weights (layer %.0f, head %.0f)", layer, head);
+            if (isnan(head)) snprintf(title, sizeof title, "Attention Weights (layer %.0f, mean of heads)", layer);
+            else snprintf(title, sizeof title, "Attention Weights (layer %.0f, head %.0f)", layer, head);
             bertc_heatmap h = {{title, "Tokens (attended to)", "Tokens (attending)", 0, 0}, wts, R, C, tokens, tokens,
                                BERTC_CMAP_VIRIDIS, 0, NAN, NAN, "attention weight"};
             if ((rc = bertc_chart_heatmap(fig_path(r, "attention.png"), &h, r->err)) ||

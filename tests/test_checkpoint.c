@@ -341,13 +341,24 @@ static void test_rotation(const char *base) {
     bertc_adamw o = {0};
     make_model(&m, 5);
     make_opt(&o, &m, 6);
+    /* Each step is saved once into a template folder (fsyncs are slow on a
+     * busy disk) and copied into each case's folder. */
+    char tmpl[400], cmd[1400];
+    snprintf(tmpl, sizeof tmpl, "%s/rot-template", base);
     int k = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "cases")) {
         char out[400];
         snprintf(out, sizeof out, "%s/rot%d", base, k++);
+        CHECK(mkdir(out, 0755) == 0, "mkdir %s", out);
         const cJSON *s;
-        cJSON_ArrayForEach(s, cJSON_GetObjectItem(c, "steps")) save_step(out, &m, &o, (long)s->valueint);
+        cJSON_ArrayForEach(s, cJSON_GetObjectItem(c, "steps")) {
+            char src[600];
+            snprintf(src, sizeof src, "%s/checkpoint-%d", tmpl, s->valueint);
+            if (!bertc_is_dir(src)) save_step(tmpl, &m, &o, (long)s->valueint);
+            snprintf(cmd, sizeof cmd, "cp -r '%s' '%s/'", src, out);
+            CHECK(run(cmd) == 0, "%s", cmd);
+        }
         int keep = cJSON_GetObjectItem(c, "keep")->valueint;
         long best = (long)cJSON_GetObjectItem(c, "best")->valueint;
         CHECK(bertc_ckpt_rotate(out, keep, best, NULL, &err) == BERTC_OK, "rotate: %s", err.msg);

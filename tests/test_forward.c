@@ -24,7 +24,7 @@ typedef struct ref_case {
 } ref_case;
 
 static int load_ref(ref_case *r, const char *dir) {
-    char p[4096];
+    char p[8192]; /* dir is at most 4096 */
 #define LD(field, name, kind) \
     (snprintf(p, sizeof p, "%s/ref/" name ".npy", dir), npy_load(&r->field, p, kind))
     return LD(ids, "input_ids", 'i') || LD(tts, "token_type_ids", 'i') ||
@@ -128,8 +128,8 @@ int main(void) {
             run_case(cases[k], "fast", &hf, &r, 0, 0);
             if (k == 0) run_case(cases[k], "fast, training layout", &hf, &r, 0, 1);
             /* The reference path is slow; under the sanitizers it runs on the
-             * MiniLM and fp32 bert-base cases only. */
-            if (!sanitized || k < 2) run_case(cases[k], "reference", &hf, &r, 1, 0);
+             * MiniLM case only (the fast path still runs every case). */
+            if (!sanitized || k == 0) run_case(cases[k], "reference", &hf, &r, 1, 0);
         }
         hf_model_free(&hf);
         free_ref(&r);

@@ -29,7 +29,7 @@ typedef struct grad_ref {
 } grad_ref;
 
 static int load(grad_ref *r, const char *dir) {
-    char p[4096];
+    char p[8192]; /* dir is at most 4096 */
 #define LD(field, name, kind) \
     (snprintf(p, sizeof p, "%s/ref/" name ".npy", dir), npy_load(&r->field, p, kind))
     int rc = LD(ids, "input_ids", 'i') || LD(tts, "token_type_ids", 'i') ||
@@ -45,7 +45,7 @@ static int load(grad_ref *r, const char *dir) {
 /* Compares every tensor listed in grads_index.txt; returns how many were checked. */
 static size_t compare_grads(const char *tag, const char *dir, const float *got, const grad_ref *r,
                             size_t num_params) {
-    char p[4096], name[512];
+    char p[8192], name[512];
     snprintf(p, sizeof p, "%s/ref/grads_index.txt", dir);
     FILE *f = fopen(p, "r");
     CHECK(f != NULL, "%s: cannot open", p);

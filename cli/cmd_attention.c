@@ -47,7 +47,12 @@ int cmd_attention(int argc, char **argv) {
     int max_tokens = (int)cli_int(fl, "max-tokens", 0, 1 << 20);
     long layer_arg = cli_int(fl, "layer", -4096, 4096);
     int head = -1;
-    if (strcmp(cli_str(fl, "head"), "mean") != 0) head = (int)cli_int(fl, "head", 0, 4096);
+    if (strcmp(cli_str(fl, "head"), "mean") != 0) {
+        long h;
+        if (bertc_parse_long(cli_str(fl, "head"), 0, 4096, &h) != 0)
+            cli_die(2, "--head: expected a head number or mean, got '%s'", cli_str(fl, "head"));
+        head = (int)h;
+    }
     cli_set_threads(cli_int(fl, "threads", 0, 1024));
 
     /* The text. */

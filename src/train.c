@@ -643,6 +643,32 @@ static int write_json(const char *dir, const char *name, cJSON *j, bertc_err *er
     return rc;
 }
 
+/* A model loaded from a checkpoint copies vocab.txt from that folder when it is
+ * saved, but checkpoint rotation may delete the folder mid-run. Point it at the
+ * --model folder's vocab.txt instead (it must be the same vocabulary). */
+static int repoint_vocab(trainer *t, bertc_err *err) {
+    char dir[4096], path[4096];
+    bertc_err e2 = {0};
+    if (hf_model_resolve(t->o->model, dir, sizeof dir, &e2) || bertc_path_join(path, sizeof path, dir, "vocab.txt") ||
+        !bertc_is_file(path))
+        return bertc_fail(err, BERTC_ERR_NOTFOUND, "--model: %s: resuming needs the model's vocab.txt", t->o->model);
+    char *a = NULL, *b = NULL;
+    size_t al = 0, bl = 0;
+    int rc = bertc_read_file(path, 256u << 20, &a, &al, err);
+    if (!rc) rc = bertc_read_file(t->hf.vocab_path, 256u << 20, &b, &bl, err);
+    if (!rc && (al != bl || memcmp(a, b, al) != 0))
+        rc = bertc_fail(err, BERTC_ERR_ARG, "--model: %s differs from %s; resume with the run's --model", path,
+                        t->hf.vocab_path);
+    free(a);
+    free(b);
+    if (rc) return rc;
+    char *p = strdup(path);
+    if (!p) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    free(t->hf.vocab_path);
+    t->hf.vocab_path = p;
+    return BERTC_OK;
+}
+
 /* ---- setup: everything that can fail on bad input, before OUT is touched ---- */
 
 static int setup(trainer *t, bertc_err *err) {
@@ -669,7 +695,8 @@ static int setup(trainer *t, bertc_err *err) {
                 return bertc_err_prefix(err, "--resume");
             t->resumed = 1;
         }
-        if (!t->resumed) info(t, BERTC_TRAIN_INFO, "--resume latest: no complete checkpoint in %s; starting at step 0", o->out);
+        if (t->resumed) info(t, BERTC_TRAIN_INFO, "resuming from %s", t->resume_dir);
+        else info(t, BERTC_TRAIN_INFO, "--resume latest: no complete checkpoint in %s; starting at step 0", o->out);
     } else {
         char what[300];
         if (!o->overwrite && previous_run(o->out, what, sizeof what))
@@ -687,6 +714,7 @@ static int setup(trainer *t, bertc_err *err) {
     if (t->resumed) {
         if (bertc_ckpt_load(t->resume_dir, &t->hf, &lo, NULL, &t->st, err)) return bertc_err_prefix(err, "--resume");
         if (t->hf.new_head) return bertc_fail(err, BERTC_ERR_FORMAT, "--resume: %s has no classifier", t->resume_dir);
+        if (repoint_vocab(t, err)) return err->code;
     } else if (hf_model_load(&t->hf, o->model, &lo, err)) {
         return bertc_err_prefix(err, "--model");
     }
@@ -796,7 +824,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
     int NL = t->hf.cfg.num_labels;
     long step = t->st.global_step;
     if (t->resumed) {
-        info(t, BERTC_TRAIN_INFO, "resuming from %s (step %ld of %ld)", t->resume_dir, step, t->total);
+        info(t, BERTC_TRAIN_INFO, "continuing at step %ld of %ld", step, t->total);
         /* evaluations since the best one (early stopping's counter) */
         if (t->st.has_best)
             for (long s = t->st.best_step + 1; s <= step; s++) t->patience += is_eval_point(t, s);

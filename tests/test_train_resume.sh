@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# test_train_resume.sh: a short training run of a tiny random BERT is killed with
+# SIGKILL at random moments (during steps and during checkpoint saves) and
+# resumed with --resume latest each time. Checks that every restart begins at the
+# newest complete checkpoint, and that the final weights and the log equal an
+# uninterrupted run's bit for bit. Then SIGTERM: a clean checkpoint and exit 143.
+# Fixtures: tools/gen_train.py. KILLS (default 20; 6 under sanitizers).
+set -u
+BERTC=${BERTC:?} ; F=${BERTC_FIXTURES:?}/train
+[ -d "$F/tiny" ] || { echo "missing fixture $F/tiny (make fixtures)"; exit 1; }
+KILLS=${KILLS:-20}
+[ -n "${BERTC_SANITIZED:-}" ] && KILLS=${KILLS_SANITIZED:-6}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+args=(--model "$F/tiny" --train "$F/train.jsonl" --eval "$F/eval.jsonl" --epochs 4 --batch-size 4 --lr 1e-3
+      --logging-steps 3 --save-strategy steps --save-steps 3 --eval-strategy steps --eval-steps 6
+      --save-total-limit 3 --threads 1 --no-report)
+
+# the log without timings (eval_runtime differs from run to run)
+strip_log() { sed -E 's/, "eval_runtime": [^,}]*//; s/, "eval_samples_per_second": [^,}]*//' "$1"; }
+newest() { ls -d "$1"/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1; }
+
+"$BERTC" train "${args[@]}" --out "$tmp/ref" >"$tmp/ref.out" 2>"$tmp/ref.err" || { cat "$tmp/ref.err"; bad "reference run failed"; exit 1; }
+t_ref=$(python3 -c "import json;print(json.load(open('$tmp/ref/run.json'))['wall_seconds'])")
+echo "reference run: $(cat "$tmp/ref.out") in ${t_ref}s"
+
+# kill moments: uniform in [0.05, span) seconds after the start of each attempt
+span=$(python3 -c "print(max(0.3, min(1.0, $t_ref * 0.3)))")
+RANDOM=12345
+kills=0; during_save=0; restarts_checked=0; attempt=0
+while [ $kills -lt "$KILLS" ] && [ $attempt -lt $((KILLS * 3)) ]; do
+    attempt=$((attempt + 1))
+    expect=$(newest "$tmp/run")
+    "$BERTC" train "${args[@]}" --out "$tmp/run" --resume latest >"$tmp/a.out" 2>"$tmp/a.err" &
+    pid=$!
+    delay=$(awk -v r=$RANDOM -v s="$span" 'BEGIN { printf "%.3f", 0.05 + (s - 0.05) * r / 32768 }')
+    sleep "$delay"
+    if kill -9 $pid 2>/dev/null; then
+        wait $pid 2>/dev/null
+        kills=$((kills + 1))
+        ls -d "$tmp"/run/.checkpoint-*.tmp-* >/dev/null 2>&1 && during_save=$((during_save + 1))
+    else
+        wait $pid; rc=$?
+        [ $rc -eq 0 ] || { cat "$tmp/a.err"; bad "attempt $attempt exited $rc"; }
+    fi
+    # where did this attempt start?
+    # (an attempt killed before it chose its checkpoint says nothing: not counted)
+    if grep -q "resuming from" "$tmp/a.err"; then
+        restarts_checked=$((restarts_checked + 1))
+        [ -n "$expect" ] && grep -qx "resuming from $tmp/run/checkpoint-$expect" "$tmp/a.err" ||
+            { bad "attempt $attempt: expected to resume from checkpoint-${expect:-(none)}"; grep resuming "$tmp/a.err"; }
+    elif grep -q "no complete checkpoint" "$tmp/a.err"; then
+        restarts_checked=$((restarts_checked + 1))
+        [ -z "$expect" ] || bad "attempt $attempt started over although checkpoint-$expect existed"
+    fi
+    [ -f "$tmp/run/model/model.safetensors" ] && [ -f "$tmp/run/run.json" ] && [ $kills -lt "$KILLS" ] &&
+        { rm -rf "$tmp/run"; }   # finished before the kills were used up: start over
+done
+echo "$kills kills ($during_save during a checkpoint save), $restarts_checked restarts checked"
+[ $kills -ge "$KILLS" ] || bad "only $kills kills landed"
+[ $during_save -ge 1 ] || bad "no kill landed during a save"
+[ $restarts_checked -ge $((KILLS / 2)) ] || bad "only $restarts_checked restarts said where they began"
+
+# finish the interrupted run
+"$BERTC" train "${args[@]}" --out "$tmp/run" --resume latest >"$tmp/a.out" 2>"$tmp/a.err" || { cat "$tmp/a.err"; bad "final resume failed"; }
+cmp -s "$tmp/ref/model/model.safetensors" "$tmp/run/model/model.safetensors" ||
+    bad "final weights differ from the uninterrupted run"
+cmp -s <(strip_log "$tmp/ref/log.jsonl") <(strip_log "$tmp/run/log.jsonl") ||
+    { bad "log.jsonl differs from the uninterrupted run"; diff <(strip_log "$tmp/ref/log.jsonl") <(strip_log "$tmp/run/log.jsonl") | head; }
+
+# SIGTERM: stop after the current step with a checkpoint, exit 128+15
+"$BERTC" train "${args[@]}" --out "$tmp/term" >"$tmp/t.out" 2>"$tmp/t.err" &
+pid=$!
+sleep "$(python3 -c "print(min(1.0, $t_ref * 0.3))")"
+kill -TERM $pid; wait $pid; rc=$?
+if [ $rc -eq 0 ]; then
+    echo "note: the run finished before SIGTERM arrived"
+else
+    [ $rc -eq 143 ] || bad "SIGTERM: exit $rc, expected 143"
+    step=$(sed -nE 's/.*interrupted at step ([0-9]+) of.*/\1/p' "$tmp/t.err")
+    [ -n "$step" ] || { bad "SIGTERM: no 'interrupted at step' message"; cat "$tmp/t.err"; }
+    [ -n "$step" ] && { [ -f "$tmp/term/checkpoint-$step/COMPLETE" ] || bad "SIGTERM: no complete checkpoint-$step"; }
+    ls -d "$tmp"/term/.checkpoint-* >/dev/null 2>&1 && bad "SIGTERM: a temporary checkpoint folder was left"
+    "$BERTC" train "${args[@]}" --out "$tmp/term" --resume latest >/dev/null 2>"$tmp/t2.err" || bad "resume after SIGTERM failed"
+    grep -qx "resuming from $tmp/term/checkpoint-$step" "$tmp/t2.err" || bad "did not resume from checkpoint-$step"
+    cmp -s "$tmp/ref/model/model.safetensors" "$tmp/term/model/model.safetensors" ||
+        bad "weights after SIGTERM + resume differ from the uninterrupted run"
+    echo "SIGTERM at step $step: exit $rc, checkpoint-$step complete, resumed to the same weights"
+fi
+[ $fail -eq 0 ] && echo "train_resume: all checks passed"
+exit $fail

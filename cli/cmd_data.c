@@ -21,13 +21,12 @@ void cli_load_data(bertc_dataset *ds, const cli_flag *fl, long *n_before) {
     o.text_column = cli_str(fl, "text-column");
     o.label_column = cli_str(fl, "label-column");
     o.text_pair_column = cli_str(fl, "text-pair-column");
-    long limit = cli_int(fl, "limit", -1, 0x7fffffffL);
+    long limit = cli_int(fl, "limit", 0, 0x7fffffffL);
     long seed = cli_int(fl, "seed", 0, 0x7fffffffL);
     bertc_err err = {0};
     if (bertc_data_load(ds, spec, "test", &o, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
     if (n_before) *n_before = ds->n;
-    if (limit >= 0) {
-        if (limit == 0) cli_die(2, "--limit: 0 keeps no examples (use -1 for all)");
+    if (limit > 0) {
         if (bertc_data_shuffle_limit(ds, (uint64_t)seed, limit, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
     }
 }
@@ -86,8 +85,8 @@ int cmd_data(int argc, char **argv) {
     if (!j) cli_die(1, "out of memory");
     cJSON_AddStringToObject(j, "data", cli_str(fl, "data"));
     cJSON_AddStringToObject(j, "model", cli_str(fl, "model"));
-    if (cli_int(fl, "limit", -1, 0x7fffffffL) >= 0) {
-        cJSON_AddNumberToObject(j, "limit", (double)cli_int(fl, "limit", -1, 0x7fffffffL));
+    if (cli_int(fl, "limit", 0, 0x7fffffffL) > 0) {
+        cJSON_AddNumberToObject(j, "limit", (double)cli_int(fl, "limit", 0, 0x7fffffffL));
         cJSON_AddNumberToObject(j, "seed", (double)cli_int(fl, "seed", 0, 0x7fffffffL));
         cJSON_AddNumberToObject(j, "n_before_limit", (double)n_before);
     }

@@ -33,7 +33,7 @@ struct bertc_classifier *cli_open_classifier(const char *model, int batch, int m
     {"text-column", "text", "CSV/TSV column or JSON key of the text", 0, 0, 0},                          \
     {"text-pair-column", NULL, "column/key of a second text (pair tasks)", 0, 0, 0},                    \
     {"label-column", "label", "CSV/TSV column or JSON key of the label", 0, 0, 0},                       \
-    {"limit", "-1", "keep the first N examples after a shuffle with --seed (-1 = all, file order)", 0, 0, 0}, \
+    {"limit", "0", "keep the first N examples after a shuffle with --seed (0 = all, in file order)", 0, 0, 0}, \
     {"seed", "42", "seed of the --limit shuffle", 0, 0, 0}
 
 struct bertc_dataset;

@@ -9,7 +9,7 @@
 #      (mapping by name), with --digits 4; the same texts with integer labels give
 #      the same confusion matrix; batch sizes 1 and 7 give the same counts.
 #   3. Errors: empty data, a missing file, a model without a trained classifier,
-#      a label the model does not have, unnamed labels of another count, --limit 0,
+#      a label the model does not have, unnamed labels of another count, --limit -1,
 #      a bad --batch-size: one line, a non-zero exit, no eval.json written.
 # Exits non-zero on any failure.
 set -uo pipefail
@@ -100,7 +100,7 @@ check_error "label not in the model" 'news4_bad.jsonl:3: label "Weather" is not 
     --data "$fx/eval/news4_bad.jsonl"
 check_error "unnamed labels, other count" "matched by position only when the counts are equal" --model "$minilm2" \
     --data "$fx/eval/news4.jsonl"
-check_error "--limit 0" "--limit: 0 keeps no examples" --model "$fx/eval/tiny4" --data "$fx/eval/news4.jsonl" --limit 0
+check_error "--limit -1" "--limit: expected an integer in 0.." --model "$fx/eval/tiny4" --data "$fx/eval/news4.jsonl" --limit -1
 check_error "--batch-size 0" "--batch-size: expected an integer" --model "$fx/eval/tiny4" --data "$fx/eval/news4.jsonl" \
     --batch-size 0
 check_error "no --data" "--data is required" --model "$fx/eval/tiny4"

@@ -8,6 +8,12 @@
  *   fch  = ln1 W_fc^T + b;  fchg = gelu(fch)   (B,T,F)
  *   res2 = ln1 + dropout(fchg W_p^T + b); h'  = LayerNorm2(res2)
  * then pooled = tanh(W_pool h[:,0] + b), logits = W_cls dropout(pooled) + b.
+ *
+ * DistilBERT (cfg.model_type, bert.h) is the same with three differences: no
+ * token type embedding (a zero row stands in, so word + 0 + position equals
+ * its word + position bit for bit), no dropout on the attention output
+ * projection (res1 = h + atty W_o^T + b), and pooled = relu(W_pre h[:,0] + b)
+ * (pre_classifier). A multi-label model (cfg.problem_type) gives sigmoid probs.
  */
 #include "bert.h"
 #include "ops_cpu.h"
@@ -107,6 +113,9 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
     F_(cls_in, (size_t)m->Bmax * C);
     F_(logits, (size_t)m->Bmax * NL);
     F_(probs, (size_t)m->Bmax * NL);
+    F_(cls_h, (size_t)m->Bmax * C);
+    F_(tt_zero, C);
+    F_(dtt_sink, C);
     size_t per = cpu_attention_scratch_floats(m->Tmax, (int)(C / NH));
     F_(scratch, per * (size_t)m->nthreads);
     if (m->training) {
@@ -228,21 +237,23 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
         if (input_ids[i] < 0 || input_ids[i] >= c->vocab_size)
             return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: input_ids[%zu] = %d outside the vocabulary 0..%d",
                               i, input_ids[i], c->vocab_size - 1);
-        if (token_type_ids && (token_type_ids[i] < 0 || token_type_ids[i] >= c->type_vocab_size))
+        if (token_type_ids && c->type_vocab_size == 0 && token_type_ids[i] != 0)
+            return bertc_fail(err, BERTC_ERR_ARG,
+                              "bert_forward: token_type_ids[%zu] = %d but the model has no token types (pass NULL or 0)",
+                              i, token_type_ids[i]);
+        if (token_type_ids && c->type_vocab_size > 0 &&
+            (token_type_ids[i] < 0 || token_type_ids[i] >= c->type_vocab_size))
             return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: token_type_ids[%zu] = %d outside 0..%d",
                               i, token_type_ids[i], c->type_vocab_size - 1);
         if (attention_mask && attention_mask[i] != 0 && attention_mask[i] != 1)
             return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: attention_mask[%zu] = %d, must be 0 or 1",
                               i, attention_mask[i]);
     }
-    if (!token_type_ids && c->type_vocab_size < 1)
-        return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: the model has no token types");
-
     m->B = B;
     m->T = T;
     m->dropout_on = dropout_rng != NULL;
     memcpy(m->ids, input_ids, N * sizeof(int));
-    if (token_type_ids) memcpy(m->tts, token_type_ids, N * sizeof(int));
+    if (token_type_ids && c->type_vocab_size > 0) memcpy(m->tts, token_type_ids, N * sizeof(int));
     else memset(m->tts, 0, N * sizeof(int));
     if (attention_mask) memcpy(m->mask, attention_mask, N * sizeof(int));
     else for (size_t i = 0; i < N; i++) m->mask[i] = 1;
@@ -250,13 +261,15 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     int C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads, L = c->num_layers;
     int NL = c->num_labels;
     float eps = c->layer_norm_eps, ph = c->hidden_dropout, pa = c->attention_dropout;
+    float po = c->model_type == BERT_ARCH_DISTILBERT ? 0.0f : ph; /* attention output dropout */
     size_t NC = N * C, NF = N * F, natt = N * NH * T;
     int tr = m->training;
     bertc_rng *rng = dropout_rng;
 
     /* embeddings: h0 = dropout(LayerNorm(word + type + position)) */
     const bert_params *p = &m->params;
-    ops->embeddings_forward(m->emb, m->ids, m->tts, p->wte, p->wpe, p->wtt, B, T, C);
+    const float *wtt = c->type_vocab_size > 0 ? p->wtt : m->tt_zero; /* tt_zero: C zeros */
+    ops->embeddings_forward(m->emb, m->ids, m->tts, p->wte, p->wpe, wtt, B, T, C);
     ops->layernorm_forward(m->h, m->emb_mean, m->emb_rstd, m->emb, p->lnew, p->lneb, eps, (int)N, C);
     const uint8_t *k = draw(m->emb_keep, rng, ph, NC);
     ops->dropout_forward(m->h, m->h, k, ph, NC);
@@ -281,8 +294,8 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
         ops->attention_forward(atty, att, k, pa, qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH);
         if (tr && attentions) memcpy(attentions + (size_t)l * natt, att, natt * sizeof(float));
         ops->matmul_forward(m->proj, atty, p->attow + wc, p->attob + (size_t)l * C, (int)N, C, C);
-        k = draw(m->res1_keep ? m->res1_keep + (size_t)l * NC : NULL, rng, ph, NC);
-        ops->residual_layernorm_forward(res1, ln1, m1, r1, inp, m->proj, k, ph,
+        k = draw(m->res1_keep ? m->res1_keep + (size_t)l * NC : NULL, rng, po, NC);
+        ops->residual_layernorm_forward(res1, ln1, m1, r1, inp, m->proj, k, po,
                                         p->ln1w + (size_t)l * C, p->ln1b + (size_t)l * C, eps, (int)N, C);
         ops->matmul_gelu_forward(tr ? fch : NULL, fchg, ln1, p->fcw + wf, p->fcb + (size_t)l * F, (int)N, C, F);
         ops->matmul_forward(m->proj, fchg, p->fcprojw + wf, p->fcprojb + (size_t)l * C, (int)N, F, C);
@@ -294,11 +307,21 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
 
     /* pooler and classifier */
     float *last = m->h + (tr ? (size_t)L : (size_t)(L & 1)) * NC;
-    ops->pooler_forward(m->pooled, last, p->poolw, p->poolb, B, T, C);
+    if (c->model_type == BERT_ARCH_DISTILBERT) {
+        /* pooled = relu(h[:,0] W_pre^T + b) */
+        for (int b = 0; b < B; b++) memcpy(m->cls_h + (size_t)b * C, last + (size_t)b * T * C, (size_t)C * sizeof(float));
+        ops->matmul_forward(m->pooled, m->cls_h, p->poolw, p->poolb, B, C, C);
+        for (size_t i = 0; i < (size_t)B * C; i++) m->pooled[i] = m->pooled[i] > 0.0f ? m->pooled[i] : 0.0f;
+    } else {
+        ops->pooler_forward(m->pooled, last, p->poolw, p->poolb, B, T, C);
+    }
     k = draw(m->cls_keep, rng, c->classifier_dropout, (size_t)B * C);
     ops->dropout_forward(m->cls_in, m->pooled, k, c->classifier_dropout, (size_t)B * C);
     ops->matmul_forward(m->logits, m->cls_in, p->clsw, p->clsb, B, C, NL);
-    ref_softmax_forward(m->probs, m->logits, B, NL);
+    if (c->problem_type == BERT_PROBLEM_MULTI_LABEL)
+        for (size_t i = 0; i < (size_t)B * NL; i++) m->probs[i] = 1.0f / (1.0f + expf(-m->logits[i]));
+    else
+        ref_softmax_forward(m->probs, m->logits, B, NL);
     return BERTC_OK;
 }
 
@@ -333,31 +356,36 @@ int bert_loss(const bert_model *m, const int *labels, const float *class_weights
     return BERTC_OK;
 }
 
-int bert_backward(bert_model *m, const int *labels, const float *class_weights,
-                  float *loss, bertc_err *err) {
-    if (!m->training || !m->grads_memory)
-        return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: the model was built for inference (training = 0)");
-    int rc = bert_loss(m, labels, class_weights, loss, err);
-    if (rc) return rc;
+/* Everything below the loss: m->dlogits (B,NL) holds dloss/dlogits on entry;
+ * adds dloss/dparams to m->grads. */
+static void backward_from_dlogits(bert_model *m) {
     const bert_config *c = &m->cfg;
     const bert_ops *ops = m->use_reference ? &OPS_REF : &OPS_CPU;
     const bert_params *p = &m->params, *g = &m->grads;
     int B = m->B, T = m->T, C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads;
     int L = c->num_layers, NL = c->num_labels, on = m->dropout_on;
     float ph = c->hidden_dropout, pa = c->attention_dropout, pc = c->classifier_dropout;
+    float po = c->model_type == BERT_ARCH_DISTILBERT ? 0.0f : ph; /* attention output dropout */
     size_t N = (size_t)B * T, NC = N * C, NF = N * F, natt = N * NH * T;
 #define KEEP(ptr, prob) ((on && (prob) > 0.0f) ? (ptr) : NULL)
 
-    /* head: logits = W dropout(pooled) + b; pooled = tanh(W h[:,0] + b) */
-    memset(m->dlogits, 0, (size_t)B * NL * sizeof(float));
-    ref_crossentropy_softmax_backward(m->dlogits, m->probs, labels, class_weights, B, NL);
+    /* head: logits = W dropout(pooled) + b; pooled = tanh(W h[:,0] + b) (relu for DistilBERT) */
     memset(m->dcls_in, 0, (size_t)B * C * sizeof(float));
     ops->matmul_backward(m->dcls_in, g->clsw, g->clsb, m->dlogits, m->cls_in, p->clsw, B, C, NL);
     memset(m->dpooled, 0, (size_t)B * C * sizeof(float));
     ops->dropout_backward(m->dpooled, m->dcls_in, KEEP(m->cls_keep, pc), pc, (size_t)B * C);
     memset(m->dres, 0, NC * sizeof(float));
-    ops->pooler_backward(m->dres, g->poolw, g->poolb, m->dpooled, m->pooled, m->h + (size_t)L * NC,
-                         p->poolw, B, T, C);
+    if (c->model_type == BERT_ARCH_DISTILBERT) {
+        /* relu'(pre) = [pooled > 0]; the [CLS] rows' gradient lands on rows t = 0 of dres */
+        for (size_t i = 0; i < (size_t)B * C; i++) m->dpooled[i] = m->pooled[i] > 0.0f ? m->dpooled[i] : 0.0f;
+        memset(m->dcls_in, 0, (size_t)B * C * sizeof(float));
+        ops->matmul_backward(m->dcls_in, g->poolw, g->poolb, m->dpooled, m->cls_h, p->poolw, B, C, C);
+        for (int b = 0; b < B; b++)
+            memcpy(m->dres + (size_t)b * T * C, m->dcls_in + (size_t)b * C, (size_t)C * sizeof(float));
+    } else {
+        ops->pooler_backward(m->dres, g->poolw, g->poolb, m->dpooled, m->pooled, m->h + (size_t)L * NC,
+                             p->poolw, B, T, C);
+    }
 
     /* layers, last to first; m->dres holds d(layer output) on entry, d(layer input) on exit */
     for (int l = L - 1; l >= 0; l--) {
@@ -390,7 +418,7 @@ int bert_backward(bert_model *m, const int *labels, const float *class_weights,
                                 m->ln1_mean + lN, m->ln1_rstd + lN, (int)N, C);
         memcpy(m->dres, m->dtmp, NC * sizeof(float)); /* the residual path */
         memset(m->dproj, 0, NC * sizeof(float));
-        ops->dropout_backward(m->dproj, m->dtmp, KEEP(m->res1_keep + (size_t)l * NC, ph), ph, NC);
+        ops->dropout_backward(m->dproj, m->dtmp, KEEP(m->res1_keep + (size_t)l * NC, po), po, NC);
         memset(m->datty, 0, NC * sizeof(float));
         ops->matmul_backward(m->datty, g->attow + wc, g->attob + lC, m->dproj, atty, p->attow + wc,
                              (int)N, C, C);
@@ -407,7 +435,57 @@ int bert_backward(bert_model *m, const int *labels, const float *class_weights,
     memset(m->dproj, 0, NC * sizeof(float));
     ops->layernorm_backward(m->dproj, g->lnew, g->lneb, m->dtmp, m->emb, p->lnew, m->emb_mean,
                             m->emb_rstd, (int)N, C);
-    ops->embeddings_backward(g->wte, g->wpe, g->wtt, m->dproj, m->ids, m->tts, B, T, C);
+    /* no token types: the zero row's gradient goes to a sink nobody reads */
+    ops->embeddings_backward(g->wte, g->wpe, c->type_vocab_size > 0 ? g->wtt : m->dtt_sink, m->dproj, m->ids,
+                             m->tts, B, T, C);
 #undef KEEP
+}
+
+int bert_backward(bert_model *m, const int *labels, const float *class_weights,
+                  float *loss, bertc_err *err) {
+    if (!m->training || !m->grads_memory)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: the model was built for inference (training = 0)");
+    if (m->cfg.problem_type == BERT_PROBLEM_MULTI_LABEL)
+        return bertc_fail(err, BERTC_ERR_ARG,
+                          "bert_backward: the model is multi-label (problem_type); use bert_backward_multilabel");
+    int rc = bert_loss(m, labels, class_weights, loss, err);
+    if (rc) return rc;
+    int B = m->B, NL = m->cfg.num_labels;
+    memset(m->dlogits, 0, (size_t)B * NL * sizeof(float));
+    ref_crossentropy_softmax_backward(m->dlogits, m->probs, labels, class_weights, B, NL);
+    backward_from_dlogits(m);
+    return BERTC_OK;
+}
+
+int bert_loss_multilabel(const bert_model *m, const float *targets, float *loss, bertc_err *err) {
+    if (m->B < 1) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss_multilabel: no forward pass to take the loss of");
+    if (!targets) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss_multilabel: no targets");
+    size_t n = (size_t)m->B * m->cfg.num_labels;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        float x = m->logits[i], y = targets[i];
+        if (!(y >= 0.0f && y <= 1.0f))
+            return bertc_fail(err, BERTC_ERR_ARG, "bert_loss_multilabel: targets[%zu] = %g, must be in [0, 1]", i, y);
+        /* PyTorch's stable form: (1 - y) x + log(1 + exp(-x)) = max(x,0) - x y + log1p(exp(-|x|)) */
+        sum += (double)fmaxf(x, 0.0f) - (double)x * y + log1p(exp(-fabs((double)x)));
+    }
+    float l = (float)(sum / (double)n);
+    if (loss) *loss = l;
+    if (!isfinite(l)) return bertc_fail(err, BERTC_ERR_NUMERIC, "bert_loss_multilabel: the loss is %g", l);
+    return BERTC_OK;
+}
+
+int bert_backward_multilabel(bert_model *m, const float *targets, float *loss, bertc_err *err) {
+    if (!m->training || !m->grads_memory)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_backward_multilabel: the model was built for inference (training = 0)");
+    int rc = bert_loss_multilabel(m, targets, loss, err);
+    if (rc) return rc;
+    size_t n = (size_t)m->B * m->cfg.num_labels;
+    float inv = 1.0f / (float)n;
+    for (size_t i = 0; i < n; i++) {
+        float sig = 1.0f / (1.0f + expf(-m->logits[i]));
+        m->dlogits[i] = (sig - targets[i]) * inv;
+    }
+    backward_from_dlogits(m);
     return BERTC_OK;
 }

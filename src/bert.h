@@ -25,7 +25,25 @@
 
 #define BERT_MAX_LABELS 4096
 
+/* Which transformers architecture the parameters come from (config.json's
+ * model_type). Both run the same post-LN encoder; they differ in:
+ *                         BERT_ARCH_BERT            BERT_ARCH_DISTILBERT
+ *   token type embeddings  TT rows                    none (TT = 0)
+ *   head on [CLS]          tanh(pooler) (pooler.*)    relu(pre_classifier)
+ *   dropout after the attention output projection     yes / no
+ *   LayerNorm eps          from config.json           fixed 1e-12
+ * (docs/family.md). A zeroed config is BERT. */
+enum { BERT_ARCH_BERT = 0, BERT_ARCH_DISTILBERT = 1 };
+
+/* config.json's problem_type. A zeroed config is single-label. */
+enum {
+    BERT_PROBLEM_SINGLE_LABEL = 0, /* softmax + cross-entropy ("single_label_classification" or null) */
+    BERT_PROBLEM_MULTI_LABEL = 1   /* sigmoid + BCE with logits ("multi_label_classification") */
+};
+
 typedef struct bert_config {
+    int model_type;           /* BERT_ARCH_BERT or BERT_ARCH_DISTILBERT */
+    int problem_type;         /* BERT_PROBLEM_SINGLE_LABEL or BERT_PROBLEM_MULTI_LABEL */
     int vocab_size;           /* V */
     int hidden_size;          /* C */
     int num_layers;           /* L  (num_hidden_layers) */
@@ -76,8 +94,8 @@ typedef struct bert_params {
     float *fcprojb; /* (L, C)     output dense bias */
     float *ln2w;    /* (L, C)     output LayerNorm weight */
     float *ln2b;    /* (L, C)     output LayerNorm bias */
-    float *poolw;   /* (C, C)     pooler dense weight */
-    float *poolb;   /* (C)        pooler dense bias */
+    float *poolw;   /* (C, C)     pooler dense weight (DistilBERT: pre_classifier) */
+    float *poolb;   /* (C)        pooler dense bias (DistilBERT: pre_classifier) */
     float *clsw;    /* (NL, C)    classifier weight */
     float *clsb;    /* (NL)       classifier bias */
 } bert_params;
@@ -139,8 +157,8 @@ typedef struct bert_model {
     /* Results of the last bert_forward, valid until the next one. */
     int B, T;               /* its batch size and padded length */
     float *logits;          /* (B,NL) */
-    float *probs;           /* (B,NL) softmax of logits */
-    float *pooled;          /* (B,C)  tanh pooler output on [CLS] */
+    float *probs;           /* (B,NL) softmax of logits (multi-label: sigmoid of each) */
+    float *pooled;          /* (B,C)  pooler output on [CLS]: tanh (BERT) or relu (DistilBERT) */
 
     /* Private below: arena slices (see bert.c). */
     float *acts_memory;
@@ -151,6 +169,7 @@ typedef struct bert_model {
     float *qkv, *att, *atty, *res1, *ln1, *ln1_mean, *ln1_rstd; /* per layer (L or 1 copies) */
     float *fch, *fchg, *res2, *ln2_mean, *ln2_rstd;             /* per layer */
     float *proj, *cls_in, *scratch;
+    float *cls_h, *tt_zero, *dtt_sink; /* (B,C) [CLS] rows; (C) zero type row, (C) its gradient sink (TT = 0) */
     uint8_t *emb_keep, *att_keep, *res1_keep, *res2_keep, *cls_keep;
     float *dres, *dtmp, *dln1, *dproj, *dfch, *dfchg, *datty, *dqkv;
     float *dpooled, *dcls_in, *dlogits;
@@ -169,8 +188,9 @@ void bert_model_free(bert_model *m);
 
 /* Runs the model on a padded batch: input_ids, token_type_ids and attention_mask
  * are row-major (B,T) (B <= Bmax, T <= Tmax); token_type_ids NULL means all 0,
- * attention_mask NULL all 1 (mask values must be 0 or 1). Fills m->logits,
- * m->probs and m->pooled.
+ * attention_mask NULL all 1 (mask values must be 0 or 1). A model without token
+ * types (TT = 0, DistilBERT) takes NULL or all-0 token_type_ids and adds no
+ * type embedding. Fills m->logits, m->probs and m->pooled.
  * dropout_rng: NULL = eval mode (no dropout); otherwise dropout as in training
  * (embeddings, attention probabilities, both sub-layer outputs, classifier
  * input), masks drawn from it in a fixed order.
@@ -191,9 +211,23 @@ int bert_loss(const bert_model *m, const int *labels, const float *class_weights
 
 /* Computes the loss of the last forward (as bert_loss) into *loss (may be NULL)
  * and *adds* its gradient with respect to every parameter to m->grads_memory.
- * Needs a model built for training; uses the dropout masks of that forward. */
+ * Needs a model built for training; uses the dropout masks of that forward.
+ * Refused for a multi-label model (use bert_backward_multilabel). */
 int bert_backward(bert_model *m, const int *labels, const float *class_weights,
                   float *loss, bertc_err *err);
+
+/* Multi-label loss of the last forward: binary cross-entropy with logits, the
+ * mean over all B x NL elements as PyTorch's BCEWithLogitsLoss() (what
+ * BertForSequenceClassification uses for problem_type
+ * "multi_label_classification"):
+ *     l = max(x, 0) - x y + log(1 + exp(-|x|)),  x = logit, y = target.
+ * targets: (B,NL) floats in [0,1] (1 = the example has label i). */
+int bert_loss_multilabel(const bert_model *m, const float *targets, float *loss, bertc_err *err);
+
+/* As bert_backward for the multi-label loss: dlogits = (sigmoid(x) - y) / (B NL),
+ * then the same backward through the head and the encoder. Works on either
+ * problem_type (the loss is computed from the logits). */
+int bert_backward_multilabel(bert_model *m, const float *targets, float *loss, bertc_err *err);
 
 /* Sets every gradient to 0 (no-op for an inference model). */
 void bert_zero_grad(bert_model *m);

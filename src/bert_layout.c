@@ -17,6 +17,12 @@ void bert_config_free(bert_config *cfg) {
 int bert_config_validate(const bert_config *c, bertc_err *err) {
 #define NEED(cond, field, ...) \
     if (!(cond)) return bertc_fail(err, BERTC_ERR_FORMAT, "config.json: " field " " __VA_ARGS__)
+    NEED(c->model_type == BERT_ARCH_BERT || c->model_type == BERT_ARCH_DISTILBERT, "model_type",
+         "must be \"bert\" or \"distilbert\" (got %d)", c->model_type);
+    NEED(c->problem_type == BERT_PROBLEM_SINGLE_LABEL || c->problem_type == BERT_PROBLEM_MULTI_LABEL, "problem_type",
+         "must be single_label_classification or multi_label_classification (got %d)", c->problem_type);
+    NEED(c->model_type != BERT_ARCH_DISTILBERT || c->type_vocab_size == 0, "type_vocab_size",
+         "must be 0 for distilbert (got %d)", c->type_vocab_size);
     NEED(c->vocab_size > 0 && c->vocab_size <= 10000000, "vocab_size", "must be in 1..10000000 (got %d)", c->vocab_size);
     NEED(c->hidden_size > 0 && c->hidden_size <= 65536, "hidden_size", "must be in 1..65536 (got %d)", c->hidden_size);
     NEED(c->num_layers > 0 && c->num_layers <= 1024, "num_hidden_layers", "must be in 1..1024 (got %d)", c->num_layers);

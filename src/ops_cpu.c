@@ -148,23 +148,66 @@ void cpu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
 
 /* ---- matmul ---- */
 
+/* Thread layout: OpenMP and a threaded OpenBLAS on the same cores fight (each
+ * pool spins while the other works; perf showed ~20% of an inference in
+ * libgomp's spin loop). So every GEMM here runs OpenBLAS single-threaded inside
+ * our own OpenMP region, each thread computing a fixed block of the output
+ * (a block of rows, or of columns when there are fewer rows than columns).
+ * One thread pool, and the partition depends only on the shape and the thread
+ * count, so results stay bit-for-bit repeatable. */
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+
+static void blas_one_thread(void) {
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+}
+
+/* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose when ta/tb. */
+static void gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *Bm, int ldb, float beta, float *Cm, int ldc) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
+}
+
+static void gemm_par(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *Bm, int ldb, float beta, float *Cm, int ldc) {
+    if (M < 1 || N < 1) return;
+    blas_one_thread();
+    int nt = omp_get_max_threads();
+    int split_m = M >= N;
+    int D = split_m ? M : N;
+    /* blocks of whole 16-float vectors, at most one per thread */
+    int chunk = ((D + nt - 1) / nt + 15) / 16 * 16;
+    int nblk = (D + chunk - 1) / chunk;
+    if (nblk <= 1) {
+        gemm_rows(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
+        return;
+    }
+    #pragma omp parallel for schedule(static) num_threads(nblk)
+    for (int blk = 0; blk < nblk; blk++) {
+        int d0 = blk * chunk, dn = D - d0 < chunk ? D - d0 : chunk;
+        if (split_m)
+            gemm_rows(ta, tb, dn, N, K, alpha, ta ? A + d0 : A + (size_t)d0 * lda, lda, Bm, ldb, beta,
+                      Cm + (size_t)d0 * ldc, ldc);
+        else
+            gemm_rows(ta, tb, M, dn, K, alpha, A, lda, tb ? Bm + (size_t)d0 * ldb : Bm + d0, ldb, beta,
+                      Cm + d0, ldc);
+    }
+}
+
 void cpu_matmul_forward(float *out, const float *inp, const float *w, const float *b,
                         int N, int C, int OC) {
     if (b) {
         #pragma omp parallel for schedule(static)
         for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, (size_t)OC * sizeof *out);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C,
-                b ? 1.0f : 0.0f, out, OC);
+    gemm_par(0, 1, N, OC, C, 1.0f, inp, C, w, C, b ? 1.0f : 0.0f, out, OC);
 }
 
 void cpu_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
                          const float *inp, const float *w, int N, int C, int OC) {
-    if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C,
-                    1.0f, dinp, C);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
-                1.0f, dw, C);
+    if (dinp) gemm_par(0, 0, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
+    gemm_par(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
     if (db) {
         int nblk = (OC + COLBLK - 1) / COLBLK;
         #pragma omp parallel for schedule(static)
@@ -260,113 +303,129 @@ void cpu_residual_layernorm_forward(float *res, float *out, float *mean, float *
 
 /* ---- attention ---- */
 
+/* Per (sequence, head), as four small single-threaded sgemms (the OpenMP loop
+ * over B*NH is the parallelism): S = scale Q K^T, masked softmax in place,
+ * out = dropout(P) V; the backward likewise. Keys after the last real token of a
+ * sequence get probability exactly 0 (exp(min - max) underflows, docs/numerics.md),
+ * so they are not computed at all: Tk = last real key + 1 columns take part and
+ * the rest of each probability row is written as 0. Query rows are all computed
+ * (padded rows attend to the real keys, as in transformers). */
+
 size_t cpu_attention_scratch_floats(int T, int HS) {
-    /* scores (T,T) + K^T and V^T of one head (HS,T each) + one row (T) */
-    return (size_t)T * T + 2 * (size_t)HS * T + (size_t)T;
+    (void)HS;
+    /* two (T,T) matrices: dropout(P) and dP/dS */
+    return 2 * (size_t)T * T + (size_t)T;
+}
+
+/* Keys that take part: 1 + the last key with mask 1 (all T when none is). */
+static int keys_used(const int *mk, int T) {
+    int tk = T;
+    while (tk > 0 && !mk[tk - 1]) tk--;
+    return tk ? tk : T;
 }
 
 void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
                            const float *qkv, const int *mask, float *scratch, int nthreads,
                            int B, int T, int C, int NH) {
-    int HS = C / NH;
+    int HS = C / NH, ld = 3 * C;
     float scale = (float)(1.0 / sqrt((double)HS));
     float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
     size_t per = cpu_attention_scratch_floats(T, HS);
+    blas_one_thread();
     #pragma omp parallel for schedule(static) num_threads(nthreads)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH;
         float *S = scratch + (size_t)omp_get_thread_num() * per;
-        float *Kt = S + (size_t)T * T; /* (HS,T) */
+        float *A = S + (size_t)T * T;
         float *P = att ? att + (size_t)bh * T * T : S;
-        const float *base = qkv + (size_t)b * T * 3 * C + (size_t)h * HS;
+        const float *Q = qkv + (size_t)b * T * ld + (size_t)h * HS;
         const int *mk = mask + (size_t)b * T;
-        for (int t2 = 0; t2 < T; t2++)
-            for (int i = 0; i < HS; i++) Kt[(size_t)i * T + t2] = base[(size_t)t2 * 3 * C + C + i];
+        int Tk = keys_used(mk, T);
+        /* P[:, :Tk] = scale Q K^T */
+        gemm_rows(0, 1, T, Tk, HS, scale, Q, ld, Q + C, ld, 0.0f, P, T);
         for (int t = 0; t < T; t++) {
-            const float *q = base + (size_t)t * 3 * C;
             float *row = P + (size_t)t * T;
-            for (int t2 = 0; t2 < T; t2++) row[t2] = 0.0f;
-            for (int i = 0; i < HS; i++) {
-                float qi = q[i];
-                const float *kr = Kt + (size_t)i * T;
-                for (int t2 = 0; t2 < T; t2++) row[t2] += qi * kr[t2];
-            }
             float maxv = -INFINITY;
-            for (int t2 = 0; t2 < T; t2++) {
-                float s = row[t2] * scale + (mk[t2] ? 0.0f : BERT_MASK_VALUE);
+            for (int t2 = 0; t2 < Tk; t2++) {
+                float s = row[t2] + (mk[t2] ? 0.0f : BERT_MASK_VALUE);
                 row[t2] = s;
                 maxv = s > maxv ? s : maxv;
             }
             float sum = 0.0f;
-            for (int t2 = 0; t2 < T; t2++) {
+            for (int t2 = 0; t2 < Tk; t2++) {
                 row[t2] = expf(row[t2] - maxv);
                 sum += row[t2];
             }
             float inv = 1.0f / sum;
-            for (int t2 = 0; t2 < T; t2++) row[t2] *= inv;
-            float *o = out + ((size_t)b * T + t) * C + (size_t)h * HS;
-            for (int i = 0; i < HS; i++) o[i] = 0.0f;
-            const uint8_t *kp = keep ? keep + ((size_t)bh * T + t) * T : NULL;
-            for (int t2 = 0; t2 < T; t2++) {
-                float a = kp ? (kp[t2] ? row[t2] * dscale : 0.0f) : row[t2];
-                if (a == 0.0f) continue;
-                const float *v = base + (size_t)t2 * 3 * C + 2 * C;
-                for (int i = 0; i < HS; i++) o[i] += a * v[i];
-            }
+            for (int t2 = 0; t2 < Tk; t2++) row[t2] *= inv;
+            for (int t2 = Tk; t2 < T; t2++) row[t2] = 0.0f;
         }
+        const float *Pd = P;
+        if (keep) {
+            const uint8_t *kp = keep + (size_t)bh * T * T;
+            for (size_t i = 0; i < (size_t)T * T; i++) A[i] = kp[i] ? P[i] * dscale : 0.0f;
+            Pd = A;
+        }
+        /* out[:, head] = dropout(P)[:, :Tk] V[:Tk] */
+        gemm_rows(0, 0, T, HS, Tk, 1.0f, Pd, T, Q + 2 * C, ld, 0.0f,
+                  out + (size_t)b * T * C + (size_t)h * HS, C);
     }
 }
 
 void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
                             const uint8_t *keep, float p, float *scratch, int nthreads,
                             int B, int T, int C, int NH) {
-    int HS = C / NH;
+    int HS = C / NH, ld = 3 * C;
     float scale = (float)(1.0 / sqrt((double)HS));
     float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
     size_t per = cpu_attention_scratch_floats(T, HS);
+    blas_one_thread();
     #pragma omp parallel for schedule(static) num_threads(nthreads)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH;
-        float *dP = scratch + (size_t)omp_get_thread_num() * per; /* (T) */
-        float *Vt = dP + (size_t)T * T;                             /* (HS,T) */
-        const float *base = qkv + (size_t)b * T * 3 * C + (size_t)h * HS;
-        float *dbase = dqkv + (size_t)b * T * 3 * C + (size_t)h * HS;
-        for (int t2 = 0; t2 < T; t2++)
-            for (int i = 0; i < HS; i++) Vt[(size_t)i * T + t2] = base[(size_t)t2 * 3 * C + 2 * C + i];
+        float *A = scratch + (size_t)omp_get_thread_num() * per; /* (T,T) dropout(P) */
+        float *dS = A + (size_t)T * T;                           /* (T,T) dA, then dS */
+        const float *P = att + (size_t)bh * T * T;
+        const uint8_t *kp = keep ? keep + (size_t)bh * T * T : NULL;
+        const float *Q = qkv + (size_t)b * T * ld + (size_t)h * HS;
+        float *dQ = dqkv + (size_t)b * T * ld + (size_t)h * HS;
+        const float *dO = dout + (size_t)b * T * C + (size_t)h * HS;
+        /* Keys whose probability is 0 in every row (the padded ones) add nothing
+         * to any gradient: dV gets P^T dO, dK and dQ get dS = P (...). */
+        int Tk = 0;
         for (int t = 0; t < T; t++) {
-            const float *P = att + ((size_t)bh * T + t) * T;
-            const uint8_t *kp = keep ? keep + ((size_t)bh * T + t) * T : NULL;
-            const float *d = dout + ((size_t)b * T + t) * C + (size_t)h * HS;
-            /* dA = d V^T (as axpys over the rows of V^T) */
-            for (int t2 = 0; t2 < T; t2++) dP[t2] = 0.0f;
-            for (int i = 0; i < HS; i++) {
-                float di = d[i];
-                const float *vr = Vt + (size_t)i * T;
-                for (int t2 = 0; t2 < T; t2++) dP[t2] += di * vr[t2];
-            }
-            /* dV += A^T d; dP = dA * keep/(1-p) */
-            for (int t2 = 0; t2 < T; t2++) {
-                float kd = kp ? (kp[t2] ? dscale : 0.0f) : 1.0f;
-                float a = P[t2] * kd;
-                dP[t2] *= kd;
-                if (a == 0.0f) continue;
-                float *dv = dbase + (size_t)t2 * 3 * C + 2 * C;
-                for (int i = 0; i < HS; i++) dv[i] += a * d[i];
-            }
-            float pdp = dot_f(P, dP, T);
-            const float *q = base + (size_t)t * 3 * C;
-            float *dq = dbase + (size_t)t * 3 * C;
-            for (int t2 = 0; t2 < T; t2++) {
-                float dS = P[t2] * (dP[t2] - pdp) * scale;
-                if (dS == 0.0f) continue;
-                const float *k = base + (size_t)t2 * 3 * C + C;
-                float *dk = dbase + (size_t)t2 * 3 * C + C;
-                for (int i = 0; i < HS; i++) {
-                    dq[i] += dS * k[i];
-                    dk[i] += dS * q[i];
-                }
-            }
+            const float *row = P + (size_t)t * T;
+            int last = T;
+            while (last > Tk && row[last - 1] == 0.0f) last--;
+            Tk = last;
         }
+        if (Tk == 0) continue;
+        const float *Pd = P;
+        if (kp) {
+            for (int t = 0; t < T; t++)
+                for (int t2 = 0; t2 < Tk; t2++) {
+                    size_t i = (size_t)t * T + t2;
+                    A[i] = kp[i] ? P[i] * dscale : 0.0f;
+                }
+            Pd = A;
+        }
+        /* dV[:Tk] += dropout(P)[:, :Tk]^T dO */
+        gemm_rows(1, 0, Tk, HS, T, 1.0f, Pd, T, dO, C, 1.0f, dQ + 2 * C, ld);
+        /* dA = dO V^T, then dP = dA keep/(1-p), dS = P (dP - sum(P dP)) scale */
+        gemm_rows(0, 1, T, Tk, HS, 1.0f, dO, C, Q + 2 * C, ld, 0.0f, dS, T);
+        for (int t = 0; t < T; t++) {
+            const float *pr = P + (size_t)t * T;
+            float *dr = dS + (size_t)t * T;
+            if (kp) {
+                const uint8_t *kr = kp + (size_t)t * T;
+                for (int t2 = 0; t2 < Tk; t2++) dr[t2] = kr[t2] ? dr[t2] * dscale : 0.0f;
+            }
+            float pdp = dot_f(pr, dr, Tk);
+            for (int t2 = 0; t2 < Tk; t2++) dr[t2] = pr[t2] * (dr[t2] - pdp) * scale;
+        }
+        /* dQ += dS K[:Tk];  dK[:Tk] += dS^T Q */
+        gemm_rows(0, 0, T, HS, Tk, 1.0f, dS, T, Q + C, ld, 1.0f, dQ, ld);
+        gemm_rows(1, 0, Tk, HS, T, 1.0f, dS, T, Q, ld, 1.0f, dQ + C, ld);
     }
 }
 

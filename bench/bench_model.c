@@ -1,0 +1,190 @@
+/* bench_model.c: times bertc's model on fixed token ids, without the CLI's
+ * tokenizing and printing, so that bench/run.sh compares the same work as the
+ * PyTorch side (bench/bench_torch.py), which gets the same ids file.
+ *
+ *   bench_model --model DIR --mode train|infer --batch B --length T
+ *               [--ids FILE] [--steps S] [--warmup W] [--threads N] [--reference]
+ *
+ * --ids FILE: one sequence per line, space-separated token ids (already with
+ * [CLS]/[SEP], at most T of them). Batches are cut in file order and padded to
+ * the longest sequence in the batch (dynamic padding). Without it, every
+ * sequence is T random ids (padded to T: the "padded" shape).
+ * train: zero_grad, forward with dropout, backward, clip to norm 1, AdamW step
+ * (the loop of PyTorch's side). infer: forward only, eval mode.
+ * Prints one JSON line: samples/s, seconds per step, tokens, peak RSS (KiB).
+ * Allocation happens at build time only; steps allocate nothing.
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "../src/bert.h"
+#include "../src/hfmodel.h"
+#include "../src/optim.h"
+#include "../src/rng.h"
+
+extern void openblas_set_num_threads(int);
+extern char *openblas_get_corename(void);
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void die(const char *msg, const char *detail) {
+    fprintf(stderr, "bench_model: %s%s%s\n", msg, detail ? ": " : "", detail ? detail : "");
+    exit(1);
+}
+
+/* Reads up to maxn sequences of at most T ids. */
+static int read_ids(const char *path, int T, int maxn, int *ids, int *lens) {
+    FILE *f = fopen(path, "r");
+    if (!f) die("cannot open", path);
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0;
+    while (n < maxn && getline(&line, &cap, f) > 0) {
+        char *s = line, *end;
+        int t = 0;
+        for (;;) {
+            long v = strtol(s, &end, 10);
+            if (end == s) break;
+            if (t < T) ids[(size_t)n * T + t++] = (int)v;
+            s = end;
+        }
+        if (t == 0) continue;
+        lens[n++] = t;
+    }
+    free(line);
+    fclose(f);
+    return n;
+}
+
+int main(int argc, char **argv) {
+    const char *model = NULL, *mode = "train", *idsf = NULL;
+    int B = 8, T = 128, steps = 5, warmup = 1, threads = 0, reference = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--reference")) { reference = 1; continue; }
+        if (!v) die("missing value after", a);
+        if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--mode")) mode = v;
+        else if (!strcmp(a, "--ids")) idsf = v;
+        else if (!strcmp(a, "--batch")) B = atoi(v);
+        else if (!strcmp(a, "--length")) T = atoi(v);
+        else if (!strcmp(a, "--steps")) steps = atoi(v);
+        else if (!strcmp(a, "--warmup")) warmup = atoi(v);
+        else if (!strcmp(a, "--threads")) threads = atoi(v);
+        else die("unknown flag", a);
+        i++;
+    }
+    if (!model || B < 1 || T < 2 || steps < 1 || warmup < 0) die("usage: see the comment at the top of bench/bench_model.c", NULL);
+    int train = !strcmp(mode, "train");
+    if (threads > 0) {
+        omp_set_num_threads(threads);
+        openblas_set_num_threads(threads);
+    }
+    bertc_err err = {0};
+    hf_load_opts lo;
+    hf_load_opts_default(&lo);
+    hf_model hf = {0};
+    if (hf_model_load(&hf, model, &lo, &err)) die(err.msg, NULL);
+    const bert_config *c = &hf.cfg;
+    if (T > c->max_position) T = c->max_position;
+
+    /* the sequences: from the ids file, or random ids padded to T */
+    int total = (warmup + steps) * B;
+    int *all = calloc((size_t)total * T, sizeof *all), *lens = calloc((size_t)total, sizeof *lens);
+    if (!all || !lens) die("out of memory", NULL);
+    int nseq = total;
+    if (idsf) {
+        nseq = read_ids(idsf, T, total, all, lens);
+        if (nseq < B) die("fewer sequences than one batch in", idsf);
+    } else {
+        bertc_rng r;
+        bertc_rng_seed(&r, 1);
+        for (int s = 0; s < total; s++) {
+            for (int t = 0; t < T; t++) all[(size_t)s * T + t] = 1000 + (int)bertc_rng_below(&r, (uint64_t)(c->vocab_size - 1000));
+            lens[s] = T;
+        }
+    }
+
+    bert_model m;
+    if (bert_model_build(&m, c, hf.params_memory, B, T, train, &err)) die(err.msg, NULL);
+    m.use_reference = reference;
+    bertc_adamw opt = {0};
+    if (train) {
+        bertc_adamw_opts ao;
+        bertc_adamw_opts_default(&ao);
+        ao.weight_decay = 0.01;
+        if (bertc_adamw_init_bert(&opt, c, &ao, &err)) die(err.msg, NULL);
+    }
+    int *ids = calloc((size_t)B * T, sizeof *ids), *mask = calloc((size_t)B * T, sizeof *mask);
+    int *labels = calloc((size_t)B, sizeof *labels);
+    if (!ids || !mask || !labels) die("out of memory", NULL);
+    bertc_rng drop;
+    bertc_rng_seed(&drop, 42);
+
+    double t_timed = 0;
+    long tokens = 0, padded = 0, samples = 0;
+    int cursor = 0;
+    for (int step = 0; step < warmup + steps; step++) {
+        /* next batch, padded to its longest sequence */
+        int Tb = 0;
+        for (int b = 0; b < B; b++) {
+            int s = (cursor + b) % nseq;
+            if (lens[s] > Tb) Tb = lens[s];
+        }
+        for (int b = 0; b < B; b++) {
+            int s = (cursor + b) % nseq;
+            for (int t = 0; t < Tb; t++) {
+                int in = t < lens[s];
+                ids[b * Tb + t] = in ? all[(size_t)s * T + t] : c->pad_token_id;
+                mask[b * Tb + t] = in;
+            }
+            labels[b] = s % c->num_labels;
+            if (step >= warmup) tokens += lens[s];
+        }
+        cursor = (cursor + B) % nseq;
+        double t0 = now();
+        if (train) {
+            float loss;
+            bert_zero_grad(&m);
+            if (bert_forward(&m, ids, NULL, mask, B, Tb, &drop, NULL, NULL, &err)) die(err.msg, NULL);
+            if (bert_backward(&m, labels, NULL, &loss, &err)) die(err.msg, NULL);
+            bertc_clip_grad_norm(m.grads_memory, m.num_params, 1.0);
+            bertc_adamw_step(&opt, hf.params_memory, m.grads_memory, 5e-5);
+        } else {
+            if (bert_forward(&m, ids, NULL, mask, B, Tb, NULL, NULL, NULL, &err)) die(err.msg, NULL);
+        }
+        double dt = now() - t0;
+        if (step >= warmup) {
+            t_timed += dt;
+            samples += B;
+            padded += (long)B * Tb;
+        }
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"impl\":\"bertc%s\",\"mode\":\"%s\",\"batch\":%d,\"length\":%d,\"dynamic\":%s,"
+           "\"steps\":%d,\"seconds\":%.6f,\"samples_per_s\":%.4f,\"seconds_per_step\":%.6f,"
+           "\"real_tokens\":%ld,\"padded_tokens\":%ld,\"peak_rss_kib\":%ld,\"threads\":%d,"
+           "\"openblas_core\":\"%s\"}\n",
+           reference ? "-reference" : "", mode, B, T, idsf ? "true" : "false", steps, t_timed,
+           samples / t_timed, t_timed / steps, tokens, padded, ru.ru_maxrss, omp_get_max_threads(),
+           openblas_get_corename());
+    bertc_adamw_free(&opt);
+    bert_model_free(&m);
+    hf_model_free(&hf);
+    free(all);
+    free(lens);
+    free(ids);
+    free(mask);
+    free(labels);
+    return 0;
+}

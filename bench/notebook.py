@@ -73,7 +73,7 @@ def build_exporter(tmp):
 
 def export(exe, spec, seed, limit):
     out = subprocess.run([exe, spec, str(seed), str(limit)], capture_output=True, text=True, check=True).stdout
-    return [json.loads(line) for line in out.splitlines()]
+    return [json.loads(line) for line in out.split("\n") if line]
 
 
 def run_bertc(seed, out, threads):
@@ -148,12 +148,12 @@ def score_bertc(model_dir, rows, tmp, threads):
     path = os.path.join(tmp, "score.txt")
     with open(path, "w") as f:
         for r in rows:  # one text a line; newlines are whitespace to the tokenizer either way
-            f.write(" ".join(r["text"].split()) + "\n")
+            f.write(" ".join(r["text"].split()) + "\n")  # str.split() also removes U+2028/U+0085
     p = subprocess.run([BERTC, "predict", "--model", model_dir, "--max-length", "128", "--input", path,
                         "--threads", str(threads)], capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"bertc predict failed: {p.stderr[-2000:]}")
-    preds = [json.loads(l)["label"] for l in p.stdout.splitlines()]
+    preds = [json.loads(l)["label"] for l in p.stdout.split("\n") if l]
     return sum(a == r["label"] for a, r in zip(preds, rows)) / len(rows)
 
 

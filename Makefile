@@ -6,6 +6,7 @@
 #   make asan-test  build with AddressSanitizer + UBSan into build-asan/ and run the tests
 #   make demo       the notebook end to end on the embedded defaults
 #   make bench      benchmarks against PyTorch / ONNX Runtime (never in CI)
+#   make fuzz       libFuzzer harnesses (fuzz/) under ASan+UBSan, FUZZ_SECONDS each (default 10)
 #   make deps       only the installs (tools/setup.sh all)
 
 PYTHON  ?= python3
@@ -28,7 +29,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 GEN      := $(wildcard tools/gen_*.py)
 STAMPS   := $(GEN:tools/gen_%.py=build/fixtures/%.stamp)
 
-.PHONY: all deps test check asan-test fixtures demo bench clean
+.PHONY: all deps test check asan-test fixtures demo bench fuzz clean
 all: $(BUILD)/bertc $(BUILD)/libbertc.a $(TEST_BIN)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -80,5 +81,10 @@ demo: deps all
 bench: deps all
 	bench/run.sh
 
+# Fuzzing (docs/fuzzing.md): make fuzz FUZZ_SECONDS=600 [FUZZ_TARGETS="safetensors data"]
+FUZZ_SECONDS ?= 10
+fuzz:
+	$(MAKE) -f fuzz/fuzz.mk run FUZZ_SECONDS=$(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),FUZZ_TARGETS="$(FUZZ_TARGETS)")
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

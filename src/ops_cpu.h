@@ -40,6 +40,12 @@ void cpu_matmul_forward(float *out, const float *inp, const float *w, const floa
 void cpu_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
                          const float *inp, const float *w, int N, int C, int OC);
 
+/* Branch-free (vectorised) e^x and erf(x), about 1 ulp (tested against libm and
+ * double precision in tests/test_ops.c); GELU and softmax use them. exp gives 0
+ * below -87.3 instead of denormals. */
+void cpu_exp(float *out, const float *x, size_t n);
+void cpu_erf(float *out, const float *x, size_t n);
+
 void cpu_gelu_forward(float *out, const float *inp, size_t n);
 void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
 void cpu_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w,

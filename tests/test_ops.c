@@ -379,6 +379,59 @@ static void test_heads(void) {
     free(p2), free(dx1), free(dw1), free(db1), free(dx2), free(dw2), free(db2), free(ce.logits);
 }
 
+/* ---------- vectorised erf and exp ---------- */
+
+/* Distance in units in the last place of the float nearest to `exact`. */
+static double ulps(float got, double exact) {
+    float e = (float)exact;
+    double ulp = (double)nextafterf(fabsf(e), INFINITY) - fabsf(e);
+    if (e == 0.0f) ulp = 1.4e-45;
+    return fabs((double)got - exact) / ulp;
+}
+
+/* cpu_erf / cpu_exp on a dense grid against double-precision erf/exp (the
+ * truth) and libm's erff/expf. Limits: within 2 ulps of the truth (libm's erff
+ * itself is within 1); erf over every float step of 2^-17 in [-8, 8] plus
+ * every float in [0.84, 0.85] and [1.24, 1.26] (region seams), exp over
+ * [-87, 88] in steps of 2^-12. */
+static void test_erf_exp(void) {
+    size_t n = (size_t)16 << 17, k = 0;
+    float *x = malloc((n + 300000) * sizeof *x), *y = malloc((n + 300000) * sizeof *y);
+    for (size_t i = 0; i < n; i++) x[k++] = -8.0f + (float)i / (1 << 17);
+    for (float v = 0.84f; v < 0.85f && k < n + 150000; v = nextafterf(v, 1)) x[k++] = v;
+    for (float v = 1.24f; v < 1.26f && k < n + 300000; v = nextafterf(v, 2)) x[k++] = -v;
+    cpu_erf(y, x, k);
+    double worst = 0, worst_libm = 0;
+    size_t wi = 0;
+    for (size_t i = 0; i < k; i++) {
+        double u = ulps(y[i], erf((double)x[i]));
+        if (u > worst) { worst = u; wi = i; }
+        double ul = ulps(erff(x[i]), erf((double)x[i]));
+        if (ul > worst_libm) worst_libm = ul;
+    }
+    printf("erf: %zu points, worst %.2f ulp at x = %.9g (libm erff: %.2f ulp)\n", k, worst, x[wi], worst_libm);
+    CHECK(worst <= 2.0, "cpu_erf: %.2f ulps from erf at x = %.9g (want <= 2)", worst, x[wi]);
+    float sp[5] = {0.0f, -0.0f, INFINITY, -INFINITY, 20.0f}, so[5];
+    cpu_erf(so, sp, 5);
+    CHECK(so[0] == 0.0f && so[1] == 0.0f && so[2] == 1.0f && so[3] == -1.0f && so[4] == 1.0f,
+          "cpu_erf special values: %g %g %g %g %g", so[0], so[1], so[2], so[3], so[4]);
+
+    k = 0;
+    for (float v = -87.0f; v <= 88.0f; v += 1.0f / 4096) x[k++] = v;
+    cpu_exp(y, x, k);
+    worst = 0;
+    for (size_t i = 0; i < k; i++) {
+        double u = ulps(y[i], exp((double)x[i]));
+        if (u > worst) { worst = u; wi = i; }
+    }
+    printf("exp: %zu points, worst %.2f ulp at x = %.9g\n", k, worst, x[wi]);
+    CHECK(worst <= 2.0, "cpu_exp: %.2f ulps from exp at x = %.9g (want <= 2)", worst, x[wi]);
+    float big[3] = {-3.4028234663852886e+38f, -1000.0f, 0.0f}, bo[3];
+    cpu_exp(bo, big, 3);
+    CHECK(bo[0] == 0.0f && bo[1] == 0.0f && bo[2] == 1.0f, "cpu_exp(-huge, -1000, 0) = %g %g %g", bo[0], bo[1], bo[2]);
+    free(x), free(y);
+}
+
 int main(void) {
     bertc_rng_seed(&rng, 1234);
     for (int b = 0; b < B; b++)
@@ -388,6 +441,7 @@ int main(void) {
             mask[b * T + t] = t < lens[b];
         }
     test_matmul();
+    test_erf_exp();
     test_gelu();
     test_layernorm();
     test_attention();

@@ -307,6 +307,61 @@ static int parse_bert_config(bert_config *c, const cJSON *root, const char *path
     return BERTC_OK;
 }
 
+/* DistilBertConfig: its own field names (dim, n_layers, n_heads, hidden_dim,
+ * dropout, attention_dropout, seq_classif_dropout); no token types; LayerNorm
+ * eps is fixed at 1e-12 in transformers' code, not in config.json. */
+static int parse_distilbert_config(bert_config *c, const cJSON *root, const char *path, bertc_err *err) {
+    int rc, sinus = 0;
+    const char *act = NULL;
+    if ((rc = json_str(root, path, "activation", "gelu", &act, err)) != BERTC_OK) return rc;
+    if (strcmp(act, "gelu") != 0)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED,
+                          "%s: activation: \"%.40s\" is not supported (bertc runs the exact erf \"gelu\")", path, act);
+    if ((rc = json_bool(root, path, "sinusoidal_pos_embds", 0, -2, &sinus, err)) != BERTC_OK) return rc;
+    if (sinus)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED,
+                          "%s: sinusoidal_pos_embds: true is not supported (bertc trains position embeddings; "
+                          "transformers keeps sinusoidal ones frozen)", path);
+    c->model_type = BERT_ARCH_DISTILBERT;
+    c->type_vocab_size = 0;
+    c->layer_norm_eps = 1e-12f;
+    if ((rc = json_int(root, path, "vocab_size", 1, 0, &c->vocab_size, err)) ||
+        (rc = json_int(root, path, "dim", 1, 0, &c->hidden_size, err)) ||
+        (rc = json_int(root, path, "n_layers", 1, 0, &c->num_layers, err)) ||
+        (rc = json_int(root, path, "n_heads", 1, 0, &c->num_heads, err)) ||
+        (rc = json_int(root, path, "hidden_dim", 1, 0, &c->intermediate_size, err)) ||
+        (rc = json_int(root, path, "max_position_embeddings", 1, 0, &c->max_position, err)) ||
+        (rc = json_int(root, path, "pad_token_id", 0, 0, &c->pad_token_id, err)) ||
+        (rc = json_float(root, path, "dropout", 0.1f, &c->hidden_dropout, NULL, err)) ||
+        (rc = json_float(root, path, "attention_dropout", 0.1f, &c->attention_dropout, NULL, err)) ||
+        (rc = json_float(root, path, "seq_classif_dropout", 0.2f, &c->classifier_dropout, NULL, err)) ||
+        (rc = json_float(root, path, "initializer_range", 0.02f, &c->initializer_range, NULL, err)))
+        return rc;
+    if (!(c->initializer_range >= 0 && c->initializer_range < 10))
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: initializer_range: must be in [0, 10) (got %g)", path,
+                          c->initializer_range);
+    return BERTC_OK;
+}
+
+/* problem_type: null/absent or "single_label_classification" -> single label;
+ * "multi_label_classification" -> multi-label; "regression" is not supported. */
+static int parse_problem_type(bert_config *c, const cJSON *root, const char *path, bertc_err *err) {
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "problem_type");
+    c->problem_type = BERT_PROBLEM_SINGLE_LABEL;
+    if (!j || cJSON_IsNull(j)) return BERTC_OK;
+    if (!cJSON_IsString(j))
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: problem_type: expected a string or null, got %s", path,
+                          json_type(j));
+    if (strcmp(j->valuestring, "single_label_classification") == 0) return BERTC_OK;
+    if (strcmp(j->valuestring, "multi_label_classification") == 0) {
+        c->problem_type = BERT_PROBLEM_MULTI_LABEL;
+        return BERTC_OK;
+    }
+    return bertc_fail(err, BERTC_ERR_UNSUPPORTED,
+                      "%s: problem_type: \"%.40s\" is not supported (single_label_classification or "
+                      "multi_label_classification)", path, j->valuestring);
+}
+
 /* ---- Tensor names ---- */
 
 enum { HF_ENCODER = 0, HF_POOLER = 1, HF_CLASSIFIER = 2 };
@@ -319,40 +374,73 @@ typedef struct hf_tensor_map {
     int group;          /* HF_ENCODER (required), HF_POOLER, HF_CLASSIFIER */
     const char *name;   /* under the model prefix (except the classifier) */
     const char *alt;    /* older TF-converted name, or NULL */
+    int at_root;        /* 1: beside the base model, never under its prefix (DistilBERT's
+                           pre_classifier); the classifier always is */
 } hf_tensor_map;
 
 static const hf_tensor_map bert_tensors[] = {
-    {BERT_WTE, 0, 1, 0, HF_ENCODER, "embeddings.word_embeddings.weight", NULL},
-    {BERT_WPE, 0, 1, 0, HF_ENCODER, "embeddings.position_embeddings.weight", NULL},
-    {BERT_WTT, 0, 1, 0, HF_ENCODER, "embeddings.token_type_embeddings.weight", NULL},
-    {BERT_LNEW, 0, 1, 0, HF_ENCODER, "embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma"},
-    {BERT_LNEB, 0, 1, 0, HF_ENCODER, "embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta"},
-    {BERT_QKVW, 1, 3, 0, HF_ENCODER, "encoder.layer.%d.attention.self.query.weight", NULL},
-    {BERT_QKVW, 1, 3, 1, HF_ENCODER, "encoder.layer.%d.attention.self.key.weight", NULL},
-    {BERT_QKVW, 1, 3, 2, HF_ENCODER, "encoder.layer.%d.attention.self.value.weight", NULL},
-    {BERT_QKVB, 1, 3, 0, HF_ENCODER, "encoder.layer.%d.attention.self.query.bias", NULL},
-    {BERT_QKVB, 1, 3, 1, HF_ENCODER, "encoder.layer.%d.attention.self.key.bias", NULL},
-    {BERT_QKVB, 1, 3, 2, HF_ENCODER, "encoder.layer.%d.attention.self.value.bias", NULL},
-    {BERT_ATTOW, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.attention.output.dense.weight", NULL},
-    {BERT_ATTOB, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.attention.output.dense.bias", NULL},
+    {BERT_WTE, 0, 1, 0, HF_ENCODER, "embeddings.word_embeddings.weight", NULL, 0},
+    {BERT_WPE, 0, 1, 0, HF_ENCODER, "embeddings.position_embeddings.weight", NULL, 0},
+    {BERT_WTT, 0, 1, 0, HF_ENCODER, "embeddings.token_type_embeddings.weight", NULL, 0},
+    {BERT_LNEW, 0, 1, 0, HF_ENCODER, "embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma", 0},
+    {BERT_LNEB, 0, 1, 0, HF_ENCODER, "embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta", 0},
+    {BERT_QKVW, 1, 3, 0, HF_ENCODER, "encoder.layer.%d.attention.self.query.weight", NULL, 0},
+    {BERT_QKVW, 1, 3, 1, HF_ENCODER, "encoder.layer.%d.attention.self.key.weight", NULL, 0},
+    {BERT_QKVW, 1, 3, 2, HF_ENCODER, "encoder.layer.%d.attention.self.value.weight", NULL, 0},
+    {BERT_QKVB, 1, 3, 0, HF_ENCODER, "encoder.layer.%d.attention.self.query.bias", NULL, 0},
+    {BERT_QKVB, 1, 3, 1, HF_ENCODER, "encoder.layer.%d.attention.self.key.bias", NULL, 0},
+    {BERT_QKVB, 1, 3, 2, HF_ENCODER, "encoder.layer.%d.attention.self.value.bias", NULL, 0},
+    {BERT_ATTOW, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.attention.output.dense.weight", NULL, 0},
+    {BERT_ATTOB, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.attention.output.dense.bias", NULL, 0},
     {BERT_LN1W, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.attention.output.LayerNorm.weight",
-     "encoder.layer.%d.attention.output.LayerNorm.gamma"},
+     "encoder.layer.%d.attention.output.LayerNorm.gamma", 0},
     {BERT_LN1B, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.attention.output.LayerNorm.bias",
-     "encoder.layer.%d.attention.output.LayerNorm.beta"},
-    {BERT_FCW, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.intermediate.dense.weight", NULL},
-    {BERT_FCB, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.intermediate.dense.bias", NULL},
-    {BERT_FCPROJW, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.output.dense.weight", NULL},
-    {BERT_FCPROJB, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.output.dense.bias", NULL},
+     "encoder.layer.%d.attention.output.LayerNorm.beta", 0},
+    {BERT_FCW, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.intermediate.dense.weight", NULL, 0},
+    {BERT_FCB, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.intermediate.dense.bias", NULL, 0},
+    {BERT_FCPROJW, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.output.dense.weight", NULL, 0},
+    {BERT_FCPROJB, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.output.dense.bias", NULL, 0},
     {BERT_LN2W, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.output.LayerNorm.weight",
-     "encoder.layer.%d.output.LayerNorm.gamma"},
+     "encoder.layer.%d.output.LayerNorm.gamma", 0},
     {BERT_LN2B, 1, 1, 0, HF_ENCODER, "encoder.layer.%d.output.LayerNorm.bias",
-     "encoder.layer.%d.output.LayerNorm.beta"},
-    {BERT_POOLW, 0, 1, 0, HF_POOLER, "pooler.dense.weight", NULL},
-    {BERT_POOLB, 0, 1, 0, HF_POOLER, "pooler.dense.bias", NULL},
-    {BERT_CLSW, 0, 1, 0, HF_CLASSIFIER, "classifier.weight", NULL},
-    {BERT_CLSB, 0, 1, 0, HF_CLASSIFIER, "classifier.bias", NULL},
+     "encoder.layer.%d.output.LayerNorm.beta", 0},
+    {BERT_POOLW, 0, 1, 0, HF_POOLER, "pooler.dense.weight", NULL, 0},
+    {BERT_POOLB, 0, 1, 0, HF_POOLER, "pooler.dense.bias", NULL, 0},
+    {BERT_CLSW, 0, 1, 0, HF_CLASSIFIER, "classifier.weight", NULL, 0},
+    {BERT_CLSB, 0, 1, 0, HF_CLASSIFIER, "classifier.bias", NULL, 0},
 };
 #define N_BERT_TENSORS ((int)(sizeof bert_tensors / sizeof bert_tensors[0]))
+
+/* DistilBertModel / DistilBertForSequenceClassification ("distilbert." prefix).
+ * No token types; pre_classifier plays the pooler (relu instead of tanh, see
+ * bert.c) and sits beside "distilbert.", as the classifier does. */
+static const hf_tensor_map distilbert_tensors[] = {
+    {BERT_WTE, 0, 1, 0, HF_ENCODER, "embeddings.word_embeddings.weight", NULL, 0},
+    {BERT_WPE, 0, 1, 0, HF_ENCODER, "embeddings.position_embeddings.weight", NULL, 0},
+    {BERT_LNEW, 0, 1, 0, HF_ENCODER, "embeddings.LayerNorm.weight", NULL, 0},
+    {BERT_LNEB, 0, 1, 0, HF_ENCODER, "embeddings.LayerNorm.bias", NULL, 0},
+    {BERT_QKVW, 1, 3, 0, HF_ENCODER, "transformer.layer.%d.attention.q_lin.weight", NULL, 0},
+    {BERT_QKVW, 1, 3, 1, HF_ENCODER, "transformer.layer.%d.attention.k_lin.weight", NULL, 0},
+    {BERT_QKVW, 1, 3, 2, HF_ENCODER, "transformer.layer.%d.attention.v_lin.weight", NULL, 0},
+    {BERT_QKVB, 1, 3, 0, HF_ENCODER, "transformer.layer.%d.attention.q_lin.bias", NULL, 0},
+    {BERT_QKVB, 1, 3, 1, HF_ENCODER, "transformer.layer.%d.attention.k_lin.bias", NULL, 0},
+    {BERT_QKVB, 1, 3, 2, HF_ENCODER, "transformer.layer.%d.attention.v_lin.bias", NULL, 0},
+    {BERT_ATTOW, 1, 1, 0, HF_ENCODER, "transformer.layer.%d.attention.out_lin.weight", NULL, 0},
+    {BERT_ATTOB, 1, 1, 0, HF_ENCODER, "transformer.layer.%d.attention.out_lin.bias", NULL, 0},
+    {BERT_LN1W, 1, 1, 0, HF_ENCODER, "transformer.layer.%d.sa_layer_norm.weight", NULL, 0},
+    {BERT_LN1B, 1, 1, 0, HF_ENCODER, "transformer.layer.%d.sa_layer_norm.bias", NULL, 0},
+    {BERT_FCW, 1, 1, 0, HF_ENCODER, "transformer.layer.%d.ffn.lin1.weight", NULL, 0},
+    {BERT_FCB, 1, 1, 0, HF_ENCODER, "transformer.layer.%d.ffn.lin1.bias", NULL, 0},
+    {BERT_FCPROJW, 1, 1, 0, HF_ENCODER, "transformer.layer.%d.ffn.lin2.weight", NULL, 0},
+    {BERT_FCPROJB, 1, 1, 0, HF_ENCODER, "transformer.layer.%d.ffn.lin2.bias", NULL, 0},
+    {BERT_LN2W, 1, 1, 0, HF_ENCODER, "transformer.layer.%d.output_layer_norm.weight", NULL, 0},
+    {BERT_LN2B, 1, 1, 0, HF_ENCODER, "transformer.layer.%d.output_layer_norm.bias", NULL, 0},
+    {BERT_POOLW, 0, 1, 0, HF_POOLER, "pre_classifier.weight", NULL, 1},
+    {BERT_POOLB, 0, 1, 0, HF_POOLER, "pre_classifier.bias", NULL, 1},
+    {BERT_CLSW, 0, 1, 0, HF_CLASSIFIER, "classifier.weight", NULL, 0},
+    {BERT_CLSB, 0, 1, 0, HF_CLASSIFIER, "classifier.bias", NULL, 0},
+};
+#define N_DISTILBERT_TENSORS ((int)(sizeof distilbert_tensors / sizeof distilbert_tensors[0]))
 
 /* The shape of one checkpoint tensor (a slice of a bert_params tensor) as
  * config implies it. Returns the rank. */
@@ -384,7 +472,8 @@ static void fmt_name(char *out, size_t cap, const char *prefix, const hf_tensor_
     if (t->layered) snprintf(base, sizeof base, pattern, layer);
     else snprintf(base, sizeof base, "%s", pattern);
     /* The classifier sits beside the "bert." module, never under it. */
-    if (snprintf(out, cap, "%s%s", t->group == HF_CLASSIFIER ? "" : prefix, base) >= (int)cap) out[0] = '\0';
+    if (snprintf(out, cap, "%s%s", (t->group == HF_CLASSIFIER || t->at_root) ? "" : prefix, base) >= (int)cap)
+        out[0] = '\0';
 }
 
 static void shape_str(char *out, size_t cap, const int64_t *shape, int rank) {
@@ -398,18 +487,27 @@ static void shape_str(char *out, size_t cap, const int64_t *shape, int rank) {
 
 typedef struct hf_arch {
     const char *model_type;
+    int arch;            /* BERT_ARCH_* (bert_config.model_type) */
     int (*parse_config)(bert_config *cfg, const cJSON *root, const char *path, bertc_err *err);
     const hf_tensor_map *tensors;
     int num_tensors;
     const char *prefix;  /* the base model's prefix in *For* checkpoints */
+    const char *encoder; /* the layer stack under the prefix ("encoder.", "transformer.") */
+    const char *base_class, *seq_class; /* transformers' class names, for messages and config.json */
 } hf_arch;
 
 static const hf_arch hf_archs[] = {
-    {"bert", parse_bert_config, bert_tensors, N_BERT_TENSORS, "bert."},
-    /* "distilbert" would go here: its config names (dim, n_layers, n_heads,
-     * hidden_dim, activation, sinusoidal_pos_embds), q_lin/k_lin/v_lin tensor
-     * names under "distilbert.", no token types and pre_classifier as pooler. */
+    {"bert", BERT_ARCH_BERT, parse_bert_config, bert_tensors, N_BERT_TENSORS, "bert.", "encoder.", "BertModel",
+     "BertForSequenceClassification"},
+    {"distilbert", BERT_ARCH_DISTILBERT, parse_distilbert_config, distilbert_tensors, N_DISTILBERT_TENSORS,
+     "distilbert.", "transformer.", "DistilBertModel", "DistilBertForSequenceClassification"},
 };
+
+static const hf_arch *arch_of(const bert_config *c) {
+    for (size_t i = 0; i < sizeof hf_archs / sizeof hf_archs[0]; i++)
+        if (hf_archs[i].arch == c->model_type) return &hf_archs[i];
+    return &hf_archs[0];
+}
 
 /* ---- tokenizer_config.json and vocab.txt ---- */
 
@@ -495,18 +593,19 @@ static int load_config(hf_model *m, const hf_arch **arch, const char *dir, bertc
     const char *mt = NULL;
     if ((rc = json_str(j, path, "model_type", NULL, &mt, err)) != BERTC_OK) goto done;
     if (!mt) {
-        rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: model_type: missing (expected \"bert\")", path);
+        rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: model_type: missing (expected \"bert\" or \"distilbert\")", path);
         goto done;
     }
     *arch = NULL;
     for (size_t i = 0; i < sizeof hf_archs / sizeof hf_archs[0]; i++)
         if (strcmp(mt, hf_archs[i].model_type) == 0) *arch = &hf_archs[i];
     if (!*arch) {
-        rc = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type: \"%.40s\" is not supported (bertc runs \"bert\")",
+        rc = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type: \"%.40s\" is not supported (bertc runs \"bert\" and \"distilbert\")",
                         path, mt);
         goto done;
     }
     if ((rc = (*arch)->parse_config(&m->cfg, j, path, err)) != BERTC_OK) goto done;
+    if ((rc = parse_problem_type(&m->cfg, j, path, err)) != BERTC_OK) goto done;
     if ((rc = parse_labels(&m->cfg, j, path, err)) != BERTC_OK) goto done;
     if ((rc = bert_config_validate(&m->cfg, err)) != BERTC_OK) bertc_err_prefix(err, "%s", dir);
 done:
@@ -634,7 +733,7 @@ static int load_tensors(hf_model *m, const st_file *f, const hf_arch *arch, cons
             if (!s) {
                 rc = bertc_fail(err, BERTC_ERR_NOTFOUND,
                                 "%s: tensor %s is missing (config.json: %d layers; names %s)", path, name,
-                                cfg->num_layers, *prefix ? "with the \"bert.\" prefix" : "without a prefix");
+                                cfg->num_layers, *prefix ? "with the model prefix" : "without a prefix");
                 goto done;
             }
             int64_t exp[2];
@@ -657,15 +756,16 @@ static int load_tensors(hf_model *m, const st_file *f, const hf_arch *arch, cons
      * checkpoint disagree (more layers, or another attention): refuse. */
     int ignored = 0;
     char enc[300];
-    snprintf(enc, sizeof enc, "%sencoder.", prefix);
+    snprintf(enc, sizeof enc, "%s%s", prefix, arch->encoder);
     for (int i = 0; i < n_file; i++) {
         if (used[i]) continue;
         const char *nm = st_tensor_at(f, i)->name;
         if (strncmp(nm, enc, strlen(enc)) == 0) {
             rc = bertc_fail(err, BERTC_ERR_FORMAT,
-                            "%s: tensor %s is not part of the BERT encoder config.json describes "
-                            "(num_hidden_layers = %d)",
-                            path, nm, cfg->num_layers);
+                            "%s: tensor %s is not part of the encoder config.json describes "
+                            "(%s = %d)",
+                            path, nm, arch->arch == BERT_ARCH_DISTILBERT ? "n_layers" : "num_hidden_layers",
+                            cfg->num_layers);
             goto done;
         }
         ignored++;
@@ -701,9 +801,9 @@ static int load_tensors(hf_model *m, const st_file *f, const hf_arch *arch, cons
     if (m->new_pooler) init_normal(m->params.poolw, C * C, cfg->initializer_range, opts->seed ^ HF_POOLER_SEED_XOR);
     if (m->new_head) init_normal(m->params.clsw, (size_t)cfg->num_labels * C, cfg->initializer_range, opts->seed);
 
-    int k = snprintf(summary, cap, "%d tensors tile %.1f MB exactly, %s, shapes match config.json (%s%s)",
+    int k = snprintf(summary, cap, "%d tensors tile %.1f MB exactly, %s, shapes match config.json (%s names%s)",
                      n_file, (double)st_data_len(f) / 1e6, m->source_dtype,
-                     *prefix ? "BertForSequenceClassification names" : "BertModel names",
+                     *prefix ? arch->seq_class : arch->base_class,
                      ignored ? ", buffers/pre-training heads ignored" : "");
     if (m->new_pooler && k > 0 && (size_t)k < cap)
         k += snprintf(summary + k, cap - (size_t)k, "; new pooler (seed %llu)", (unsigned long long)opts->seed);
@@ -876,11 +976,45 @@ static int write_json(const char *dir, const char *file, cJSON *j, bertc_err *er
     return rc;
 }
 
+/* DistilBertConfig's fields (to_json_string of transformers 5.24). */
+static cJSON *distilbert_config_json(const hf_model *m, cJSON *j, cJSON *arch, cJSON *i2l, cJSON *l2i) {
+    const bert_config *c = &m->cfg;
+    cJSON_AddStringToObject(j, "activation", "gelu");
+    cJSON_AddItemToObject(j, "architectures", arch);
+    cJSON_AddItemToArray(arch, cJSON_CreateString("DistilBertForSequenceClassification"));
+    cJSON_AddItemToObject(j, "attention_dropout", json_float_num(c->attention_dropout));
+    cJSON_AddNumberToObject(j, "dim", c->hidden_size);
+    cJSON_AddItemToObject(j, "dropout", json_float_num(c->hidden_dropout));
+    cJSON_AddStringToObject(j, "dtype", "float32");
+    cJSON_AddNumberToObject(j, "hidden_dim", c->intermediate_size);
+    cJSON_AddItemToObject(j, "id2label", i2l);
+    cJSON_AddItemToObject(j, "initializer_range", json_float_num(c->initializer_range));
+    cJSON_AddItemToObject(j, "label2id", l2i);
+    cJSON_AddNumberToObject(j, "max_position_embeddings", c->max_position);
+    cJSON_AddStringToObject(j, "model_type", "distilbert");
+    cJSON_AddNumberToObject(j, "n_heads", c->num_heads);
+    cJSON_AddNumberToObject(j, "n_layers", c->num_layers);
+    cJSON_AddNumberToObject(j, "pad_token_id", c->pad_token_id);
+    if (c->problem_type == BERT_PROBLEM_MULTI_LABEL)
+        cJSON_AddStringToObject(j, "problem_type", "multi_label_classification");
+    cJSON_AddItemToObject(j, "qa_dropout", json_float_num(0.1f));
+    cJSON_AddItemToObject(j, "seq_classif_dropout", json_float_num(c->classifier_dropout));
+    cJSON_AddBoolToObject(j, "sinusoidal_pos_embds", 0);
+    cJSON_AddBoolToObject(j, "tie_word_embeddings", 1);
+    cJSON_AddStringToObject(j, "transformers_version", "5.24.0");
+    cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
+    return j;
+}
+
 static cJSON *config_json(const hf_model *m) {
     const bert_config *c = &m->cfg;
     cJSON *j = cJSON_CreateObject(), *arch = cJSON_CreateArray(), *i2l = cJSON_CreateObject(),
           *l2i = cJSON_CreateObject();
     if (!j || !arch || !i2l || !l2i) goto fail;
+    if (c->model_type == BERT_ARCH_DISTILBERT) {
+        distilbert_config_json(m, j, arch, i2l, l2i);
+        goto labels;
+    }
     cJSON_AddItemToObject(j, "architectures", arch);
     cJSON_AddItemToArray(arch, cJSON_CreateString("BertForSequenceClassification"));
     cJSON_AddItemToObject(j, "attention_probs_dropout_prob", json_float_num(c->attention_dropout));
@@ -900,11 +1034,14 @@ static cJSON *config_json(const hf_model *m) {
     cJSON_AddNumberToObject(j, "num_hidden_layers", c->num_layers);
     cJSON_AddNumberToObject(j, "pad_token_id", c->pad_token_id);
     cJSON_AddStringToObject(j, "position_embedding_type", "absolute");
+    if (c->problem_type == BERT_PROBLEM_MULTI_LABEL)
+        cJSON_AddStringToObject(j, "problem_type", "multi_label_classification");
     cJSON_AddStringToObject(j, "torch_dtype", "float32");
     cJSON_AddStringToObject(j, "transformers_version", "5.24.0");
     cJSON_AddNumberToObject(j, "type_vocab_size", c->type_vocab_size);
     cJSON_AddBoolToObject(j, "use_cache", 1);
     cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
+labels:
     for (int i = 0; i < c->num_labels; i++) {
         char key[16];
         const char *name = c->id2label ? c->id2label[i] : "";
@@ -937,7 +1074,9 @@ static cJSON *tokenizer_config_json(const hf_model *m) {
     if (t->strip_accents < 0) cJSON_AddNullToObject(j, "strip_accents");
     else cJSON_AddBoolToObject(j, "strip_accents", t->strip_accents);
     cJSON_AddBoolToObject(j, "tokenize_chinese_chars", t->tokenize_chinese_chars);
-    cJSON_AddStringToObject(j, "tokenizer_class", "BertTokenizer");
+    /* DistilBertTokenizer: the same WordPiece, without token_type_ids in its outputs */
+    cJSON_AddStringToObject(j, "tokenizer_class",
+                            m->cfg.model_type == BERT_ARCH_DISTILBERT ? "DistilBertTokenizer" : "BertTokenizer");
     cJSON_AddStringToObject(j, "unk_token", "[UNK]");
     return j;
 }
@@ -957,9 +1096,10 @@ static cJSON *special_tokens_json(void) {
  * Q/K/V split back; streamed straight from the parameter block. */
 static int write_weights(const hf_model *m, const char *dir, bertc_err *err) {
     const bert_config *c = &m->cfg;
-    const hf_tensor_map *map = bert_tensors;
+    const hf_arch *arch = arch_of(c);
+    const hf_tensor_map *map = arch->tensors;
     int n = 0;
-    for (int i = 0; i < N_BERT_TENSORS; i++) n += map[i].layered ? c->num_layers : 1;
+    for (int i = 0; i < arch->num_tensors; i++) n += map[i].layered ? c->num_layers : 1;
     st_entry *e = calloc((size_t)n, sizeof *e);
     char *names = calloc((size_t)n, 128);
     char path[PATH_MAX], tmp[PATH_MAX];
@@ -969,13 +1109,13 @@ static int write_weights(const hf_model *m, const char *dir, bertc_err *err) {
         return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", dir);
     }
     int k = 0;
-    for (int i = 0; i < N_BERT_TENSORS; i++) {
+    for (int i = 0; i < arch->num_tensors; i++) {
         const hf_tensor_map *t = &map[i];
         int64_t shape[2];
         int rank = expected_shape(shape, t->param, c);
         size_t slice = (size_t)shape[0] * (rank == 2 ? (size_t)shape[1] : 1);
         for (int l = 0; l < (t->layered ? c->num_layers : 1); l++, k++) {
-            fmt_name(names + (size_t)k * 128, 128, "bert.", t, t->name, l);
+            fmt_name(names + (size_t)k * 128, 128, arch->prefix, t, t->name, l);
             e[k].name = names + (size_t)k * 128;
             e[k].dtype = ST_F32;
             e[k].rank = rank;

@@ -3,9 +3,13 @@
  *
  * Loading validates everything before use (see safetensors.h for the file rules),
  * maps transformers' tensor names (BertModel: no prefix; BertForSequenceClassification
- * and pre-training checkpoints: "bert." prefix; "cls.*" heads ignored) onto the
- * bert_params layout, converts F16/BF16 to fp32, and gives a checkpoint without a
- * classifier a new head initialised as transformers does.
+ * and pre-training checkpoints: "bert." prefix; "cls.*" heads ignored; DistilBertModel /
+ * DistilBertForSequenceClassification: "distilbert." prefix, pre_classifier as the
+ * pooler) onto the bert_params layout, converts F16/BF16 to fp32, and gives a
+ * checkpoint without a classifier a new head initialised as transformers does.
+ * config.json's model_type ("bert" or "distilbert") and problem_type
+ * ("multi_label_classification" or single-label) land in bert_config and are
+ * written back on save, with the architecture's own field and tensor names.
  *
  * Memory: hf_model owns its config strings and its parameter block; hf_model_free
  * releases them (harmless on a zeroed struct).
@@ -40,7 +44,10 @@ typedef struct hf_load_opts {
  *   seed ^ 0x9E3779B97F4A7C15, so the head does not depend on the pooler.
  * - config.json must give model_type "bert" and the sizes (vocab_size,
  *   hidden_size, num_hidden_layers, num_attention_heads, intermediate_size,
- *   max_position_embeddings); every other field has BertConfig's default. */
+ *   max_position_embeddings); every other field has BertConfig's default.
+ *   model_type "distilbert" needs vocab_size, dim, n_layers, n_heads, hidden_dim,
+ *   max_position_embeddings (others: DistilBertConfig's defaults; activation must
+ *   be "gelu", sinusoidal_pos_embds false). */
 
 void hf_load_opts_default(hf_load_opts *o);
 
@@ -71,7 +78,8 @@ int hf_tokenizer_load(bert_tokenizer **out, const char *name_or_path, bertc_err 
  * into out (capacity cap). BERTC_ERR_NOTFOUND names what was tried. */
 int hf_model_resolve(const char *name_or_path, char *out, size_t cap, bertc_err *err);
 
-/* Writes the model as a Hugging Face BertForSequenceClassification folder into an
+/* Writes the model as a Hugging Face BertForSequenceClassification (or, for
+ * DistilBERT, DistilBertForSequenceClassification) folder into an
  * existing directory dir (config.json with architectures, id2label, label2id;
  * model.safetensors under transformers' names; vocab.txt; tokenizer_config.json;
  * special_tokens_map.json). Files are fsync'd; dir is not renamed. */

@@ -13,6 +13,7 @@ int cmd_data(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_attention(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Loads the tokenizer of a model folder or cached name, or exits with a message. */
 bert_tokenizer *cli_load_tokenizer(const char *model);

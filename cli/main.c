@@ -22,6 +22,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "accuracy, classification report, confusion matrix and loss on a data set"},
     {"attention", cmd_attention, "one layer's attention for a text as a heatmap PNG and JSON"},
     {"report", cmd_report, "write RUN_DIR/report.html from a run directory"},
+    {"serve", cmd_serve, "serve a model over HTTP: POST /predict with dynamic batching"},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,689 @@
+/* serve.c: POST /predict, GET /health, GET /info over libmicrohttpd, with one
+ * worker thread batching the inputs of concurrent requests (see serve.h).
+ *
+ * Threads: MHD's internal polling thread runs every callback here (one thread
+ * for all connections, so a stalled client costs a socket, not a thread); the
+ * worker runs the classifier. They share the queue under s->mu. A request's
+ * life: first callback (route, early 413 from Content-Length) -> body chunks
+ * (copied, bounded) -> body complete (parse; error answered at once, else
+ * queued and the connection suspended) -> the worker scores its inputs and
+ * resumes it -> last callback (answer) -> completed callback (freed). */
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+void bertc_serve_opts_default(bertc_serve_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = 8080;
+    o->limits.max_body = 2000000;
+    o->limits.max_inputs = 32;
+    o->limits.max_chars = 0;
+    o->queue = 64;
+    o->timeout = 10;
+}
+
+/* ---- Request bodies ---- */
+
+int bertc_utf8_valid(const char *str, size_t len) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        if (c < 0x80) { i++; continue; }
+        size_t n;
+        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) n = 2;
+        else if (c == 0xE0) { n = 3; lo = 0xA0; }
+        else if (c == 0xED) { n = 3; hi = 0x9F; }          /* no UTF-16 surrogates */
+        else if (c >= 0xE1 && c <= 0xEF) n = 3;
+        else if (c == 0xF0) { n = 4; lo = 0x90; }
+        else if (c >= 0xF1 && c <= 0xF3) n = 4;
+        else if (c == 0xF4) { n = 4; hi = 0x8F; }          /* <= U+10FFFF */
+        else return 0;                                      /* 0x80..0xC1, 0xF5.. */
+        if (len - i < n) return 0;
+        if (s[i + 1] < lo || s[i + 1] > hi) return 0;
+        for (size_t k = 2; k < n; k++)
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+        i += n;
+    }
+    return 1;
+}
+
+static int serr(bertc_serve_error *e, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int serr(bertc_serve_error *e, int status, const char *fmt, ...) {
+    e->status = status;
+    e->type = status == 429 ? "overloaded" : status == 404 ? "not_found" : status == 405 ? "method_not_allowed"
+              : status == 503 ? "unavailable" : status >= 500 ? "backend" : "validation";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* Code points in a valid UTF-8 string: bytes that do not continue a sequence. */
+static size_t utf8_chars(const char *s, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* 1 if a JSON string in body escapes U+0000 (cJSON would cut the text there). */
+static int has_escaped_nul(const char *b, size_t len) {
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (b[i] != '\\') continue;
+        if (b[i + 1] == 'u' && len - i >= 6 && memcmp(b + i + 2, "0000", 4) == 0) return 1;
+        i++; /* skip the escaped character, so "\\u0000" is a backslash then text */
+    }
+    return 0;
+}
+
+void bertc_serve_request_free(bertc_serve_request *r) {
+    if (!r) return;
+    free(r->store);
+    memset(r, 0, sizeof *r);
+}
+
+int bertc_serve_parse(bertc_serve_request *out, const char *body, size_t len, const bertc_serve_limits *lim,
+                      bertc_serve_error *e) {
+    memset(out, 0, sizeof *out);
+    memset(e, 0, sizeof *e);
+    if (len > lim->max_body)
+        return serr(e, 413, "request body of %zu bytes is over the limit of %zu (--max-body)", len, lim->max_body);
+    if (len == 0) return serr(e, 400, "empty body: expected JSON like {\"inputs\": \"text\"}");
+    if (memchr(body, '\0', len)) return serr(e, 400, "the body contains a NUL byte");
+    if (!bertc_utf8_valid(body, len)) return serr(e, 400, "the body is not valid UTF-8");
+    if (has_escaped_nul(body, len)) return serr(e, 400, "\\u0000 in a string is not supported");
+    /* cJSON checks "nothing but whitespace after the value" only against a
+     * terminating NUL inside the given length, so parse a NUL-terminated copy. */
+    char *copy = malloc(len + 1);
+    if (!copy) return serr(e, 500, "out of memory for a body of %zu bytes", len);
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
+    if (!j) {
+        size_t at = end && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
+        free(copy);
+        return serr(e, 400, "malformed JSON near byte %zu", at);
+    }
+    int rc = 200;
+    const cJSON *in = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "inputs") : NULL;
+    const cJSON *tk = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "top_k") : NULL;
+    int n = 0, top_k = 1;
+    if (!cJSON_IsObject(j)) rc = serr(e, 400, "expected a JSON object like {\"inputs\": \"text\"}");
+    else if (!in) rc = serr(e, 400, "missing \"inputs\" (a string or a list of strings)");
+    else if (cJSON_IsString(in)) n = 1;
+    else if (!cJSON_IsArray(in)) rc = serr(e, 400, "\"inputs\" must be a string or a list of strings");
+    else {
+        n = cJSON_GetArraySize(in);
+        if (n == 0) rc = serr(e, 422, "\"inputs\" is an empty list");
+        else if (n > lim->max_inputs)
+            rc = serr(e, 422, "%d inputs, more than the limit of %d per request (--max-inputs)", n, lim->max_inputs);
+        else {
+            int i = 0;
+            for (const cJSON *t = in->child; t; t = t->next, i++)
+                if (!cJSON_IsString(t)) {
+                    rc = serr(e, 400, "inputs[%d] is not a string", i);
+                    break;
+                }
+        }
+    }
+    if (rc == 200 && tk && !cJSON_IsNull(tk)) {
+        double v = cJSON_IsNumber(tk) ? tk->valuedouble : 0.5;
+        if (!cJSON_IsNumber(tk) || v != v || v != (double)(long long)v || v > 1e9 || v < -1e9)
+            rc = serr(e, 400, "\"top_k\" must be an integer");
+        else if (v < 1) rc = serr(e, 422, "\"top_k\" must be at least 1 (got %.0f)", v);
+        else top_k = (int)v;
+    } else if (rc == 200 && tk) top_k = 0; /* null: every label, as the pipeline's top_k=None */
+    /* Sizes and character counts, then one allocation: (n) pointers, (n) lengths, the bytes. */
+    size_t bytes = 0;
+    if (rc == 200) {
+        int i = 0;
+        const cJSON *t = cJSON_IsString(in) ? in : in->child;
+        for (; t && i < n; t = t->next, i++) {
+            size_t l = strlen(t->valuestring);
+            size_t chars = utf8_chars(t->valuestring, l);
+            if (lim->max_chars < 0 || chars > (size_t)lim->max_chars) {
+                rc = serr(e, 422, "inputs[%d] has %zu characters, more than the limit of %ld (--max-chars)", i,
+                          chars, lim->max_chars);
+                break;
+            }
+            bytes += l + 1; /* bounded by len: each text came from the body */
+        }
+    }
+    if (rc == 200) {
+        size_t head = (size_t)n * (sizeof(char *) + sizeof(size_t));
+        out->store = malloc(head + bytes);
+        if (!out->store) rc = serr(e, 500, "out of memory for %d inputs", n);
+    }
+    if (rc == 200) {
+        out->texts = (char **)out->store;
+        out->lens = (size_t *)(out->store + (size_t)n * sizeof(char *));
+        char *p = out->store + (size_t)n * (sizeof(char *) + sizeof(size_t));
+        int i = 0;
+        const cJSON *t = cJSON_IsString(in) ? in : in->child;
+        for (; t && i < n; t = t->next, i++) {
+            size_t l = strlen(t->valuestring);
+            memcpy(p, t->valuestring, l + 1);
+            out->texts[i] = p;
+            out->lens[i] = l;
+            p += l + 1;
+        }
+        out->n = n;
+        out->is_list = cJSON_IsArray(in);
+        out->top_k = top_k;
+    }
+    cJSON_Delete(j);
+    free(copy);
+    return rc;
+}
+
+typedef struct score_order {
+    const float *p;
+    int i;
+} score_order;
+
+static int cmp_score(const void *a, const void *b) {
+    const score_order *x = a, *y = b;
+    float pa = x->p[x->i], pb = y->p[y->i];
+    if (pa != pb) return pa < pb ? 1 : -1;
+    return x->i - y->i; /* ties keep label order, as a stable sort would */
+}
+
+char *bertc_serve_format(const bertc_serve_request *r, const float *probs, int NL, const char *const *labels) {
+    if (NL < 1 || NL > 1 << 20) return NULL;
+    score_order *ord = malloc((size_t)NL * sizeof *ord);
+    cJSON *root = cJSON_CreateArray();
+    int ok = ord && root;
+    int K = r->top_k <= 0 || r->top_k > NL ? NL : r->top_k;
+    for (int b = 0; ok && b < r->n; b++) {
+        const float *p = probs + (size_t)b * NL;
+        for (int i = 0; i < NL; i++) ord[i] = (score_order){p, i};
+        qsort(ord, (size_t)NL, sizeof *ord, cmp_score);
+        cJSON *list = r->is_list ? cJSON_CreateArray() : root;
+        if (!list) { ok = 0; break; }
+        if (r->is_list) cJSON_AddItemToArray(root, list);
+        for (int k = 0; ok && k < K; k++) {
+            cJSON *o = cJSON_CreateObject();
+            ok = o && cJSON_AddStringToObject(o, "label", labels[ord[k].i] ? labels[ord[k].i] : "")
+                 && cJSON_AddNumberToObject(o, "score", (double)p[ord[k].i]);
+            if (o) cJSON_AddItemToArray(list, o);
+        }
+    }
+    char *s = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    free(ord);
+    return s;
+}
+
+char *bertc_serve_error_json(const bertc_serve_error *e) {
+    cJSON *o = cJSON_CreateObject();
+    char *s = NULL;
+    if (o && cJSON_AddStringToObject(o, "error", e->msg) && cJSON_AddStringToObject(o, "error_type", e->type))
+        s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* ---- The server ---- */
+
+enum { REQ_READING, REQ_QUEUED, REQ_DONE, REQ_ANSWERED };
+
+/* One HTTP request (MHD's con_cls). */
+typedef struct sreq {
+    struct sreq *next;          /* in the queue */
+    struct MHD_Connection *conn;
+    int state;                  /* REQ_*; QUEUED -> DONE under s->mu */
+    int route;                  /* 1: POST /predict reading its body */
+    const char *allow;          /* the Allow header of a 405 */
+    char *body;                 /* (cap) the body so far, for /predict */
+    size_t len, cap;
+    size_t dropped;             /* body bytes past max_body, discarded */
+    bertc_serve_request req;
+    float *probs;               /* (req.n, NL) */
+    int next_in, done_in;       /* inputs handed to / finished by the worker */
+    int failed;                 /* the classifier failed on one of its inputs */
+    char fail_msg[200];
+} sreq;
+
+struct bertc_server {
+    bertc_classifier *c;
+    bertc_serve_opts o;
+    int NL, max_batch, port;
+    const char **labels;        /* (NL) */
+    struct MHD_Daemon *d;
+    MHD_socket listen_fd;       /* after quiesce, closed after MHD_stop_daemon */
+    char *info;                 /* GET /info without stats, built once */
+    pthread_t worker;
+    int worker_started, stopped;
+
+    pthread_mutex_t mu;         /* guards everything below */
+    pthread_cond_t work;        /* the queue got a request, or stop */
+    pthread_cond_t idle;        /* a request finished (for the drain) */
+    sreq *head, *tail;          /* FIFO of queued requests */
+    int queued;                 /* requests in the queue (waiting or scoring) */
+    int open_requests;          /* requests MHD has started and not completed */
+    int draining, stop_worker;
+    bertc_serve_stats st;
+};
+
+static enum MHD_Result answer(struct MHD_Connection *conn, bertc_server *s, int status, char *json,
+                              const char *allow) {
+    static const char oom[] = "{\"error\":\"out of memory\",\"error_type\":\"backend\"}";
+    struct MHD_Response *r = json ? MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE)
+                                  : MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(json);
+        return MHD_NO;
+    }
+    if (!json) status = 500;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    pthread_mutex_lock(&s->mu);
+    int draining = s->draining;
+    pthread_mutex_unlock(&s->mu);
+    if (draining) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result answer_error(struct MHD_Connection *conn, bertc_server *s, sreq *q, bertc_serve_error *e) {
+    if (q && q->route) {
+        pthread_mutex_lock(&s->mu);
+        s->st.rejected++;
+        s->st.overloaded += e->status == 429;
+        pthread_mutex_unlock(&s->mu);
+    }
+    return answer(conn, s, e->status, bertc_serve_error_json(e), e->status == 405 && q ? q->allow : NULL);
+}
+
+static char *info_json(bertc_server *s) {
+    bertc_serve_stats st;
+    bertc_server_stats(s, &st);
+    cJSON *j = cJSON_Parse(s->info);
+    cJSON *o = cJSON_CreateObject();
+    if (j && o) {
+        cJSON_AddNumberToObject(o, "requests", (double)st.requests);
+        cJSON_AddNumberToObject(o, "inputs", (double)st.inputs);
+        cJSON_AddNumberToObject(o, "batches", (double)st.batches);
+        cJSON_AddNumberToObject(o, "rejected", (double)st.rejected);
+        cJSON_AddNumberToObject(o, "overloaded", (double)st.overloaded);
+        cJSON_AddNumberToObject(o, "queued", st.queued);
+        cJSON_AddItemToObject(j, "stats", o);
+        o = NULL;
+    }
+    cJSON_Delete(o);
+    char *r = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    return r;
+}
+
+/* The body is complete: validate, then queue (and suspend) or answer at once. */
+static enum MHD_Result predict_body_done(struct MHD_Connection *conn, bertc_server *s, sreq *q) {
+    bertc_serve_error e;
+    if (q->dropped)
+        return serr(&e, 413, "request body of %zu bytes is over the limit of %zu (--max-body)",
+                    q->len + q->dropped, s->o.limits.max_body),
+               answer_error(conn, s, q, &e);
+    int rc = bertc_serve_parse(&q->req, q->body ? q->body : "", q->len, &s->o.limits, &e);
+    free(q->body);
+    q->body = NULL;
+    if (rc != 200) return answer_error(conn, s, q, &e);
+    q->probs = calloc((size_t)q->req.n * (size_t)s->NL, sizeof *q->probs);
+    if (!q->probs) return serr(&e, 500, "out of memory"), answer_error(conn, s, q, &e);
+    pthread_mutex_lock(&s->mu);
+    if (s->queued >= s->o.queue) {
+        pthread_mutex_unlock(&s->mu);
+        serr(&e, 429, "the queue is full (%d requests waiting or being scored, --queue); retry later", s->o.queue);
+        return answer_error(conn, s, q, &e);
+    }
+    q->state = REQ_QUEUED;
+    q->conn = conn;
+    q->next = NULL;
+    if (s->tail) s->tail->next = q;
+    else s->head = q;
+    s->tail = q;
+    s->queued++;
+    /* Suspend under the lock: the worker resumes only after taking it again. */
+    MHD_suspend_connection(conn);
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->mu);
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    (void)version;
+    bertc_server *s = cls;
+    sreq *q = *con_cls;
+    bertc_serve_error e;
+    if (!q) { /* first call: headers are in */
+        q = calloc(1, sizeof *q);
+        if (!q) return MHD_NO;
+        *con_cls = q;
+        pthread_mutex_lock(&s->mu);
+        s->open_requests++;
+        pthread_mutex_unlock(&s->mu);
+        int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+        if (strcmp(url, "/health") == 0 || strcmp(url, "/info") == 0) {
+            q->allow = "GET, HEAD";
+            if (!get) return serr(&e, 405, "%s %s: use GET", method, url), answer_error(conn, s, q, &e);
+            q->state = REQ_ANSWERED;
+            return answer(conn, s, 200, url[1] == 'h' ? strdup("{\"status\":\"ok\"}") : info_json(s), NULL);
+        }
+        if (strcmp(url, "/predict") != 0)
+            return serr(&e, 404, "no such path: %s (use POST /predict, GET /health, GET /info)", url),
+                   answer_error(conn, s, q, &e);
+        q->allow = "POST";
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+            return serr(&e, 405, "%s /predict: use POST", method), answer_error(conn, s, q, &e);
+        q->route = 1;
+        /* An announced body over the limit is refused before it is read. */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        long n = 0;
+        if (cl && bertc_parse_long(cl, 0, 0x7fffffffffffffffL, &n) == 0 && (unsigned long)n > s->o.limits.max_body)
+            return serr(&e, 413, "request body of %ld bytes is over the limit of %zu (--max-body)", n,
+                        s->o.limits.max_body),
+                   answer_error(conn, s, q, &e);
+        return MHD_YES;
+    }
+    if (q->state == REQ_READING && *upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (q->dropped || n > s->o.limits.max_body - q->len) {
+            /* Chunked bodies announce no length: discard past the limit and
+             * answer 413 at the end, but close a client that keeps sending. */
+            q->dropped += n;
+            return q->dropped > 4 * s->o.limits.max_body + 65536 ? MHD_NO : MHD_YES;
+        }
+        if (q->len + n > q->cap) {
+            size_t cap = q->cap ? q->cap : 4096;
+            while (cap < q->len + n) cap *= 2;
+            if (cap > s->o.limits.max_body) cap = s->o.limits.max_body;
+            char *b = realloc(q->body, cap);
+            if (!b) return MHD_NO;
+            q->body = b;
+            q->cap = cap;
+        }
+        memcpy(q->body + q->len, upload_data, n);
+        q->len += n;
+        return MHD_YES;
+    }
+    if (q->state == REQ_READING) return predict_body_done(conn, s, q);
+    if (q->state == REQ_DONE) { /* resumed by the worker */
+        q->state = REQ_ANSWERED;
+        if (q->failed) return serr(&e, 500, "%s", q->fail_msg), answer_error(conn, s, q, &e);
+        char *json = bertc_serve_format(&q->req, q->probs, s->NL, s->labels);
+        pthread_mutex_lock(&s->mu);
+        s->st.requests += json != NULL;
+        pthread_mutex_unlock(&s->mu);
+        return answer(conn, s, 200, json, NULL);
+    }
+    return MHD_NO; /* not reached: a queued request is suspended */
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)conn;
+    (void)toe;
+    bertc_server *s = cls;
+    sreq *q = *con_cls;
+    if (!q) return;
+    *con_cls = NULL;
+    free(q->body);
+    free(q->probs);
+    bertc_serve_request_free(&q->req);
+    free(q);
+    pthread_mutex_lock(&s->mu);
+    s->open_requests--;
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* The worker: takes up to max_batch inputs from the head of the queue (across
+ * requests, in order), scores them, resumes the requests it finished. */
+static void *worker_main(void *arg) {
+    bertc_server *s = arg;
+    if (s->o.worker_init) s->o.worker_init(s->o.worker_arg);
+    int B = s->max_batch, NL = s->NL;
+    sreq **bq = malloc((size_t)B * sizeof *bq);
+    int *bi = malloc((size_t)B * sizeof *bi);
+    const char **texts = malloc((size_t)B * sizeof *texts);
+    size_t *lens = malloc((size_t)B * sizeof *lens);
+    float *probs = malloc((size_t)B * NL * sizeof *probs);
+    struct MHD_Connection **resume = malloc((size_t)(B > 1 ? B : 1) * sizeof *resume);
+    int have_mem = bq && bi && texts && lens && probs && resume;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->head && !s->stop_worker) pthread_cond_wait(&s->work, &s->mu);
+        if (!s->head) break; /* stopping, and nothing left to answer */
+        int n = 0;
+        for (sreq *q = s->head; q && n < B; q = q->next)
+            while (q->next_in < q->req.n && n < B) {
+                bq[n] = q;
+                bi[n] = q->next_in++;
+                n++;
+            }
+        pthread_mutex_unlock(&s->mu);
+        bertc_err err = {0};
+        int rc = have_mem ? BERTC_OK : bertc_fail(&err, BERTC_ERR_NOMEM, "out of memory in the worker");
+        if (rc == BERTC_OK && n > 0) {
+            for (int b = 0; b < n; b++) {
+                texts[b] = bq[b]->req.texts[bi[b]];
+                lens[b] = bq[b]->req.lens[bi[b]];
+            }
+            rc = bertc_classifier_run(s->c, texts, lens, NULL, NULL, n, probs, NULL, &err);
+        }
+        pthread_mutex_lock(&s->mu);
+        for (int b = 0; b < n; b++) {
+            sreq *q = bq[b];
+            if (rc == BERTC_OK) memcpy(q->probs + (size_t)bi[b] * NL, probs + (size_t)b * NL, (size_t)NL * sizeof *probs);
+            else if (!q->failed) {
+                q->failed = 1;
+                snprintf(q->fail_msg, sizeof q->fail_msg, "inputs[%d]: %.160s", bi[b], err.msg);
+            }
+            q->done_in++;
+        }
+        s->st.batches += n > 0 && rc == BERTC_OK;
+        s->st.inputs += rc == BERTC_OK ? (uint64_t)n : 0;
+        /* Finished requests leave the queue; at most n of them (each gave an input). */
+        int nr = 0;
+        for (sreq **pp = &s->head, *prev = NULL; *pp;) {
+            sreq *q = *pp;
+            if (q->done_in == q->req.n || (!have_mem && nr < (B > 1 ? B : 1))) {
+                if (!have_mem) q->failed = 1, snprintf(q->fail_msg, sizeof q->fail_msg, "out of memory");
+                *pp = q->next;
+                if (s->tail == q) s->tail = prev;
+                s->queued--;
+                q->state = REQ_DONE;
+                resume[nr++] = q->conn;
+            } else {
+                prev = q;
+                pp = &q->next;
+            }
+        }
+        pthread_mutex_unlock(&s->mu);
+        /* After this a request may be answered and freed at any time: resume only. */
+        for (int i = 0; i < nr; i++) MHD_resume_connection(resume[i]);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(bq);
+    free(bi);
+    free(texts);
+    free(lens);
+    free(probs);
+    free(resume);
+    return NULL;
+}
+
+static char *build_info(bertc_server *s) {
+    const bertc_classifier *c = s->c;
+    cJSON *j = cJSON_CreateObject();
+    cJSON *labels = cJSON_CreateArray();
+    if (!j || !labels) {
+        cJSON_Delete(j);
+        cJSON_Delete(labels);
+        return NULL;
+    }
+    cJSON_AddStringToObject(j, "model", c->hf.dir ? c->hf.dir : "");
+    cJSON_AddStringToObject(j, "model_type", c->hf.cfg.model_type == BERT_ARCH_DISTILBERT ? "distilbert" : "bert");
+    for (int i = 0; i < s->NL; i++) cJSON_AddItemToArray(labels, cJSON_CreateString(s->labels[i]));
+    cJSON_AddItemToObject(j, "labels", labels);
+    cJSON_AddBoolToObject(j, "trained_classifier", !c->hf.new_head);
+    cJSON_AddNumberToObject(j, "max_length", c->opts.max_length);
+    cJSON_AddNumberToObject(j, "max_batch", s->max_batch);
+    cJSON_AddNumberToObject(j, "max_body", (double)s->o.limits.max_body);
+    cJSON_AddNumberToObject(j, "max_inputs", s->o.limits.max_inputs);
+    cJSON_AddNumberToObject(j, "max_chars", (double)s->o.limits.max_chars);
+    cJSON_AddNumberToObject(j, "queue", s->o.queue);
+    cJSON_AddNumberToObject(j, "timeout", s->o.timeout);
+    char *r = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return r;
+}
+
+void bertc_server_stats(const bertc_server *s, bertc_serve_stats *st) {
+    bertc_server *m = (bertc_server *)s; /* the mutex is not part of the observable state */
+    pthread_mutex_lock(&m->mu);
+    *st = m->st;
+    st->queued = m->queued;
+    pthread_mutex_unlock(&m->mu);
+}
+
+int bertc_server_port(const bertc_server *s) { return s->port; }
+
+int bertc_server_start(bertc_server **out, bertc_classifier *c, const bertc_serve_opts *o, bertc_err *err) {
+    *out = NULL;
+    bertc_serve_opts def;
+    if (!o) {
+        bertc_serve_opts_default(&def);
+        o = &def;
+    }
+    if (o->port < 0 || o->port > 65535) return bertc_fail(err, BERTC_ERR_ARG, "port must be in 0..65535 (got %d)", o->port);
+    if (o->queue < 1 || o->queue > 1000000) return bertc_fail(err, BERTC_ERR_ARG, "queue must be in 1..1000000 (got %d)", o->queue);
+    if (o->timeout < 1 || o->timeout > 86400)
+        return bertc_fail(err, BERTC_ERR_ARG, "timeout must be in 1..86400 seconds (got %d)", o->timeout);
+    if (o->limits.max_body < 1 || o->limits.max_body > (size_t)1 << 30)
+        return bertc_fail(err, BERTC_ERR_ARG, "max body must be in 1..%zu bytes (got %zu)", (size_t)1 << 30, o->limits.max_body);
+    if (o->limits.max_inputs < 1 || o->limits.max_inputs > 1000000)
+        return bertc_fail(err, BERTC_ERR_ARG, "max inputs must be in 1..1000000 (got %d)", o->limits.max_inputs);
+    if (o->limits.max_chars < 0) return bertc_fail(err, BERTC_ERR_ARG, "max chars must be >= 0 (got %ld)", o->limits.max_chars);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)o->port);
+    if (!o->host || inet_pton(AF_INET, o->host, &addr.sin_addr) != 1)
+        return bertc_fail(err, BERTC_ERR_ARG, "host '%s' is not an IPv4 address (e.g. 127.0.0.1)", o->host ? o->host : "");
+    bertc_server *s = calloc(1, sizeof *s);
+    if (!s) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    s->c = c;
+    s->o = *o;
+    s->listen_fd = MHD_INVALID_SOCKET;
+    if (s->o.limits.max_chars == 0) s->o.limits.max_chars = 250L * c->opts.max_length;
+    s->NL = bertc_classifier_num_labels(c);
+    s->max_batch = c->opts.batch_size;
+    s->labels = malloc((size_t)s->NL * sizeof *s->labels);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    if (!s->labels) {
+        bertc_server_free(s);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < s->NL; i++) s->labels[i] = bertc_classifier_label(c, i);
+    s->info = build_info(s);
+    if (!s->info) {
+        bertc_server_free(s);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    }
+    if (pthread_create(&s->worker, NULL, worker_main, s) != 0) {
+        bertc_server_free(s);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "cannot start the worker thread");
+    }
+    s->worker_started = 1;
+    /* One internal polling thread (epoll on Linux) for every connection:
+     * suspend/resume needs it, and a stalled client then costs no thread. */
+    s->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)o->port, NULL, NULL,
+                            on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->timeout,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_END);
+    if (!s->d) {
+        int e = errno;
+        bertc_server_free(s);
+        return bertc_fail(err, BERTC_ERR_IO, "cannot listen on %s:%d (%s)", o->host, o->port,
+                          e ? strerror(e) : "port in use?");
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : o->port;
+    *out = s;
+    return BERTC_OK;
+}
+
+int bertc_server_stop(bertc_server *s) {
+    if (!s || s->stopped) return 0;
+    s->stopped = 1;
+    int left = 0;
+    if (s->d) {
+        pthread_mutex_lock(&s->mu);
+        s->draining = 1;
+        pthread_mutex_unlock(&s->mu);
+        s->listen_fd = MHD_quiesce_daemon(s->d);
+        /* Requests already received are answered; wait for them to be sent. */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += s->o.timeout;
+        pthread_mutex_lock(&s->mu);
+        while (s->open_requests > 0)
+            if (pthread_cond_timedwait(&s->idle, &s->mu, &until) == ETIMEDOUT) break;
+        left = s->open_requests;
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (s->worker_started) {
+        /* The worker exits once the queue is empty, resuming every request it held. */
+        pthread_mutex_lock(&s->mu);
+        s->stop_worker = 1;
+        pthread_cond_signal(&s->work);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->worker, NULL);
+        s->worker_started = 0;
+    }
+    if (s->d) {
+        MHD_stop_daemon(s->d);
+        s->d = NULL;
+    }
+    if (s->listen_fd != MHD_INVALID_SOCKET) close(s->listen_fd);
+    s->listen_fd = MHD_INVALID_SOCKET;
+    return left;
+}
+
+void bertc_server_free(bertc_server *s) {
+    if (!s) return;
+    s->stopped = 0;
+    if (s->d || s->worker_started) bertc_server_stop(s);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->idle);
+    free(s->labels);
+    free(s->info);
+    free(s);
+}

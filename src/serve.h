@@ -1,0 +1,133 @@
+/* serve.h: an HTTP server for one classifier, as Text Embeddings Inference
+ * serves a classification model: POST /predict, GET /health, GET /info.
+ *
+ * One libmicrohttpd polling thread reads requests, validates them
+ * (bertc_serve_parse) and appends them to one bounded FIFO queue, then suspends
+ * the connection. One worker thread owns the classifier (which is not
+ * thread-safe): it takes up to batch_size inputs from the head of the queue,
+ * across requests (dynamic batching), runs them as one batch, and resumes each
+ * request once all its inputs are scored. A full queue answers 429 at once.
+ *
+ * It does not load the model (the caller opens a bertc_classifier and keeps
+ * it alive until bertc_server_free), does not print and does not install
+ * signal handlers: the caller waits for SIGTERM and calls bertc_server_stop.
+ *
+ * Memory: a bertc_server owns its daemon, its queue and the memory of every
+ * request; bertc_server_free releases them (NULL is harmless). A parsed
+ * bertc_serve_request owns its texts; bertc_serve_request_free releases them.
+ *
+ *     bertc_serve_opts o; bertc_serve_opts_default(&o);
+ *     o.port = 8080;
+ *     bertc_server *s = NULL;
+ *     if (bertc_server_start(&s, classifier, &o, &err)) ... err.msg
+ *     ... wait for SIGTERM ...
+ *     bertc_server_stop(s);   // stop accepting, answer what is in flight
+ *     bertc_server_free(s);
+ */
+#ifndef BERTC_SERVE_H
+#define BERTC_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "classifier.h"
+
+/* Request limits; each violation is answered with a JSON error. */
+typedef struct bertc_serve_limits {
+    size_t max_body; /* bytes of a request body; more -> 413 (default 2,000,000) */
+    int max_inputs;  /* texts per request; more, or none -> 422 (default 32) */
+    long max_chars;  /* Unicode code points per text; more -> 422 (default 250 x max length) */
+} bertc_serve_limits;
+
+typedef struct bertc_serve_opts {
+    const char *host;     /* IPv4 address to bind (default "127.0.0.1") */
+    int port;             /* TCP port; 0 = any free port (see bertc_server_port) */
+    bertc_serve_limits limits;
+    int queue;            /* requests waiting or being scored at once; more -> 429 (default 64) */
+    int timeout;          /* seconds a connection may stay idle or stall mid-request (default 10) */
+    /* Called once on the worker thread before it scores anything (e.g. to set
+     * the OpenMP thread count, which is per thread); may be NULL. */
+    void (*worker_init)(void *arg);
+    void *worker_arg;
+} bertc_serve_opts;
+
+/* Defaults as above; limits.max_chars = 0 means 250 x the classifier's max length. */
+void bertc_serve_opts_default(bertc_serve_opts *o);
+
+/* ---- Request bodies (pure functions: what the fuzz harness exercises) ---- */
+
+/* A validated POST /predict body: {"inputs": "t"} or {"inputs": ["t1", ...]},
+ * with an optional "top_k" (integer >= 1, or null for every label). Other keys
+ * are ignored, as TEI does. */
+typedef struct bertc_serve_request {
+    int n;          /* texts, 1..max_inputs */
+    int is_list;    /* 1: "inputs" was a list (answer a list of lists) */
+    int top_k;      /* labels per text; 0 = all (top_k null); default 1 */
+    char **texts;   /* (n) NUL-terminated UTF-8, inside store */
+    size_t *lens;   /* (n) bytes */
+    char *store;    /* one allocation holding texts, lens and the bytes */
+} bertc_serve_request;
+
+/* Why a request was refused: the HTTP status, TEI's error_type and a message. */
+typedef struct bertc_serve_error {
+    int status;       /* 400, 413, 422, 429, 404, 405, 500, 503 */
+    const char *type; /* "validation", "overloaded", "not_found", "method_not_allowed",
+                         "backend", "unavailable" (static strings) */
+    char msg[256];    /* one line */
+} bertc_serve_error;
+
+/* Parses and validates len bytes of a request body (not NUL-terminated). On
+ * success returns 200 and fills *out (free with bertc_serve_request_free); else
+ * returns the status (400 malformed JSON, wrong types, invalid UTF-8, a NUL;
+ * 413 over max_body; 422 empty inputs, too many, a text over max_chars or a
+ * top_k below 1), fills *e and leaves *out zeroed. */
+int bertc_serve_parse(bertc_serve_request *out, const char *body, size_t len, const bertc_serve_limits *lim,
+                      bertc_serve_error *e);
+void bertc_serve_request_free(bertc_serve_request *r);
+
+/* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points
+ * above U+10FFFF), else 0. */
+int bertc_utf8_valid(const char *s, size_t len);
+
+/* The /predict answer for r given probs (r->n, NL) and the label names, as
+ * transformers' pipeline prints it: [{"label": L, "score": p}, ...] sorted by
+ * score for a string input, a list of those for a list. A malloc'd
+ * NUL-terminated string, or NULL when out of memory. */
+char *bertc_serve_format(const bertc_serve_request *r, const float *probs, int NL, const char *const *labels);
+
+/* {"error": msg, "error_type": type} as a malloc'd string, or NULL. */
+char *bertc_serve_error_json(const bertc_serve_error *e);
+
+/* ---- The server ---- */
+
+typedef struct bertc_server bertc_server;
+
+/* What the server has done so far (also in GET /info under "stats"). */
+typedef struct bertc_serve_stats {
+    uint64_t requests;  /* /predict requests answered 200 */
+    uint64_t inputs;    /* texts scored */
+    uint64_t batches;   /* forward passes */
+    uint64_t rejected;  /* /predict requests answered 4xx/5xx (429 included) */
+    uint64_t overloaded;/* of which 429 */
+    int queued;         /* requests waiting or being scored now */
+} bertc_serve_stats;
+
+/* Binds host:port and starts the polling and worker threads. The classifier
+ * must outlive the server; its batch_size is the largest batch and its
+ * max_length the token limit per text. */
+int bertc_server_start(bertc_server **out, bertc_classifier *c, const bertc_serve_opts *o, bertc_err *err);
+
+/* The bound port (useful with port 0). */
+int bertc_server_port(const bertc_server *s);
+
+void bertc_server_stats(const bertc_server *s, bertc_serve_stats *st);
+
+/* Graceful stop: stops accepting connections, answers requests already
+ * received (responses then carry Connection: close), waits up to the
+ * connection timeout for them to be sent, then stops the threads. Returns
+ * the number of requests still unanswered when it gave up (0 normally). */
+int bertc_server_stop(bertc_server *s);
+
+/* Stops (if not stopped) and frees. NULL is harmless. */
+void bertc_server_free(bertc_server *s);
+
+#endif

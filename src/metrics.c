@@ -276,3 +276,171 @@ cJSON *bertc_metrics_json(const bertc_metrics *m, const char *const *names) {
     }
     return o;
 }
+
+/* ---------------------------------------------------------------- multi-label */
+
+int bertc_mlmetrics_init(bertc_mlmetrics *m, int num_labels, bertc_err *err) {
+    memset(m, 0, sizeof *m);
+    if (num_labels < 1 || num_labels > 1 << 15)
+        return bertc_fail(err, BERTC_ERR_ARG, "metrics: %d labels; need 1..32768", num_labels);
+    m->tp = calloc((size_t)num_labels * 3, sizeof *m->tp);
+    if (!m->tp) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
+    m->fp = m->tp + num_labels;
+    m->fn = m->fp + num_labels;
+    m->num_labels = num_labels;
+    return BERTC_OK;
+}
+
+void bertc_mlmetrics_reset(bertc_mlmetrics *m) {
+    int NL = m->num_labels;
+    int64_t *tp = m->tp;
+    if (tp) memset(tp, 0, (size_t)NL * 3 * sizeof *tp);
+    memset(m, 0, sizeof *m);
+    m->num_labels = NL;
+    m->tp = tp;
+    if (tp) {
+        m->fp = tp + NL;
+        m->fn = m->fp + NL;
+    }
+}
+
+void bertc_mlmetrics_free(bertc_mlmetrics *m) {
+    if (!m) return;
+    free(m->tp);
+    memset(m, 0, sizeof *m);
+}
+
+int bertc_mlmetrics_add(bertc_mlmetrics *m, const uint8_t *y_true, const uint8_t *y_pred, int B, bertc_err *err) {
+    const int NL = m->num_labels;
+    if (!m->tp) return bertc_fail(err, BERTC_ERR_ARG, "metrics: not initialised");
+    if (B < 0) return bertc_fail(err, BERTC_ERR_ARG, "metrics: batch size %d", B);
+    for (size_t i = 0; i < (size_t)B * NL; i++)
+        if (y_true[i] > 1 || y_pred[i] > 1)
+            return bertc_fail(err, BERTC_ERR_ARG, "metrics: example %zu label %zu: true %d, predicted %d; must be 0 or 1",
+                              i / NL, i % NL, y_true[i], y_pred[i]);
+    for (int b = 0; b < B; b++) {
+        const uint8_t *t = y_true + (size_t)b * NL, *p = y_pred + (size_t)b * NL;
+        int64_t both = 0, nt = 0, np = 0, miss = 0;
+        for (int i = 0; i < NL; i++) {
+            m->tp[i] += t[i] & p[i];
+            m->fp[i] += (t[i] ^ 1) & p[i];
+            m->fn[i] += t[i] & (p[i] ^ 1);
+            both += t[i] & p[i];
+            nt += t[i];
+            np += p[i];
+            miss += t[i] != p[i];
+        }
+        m->mismatches += miss;
+        m->exact += miss == 0;
+        m->sum_p += ratio(both, np);
+        m->sum_r += ratio(both, nt);
+        m->sum_f += (nt + np) == 0 ? 0.0 : 2.0 * (double)both / (double)(nt + np);
+    }
+    m->n += B;
+    return BERTC_OK;
+}
+
+void bertc_mlmetrics_add_loss(bertc_mlmetrics *m, double loss_sum, int64_t count) {
+    m->loss_sum += loss_sum;
+    m->loss_count += count;
+}
+
+void bertc_mlmetrics_threshold(uint8_t *pred, const float *probs, size_t n, float threshold) {
+    for (size_t i = 0; i < n; i++) pred[i] = probs[i] >= threshold;
+}
+
+static bertc_scores ml_scores(int64_t tp, int64_t fp, int64_t fn) {
+    bertc_scores s;
+    s.precision = ratio(tp, tp + fp);
+    s.recall = ratio(tp, tp + fn);
+    s.f1 = (2 * tp + fp + fn) == 0 ? 0.0 : 2.0 * (double)tp / (double)(2 * tp + fp + fn);
+    s.support = tp + fn;
+    return s;
+}
+
+bertc_scores bertc_mlmetrics_label(const bertc_mlmetrics *m, int i) { return ml_scores(m->tp[i], m->fp[i], m->fn[i]); }
+
+bertc_scores bertc_mlmetrics_micro(const bertc_mlmetrics *m) {
+    int64_t tp = 0, fp = 0, fn = 0;
+    for (int i = 0; i < m->num_labels; i++) tp += m->tp[i], fp += m->fp[i], fn += m->fn[i];
+    return ml_scores(tp, fp, fn);
+}
+
+bertc_scores bertc_mlmetrics_macro(const bertc_mlmetrics *m) {
+    bertc_scores a = {0, 0, 0, 0};
+    for (int i = 0; i < m->num_labels; i++) {
+        bertc_scores s = bertc_mlmetrics_label(m, i);
+        a.precision += s.precision, a.recall += s.recall, a.f1 += s.f1, a.support += s.support;
+    }
+    a.precision /= m->num_labels, a.recall /= m->num_labels, a.f1 /= m->num_labels;
+    return a;
+}
+
+bertc_scores bertc_mlmetrics_weighted(const bertc_mlmetrics *m) {
+    bertc_scores a = {0, 0, 0, 0};
+    for (int i = 0; i < m->num_labels; i++) {
+        bertc_scores s = bertc_mlmetrics_label(m, i);
+        a.precision += s.precision * (double)s.support;
+        a.recall += s.recall * (double)s.support;
+        a.f1 += s.f1 * (double)s.support;
+        a.support += s.support;
+    }
+    if (a.support > 0) a.precision /= (double)a.support, a.recall /= (double)a.support, a.f1 /= (double)a.support;
+    return a;
+}
+
+bertc_scores bertc_mlmetrics_samples(const bertc_mlmetrics *m) {
+    bertc_scores a = bertc_mlmetrics_micro(m); /* for the support */
+    double n = m->n > 0 ? (double)m->n : 1.0;
+    a.precision = m->sum_p / n;
+    a.recall = m->sum_r / n;
+    a.f1 = m->sum_f / n;
+    return a;
+}
+
+double bertc_mlmetrics_hamming(const bertc_mlmetrics *m) {
+    return m->n > 0 ? (double)m->mismatches / ((double)m->n * m->num_labels) : 0.0;
+}
+
+double bertc_mlmetrics_subset_accuracy(const bertc_mlmetrics *m) {
+    return m->n > 0 ? (double)m->exact / (double)m->n : 0.0;
+}
+
+double bertc_mlmetrics_loss(const bertc_mlmetrics *m) {
+    return m->loss_count > 0 ? m->loss_sum / (double)m->loss_count : NAN;
+}
+
+cJSON *bertc_mlmetrics_json(const bertc_mlmetrics *m, const char *const *names) {
+    if (!m->tp) return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    int ok = cJSON_AddNumberToObject(o, "n", (double)m->n) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "subset_accuracy", bertc_mlmetrics_subset_accuracy(m)) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "hamming_loss", bertc_mlmetrics_hamming(m)) != NULL;
+    if (m->loss_count > 0) ok &= cJSON_AddNumberToObject(o, "loss", bertc_mlmetrics_loss(m)) != NULL;
+    else ok &= cJSON_AddNullToObject(o, "loss") != NULL;
+    cJSON *labels = cJSON_AddArrayToObject(o, "labels"), *per = cJSON_AddArrayToObject(o, "per_label");
+    ok &= labels && per;
+    for (int i = 0; ok && i < m->num_labels; i++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", i);
+        const char *name = names ? names[i] : num;
+        cJSON *lab = cJSON_CreateString(name), *sc = scores_json(bertc_mlmetrics_label(m, i), name);
+        ok &= lab && sc;
+        if (lab && !cJSON_AddItemToArray(labels, lab)) { cJSON_Delete(lab); ok = 0; }
+        if (sc && !cJSON_AddItemToArray(per, sc)) { cJSON_Delete(sc); ok = 0; }
+    }
+    const char *keys[4] = {"micro_avg", "macro_avg", "weighted_avg", "samples_avg"};
+    bertc_scores avg[4] = {bertc_mlmetrics_micro(m), bertc_mlmetrics_macro(m), bertc_mlmetrics_weighted(m),
+                           bertc_mlmetrics_samples(m)};
+    for (int k = 0; ok && k < 4; k++) {
+        cJSON *a = scores_json(avg[k], NULL);
+        if (!a || !cJSON_AddItemToObject(o, keys[k], a)) { cJSON_Delete(a); ok = 0; }
+    }
+    ok &= cJSON_AddNumberToObject(o, "best_f1", avg[0].f1) != NULL;
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}

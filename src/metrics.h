@@ -7,7 +7,10 @@
  * (zero_division = 0, sklearn's default), the text of
  * classification_report(y_true, y_pred, labels=range(NL), target_names=names,
  * digits=d) byte for byte, and a JSON object.
- * What it does not: multi-label metrics, probabilities (ROC/AUC), sample weights.
+ * Multi-label (bertc_mlmetrics, below): per-label precision/recall/F1/support,
+ * micro, macro, weighted and samples averages, Hamming loss and subset accuracy,
+ * as sklearn defines them for (n, NL) indicator matrices.
+ * What it does not: probabilities (ROC/AUC), sample weights.
  *
  * Memory: bertc_metrics owns its (NL, NL) count matrix; bertc_metrics_free releases
  * it (harmless on NULL or a zeroed struct). Strings and cJSON objects it returns
@@ -85,5 +88,64 @@ int bertc_metrics_report(const bertc_metrics *m, const char *const *names, int d
  * [[...]], "per_class": [{"label", "precision", "recall", "f1", "support"}],
  * "macro_avg": {...}, "weighted_avg": {...}, "best_f1"}. NULL when out of memory. */
 cJSON *bertc_metrics_json(const bertc_metrics *m, const char *const *names);
+
+/* ---- Multi-label ----
+ *
+ * Streams (B,NL) 0/1 indicator rows (y_true, y_pred as sklearn's multilabel
+ * indicator matrices) into per-label tp/fp/fn counts and per-example sums, so
+ * every figure below equals sklearn 1.9's with zero_division = 0:
+ *   label i:   precision_recall_fscore_support(average=None)[.][i]
+ *   micro:     ratios of the summed counts;   macro: mean over labels;
+ *   weighted:  mean weighted by each label's support;
+ *   samples:   mean over examples of |t&p|/|p|, |t&p|/|t|, 2|t&p|/(|t|+|p|)
+ *              (0 where a denominator is 0, an example with no true and no
+ *              predicted label included);
+ *   hamming:   hamming_loss = mismatched slots / (n NL);
+ *   subset:    accuracy_score = examples with every label right / n.
+ * The support of an average is the number of true labels (as
+ * classification_report prints it).
+ *
+ *     bertc_mlmetrics m = {0};
+ *     bertc_mlmetrics_init(&m, NL, &err);
+ *     bertc_mlmetrics_threshold(pred, model.probs, B * NL, 0.5f);  // pred = prob >= 0.5
+ *     bertc_mlmetrics_add(&m, truth, pred, B, &err);
+ *     cJSON *j = bertc_mlmetrics_json(&m, names);
+ *     bertc_mlmetrics_free(&m);
+ */
+typedef struct bertc_mlmetrics {
+    int num_labels;        /* NL */
+    int64_t *tp, *fp, *fn; /* (NL) counts each */
+    int64_t n;             /* examples counted */
+    int64_t exact;         /* examples whose NL predictions all match */
+    int64_t mismatches;    /* (example, label) slots where prediction != truth */
+    double sum_p, sum_r, sum_f; /* per-example precision, recall, F1 summed over examples */
+    double loss_sum;       /* sum of per-example losses */
+    int64_t loss_count;
+} bertc_mlmetrics;
+
+int bertc_mlmetrics_init(bertc_mlmetrics *m, int num_labels, bertc_err *err);
+void bertc_mlmetrics_reset(bertc_mlmetrics *m);
+void bertc_mlmetrics_free(bertc_mlmetrics *m);
+/* Counts B examples: y_true and y_pred are (B,NL) with values 0 or 1 (anything
+ * else is BERTC_ERR_ARG and nothing is counted). */
+int bertc_mlmetrics_add(bertc_mlmetrics *m, const uint8_t *y_true, const uint8_t *y_pred, int B, bertc_err *err);
+void bertc_mlmetrics_add_loss(bertc_mlmetrics *m, double loss_sum, int64_t count);
+/* pred[i] = probs[i] >= threshold (the --threshold of predict/eval; 0.5 by default). */
+void bertc_mlmetrics_threshold(uint8_t *pred, const float *probs, size_t n, float threshold);
+
+bertc_scores bertc_mlmetrics_label(const bertc_mlmetrics *m, int i);
+bertc_scores bertc_mlmetrics_micro(const bertc_mlmetrics *m);
+bertc_scores bertc_mlmetrics_macro(const bertc_mlmetrics *m);
+bertc_scores bertc_mlmetrics_weighted(const bertc_mlmetrics *m);
+bertc_scores bertc_mlmetrics_samples(const bertc_mlmetrics *m);
+double bertc_mlmetrics_hamming(const bertc_mlmetrics *m);         /* 0 when none counted */
+double bertc_mlmetrics_subset_accuracy(const bertc_mlmetrics *m); /* 0 when none counted */
+double bertc_mlmetrics_loss(const bertc_mlmetrics *m);            /* NaN when no loss added */
+
+/* {"n", "subset_accuracy", "hamming_loss", "loss" (null when none), "labels",
+ * "per_label": [{"label", "precision", "recall", "f1", "support"}], "micro_avg",
+ * "macro_avg", "weighted_avg", "samples_avg", "best_f1" (= micro F1)}. NULL when
+ * out of memory. */
+cJSON *bertc_mlmetrics_json(const bertc_mlmetrics *m, const char *const *names);
 
 #endif /* BERTC_METRICS_H */

@@ -106,7 +106,26 @@ typedef struct loader {
     bertc_example *ex;
     const char **raw;  /* (n) the label as written, in the pool */
     int n, cap;
+    /* multi-label: every label as written (mn of them), example i's are
+     * mraw[moff[i] .. moff[i] + ex[i].num_label_ids) */
+    const char **mraw;
+    int mn, mcap, mmark;
+    int *moff;          /* (cap) */
 } loader;
+
+/* Appends one label (as written, in the pool) to the example being read next. */
+static int ml_push(loader *L, const char *raw) {
+    if (L->mn == L->mcap) {
+        if (L->mcap >= INT_MAX / 2) return bertc_fail(L->err, BERTC_ERR_NOMEM, "%s: too many labels", L->path);
+        int cap = L->mcap ? 2 * L->mcap : 1024;
+        const char **m = realloc(L->mraw, (size_t)cap * sizeof *m);
+        if (!m) return bertc_fail(L->err, BERTC_ERR_NOMEM, "%s: out of memory for labels", L->path);
+        L->mraw = m;
+        L->mcap = cap;
+    }
+    L->mraw[L->mn++] = raw;
+    return BERTC_OK;
+}
 
 static int add_example(loader *L, const char *text, size_t len, const char *pair, size_t pair_len,
                        const char *raw_label, long line, long id, int rating) {
@@ -117,9 +136,11 @@ static int add_example(loader *L, const char *text, size_t len, const char *pair
         bertc_example *ex = realloc(L->ex, (size_t)cap * sizeof *ex);
         if (ex) L->ex = ex;
         const char **raw = ex ? realloc(L->raw, (size_t)cap * sizeof *raw) : NULL;
-        if (!ex || !raw)
+        if (raw) L->raw = raw;
+        int *moff = raw ? realloc(L->moff, (size_t)cap * sizeof *moff) : NULL;
+        if (!ex || !raw || !moff)
             return bertc_fail(L->err, BERTC_ERR_NOMEM, "%s: cannot allocate %d examples", L->path, cap);
-        L->raw = raw;
+        L->moff = moff;
         L->cap = cap;
     }
     bertc_example *e = &L->ex[L->n];
@@ -132,6 +153,13 @@ static int add_example(loader *L, const char *text, size_t len, const char *pair
     e->id = id;
     e->line = line;
     L->raw[L->n] = raw_label;
+    e->label_ids = NULL;
+    e->num_label_ids = 0;
+    if (L->o->multi_label) {
+        L->moff[L->n] = L->mmark;
+        e->num_label_ids = L->mn - L->mmark;
+        L->mmark = L->mn;
+    }
     L->n++;
     return BERTC_OK;
 }
@@ -220,24 +248,25 @@ static int cmp_long(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Gives every example a label id and ds its label set (see data.h). */
-static int resolve_labels(loader *L, bertc_dataset *ds) {
+/* Gives each of the nraw labels as written (raw[j], of example owner[j], or of
+ * example j when owner is NULL) an id in ids[j], and ds its label set (data.h). */
+static int resolve_ids(loader *L, bertc_dataset *ds, const char **raw, int nraw, const int *owner, int *ids) {
     const bertc_data_opts *o = L->o;
     char wb[1200], lb[600];
     if (o->labels) {
         if (o->num_labels < 1)
             return bertc_fail(L->err, BERTC_ERR_ARG, "%s: an explicit label list needs at least one label", L->path);
         int ints = all_int(o->labels, o->num_labels);
-        for (int i = 0; i < L->n; i++) {
-            int id = match_label(o->labels, o->num_labels, ints, L->raw[i]);
+        for (int i = 0; i < nraw; i++) {
+            int id = match_label(o->labels, o->num_labels, ints, raw[i]);
             if (id < 0) {
                 label_list(lb, sizeof lb, o->labels, o->num_labels);
                 return bertc_fail(L->err, BERTC_ERR_NOTFOUND,
                                   "%s: label \"%s\" is not one of the %d labels (%s)",
-                                  where(wb, sizeof wb, L->path, L->ex[i].line), L->raw[i],
+                                  where(wb, sizeof wb, L->path, L->ex[owner ? owner[i] : i].line), raw[i],
                                   o->num_labels, lb);
             }
-            L->ex[i].label = id;
+            ids[i] = id;
         }
         ds->labels = copy_labels(o->labels, o->num_labels);
         if (!ds->labels) return nomem(L);
@@ -247,12 +276,12 @@ static int resolve_labels(loader *L, bertc_dataset *ds) {
     }
 
     /* Distinct labels, sorted. */
-    const char **u = malloc((size_t)L->n * sizeof *u);
+    const char **u = malloc((size_t)(nraw > 0 ? nraw : 1) * sizeof *u);
     if (!u) return nomem(L);
-    memcpy(u, L->raw, (size_t)L->n * sizeof *u);
-    qsort(u, (size_t)L->n, sizeof *u, cmp_str);
+    if (nraw > 0) memcpy(u, raw, (size_t)nraw * sizeof *u);
+    qsort(u, (size_t)nraw, sizeof *u, cmp_str);
     int k = 0;
-    for (int i = 0; i < L->n; i++)
+    for (int i = 0; i < nraw; i++)
         if (k == 0 || strcmp(u[k - 1], u[i]) != 0) u[k++] = u[i];
     int ints = all_int(u, k);
     if (ints) {
@@ -279,11 +308,11 @@ static int resolve_labels(loader *L, bertc_dataset *ds) {
             free(u);
             return nomem(L);
         }
-        for (int i = 0; i < L->n; i++) {
+        for (int i = 0; i < nraw; i++) {
             long x;
-            label_int(L->raw[i], &x);
+            label_int(raw[i], &x);
             long *hit = bsearch(&x, v, (size_t)m, sizeof *v, cmp_long);
-            L->ex[i].label = (int)(hit - v);
+            ids[i] = (int)(hit - v);
         }
         free(v);
     } else {
@@ -293,13 +322,62 @@ static int resolve_labels(loader *L, bertc_dataset *ds) {
             return nomem(L);
         }
         ds->num_labels = k;
-        for (int i = 0; i < L->n; i++) {
-            const char **hit = bsearch(&L->raw[i], u, (size_t)k, sizeof *u, cmp_str);
-            L->ex[i].label = (int)(hit - u);
+        for (int i = 0; i < nraw; i++) {
+            const char **hit = bsearch(&raw[i], u, (size_t)k, sizeof *u, cmp_str);
+            ids[i] = (int)(hit - u);
         }
     }
     ds->labels_are_ints = ints;
     free(u);
+    return BERTC_OK;
+}
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Single label: ex[i].label from raw[i]. Multi-label: every example's ids into
+ * one array (sorted, duplicates dropped), label = the first or -1. */
+static int resolve_labels(loader *L, bertc_dataset *ds) {
+    if (!L->o->multi_label) {
+        int *ids = malloc((size_t)(L->n > 0 ? L->n : 1) * sizeof *ids);
+        if (!ids) return nomem(L);
+        int rc = resolve_ids(L, ds, L->raw, L->n, NULL, ids);
+        for (int i = 0; !rc && i < L->n; i++) L->ex[i].label = ids[i];
+        free(ids);
+        return rc;
+    }
+    if (L->mn == 0 && !L->o->labels)
+        return bertc_fail(L->err, BERTC_ERR_FORMAT, "%s: no example has a label", L->path);
+    int *ids = malloc((size_t)(L->mn > 0 ? L->mn : 1) * sizeof *ids);
+    int *owner = calloc((size_t)(L->mn > 0 ? L->mn : 1), sizeof *owner);
+    if (!ids || !owner) {
+        free(ids);
+        free(owner);
+        return nomem(L);
+    }
+    for (int i = 0; i < L->n; i++)
+        for (int k = 0; k < L->ex[i].num_label_ids; k++) owner[L->moff[i] + k] = i;
+    int rc = resolve_ids(L, ds, L->mraw, L->mn, owner, ids);
+    free(owner);
+    if (rc) {
+        free(ids);
+        return rc;
+    }
+    for (int i = 0; i < L->n; i++) {
+        bertc_example *e = &L->ex[i];
+        int *x = ids + L->moff[i], m = 0;
+        qsort(x, (size_t)e->num_label_ids, sizeof *x, cmp_int);
+        for (int k = 0; k < e->num_label_ids; k++)
+            if (m == 0 || x[m - 1] != x[k]) x[m++] = x[k];
+        e->num_label_ids = m;
+        e->label_ids = m ? x : NULL;
+        e->label = m ? x[0] : -1;
+    }
+    ds->ml_ids = ids;
+    ds->ml_count = (size_t)L->mn;
+    ds->multi_label = 1;
     return BERTC_OK;
 }
 
@@ -631,6 +709,30 @@ static int read_csv(loader *L, char delim) {
                             where(wb, sizeof wb, L->path, at), fs.n, h.n);
             break;
         }
+        if (L->o->multi_label) {
+            /* the field split at label_separator (whole when none); empty parts skipped */
+            const char *sep = L->o->label_separator;
+            size_t sl = sep ? strlen(sep) : 0;
+            char *q = fs.f[cl], *qend = fs.f[cl] + fs.len[cl];
+            while (!rc && q < qend) {
+                char *e = sl ? strstr(q, sep) : NULL;
+                if (!e || e > qend) e = qend;
+                char *a = q, *b = e;
+                while (a < b && (*a == ' ' || *a == '\t')) a++;
+                while (b > a && (b[-1] == ' ' || b[-1] == '\t')) b--;
+                if (b > a) {
+                    *b = '\0'; /* the field is NUL-terminated in place; parts become strings */
+                    rc = ml_push(L, a);
+                }
+                q = e + sl;
+                if (!sl) break;
+            }
+            if (!rc)
+                rc = add_example(L, fs.f[ct], fs.len[ct], cp >= 0 ? fs.f[cp] : NULL, cp >= 0 ? fs.len[cp] : 0,
+                                 NULL, at, -1, -1);
+            if (rc) break;
+            continue;
+        }
         if (fs.len[cl] == 0) {
             rc = bertc_fail(L->err, BERTC_ERR_FORMAT, "%s: empty label in column \"%s\"",
                             where(wb, sizeof wb, L->path, at), L->o->label_column);
@@ -704,6 +806,32 @@ static int read_jsonl(loader *L) {
             if (!v) {
                 rc = bertc_fail(L->err, BERTC_ERR_NOTFOUND, "%s: no \"%s\" key", where(wb, sizeof wb, L->path, line),
                                 L->o->label_column);
+            } else if (cJSON_IsArray(v) && !L->o->multi_label) {
+                rc = bertc_fail(L->err, BERTC_ERR_FORMAT,
+                                "%s: \"%s\" is a list: several labels per text need multi-label mode (--multi-label)",
+                                where(wb, sizeof wb, L->path, line), L->o->label_column);
+            } else if (L->o->multi_label) {
+                /* a list of strings/integers, or one of them */
+                const cJSON *it = cJSON_IsArray(v) ? v->child : v;
+                for (; it && !rc; it = cJSON_IsArray(v) ? it->next : NULL) {
+                    char num[32];
+                    const char *nm = NULL;
+                    if (cJSON_IsNumber(it) && it->valuedouble == floor(it->valuedouble) &&
+                        fabs(it->valuedouble) <= 9007199254740992.0) {
+                        snprintf(num, sizeof num, "%lld", (long long)it->valuedouble);
+                        nm = num;
+                    } else if (cJSON_IsString(it) && it->valuestring && it->valuestring[0]) {
+                        nm = it->valuestring;
+                    }
+                    if (!nm) {
+                        rc = bertc_fail(L->err, BERTC_ERR_FORMAT,
+                                        "%s: \"%s\" must hold non-empty strings or integers",
+                                        where(wb, sizeof wb, L->path, line), L->o->label_column);
+                        break;
+                    }
+                    const char *copy = pool_strndup(L->pool, nm, strlen(nm));
+                    rc = copy ? ml_push(L, copy) : nomem(L);
+                }
             } else if (cJSON_IsNumber(v)) {
                 double d = v->valuedouble;
                 if (!(d == floor(d) && fabs(d) <= 9007199254740992.0)) {
@@ -763,12 +891,13 @@ static int read_fasttext(loader *L) {
                                   where(wb, sizeof wb, L->path, line), prefix);
             s = e;
             while (s < le && is_ws(*s)) s++;
-            if (!label) {
-                label = name;
+            if (!label || L->o->multi_label) {
+                if (!label) label = name;
                 *e = '\0'; /* e < le or e == le (already NUL) */
+                if (L->o->multi_label && (rc = ml_push(L, name))) return rc;
             }
         }
-        if (!label)
+        if (!label && !L->o->multi_label)
             return bertc_fail(L->err, BERTC_ERR_FORMAT, "%s: no \"%s\" label at the start of the line",
                               where(wb, sizeof wb, L->path, line), prefix);
         if ((rc = add_example(L, s, (size_t)(le - s), NULL, 0, label, line, -1, -1))) return rc;
@@ -877,9 +1006,12 @@ int bertc_data_load(bertc_dataset *ds, const char *spec, const char *default_spl
     if (!rc) rc = resolve_labels(&L, ds);
     if (!rc && fi == 0) qsort(L.ex, (size_t)L.n, sizeof *L.ex, cmp_imdb);
     free(L.raw);
+    free(L.mraw);
+    free(L.moff);
     if (rc) {
         free(L.ex);
         pool_free(L.pool);
+        free(ds->ml_ids);
         free_labels(ds->labels, ds->num_labels);
         free(path);
         memset(ds, 0, sizeof *ds);
@@ -907,11 +1039,12 @@ int bertc_data_map_labels(bertc_dataset *ds, const char *const *names, int k, be
         map[j] = match_label(names, k, ints, ds->labels[j]);
         if (map[j] >= 0) continue;
         long line = 0;
-        for (int i = 0; i < ds->n; i++)
-            if (ds->ex[i].label == j) {
-                line = ds->ex[i].line;
-                break;
-            }
+        for (int i = 0; i < ds->n && !line; i++)
+            for (int k = 0; k < (ds->multi_label ? ds->ex[i].num_label_ids : 1); k++)
+                if ((ds->multi_label ? ds->ex[i].label_ids[k] : ds->ex[i].label) == j) {
+                    line = ds->ex[i].line;
+                    break;
+                }
         char wb[1200], lb[600];
         label_list(lb, sizeof lb, names, k);
         int rc = bertc_fail(err, BERTC_ERR_NOTFOUND, "%s: label \"%s\" is not one of the %d training labels (%s)",
@@ -924,7 +1057,16 @@ int bertc_data_map_labels(bertc_dataset *ds, const char *const *names, int k, be
         free(map);
         return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", ds->path);
     }
-    for (int i = 0; i < ds->n; i++) ds->ex[i].label = map[ds->ex[i].label];
+    if (ds->multi_label) {
+        for (size_t j = 0; j < ds->ml_count; j++) ds->ml_ids[j] = map[ds->ml_ids[j]];
+        for (int i = 0; i < ds->n; i++) {
+            bertc_example *e = &ds->ex[i];
+            if (e->num_label_ids > 0) qsort((int *)e->label_ids, (size_t)e->num_label_ids, sizeof(int), cmp_int);
+            e->label = e->num_label_ids > 0 ? e->label_ids[0] : -1;
+        }
+    } else {
+        for (int i = 0; i < ds->n; i++) ds->ex[i].label = map[ds->ex[i].label];
+    }
     free(map);
     free_labels(ds->labels, ds->num_labels);
     ds->labels = copy;
@@ -935,7 +1077,20 @@ int bertc_data_map_labels(bertc_dataset *ds, const char *const *names, int k, be
 
 void bertc_data_label_counts(const bertc_dataset *ds, long *counts) {
     for (int k = 0; k < ds->num_labels; k++) counts[k] = 0;
-    for (int i = 0; i < ds->n; i++) counts[ds->ex[i].label]++;
+    for (int i = 0; i < ds->n; i++) {
+        if (ds->multi_label)
+            for (int k = 0; k < ds->ex[i].num_label_ids; k++) counts[ds->ex[i].label_ids[k]]++;
+        else
+            counts[ds->ex[i].label]++;
+    }
+}
+
+void bertc_data_multi_hot(const bertc_dataset *ds, const bertc_example *e, float *row) {
+    for (int k = 0; k < ds->num_labels; k++) row[k] = 0.0f;
+    if (ds->multi_label)
+        for (int k = 0; k < e->num_label_ids; k++) row[e->label_ids[k]] = 1.0f;
+    else if (e->label >= 0 && e->label < ds->num_labels)
+        row[e->label] = 1.0f;
 }
 
 int bertc_data_check_classes(const bertc_dataset *ds, bertc_err *err) {
@@ -948,6 +1103,9 @@ int bertc_data_check_classes(const bertc_dataset *ds, bertc_err *err) {
     for (int k = 0; k < ds->num_labels; k++) present += counts[k] > 0;
     free(counts);
     if (present >= 2) return BERTC_OK;
+    if (ds->multi_label)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: only %d of the %d labels occur in the %d examples; training needs "
+                          "at least two", path, present, ds->num_labels, ds->n);
     return bertc_fail(err, BERTC_ERR_FORMAT,
                       "%s: all %d examples have the label \"%s\"; training needs at least two classes", path,
                       ds->n, ds->labels[ds->ex[0].label]);
@@ -978,8 +1136,29 @@ static int subset_copy(bertc_dataset *out, const bertc_dataset *src, const int *
         memset(out, 0, sizeof *out);
         return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory copying %d examples", path, m);
     }
+    if (src->multi_label) {
+        size_t total = 0;
+        for (int i = 0; i < m; i++) total += (size_t)src->ex[idx[i]].num_label_ids;
+        out->ml_ids = malloc((total > 0 ? total : 1) * sizeof *out->ml_ids);
+        if (!out->ml_ids) {
+            free(out->ex);
+            free_labels(out->labels, src->num_labels);
+            free(out->path);
+            pool_free(out->pool);
+            memset(out, 0, sizeof *out);
+            return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory copying %d examples", path, m);
+        }
+        out->ml_count = total;
+        out->multi_label = 1;
+    }
+    size_t mlat = 0;
     for (int i = 0; i < m; i++) {
         bertc_example e = src->ex[idx[i]];
+        if (src->multi_label) {
+            if (e.num_label_ids) memcpy(out->ml_ids + mlat, e.label_ids, (size_t)e.num_label_ids * sizeof(int));
+            e.label_ids = e.num_label_ids ? out->ml_ids + mlat : NULL;
+            mlat += (size_t)e.num_label_ids;
+        }
         memcpy(block, e.text, e.len);
         block[e.len] = '\0';
         e.text = block;
@@ -1064,6 +1243,7 @@ int bertc_data_split(const bertc_dataset *ds, double fraction, uint64_t seed,
 void bertc_data_free(bertc_dataset *ds) {
     if (!ds) return;
     free(ds->ex);
+    free(ds->ml_ids);
     free_labels(ds->labels, ds->num_labels);
     free(ds->path);
     pool_free(ds->pool);

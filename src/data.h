@@ -43,7 +43,11 @@ typedef struct bertc_example {
     size_t len;        /* bytes */
     const char *pair;  /* the second text of a pair task, NUL-terminated; NULL when none */
     size_t pair_len;   /* bytes; 0 when pair is NULL */
-    int label;         /* label id in [0, num_labels) */
+    int label;         /* label id in [0, num_labels); multi-label: the first of label_ids,
+                          or -1 when the example has none */
+    const int *label_ids; /* multi-label only: num_label_ids distinct ids in increasing
+                             order (owned by the data set); NULL otherwise */
+    int num_label_ids;    /* multi-label only: 0..num_labels */
     int rating;        /* aclImdb: the rating from <id>_<rating>.txt (1..10); else -1 */
     long id;           /* aclImdb: the <id> of the file name; else -1 */
     long line;         /* 1-based line where the record starts in the file; 0 for aclImdb */
@@ -58,6 +62,9 @@ typedef struct bertc_dataset {
     int num_labels;
     int labels_are_ints; /* 1: every label name is a decimal integer (numeric order) */
     int has_pair;        /* 1: examples carry a second text (text_pair_column was set) */
+    int multi_label;     /* 1: loaded with opts.multi_label: examples carry label_ids */
+    int *ml_ids;         /* private: every example's label_ids, one allocation */
+    size_t ml_count;     /* private: ints in ml_ids */
     char *path;          /* the file or folder read (without :SPLIT), for messages */
     char format[16];     /* "imdb", "csv", "tsv", "jsonl" or "fasttext" */
     char split[8];       /* aclImdb: "train" or "test"; else "" */
@@ -76,6 +83,13 @@ typedef struct bertc_data_opts {
                                      training set's labels), or NULL: built from the data */
     int num_labels;               /* entries in labels; 0 when labels is NULL */
     size_t max_bytes;             /* refuse an input file larger than this; 4 GiB */
+    int multi_label;              /* 0: one label per example (default). 1: any number:
+                                     JSONL "label": ["a", "b"] (or one string/integer),
+                                     fastText: every leading PREFIXname word, CSV/TSV: the
+                                     label field split at label_separator; an example may
+                                     have no label ([] / no prefix word / empty field) */
+    const char *label_separator;  /* multi-label CSV/TSV: separator inside the label field
+                                     (e.g. ","); NULL: the field is one label */
 } bertc_data_opts;
 
 /* Fills o with the defaults listed above. */
@@ -128,8 +142,14 @@ int bertc_data_shuffle_limit(bertc_dataset *ds, uint64_t seed, long limit, bertc
 int bertc_data_split(const bertc_dataset *ds, double fraction, uint64_t seed,
                      bertc_dataset *out_train, bertc_dataset *out_eval, bertc_err *err);
 
-/* Examples per label: counts[k] for k in [0, num_labels). */
+/* Examples per label: counts[k] for k in [0, num_labels) (multi-label: examples
+ * that have label k). */
 void bertc_data_label_counts(const bertc_dataset *ds, long *counts);
+
+/* Multi-hot targets of example e for bert_backward_multilabel: row[k] = 1 when e
+ * has label k, else 0 (num_labels floats). For a single-label data set, the
+ * one-hot row of e->label. */
+void bertc_data_multi_hot(const bertc_dataset *ds, const bertc_example *e, float *row);
 
 /* Frees everything ds owns and zeroes it. NULL or zeroed: nothing happens. */
 void bertc_data_free(bertc_dataset *ds);

@@ -3,11 +3,12 @@
  * PyTorch side (bench/bench_torch.py), which gets the same ids file.
  *
  *   bench_model --model DIR --mode train|infer --batch B --length T
- *               [--ids FILE] [--steps S] [--warmup W] [--threads N] [--reference]
+ *               [--ids FILE] [--pad-to-max] [--steps S] [--warmup W] [--threads N] [--reference]
  *
  * --ids FILE: one sequence per line, space-separated token ids (already with
  * [CLS]/[SEP], at most T of them). Batches are cut in file order and padded to
- * the longest sequence in the batch (dynamic padding). Without it, every
+ * the longest sequence in the batch (dynamic padding), or to T with --pad-to-max
+ * (the attention mask marks the padding). Without --ids, every
  * sequence is T random ids (padded to T: the "padded" shape).
  * train: zero_grad, forward with dropout, backward, clip to norm 1, AdamW step
  * (the loop of PyTorch's side). infer: forward only, eval mode.
@@ -67,10 +68,11 @@ static int read_ids(const char *path, int T, int maxn, int *ids, int *lens) {
 
 int main(int argc, char **argv) {
     const char *model = NULL, *mode = "train", *idsf = NULL;
-    int B = 8, T = 128, steps = 5, warmup = 1, threads = 0, reference = 0;
+    int B = 8, T = 128, steps = 5, warmup = 1, threads = 0, reference = 0, pad_max = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--reference")) { reference = 1; continue; }
+        if (!strcmp(a, "--pad-to-max")) { pad_max = 1; continue; }
         if (!v) die("missing value after", a);
         if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--mode")) mode = v;
@@ -135,7 +137,7 @@ int main(int argc, char **argv) {
     int cursor = 0;
     for (int step = 0; step < warmup + steps; step++) {
         /* next batch, padded to its longest sequence */
-        int Tb = 0;
+        int Tb = pad_max ? T : 0;
         for (int b = 0; b < B; b++) {
             int s = (cursor + b) % nseq;
             if (lens[s] > Tb) Tb = lens[s];
@@ -175,7 +177,7 @@ int main(int argc, char **argv) {
            "\"steps\":%d,\"seconds\":%.6f,\"samples_per_s\":%.4f,\"seconds_per_step\":%.6f,"
            "\"real_tokens\":%ld,\"padded_tokens\":%ld,\"peak_rss_kib\":%ld,\"threads\":%d,"
            "\"openblas_core\":\"%s\"}\n",
-           reference ? "-reference" : "", mode, B, T, idsf ? "true" : "false", steps, t_timed,
+           reference ? "-reference" : "", mode, B, T, (idsf && !pad_max) ? "true" : "false", steps, t_timed,
            samples / t_timed, t_timed / steps, tokens, padded, ru.ru_maxrss, omp_get_max_threads(),
            openblas_get_corename());
     bertc_adamw_free(&opt);

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""bench/run.py (via `make bench` -> bench/run.sh): bertc against transformers +
+PyTorch (eager) and ONNX Runtime (fp32, ORT_ENABLE_ALL), in one run, on the same
+token ids, with the same thread count, and prints ratios.
+
+Cases, for each model (all-MiniLM-L6-v2 and the bert-base-sized fixture base3):
+  infer   B=32, T=128 padded to max length: sequences/s (bertc, torch, ort)
+  latency B=1,  T=128: seconds per sequence (bertc, torch, ort)
+  train   B=8,  T=128 padded, and dynamic padding (real IMDB reviews truncated to
+          128 tokens, each batch padded to its longest): samples/s (bertc, torch)
+Every case runs in its own process (peak RSS = that process's ru_maxrss), and
+the implementations are interleaved ROUNDS times; the best round of each is
+kept, because other processes share the two cores (the load average is
+recorded before and after). Peaks from bench/peak.c give the achieved-GFLOP/s
+denominators. bertc runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset
+(OpenBLAS picks its AVX-512 kernels) unless --keep-coretype; the kernel that ran
+is recorded. Writes bench/results/bench.json.
+"""
+import argparse, json, os, platform, subprocess, sys, tarfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build", "bench")
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def loadavg():
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine():
+    info = {"cpu_count": os.cpu_count(), "platform": platform.platform()}
+    try:
+        txt = open("/proc/cpuinfo").read()
+        for line in txt.splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        flags = set(next(l for l in txt.splitlines() if l.startswith("flags")).split(":", 1)[1].split())
+        info["avx512f"] = "avx512f" in flags
+        info["avx512_bf16"] = "avx512_bf16" in flags
+        info["mem_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except Exception:
+        pass
+    return info
+
+
+def run_json(cmd, env=None):
+    """Runs one benchmark process under /usr/bin/time (its own peak RSS: a child's
+    getrusage would report this driver's, which it inherits across fork+exec)."""
+    tfile = os.path.join(BUILD, "time.out")
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tfile] + cmd, capture_output=True, text=True, env=env)
+    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    if r.returncode != 0 or not lines:
+        sys.exit(f"bench: {' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+    out = json.loads(lines[-1])
+    out["peak_rss_kib"] = int(open(tfile).read().split()[-1])
+    return out
+
+
+def imdb_ids(folder, out, n, length, imdb):
+    """The first n train reviews of aclImdb, tokenized with the model's tokenizer
+    (transformers), truncated to length: one line of ids per review."""
+    if os.path.exists(out):
+        return
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(folder)
+    texts = []
+    with tarfile.open(imdb, "r:gz") as tf:
+        for m in tf:
+            if m.isfile() and "/train/" in m.name and m.name.endswith(".txt") and "/unsup/" not in m.name:
+                texts.append(tf.extractfile(m).read().decode("utf-8"))
+                if len(texts) == n:
+                    break
+    enc = tok(texts, truncation=True, max_length=length)["input_ids"]
+    with open(out + ".tmp", "w") as f:
+        for ids in enc:
+            f.write(" ".join(map(str, ids)) + "\n")
+    os.replace(out + ".tmp", out)
+
+
+def export_onnx(folder, out):
+    if os.path.exists(out):
+        return
+    import torch
+    from transformers import AutoModelForSequenceClassification
+    m = AutoModelForSequenceClassification.from_pretrained(folder, attn_implementation="eager").eval()
+    ids = torch.ones(2, 16, dtype=torch.long)
+    torch.onnx.export(m, (ids, torch.ones_like(ids)), out + ".tmp.onnx",
+                      input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                      dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"},
+                                    "logits": {0: "b"}}, opset_version=17, dynamo=False)
+    os.replace(out + ".tmp.onnx", out)
+
+
+def flops_per_seq(cfg, T):
+    """Forward FLOPs of one sequence of T tokens (NOTES.md, Counting work):
+    2 x encoder matmul parameters x T + 4 x L x T^2 x C (scores and P V)."""
+    C, L, F = cfg["hidden_size"], cfg["num_hidden_layers"], cfg["intermediate_size"]
+    n_enc = L * (4 * C * C + 2 * C * F)
+    return 2 * n_enc * T + 4 * L * T * T * C
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="all-MiniLM-L6-v2," + os.path.join(ROOT, "build/fixtures/forward/base3"))
+    ap.add_argument("--imdb", default=os.path.join(ROOT, "..", "shared", "data", "imdb", "aclImdb-text.tar.gz"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--cases", default="infer,latency,train,train-dyn")
+    ap.add_argument("--keep-coretype", action="store_true")
+    ap.add_argument("--omp-wait-policy", help="set OMP_WAIT_POLICY for every implementation (default: as is)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "bench.json"))
+    a = ap.parse_args()
+    cache = os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
+    if a.omp_wait_policy:
+        os.environ["OMP_WAIT_POLICY"] = a.omp_wait_policy
+    env_bertc = dict(os.environ)
+    if not a.keep_coretype:
+        env_bertc.pop("OPENBLAS_CORETYPE", None)
+        env_bertc.pop("OPENBLAS_L2_SIZE", None)
+    result = {"benchmark": "bertc vs PyTorch vs ONNX Runtime", "date": time.strftime("%Y-%m-%d %H:%M"),
+              "machine": machine(), "threads": a.threads, "loadavg_start": loadavg(),
+              "openblas_env_for_bertc": "as set" if a.keep_coretype else "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset",
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)")}
+    import torch
+    result["torch"] = torch.__version__
+    try:
+        import onnxruntime
+        result["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        result["onnxruntime"] = None
+    log(f"load average {result['loadavg_start']}; {result['machine'].get('cpu')} x{os.cpu_count()}")
+
+    peak = run_json([os.path.join(BUILD, "peak")], env=env_bertc)
+    peak_haswell = run_json([os.path.join(BUILD, "peak")])
+    result["peak"] = peak
+    result["peak_env_as_set"] = peak_haswell
+    log(f"peak: fp32 FMA {peak['fp32_fma_gflops']} GFLOP/s, bf16 dot {peak['bf16_dot_gflops']} GFLOP/s; "
+        f"sgemm at BERT shapes ({peak['openblas_core']}) " + ", ".join(str(s["gflops"]) for s in peak["sgemm"]) +
+        f"; ({peak_haswell['openblas_core']}) " + ", ".join(str(s["gflops"]) for s in peak_haswell["sgemm"]))
+
+    cases = a.cases.split(",")
+    rows = []
+    for model in a.models.split(","):
+        folder = model if os.path.isdir(model) else os.path.join(cache, "bertc", "models", model)
+        name = os.path.basename(folder.rstrip("/"))
+        cfg = json.load(open(os.path.join(folder, "config.json")))
+        ids_file = os.path.join(BUILD, f"ids_{name}.txt")
+        imdb_ids(folder, ids_file, 256, 128, a.imdb)
+        onnx_file = os.path.join(BUILD, f"{name}.onnx")
+        if result["onnxruntime"]:
+            export_onnx(folder, onnx_file)
+        big = cfg["hidden_size"] >= 768
+        spec = {  # case: (mode, batch, steps, warmup, ids?, pad_to_max?, impls)
+            "infer": ("infer", 32, 2 if big else 4, 1, True, True, ["bertc", "torch", "ort"]),
+            "latency": ("infer", 1, 10 if big else 30, 3, True, True, ["bertc", "torch", "ort"]),
+            "train": ("train", 8, 2 if big else 4, 1, True, True, ["bertc", "torch"]),
+            "train-dyn": ("train", 8, 2 if big else 4, 1, True, False, ["bertc", "torch"]),
+        }
+        for case in cases:
+            mode, B, steps, warm, use_ids, pad, impls = spec[case]
+            if not result["onnxruntime"]:
+                impls = [i for i in impls if i != "ort"]
+            best = {}
+            for rnd in range(a.rounds):
+                for impl in impls:
+                    common = ["--batch", str(B), "--length", "128", "--steps", str(steps), "--warmup", str(warm),
+                              "--threads", str(a.threads)]
+                    if use_ids:
+                        common += ["--ids", ids_file]
+                    if pad:
+                        common += ["--pad-to-max"]
+                    if impl == "bertc":
+                        r = run_json([os.path.join(BUILD, "bench_model"), "--model", folder, "--mode", mode] + common,
+                                     env=env_bertc)
+                    else:
+                        r = run_json([sys.executable, os.path.join(ROOT, "bench", "bench_torch.py"), "--impl", impl,
+                                      "--mode", mode, "--model", folder, "--onnx", onnx_file] + common)
+                    r["loadavg"] = loadavg()[0]
+                    if impl not in best or r["samples_per_s"] > best[impl]["samples_per_s"]:
+                        best[impl] = r
+            # achieved GFLOP/s: forward FLOPs of the padded tokens (x3 for a training step)
+            for impl, r in best.items():
+                T_eff = r["padded_tokens"] / (r["batch"] * r["steps"])
+                fl = flops_per_seq(cfg, T_eff) * (3 if mode == "train" else 1)
+                r["gflops"] = round(fl * r["samples_per_s"] / 1e9, 1)
+                r["pct_of_fp32_peak"] = round(100 * r["gflops"] / peak["fp32_fma_gflops"], 1)
+            row = {"model": name, "case": case, "results": best}
+            b = best["bertc"]["samples_per_s"]
+            row["ratio_vs_torch"] = round(b / best["torch"]["samples_per_s"], 3)
+            if "ort" in best:
+                row["ratio_vs_ort"] = round(b / best["ort"]["samples_per_s"], 3)
+            row["rss_ratio_vs_torch"] = round(best["bertc"]["peak_rss_kib"] / best["torch"]["peak_rss_kib"], 3)
+            rows.append(row)
+            unit = "seq/s" if case != "latency" else "ms"
+            def fmt(r):
+                return f"{1000 / r['samples_per_s']:.1f} ms" if case == "latency" else f"{r['samples_per_s']:.2f} {unit}"
+            log(f"{name:>18} {case:>9}: " + "  ".join(f"{k} {fmt(v)} ({v['peak_rss_kib'] >> 10} MiB, {v['gflops']} GFLOP/s)"
+                                                      for k, v in best.items())
+                + f"  | bertc/torch {row['ratio_vs_torch']:.2f}x" +
+                (f"  bertc/ort {row['ratio_vs_ort']:.2f}x" if "ratio_vs_ort" in row else "") +
+                f"  RSS bertc/torch {row['rss_ratio_vs_torch']:.2f}  (load {loadavg()[0]})")
+            result["rows"] = rows
+            os.makedirs(os.path.dirname(a.out), exist_ok=True)
+            with open(a.out, "w") as f:
+                json.dump(result, f, indent=2)
+    result["loadavg_end"] = loadavg()
+    with open(a.out, "w") as f:
+        json.dump(result, f, indent=2)
+
+    log("\nratios (throughput: higher is better for bertc; RSS: lower is better)")
+    log(f"{'model':>18} {'case':>9} {'vs PyTorch':>10} {'vs ORT':>7} {'RSS/torch':>9} {'bertc %peak':>11}")
+    for r in rows:
+        log(f"{r['model']:>18} {r['case']:>9} {r['ratio_vs_torch']:>9.2f}x "
+            f"{(str(round(r['ratio_vs_ort'], 2)) + 'x') if 'ratio_vs_ort' in r else '-':>7} "
+            f"{r['rss_ratio_vs_torch']:>9.2f} {r['results']['bertc']['pct_of_fp32_peak']:>10.1f}%")
+    log(f"load average: start {result['loadavg_start']}, end {result['loadavg_end']}; wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()

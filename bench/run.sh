@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# bench/run.sh (`make bench`): builds the C benchmark programs against
+# build/libbertc.a, installs ONNX Runtime if missing, makes the bert-base-sized
+# fixture, then runs bench/run.py (all cases; arguments are passed on, e.g.
+# bench/run.sh --cases infer --rounds 1). Never part of CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+CC=${CC:-gcc}
+mkdir -p build/bench
+[ -f build/libbertc.a ] || make -s build/libbertc.a
+CFLAGS="-std=c11 -D_GNU_SOURCE -O3 -march=native -fopenmp -Wall -Wextra -Werror -g"
+LIBS="-lopenblas -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz $(pkg-config --libs cairo 2>/dev/null) -lm"
+$CC $CFLAGS bench/bench_model.c -o build/bench/bench_model build/libbertc.a $LIBS
+$CC $CFLAGS bench/peak.c -o build/bench/peak -lopenblas -lm
+if ! $PYTHON -c "import onnxruntime, onnx" 2>/dev/null; then
+    echo "bench: installing onnxruntime and onnx (for the ONNX Runtime baseline)"
+    $PYTHON -m pip install -q --disable-pip-version-check onnxruntime onnx || echo "bench: no onnxruntime; ORT columns skipped"
+fi
+[ -d build/fixtures/forward/base3 ] || make -s fixtures
+exec $PYTHON bench/run.py "$@"

@@ -457,6 +457,18 @@ int bert_backward(bert_model *m, const int *labels, const float *class_weights,
     return BERTC_OK;
 }
 
+int bert_backward_dlogits(bert_model *m, const float *dlogits, bertc_err *err) {
+    if (!m->training || !m->grads_memory)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_backward_dlogits: the model was built for inference (training = 0)");
+    if (m->B < 1 || !dlogits) return bertc_fail(err, BERTC_ERR_ARG, "bert_backward_dlogits: no forward pass or no dlogits");
+    size_t n = (size_t)m->B * m->cfg.num_labels;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(dlogits[i])) return bertc_fail(err, BERTC_ERR_NUMERIC, "bert_backward_dlogits: dlogits[%zu] is %g", i, dlogits[i]);
+    memcpy(m->dlogits, dlogits, n * sizeof(float));
+    backward_from_dlogits(m);
+    return BERTC_OK;
+}
+
 int bert_loss_multilabel(const bert_model *m, const float *targets, float *loss, bertc_err *err) {
     if (m->B < 1) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss_multilabel: no forward pass to take the loss of");
     if (!targets) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss_multilabel: no targets");

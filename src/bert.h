@@ -229,6 +229,11 @@ int bert_loss_multilabel(const bert_model *m, const float *targets, float *loss,
  * problem_type (the loss is computed from the logits). */
 int bert_backward_multilabel(bert_model *m, const float *targets, float *loss, bertc_err *err);
 
+/* The backward for a loss computed by the caller (e.g. over logits pooled across
+ * a long text's windows, longtext.h): dlogits (B,NL) = dloss/dlogits of the last
+ * forward; *adds* dloss/dparams to m->grads_memory. */
+int bert_backward_dlogits(bert_model *m, const float *dlogits, bertc_err *err);
+
 /* Sets every gradient to 0 (no-op for an inference model). */
 void bert_zero_grad(bert_model *m);
 

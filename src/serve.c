@@ -520,6 +520,7 @@ static void *worker_main(void *arg) {
                 pp = &q->next;
             }
         }
+        if (nr) pthread_cond_broadcast(&s->idle);
         pthread_mutex_unlock(&s->mu);
         /* After this a request may be answered and freed at any time: resume only. */
         for (int i = 0; i < nr; i++) MHD_resume_connection(resume[i]);
@@ -648,11 +649,19 @@ int bertc_server_stop(bertc_server *s) {
         s->draining = 1;
         pthread_mutex_unlock(&s->mu);
         s->listen_fd = MHD_quiesce_daemon(s->d);
-        /* Requests already received are answered; wait for them to be sent. */
+        /* MHD no longer accepts, but the kernel would keep completing handshakes
+         * into the backlog; shutting the socket down (it stays open until MHD
+         * is stopped, as MHD asks) makes new connections be refused. */
+        if (s->listen_fd != MHD_INVALID_SOCKET) shutdown(s->listen_fd, SHUT_RDWR);
+        /* Requests already received are answered: first everything queued is
+         * scored (the queue is bounded, and each keep-alive connection now gets
+         * Connection: close, so it ends), then the answers are sent, for at most
+         * the connection timeout (a client stalled mid-request is cut there). */
+        pthread_mutex_lock(&s->mu);
+        while (s->queued > 0) pthread_cond_wait(&s->idle, &s->mu);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += s->o.timeout;
-        pthread_mutex_lock(&s->mu);
         while (s->open_requests > 0)
             if (pthread_cond_timedwait(&s->idle, &s->mu, &until) == ETIMEDOUT) break;
         left = s->open_requests;

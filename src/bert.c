@@ -199,6 +199,34 @@ int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory
     return BERTC_OK;
 }
 
+int bert_memory_estimate(bert_memory_plan *plan, const bert_config *cfg, int Bmax, int Tmax, int training,
+                         size_t data_bytes, bertc_err *err) {
+    memset(plan, 0, sizeof *plan);
+    int rc = bert_config_validate(cfg, err);
+    if (rc) return rc;
+    if (Bmax < 1 || Tmax < 1 || Tmax > cfg->max_position)
+        return bertc_fail(err, BERTC_ERR_ARG, "memory estimate: batch %d x %d tokens (max_position_embeddings %d)",
+                          Bmax, Tmax, cfg->max_position);
+    bert_model m;
+    memset(&m, 0, sizeof m);
+    m.cfg = *cfg;
+    m.Bmax = Bmax;
+    m.Tmax = Tmax;
+    m.training = training ? 1 : 0;
+    m.nthreads = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
+    size_t fn, kn, P = bert_num_params(cfg);
+    if (layout(&m, NULL, NULL, &fn, &kn) || fn > SIZE_MAX / 8 || P > SIZE_MAX / 32)
+        return bertc_fail(err, BERTC_ERR_NOMEM, "memory estimate: sizes overflow size_t");
+    plan->params = P * sizeof(float);
+    plan->grads = training ? P * sizeof(float) : 0;
+    plan->adam = training ? 2 * P * sizeof(float) : 0;
+    plan->arena = fn * sizeof(float) + kn;
+    plan->data = data_bytes;
+    plan->overhead = BERT_MEMORY_OVERHEAD;
+    plan->total = plan->params + plan->grads + plan->adam + plan->arena + plan->data + plan->overhead;
+    return BERTC_OK;
+}
+
 void bert_model_free(bert_model *m) {
     if (!m) return;
     free(m->acts_memory);

@@ -234,6 +234,30 @@ int bert_backward_multilabel(bert_model *m, const float *targets, float *loss, b
  * forward; *adds* dloss/dparams to m->grads_memory. */
 int bert_backward_dlogits(bert_model *m, const float *dlogits, bertc_err *err);
 
+/* ---- Memory planning ---- */
+
+/* What a run will hold at its peak, in bytes, computed from the config alone
+ * (nothing allocated), for the CLI to print before loading or training:
+ *   params    bert_num_params floats (the hf_model parameter block)
+ *   grads     the same again (training only)
+ *   adam      the two AdamW moments, 2 x params (training only)
+ *   arena     bert_model's activation arena for Bmax x Tmax: exactly
+ *             bert_model.arena_bytes of the model bert_model_build would make
+ *   data      data_bytes as given by the caller (tokenized data: 8 bytes per
+ *             token for ids + types, 16 per example, plus the texts)
+ *   overhead  a fixed allowance for the process, libraries and thread stacks
+ *   total     their sum */
+typedef struct bert_memory_plan {
+    size_t params, grads, adam, arena, data, overhead, total;
+} bert_memory_plan;
+
+#define BERT_MEMORY_OVERHEAD ((size_t)64 << 20)
+
+/* Fills *plan; BERTC_ERR_ARG on a bad config or sizes, BERTC_ERR_NOMEM when the
+ * sizes overflow size_t. training = 0 plans inference (params + arena). */
+int bert_memory_estimate(bert_memory_plan *plan, const bert_config *cfg, int Bmax, int Tmax, int training,
+                         size_t data_bytes, bertc_err *err);
+
 /* Sets every gradient to 0 (no-op for an inference model). */
 void bert_zero_grad(bert_model *m);
 

@@ -60,6 +60,13 @@ static void forward_case(hf_model *hf, int use_reference, int training) {
     CHECK(rc == BERTC_OK, "%s: build: %s", tag, err.msg);
     if (rc) return;
     m.use_reference = use_reference;
+    /* memory planning: the estimate's arena is exactly what build allocated */
+    bert_memory_plan plan;
+    rc = bert_memory_estimate(&plan, c, B, T, training, 1000, &err);
+    CHECK(rc == BERTC_OK && plan.arena == m.arena_bytes && plan.params == hf->num_params * sizeof(float) &&
+              plan.grads == (training ? plan.params : 0) && plan.adam == (training ? 2 * plan.params : 0) &&
+              plan.total == plan.params + plan.grads + plan.adam + plan.arena + 1000 + plan.overhead,
+          "%s: memory estimate arena %zu, built %zu (%s)", tag, plan.arena, m.arena_bytes, err.msg);
     size_t nh = (size_t)(L + 1) * B * T * C, na = (size_t)L * B * NH * T * T;
     if (hidden.n != nh || att.n != na) {
         CHECK(0, "%s: fixture shapes do not match the config", tag);

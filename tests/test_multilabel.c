@@ -100,6 +100,17 @@ static void model_part(void) {
         CHECK(grads.n == m.num_params, "%s: %zu reference gradients for %zu parameters", tag, grads.n, m.num_params);
         if (grads.n == m.num_params) compare_grads(tag, m.grads_memory, grads.f, m.num_params);
         if (!ref) {
+            /* bert_backward_dlogits with the BCE gradient gives the same gradients bit for bit */
+            size_t np = m.num_params;
+            float *g1 = malloc(np * sizeof(float)), *dl = malloc((size_t)B * NL * sizeof(float));
+            memcpy(g1, m.grads_memory, np * sizeof(float));
+            for (int i = 0; i < B * NL; i++)
+                dl[i] = (1.0f / (1.0f + expf(-m.logits[i])) - targets.f[i]) * (1.0f / (float)(B * NL));
+            bert_zero_grad(&m);
+            rc = bert_backward_dlogits(&m, dl, &err);
+            CHECK(rc == BERTC_OK && memcmp(g1, m.grads_memory, np * sizeof(float)) == 0,
+                  "%s: bert_backward_dlogits differs from bert_backward_multilabel (%s)", tag, err.msg);
+            free(g1), free(dl);
             int lab[64] = {0};
             CHECK(bert_backward(&m, lab, NULL, NULL, &err) == BERTC_ERR_ARG && strstr(err.msg, "multilabel"),
                   "%s: single-label backward on a multi-label model: %s", tag, err.msg);

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -145,10 +146,11 @@ int bertc_serve_parse(bertc_serve_request *out, const char *body, size_t len, co
         }
     }
     if (rc == 200 && tk && !cJSON_IsNull(tk)) {
+        /* Bounds before the cast: a double outside int's range has no int value. */
         double v = cJSON_IsNumber(tk) ? tk->valuedouble : 0.5;
-        if (!cJSON_IsNumber(tk) || v != v || v != (double)(long long)v || v > 1e9 || v < -1e9)
-            rc = serr(e, 400, "\"top_k\" must be an integer");
+        if (!cJSON_IsNumber(tk) || isnan(v) || v != floor(v)) rc = serr(e, 400, "\"top_k\" must be an integer");
         else if (v < 1) rc = serr(e, 422, "\"top_k\" must be at least 1 (got %.0f)", v);
+        else if (v > 1e9) rc = serr(e, 422, "\"top_k\" must be at most 1000000000 (got %g)", v);
         else top_k = (int)v;
     } else if (rc == 200 && tk) top_k = 0; /* null: every label, as the pipeline's top_k=None */
     /* Sizes and character counts, then one allocation: (n) pointers, (n) lengths, the bytes. */

@@ -169,39 +169,41 @@ static void gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const fl
                 M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
 }
 
-static void gemm_par(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                     const float *Bm, int ldb, float beta, float *Cm, int ldc) {
+/* As gemm_rows, split over the OpenMP threads. bias (N floats, or NULL): each
+ * thread first writes bias into every row of its own block of C and
+ * accumulates onto it (beta must then be 1), so the bias costs no extra
+ * parallel region: under load every region end is a barrier that waits for the
+ * slowest (descheduled) thread. */
+static void gemm_par_bias(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                          const float *Bm, int ldb, float beta, float *Cm, int ldc, const float *bias) {
     if (M < 1 || N < 1) return;
     blas_one_thread();
-    int nt = omp_get_max_threads();
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
     int split_m = M >= N;
     int D = split_m ? M : N;
     /* blocks of whole 16-float vectors, at most one per thread */
     int chunk = ((D + nt - 1) / nt + 15) / 16 * 16;
     int nblk = (D + chunk - 1) / chunk;
-    if (nblk <= 1) {
-        gemm_rows(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
-        return;
-    }
-    #pragma omp parallel for schedule(static) num_threads(nblk)
+    #pragma omp parallel for schedule(static) num_threads(nblk) if (nblk > 1)
     for (int blk = 0; blk < nblk; blk++) {
         int d0 = blk * chunk, dn = D - d0 < chunk ? D - d0 : chunk;
-        if (split_m)
-            gemm_rows(ta, tb, dn, N, K, alpha, ta ? A + d0 : A + (size_t)d0 * lda, lda, Bm, ldb, beta,
-                      Cm + (size_t)d0 * ldc, ldc);
-        else
-            gemm_rows(ta, tb, M, dn, K, alpha, A, lda, tb ? Bm + (size_t)d0 * ldb : Bm + d0, ldb, beta,
-                      Cm + d0, ldc);
+        int m0 = split_m ? d0 : 0, mn = split_m ? dn : M, n0 = split_m ? 0 : d0, nn = split_m ? N : dn;
+        if (bias)
+            for (int i = m0; i < m0 + mn; i++)
+                memcpy(Cm + (size_t)i * ldc + n0, bias + n0, (size_t)nn * sizeof *Cm);
+        gemm_rows(ta, tb, mn, nn, K, alpha, ta ? A + m0 : A + (size_t)m0 * lda, lda,
+                  tb ? Bm + (size_t)n0 * ldb : Bm + n0, ldb, beta, Cm + (size_t)m0 * ldc + n0, ldc);
     }
+}
+
+static void gemm_par(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *Bm, int ldb, float beta, float *Cm, int ldc) {
+    gemm_par_bias(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc, NULL);
 }
 
 void cpu_matmul_forward(float *out, const float *inp, const float *w, const float *b,
                         int N, int C, int OC) {
-    if (b) {
-        #pragma omp parallel for schedule(static)
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, (size_t)OC * sizeof *out);
-    }
-    gemm_par(0, 1, N, OC, C, 1.0f, inp, C, w, C, b ? 1.0f : 0.0f, out, OC);
+    gemm_par_bias(0, 1, N, OC, C, 1.0f, inp, C, w, C, b ? 1.0f : 0.0f, out, OC, b);
 }
 
 void cpu_matmul_backward(float *dinp, float *dw, float *db, const float *dout,

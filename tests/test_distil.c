@@ -17,6 +17,7 @@
 #include "../src/hfmodel.h"
 #include "npy.h"
 #include "test.h"
+#include "grad_check.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,9 +25,6 @@
 #define TOL_OUT 1e-4f
 #define TOL_ATT 1e-5f
 #define LOSS_ATOL 1e-5
-#define GRAD_RTOL 1e-3
-#define GRAD_ATOL_REL 1e-4
-#define GRAD_ATOL_MIN 1e-6
 
 static npy ids, mask, labels, logits, pooled, hidden, att, loss_ref, grads;
 static char dir[4096];
@@ -99,36 +97,6 @@ static void forward_case(hf_model *hf, int use_reference, int training) {
     bert_model_free(&m);
 }
 
-static void compare_grads(const char *tag, const float *got, size_t num_params) {
-    char p[8192], name[512];
-    snprintf(p, sizeof p, "%s/ref/grads_index.txt", dir);
-    FILE *f = fopen(p, "r");
-    CHECK(f != NULL, "%s: cannot open", p);
-    if (!f) return;
-    size_t covered = 0, off, cnt;
-    double worst = 0;
-    while (fscanf(f, "%511s %zu %zu", name, &off, &cnt) == 3) {
-        CHECK(off + cnt <= num_params, "%s: %s outside the layout", tag, name);
-        if (off + cnt > num_params) break;
-        const float *a = got + off, *b = grads.f + off;
-        float scale = 0;
-        for (size_t i = 0; i < cnt; i++) scale = fmaxf(scale, fabsf(b[i]));
-        double atol = fmax(GRAD_ATOL_MIN, GRAD_ATOL_REL * scale);
-        size_t bad = 0, first = 0;
-        for (size_t i = 0; i < cnt; i++) {
-            double d = fabs((double)a[i] - b[i]), tol = GRAD_RTOL * fabs((double)b[i]) + atol;
-            if (!(d <= tol) && !bad++) first = i;
-            if (d / tol > worst) worst = d / tol;
-        }
-        CHECK(bad == 0, "%s: grad %s: %zu of %zu off (first [%zu] bertc %.7g torch %.7g)", tag, name, bad, cnt, first,
-              a[first], b[first]);
-        covered += cnt;
-    }
-    fclose(f);
-    CHECK(covered == num_params, "%s: the index covers %zu of %zu parameters", tag, covered, num_params);
-    printf("%-28s %zu gradients; worst element uses %.1f%% of its tolerance\n", tag, covered, 100 * worst);
-}
-
 /* Loss and gradients; then one SGD step, a save, and a reload that must give the same logits. */
 static void grads_and_save(hf_model *hf, int use_reference) {
     int B = (int)ids.shape[0], T = (int)ids.shape[1], NL = hf->cfg.num_labels;
@@ -148,7 +116,7 @@ static void grads_and_save(hf_model *hf, int use_reference) {
     CHECK(fabs(loss - loss_ref.f[0]) <= LOSS_ATOL, "%s: loss %.8f, torch %.8f", tag, loss, loss_ref.f[0]);
     printf("%-28s loss %.7f (torch %.7f)\n", tag, loss, loss_ref.f[0]);
     CHECK(grads.n == m.num_params, "%s: %zu reference gradients for %zu parameters", tag, grads.n, m.num_params);
-    if (grads.n == m.num_params) compare_grads(tag, m.grads_memory, m.num_params);
+    if (grads.n == m.num_params) test_compare_grads(tag, dir, m.grads_memory, grads.f, m.num_params);
 
     if (!use_reference) {
         /* dropout: a training step with dropout repeats for a seed and differs from eval */

@@ -68,6 +68,9 @@ int cmd_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* OpenMP's thread count is per thread: set it here (the model sizes its
+     * thread pool when it is built) and again on the worker that runs it. */
+    cli_set_threads(threads);
     bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, cli_str(fl, "truncation"), 0, seed);
     bertc_err err = {0};
     bertc_server *s = NULL;

@@ -29,6 +29,9 @@ import numpy as np
 import torch
 from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_grads import flat_grads  # noqa: E402  (bertc's gradient layout, shared)
+
 MINILM = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
                       "bertc", "models", "all-MiniLM-L6-v2")
 LENGTHS = [24, 17, 5, 20]
@@ -115,20 +118,7 @@ def main():
     loss = ref(input_ids=ids, attention_mask=mask, labels=labels).loss
     loss.backward()
 
-    lay = layout(ref.config)
-    start, off = {}, 0
-    for t, n in lay:
-        start[t] = off
-        off += n
-    flat = np.full(off, np.nan, dtype="<f4")
-    index = []
-    for pname, p in ref.named_parameters():
-        o = place(pname, ref.config, start)
-        gr = p.grad.detach().numpy().astype("<f4").ravel()
-        assert np.isnan(flat[o:o + gr.size]).all(), f"{pname} overlaps another tensor"
-        flat[o:o + gr.size] = gr
-        index.append(f"{pname} {o} {gr.size}")
-    assert not np.isnan(flat).any(), "some of bertc's layout got no gradient"
+    flat, index, off = flat_grads(ref, layout, place)
 
     r = os.path.join(d, "ref")
     os.makedirs(r)

@@ -105,20 +105,7 @@ def save_case(outdir, name, model, tokenizer_writer, ids, tts, mask, labels, cla
     loss.backward()
 
     cfg = model.config
-    lay = layout(cfg)
-    start, off = {}, 0
-    for t, n in lay:
-        start[t] = off
-        off += n
-    flat = np.full(off, np.nan, dtype="<f4")
-    index = []
-    for pname, p in model.named_parameters():
-        o = place(pname, cfg, start)
-        g = p.grad.detach().numpy().astype("<f4").ravel()
-        assert np.isnan(flat[o:o + g.size]).all(), f"{pname} overlaps another tensor"
-        flat[o:o + g.size] = g
-        index.append(f"{pname} {o} {g.size}")
-    assert not np.isnan(flat).any(), "some of bertc's layout got no gradient"
+    flat, index, off = flat_grads(model)
 
     r = os.path.join(d, "ref")
     os.makedirs(r)
@@ -133,6 +120,27 @@ def save_case(outdir, name, model, tokenizer_writer, ids, tts, mask, labels, cla
     with open(os.path.join(r, "grads_index.txt"), "w") as f:
         f.write("\n".join(index) + "\n")
     print(f"gen_grads: {name}: loss {loss.item():.6f}, {len(index)} tensors, {off} gradients")
+
+
+def flat_grads(model, layout_fn=None, place_fn=None):
+    """Every parameter's .grad laid out as bertc's parameter block (float32), and
+    the index lines "NAME OFFSET COUNT" that tests/grad_check.h reads. layout_fn
+    and place_fn map another architecture's names (default: BERT's)."""
+    layout_fn, place_fn = layout_fn or layout, place_fn or place
+    start, off = {}, 0
+    for t, n in layout_fn(model.config):
+        start[t] = off
+        off += n
+    flat = np.full(off, np.nan, dtype="<f4")
+    index = []
+    for pname, p in model.named_parameters():
+        o = place_fn(pname, model.config, start)
+        g = p.grad.detach().numpy().astype("<f4").ravel()
+        assert np.isnan(flat[o:o + g.size]).all(), f"{pname} overlaps another tensor"
+        flat[o:o + g.size] = g
+        index.append(f"{pname} {o} {g.size}")
+    assert not np.isnan(flat).any(), "some of bertc's layout got no gradient"
+    return flat, index, off
 
 
 def tiny_tokenizer(d):

@@ -27,7 +27,7 @@ from sklearn.metrics import accuracy_score, hamming_loss, precision_recall_fscor
 from transformers import BertConfig, BertForSequenceClassification
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_grads import batch, layout, place, tiny_tokenizer  # noqa: E402
+from gen_grads import batch, flat_grads, layout, place, tiny_tokenizer  # noqa: E402
 
 
 def model_case(outdir):
@@ -57,19 +57,7 @@ def model_case(outdir):
     ref_loss = torch.nn.BCEWithLogitsLoss()(out.logits.detach(), targets)
     assert abs(ref_loss.item() - out.loss.item()) < 1e-7
 
-    lay = layout(cfg)
-    start, off = {}, 0
-    for t, n in lay:
-        start[t] = off
-        off += n
-    flat = np.full(off, np.nan, dtype="<f4")
-    index = []
-    for pname, p in model.named_parameters():
-        o = place(pname, cfg, start)
-        gr = p.grad.detach().numpy().astype("<f4").ravel()
-        flat[o:o + gr.size] = gr
-        index.append(f"{pname} {o} {gr.size}")
-    assert not np.isnan(flat).any()
+    flat, index, off = flat_grads(model)
     r = os.path.join(d, "ref")
     os.makedirs(r)
     np.save(os.path.join(r, "input_ids.npy"), ids.numpy().astype("<i4"))

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../src/longtext.h"
 #include "../src/optim.h"
 #include "../src/train.h"
 #include "commands.h"
@@ -62,8 +63,12 @@ static void on_event(const bertc_train_event *e, void *user) {
         return;
     case BERTC_TRAIN_EVAL:
         end_bar(p);
-        fprintf(stderr, "eval at step %ld (epoch %.2f): loss %.4f  accuracy %.4f  f1 %.4f\n", e->step, e->epoch,
-                e->eval_loss, e->eval_accuracy, e->eval_f1);
+        if (isfinite(e->eval_hamming))
+            fprintf(stderr, "eval at step %ld (epoch %.2f): loss %.4f  subset accuracy %.4f  micro f1 %.4f  hamming loss %.4f\n",
+                    e->step, e->epoch, e->eval_loss, e->eval_accuracy, e->eval_f1, e->eval_hamming);
+        else
+            fprintf(stderr, "eval at step %ld (epoch %.2f): loss %.4f  accuracy %.4f  f1 %.4f\n", e->step, e->epoch,
+                    e->eval_loss, e->eval_accuracy, e->eval_f1);
         return;
     case BERTC_TRAIN_SAVE:
         end_bar(p);
@@ -128,6 +133,13 @@ int cmd_train(int argc, char **argv) {
         {"overwrite", NULL, "replace a previous run's checkpoints, model and log in --out", CLI_BOOL, 0, 0},
         {"no-report", NULL, "do not write OUT/report.html at the end", CLI_BOOL, 0, 0},
         {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
+        {"multi-label", NULL, "several labels per text (JSONL lists, several __label__, CSV split at --label-separator): sigmoid + BCE", CLI_BOOL, 0, 0},
+        {"label-separator", NULL, "multi-label CSV/TSV: separator inside the label field (e.g. ',')", 0, 0, 0},
+        {"threshold", "0.5", "multi-label evaluation: a label is predicted when its probability >= this", 0, 0, 0},
+        {"long-text", "truncate", "texts longer than --max-length: truncate (--truncation)|head+tail|chunks", 0, 0, 0},
+        {"stride", NULL, "chunks: tokens shared by consecutive windows (default --max-length / 4)", 0, 0, 0},
+        {"pool", "mean", "chunks: pool the windows' logits by mean|max", 0, 0, 0},
+        {"max-windows", "0", "chunks: keep at most the first N windows of a text (0 = all; bounds memory)", 0, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
     char **pos = calloc((size_t)argc, sizeof *pos);
@@ -204,6 +216,21 @@ int cmd_train(int argc, char **argv) {
     long threads = cli_int(fl, "threads", 0, 1024);
     cli_set_threads(threads);
     o.threads = (int)threads;
+    o.multi_label = cli_bool(fl, "multi-label");
+    o.label_separator = cli_str(fl, "label-separator");
+    o.threshold = cli_float(fl, "threshold", 0, 1);
+    static const int lt[] = {BERTC_LONG_TRUNCATE, BERTC_LONG_HEAD_TAIL, BERTC_LONG_CHUNKS};
+    o.long_text = lt[cli_choice(fl, "long-text", "truncate|head+tail|chunks")];
+    o.stride = cli_given(fl, "stride") ? (int)cli_int(fl, "stride", 0, 1 << 16) : -1;
+    o.pool = cli_choice(fl, "pool", "mean|max") == 1 ? BERTC_POOL_MAX : BERTC_POOL_MEAN;
+    o.max_windows = (int)cli_int(fl, "max-windows", 0, 1 << 20);
+    if (o.long_text == BERTC_LONG_HEAD_TAIL) {
+        if (cli_given(fl, "truncation") && o.truncation != BERT_TRUNC_HEAD_TAIL)
+            cli_die(2, "--long-text: head+tail conflicts with --truncation %s", cli_str(fl, "truncation"));
+        o.truncation = BERT_TRUNC_HEAD_TAIL;
+    }
+    if (o.long_text != BERTC_LONG_CHUNKS && cli_given(fl, "pool")) cli_die(2, "--pool: needs --long-text chunks");
+    if (!o.multi_label && cli_given(fl, "threshold")) cli_die(2, "--threshold: needs --multi-label");
     if (bertc_train_check_opts(&o, &err)) cli_die(2, "%s", err.msg);
 
     struct sigaction sa;

@@ -22,6 +22,7 @@
 #include "checkpoint.h"
 #include "data.h"
 #include "hfmodel.h"
+#include "longtext.h"
 #include "metrics.h"
 #include "optim.h"
 #include "report.h"
@@ -58,6 +59,10 @@ void bertc_train_opts_default(bertc_train_opts *o) {
     o->metric = BERTC_METRIC_LOSS;
     o->max_bad_steps = 5;
     o->report = 1;
+    o->threshold = 0.5;
+    o->long_text = BERTC_LONG_TRUNCATE;
+    o->stride = -1;
+    o->pool = BERTC_POOL_MEAN;
 }
 
 int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
@@ -124,6 +129,31 @@ int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
     if (o->metric < BERTC_METRIC_LOSS || o->metric > BERTC_METRIC_F1)
         return bertc_fail(err, BERTC_ERR_ARG, "--metric-for-best-model: expected accuracy, f1 or loss");
     if (o->max_bad_steps < 1) return bertc_fail(err, BERTC_ERR_ARG, "--max-bad-steps: must be at least 1");
+    if (!(o->threshold >= 0 && o->threshold <= 1))
+        return bertc_fail(err, BERTC_ERR_ARG, "--threshold: must be in [0, 1], got %g", o->threshold);
+    if (o->label_separator && !o->multi_label)
+        return bertc_fail(err, BERTC_ERR_ARG, "--label-separator: needs --multi-label");
+    if (o->label_separator && !*o->label_separator)
+        return bertc_fail(err, BERTC_ERR_ARG, "--label-separator: must not be empty");
+    if (o->multi_label && o->class_weights)
+        return bertc_fail(err, BERTC_ERR_ARG, "--class-weights: not with --multi-label (BCE has no class weights here)");
+    if (o->long_text < BERTC_LONG_TRUNCATE || o->long_text > BERTC_LONG_CHUNKS)
+        return bertc_fail(err, BERTC_ERR_ARG, "--long-text: expected truncate, head+tail or chunks");
+    if (o->long_text == BERTC_LONG_HEAD_TAIL && o->truncation != BERT_TRUNC_HEAD && o->truncation != BERT_TRUNC_HEAD_TAIL)
+        return bertc_fail(err, BERTC_ERR_ARG, "--long-text: head+tail conflicts with --truncation tail");
+    if (o->long_text == BERTC_LONG_CHUNKS) {
+        if (o->text_pair_column)
+            return bertc_fail(err, BERTC_ERR_ARG, "--long-text: chunks is for single texts, not --text-pair-column");
+        if (o->max_length < 3) return bertc_fail(err, BERTC_ERR_ARG, "--max-length: must be at least 3 with chunks");
+        if (o->stride >= 0 && o->stride > o->max_length - 3)
+            return bertc_fail(err, BERTC_ERR_ARG, "--stride: must be in 0..%d for --max-length %d", o->max_length - 3,
+                              o->max_length);
+        if (o->max_windows < 0) return bertc_fail(err, BERTC_ERR_ARG, "--max-windows: must be >= 0");
+        if (o->pool != BERTC_POOL_MEAN && o->pool != BERTC_POOL_MAX)
+            return bertc_fail(err, BERTC_ERR_ARG, "--pool: expected mean or max");
+    } else if (o->stride >= 0 || o->max_windows > 0) {
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: needs --long-text chunks", o->stride >= 0 ? "--stride" : "--max-windows");
+    }
     if (o->class_weights && strcmp(o->class_weights, "auto") != 0) {
         const char *p = o->class_weights;
         while (*p) {
@@ -143,10 +173,14 @@ int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
 
 typedef struct encset {
     int n;
-    int *ids, *types;   /* (sum len) tokens of every example, back to back */
-    size_t *off;        /* (n) start of example i */
-    int *len;           /* (n) tokens of example i */
+    int *ids, *types;   /* (sum len) tokens of every sequence, back to back */
+    size_t *off;        /* (nseq) start of sequence j */
+    int *len;           /* (nseq) tokens of sequence j */
     int *labels;        /* (n) */
+    float *targets;     /* multi-label: (n, NL) multi-hot rows; else NULL */
+    int nseq;           /* sequences: n, or with chunks every window of every example */
+    int *win0;          /* chunks: (n + 1) example i's windows are sequences [win0[i], win0[i+1]); else NULL */
+    int *elen;          /* (n) example length for group_by_length: its tokens (all windows) */
 } encset;
 
 typedef struct trainer {
@@ -173,6 +207,15 @@ typedef struct trainer {
     int *perm;                      /* (n) this epoch's order */
     long perm_epoch;
     int *b_ids, *b_types, *b_mask, *b_labels, *b_pred; /* (Bmax*T) / (Bmax) batch buffers */
+    float *b_targets;               /* multi-label: (B texts, NL) */
+    float *b_pooled, *b_dpooled, *b_probs, *b_dlogits; /* chunks: (B, NL) x 3, (Bmax windows, NL) */
+    int b_nwin[4096];               /* chunks: windows of each text of the batch */
+    uint8_t *b_truth, *b_mlpred;    /* multi-label evaluation: (B, NL) */
+    bertc_mlmetrics mlmet;
+    int ml;                         /* multi-label run */
+    int chunks;                     /* --long-text chunks */
+    int stride;                     /* resolved --stride */
+    int Bmax;                       /* sequences per forward the model holds */
     bertc_rng drop_rng;
     bertc_ckpt_state st;
     char resume_dir[4096];
@@ -255,6 +298,8 @@ static int load_data(trainer *t, bertc_err *err) {
     if (o->text_column) d.text_column = o->text_column;
     d.text_pair_column = o->text_pair_column;
     if (o->label_column) d.label_column = o->label_column;
+    d.multi_label = o->multi_label;
+    d.label_separator = o->label_separator;
     if (t->labels_given) {
         d.labels = (const char *const *)t->labels_given;
         d.num_labels = t->num_labels_given;
@@ -319,43 +364,104 @@ static int load_data(trainer *t, bertc_err *err) {
 
 /* ---- tokenization (once, up front) ---- */
 
+/* Appends one sequence of n tokens to es, growing its arrays. */
+static int es_push(encset *es, size_t *cap_tok, int *cap_seq, const int *ids, const int *types, int n,
+                   const char *path, bertc_err *err) {
+    size_t at = es->nseq > 0 ? es->off[es->nseq - 1] + (size_t)es->len[es->nseq - 1] : 0;
+    if (at + (size_t)n > *cap_tok) {
+        size_t c = *cap_tok * 2 + (size_t)n;
+        int *a = realloc(es->ids, c * sizeof(int)), *b = a ? realloc(es->types, c * sizeof(int)) : NULL;
+        if (a) es->ids = a;
+        if (b) es->types = b;
+        if (!a || !b) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for the tokens", path);
+        *cap_tok = c;
+    }
+    if (es->nseq == *cap_seq) {
+        int c = *cap_seq * 2 + 16;
+        size_t *o = realloc(es->off, (size_t)c * sizeof(size_t));
+        if (o) es->off = o;
+        int *l = o ? realloc(es->len, (size_t)c * sizeof(int)) : NULL;
+        if (l) es->len = l;
+        if (!o || !l) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for the tokens", path);
+        *cap_seq = c;
+    }
+    for (int k = 0; k < n; k++) {
+        es->ids[at + (size_t)k] = ids[k];
+        es->types[at + (size_t)k] = types ? types[k] : 0;
+    }
+    es->off[es->nseq] = at;
+    es->len[es->nseq] = n;
+    es->nseq++;
+    return BERTC_OK;
+}
+
 static int encode_all(trainer *t, const bertc_dataset *ds, encset *es, bertc_err *err) {
     const bertc_train_opts *o = t->o;
-    size_t cap;
-    if (bertc_mul_size((size_t)ds->n, (size_t)o->max_length, &cap))
+    int NL = ds->num_labels, M = o->max_length;
+    size_t cap_tok;
+    if (bertc_mul_size((size_t)ds->n, (size_t)M, &cap_tok))
         return bertc_fail(err, BERTC_ERR_NOMEM, "%s: too many tokens", ds->path);
+    if (t->chunks) cap_tok = cap_tok / 2 + 16;
+    int cap_seq = ds->n;
     es->n = ds->n;
-    es->ids = malloc(cap * sizeof(int));
-    es->types = malloc(cap * sizeof(int));
-    es->off = malloc((size_t)ds->n * sizeof(size_t));
-    es->len = malloc((size_t)ds->n * sizeof(int));
+    es->ids = malloc(cap_tok * sizeof(int));
+    es->types = malloc(cap_tok * sizeof(int));
+    es->off = malloc((size_t)cap_seq * sizeof(size_t));
+    es->len = malloc((size_t)cap_seq * sizeof(int));
     es->labels = malloc((size_t)ds->n * sizeof(int));
-    if (!es->ids || !es->types || !es->off || !es->len || !es->labels)
+    es->elen = malloc((size_t)ds->n * sizeof(int));
+    if (t->ml) es->targets = malloc((size_t)ds->n * (size_t)NL * sizeof(float));
+    if (t->chunks) es->win0 = malloc((size_t)(ds->n + 1) * sizeof(int));
+    if (!es->ids || !es->types || !es->off || !es->len || !es->labels || !es->elen || (t->ml && !es->targets) ||
+        (t->chunks && !es->win0))
         return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for the tokens", ds->path);
+    bert_trunc trunc = o->long_text == BERTC_LONG_HEAD_TAIL ? BERT_TRUNC_HEAD_TAIL : (bert_trunc)o->truncation;
+    bert_special_ids sp = bert_tokenizer_special_ids(t->tok);
+    int *row = t->chunks ? malloc((size_t)M * sizeof(int)) : NULL;
+    if (t->chunks && !row) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", ds->path);
     bert_encoding enc = {0};
-    size_t at = 0;
     int rc = BERTC_OK;
     for (int i = 0; i < ds->n; i++) {
         const bertc_example *x = &ds->ex[i];
-        rc = bert_encode(t->tok, x->text, x->len, x->pair, x->pair_len, o->max_length, (bert_trunc)o->truncation,
-                         &enc, err);
-        if (rc) {
-            bertc_err_prefix(err, "%s: example %d", ds->path, i + 1);
-            break;
+        if (t->chunks) {
+            rc = bert_tokenize(t->tok, x->text, x->len, &enc, err);
+            int nw = rc ? 0 : bertc_window_count(enc.n, M, t->stride);
+            if (!rc && nw < 0) rc = bertc_fail(err, BERTC_ERR_ARG, "--stride: %d is out of range", t->stride);
+            if (rc) {
+                bertc_err_prefix(err, "%s: example %d", ds->path, i + 1);
+                break;
+            }
+            if (o->max_windows > 0 && nw > o->max_windows) nw = o->max_windows;
+            es->win0[i] = es->nseq;
+            es->elen[i] = 0;
+            for (int k = 0; k < nw && !rc; k++) {
+                int b0, b1, n = 0;
+                bertc_window_range(enc.n, M, t->stride, k, &b0, &b1);
+                row[n++] = sp.cls;
+                for (int j = b0; j < b1; j++) row[n++] = enc.ids[j];
+                row[n++] = sp.sep;
+                es->elen[i] += n;
+                rc = es_push(es, &cap_tok, &cap_seq, row, NULL, n, ds->path, err);
+            }
+        } else {
+            rc = bert_encode(t->tok, x->text, x->len, x->pair, x->pair_len, M, trunc, &enc, err);
+            if (rc) {
+                bertc_err_prefix(err, "%s: example %d", ds->path, i + 1);
+                break;
+            }
+            es->elen[i] = enc.n;
+            rc = es_push(es, &cap_tok, &cap_seq, enc.ids, enc.type_ids, enc.n, ds->path, err);
         }
-        es->off[i] = at;
-        es->len[i] = enc.n;
+        if (rc) break;
         es->labels[i] = x->label;
-        for (int k = 0; k < enc.n; k++) {
-            es->ids[at + (size_t)k] = enc.ids[k];
-            es->types[at + (size_t)k] = enc.type_ids[k];
-        }
-        at += (size_t)enc.n;
+        if (t->ml) bertc_data_multi_hot(ds, x, es->targets + (size_t)i * NL);
         if ((i & 255) == 0 && o->stop && *o->stop) {
             rc = bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted while tokenizing; nothing was written");
             break;
         }
     }
+    if (t->chunks && rc == BERTC_OK) es->win0[ds->n] = es->nseq;
+    free(row);
     bert_encoding_free(&enc);
     return rc;
 }
@@ -366,29 +472,112 @@ static void encset_free(encset *e) {
     free(e->off);
     free(e->len);
     free(e->labels);
+    free(e->targets);
+    free(e->win0);
+    free(e->elen);
     memset(e, 0, sizeof *e);
 }
 
-/* Fills the batch buffers with examples idx[0..B) padded to T; returns T. */
-static int fill_batch(trainer *t, const encset *es, const int *idx, int B) {
+/* Fills the batch buffers with examples idx[0..B) padded to T; returns T and
+ * the number of sequences in *S (B, or with chunks their windows). */
+static int fill_batch(trainer *t, const encset *es, const int *idx, int B, int *S) {
+    int NL = t->hf.cfg.num_labels;
+    int ns = 0;
+    for (int b = 0; b < B; b++) {
+        int i = idx[b];
+        int j0 = es->win0 ? es->win0[i] : i, j1 = es->win0 ? es->win0[i + 1] : i + 1;
+        t->b_nwin[b] = j1 - j0;
+        ns += j1 - j0;
+        t->b_labels[b] = es->labels[i];
+        if (es->targets) memcpy(t->b_targets + (size_t)b * NL, es->targets + (size_t)i * NL, (size_t)NL * sizeof(float));
+    }
     int T = 0;
     if (t->o->pad_to_max_length) T = t->o->max_length;
     else
-        for (int b = 0; b < B; b++)
-            if (es->len[idx[b]] > T) T = es->len[idx[b]];
-    for (int b = 0; b < B; b++) {
-        int i = idx[b], n = es->len[i];
-        const int *ids = es->ids + es->off[i], *ty = es->types + es->off[i];
-        int *oi = t->b_ids + (size_t)b * T, *ot = t->b_types + (size_t)b * T, *om = t->b_mask + (size_t)b * T;
-        for (int k = 0; k < T; k++) {
-            int real = k < n;
-            oi[k] = real ? ids[k] : t->pad_id;
-            ot[k] = real ? ty[k] : 0;
-            om[k] = real;
+        for (int b = 0; b < B; b++) {
+            int i = idx[b];
+            int j0 = es->win0 ? es->win0[i] : i, j1 = es->win0 ? es->win0[i + 1] : i + 1;
+            for (int j = j0; j < j1; j++)
+                if (es->len[j] > T) T = es->len[j];
         }
-        t->b_labels[b] = es->labels[i];
+    int r = 0;
+    for (int b = 0; b < B; b++) {
+        int i = idx[b];
+        int j0 = es->win0 ? es->win0[i] : i, j1 = es->win0 ? es->win0[i + 1] : i + 1;
+        for (int j = j0; j < j1; j++, r++) {
+            int n = es->len[j];
+            const int *ids = es->ids + es->off[j], *ty = es->types + es->off[j];
+            int *oi = t->b_ids + (size_t)r * T, *ot = t->b_types + (size_t)r * T, *om = t->b_mask + (size_t)r * T;
+            for (int k = 0; k < T; k++) {
+                int real = k < n;
+                oi[k] = real ? ids[k] : t->pad_id;
+                ot[k] = real ? ty[k] : 0;
+                om[k] = real;
+            }
+        }
     }
+    *S = ns;
     return T;
+}
+
+/* Chunks: pools each text's window logits (m.logits, S rows) into b_pooled (B
+ * rows) and computes the loss on the pooled logits: cross-entropy (with class
+ * weights as PyTorch's weighted mean) or BCE with logits (mean over B x NL).
+ * With dlogits, also the gradient: d loss / d window logits (S, NL). probs (B,
+ * NL) gets softmax/sigmoid of the pooled logits when not NULL. */
+static double pooled_loss(trainer *t, int B, float *probs, float *dlogits) {
+    int NL = t->hf.cfg.num_labels;
+    const float *wl = t->m.logits;
+    double loss = 0, wsum = 0;
+    int r = 0;
+    for (int b = 0; b < B; b++) {
+        float *pl = t->b_pooled + (size_t)b * NL;
+        bertc_pool_logits(pl, wl + (size_t)r * NL, t->b_nwin[b], NL, t->o->pool);
+        r += t->b_nwin[b];
+    }
+    for (int b = 0; b < B; b++) {
+        const float *x = t->b_pooled + (size_t)b * NL;
+        float *d = t->b_dpooled + (size_t)b * NL;
+        float *p = probs ? probs + (size_t)b * NL : NULL;
+        if (t->ml) {
+            const float *y = t->b_targets + (size_t)b * NL;
+            for (int k = 0; k < NL; k++) {
+                double xv = x[k], sg = 1.0 / (1.0 + exp(-xv));
+                loss += (xv > 0 ? xv : 0) - xv * y[k] + log1p(exp(-fabs(xv)));
+                d[k] = (float)((sg - y[k]) / ((double)B * NL));
+                if (p) p[k] = (float)sg;
+            }
+        } else {
+            double mx = x[0];
+            for (int k = 1; k < NL; k++)
+                if (x[k] > mx) mx = x[k];
+            double z = 0;
+            for (int k = 0; k < NL; k++) z += exp(x[k] - mx);
+            int y = t->b_labels[b];
+            double w = t->class_w ? t->class_w[y] : 1.0;
+            loss += w * (log(z) + mx - x[y]);
+            wsum += w;
+            for (int k = 0; k < NL; k++) {
+                double pk = exp(x[k] - mx) / z;
+                d[k] = (float)(w * (pk - (k == y)));
+                if (p) p[k] = (float)pk;
+            }
+        }
+    }
+    if (t->ml) loss /= (double)B * NL;
+    else {
+        loss = wsum > 0 ? loss / wsum : NAN;
+        for (size_t k = 0; k < (size_t)B * NL; k++) t->b_dpooled[k] = wsum > 0 ? (float)(t->b_dpooled[k] / wsum) : 0;
+    }
+    if (dlogits) {
+        r = 0;
+        for (int b = 0; b < B; b++) {
+            bertc_pool_logits_backward(dlogits + (size_t)r * NL, t->b_dpooled + (size_t)b * NL, wl + (size_t)r * NL,
+                                       t->b_nwin[b], NL, t->o->pool);
+            r += t->b_nwin[b];
+        }
+    }
+    return loss;
 }
 
 /* ---- batch order ---- */
@@ -410,7 +599,7 @@ static void make_perm(trainer *t, long ep) {
         if (mult > 50) mult = 50;
         if (mult < 1) mult = 1;
         int mb = mult * B;
-        const int *len = t->tr.len;
+        const int *len = t->tr.elen;
         for (int s = 0; s < n; s += mb) {
             int e = s + mb < n ? s + mb : n;
             for (int i = s + 1; i < e; i++) { /* stable insertion sort, allocates nothing */
@@ -462,30 +651,56 @@ static double epoch_of(const trainer *t, long step) {
 
 /* ---- evaluation ---- */
 
-static int evaluate(trainer *t, double *loss, double *acc, double *f1, bertc_err *err) {
+static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *hamming, bertc_err *err) {
     int EB = t->o->eval_batch_size, NL = t->hf.cfg.num_labels;
-    bertc_metrics_reset(&t->met);
+    if (t->ml) bertc_mlmetrics_reset(&t->mlmet);
+    else bertc_metrics_reset(&t->met);
     int idx[4096];
     for (int s = 0; s < t->ev.n; s += EB) {
         int B = t->ev.n - s < EB ? t->ev.n - s : EB;
         for (int b = 0; b < B; b++) idx[b] = s + b;
-        int T = fill_batch(t, &t->ev, idx, B);
-        if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, B, T, NULL, NULL, NULL, err)) return err->code;
+        int S;
+        int T = fill_batch(t, &t->ev, idx, B, &S);
+        if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, NULL, NULL, NULL, err)) return err->code;
         float l;
-        if (bert_loss(&t->m, t->b_labels, NULL, &l, err)) return err->code;
+        const float *lg = t->m.logits, *pr = t->m.probs;
+        if (t->chunks) {
+            l = (float)pooled_loss(t, B, t->b_probs, NULL);
+            lg = t->b_pooled;
+            pr = t->b_probs;
+        } else if (t->ml) {
+            if (bert_loss_multilabel(&t->m, t->b_targets, &l, err)) return err->code;
+        } else if (bert_loss(&t->m, t->b_labels, NULL, &l, err)) {
+            return err->code;
+        }
+        if (t->ml) {
+            for (size_t k = 0; k < (size_t)B * NL; k++) t->b_truth[k] = t->b_targets[k] > 0.5f;
+            bertc_mlmetrics_threshold(t->b_mlpred, pr, (size_t)B * NL, (float)t->o->threshold);
+            if (bertc_mlmetrics_add(&t->mlmet, t->b_truth, t->b_mlpred, B, err)) return err->code;
+            bertc_mlmetrics_add_loss(&t->mlmet, (double)l * B, B);
+            continue;
+        }
         for (int b = 0; b < B; b++) {
-            const float *lg = t->m.logits + (size_t)b * NL;
+            const float *x = lg + (size_t)b * NL;
             int best = 0;
             for (int k = 1; k < NL; k++)
-                if (lg[k] > lg[best]) best = k;
+                if (x[k] > x[best]) best = k;
             t->b_pred[b] = best;
         }
         if (bertc_metrics_add(&t->met, t->b_labels, t->b_pred, B, err)) return err->code;
         bertc_metrics_add_loss(&t->met, (double)l * B, B);
     }
-    *loss = bertc_metrics_loss(&t->met);
-    *acc = bertc_metrics_accuracy(&t->met);
-    *f1 = bertc_metrics_best_f1(&t->met);
+    if (t->ml) {
+        *loss = bertc_mlmetrics_loss(&t->mlmet);
+        *acc = bertc_mlmetrics_subset_accuracy(&t->mlmet);
+        *f1 = bertc_mlmetrics_micro(&t->mlmet).f1;
+        *hamming = bertc_mlmetrics_hamming(&t->mlmet);
+    } else {
+        *loss = bertc_metrics_loss(&t->met);
+        *acc = bertc_metrics_accuracy(&t->met);
+        *f1 = bertc_metrics_best_f1(&t->met);
+        *hamming = NAN;
+    }
     return BERTC_OK;
 }
 
@@ -619,6 +834,15 @@ static cJSON *settings_json(const trainer *t) {
     cJSON_AddStringToObject(j, "metric_for_best_model", metric_key(o->metric) + 5);
     cJSON_AddNumberToObject(j, "early_stopping_patience", o->early_stopping_patience);
     cJSON_AddNumberToObject(j, "threads", o->threads);
+    cJSON_AddStringToObject(j, "problem_type", o->multi_label ? "multi_label_classification" : "single_label_classification");
+    if (o->multi_label) cJSON_AddNumberToObject(j, "threshold", o->threshold);
+    static const char *const lt_names[] = {"truncate", "head+tail", "chunks"};
+    cJSON_AddStringToObject(j, "long_text", lt_names[o->long_text >= 0 && o->long_text <= 2 ? o->long_text : 0]);
+    if (o->long_text == BERTC_LONG_CHUNKS) {
+        cJSON_AddNumberToObject(j, "stride", t->stride);
+        cJSON_AddStringToObject(j, "pool", o->pool == BERTC_POOL_MAX ? "max" : "mean");
+        cJSON_AddNumberToObject(j, "max_windows", o->max_windows);
+    }
     cJSON *lab = cJSON_AddArrayToObject(j, "labels");
     for (int k = 0; k < t->train.num_labels; k++) cJSON_AddItemToArray(lab, cJSON_CreateString(t->train.labels[k]));
     return j;
@@ -669,11 +893,31 @@ static int repoint_vocab(trainer *t, bertc_err *err) {
     return BERTC_OK;
 }
 
+static int cmp_int_desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x < y) - (x > y);
+}
+
+/* Chunks: the most windows B texts of es can hold together; -1 out of memory. */
+static long max_windows_sum(const encset *es, int B) {
+    int *c = malloc((size_t)(es->n > 0 ? es->n : 1) * sizeof *c);
+    if (!c) return -1;
+    for (int i = 0; i < es->n; i++) c[i] = es->win0[i + 1] - es->win0[i];
+    qsort(c, (size_t)es->n, sizeof *c, cmp_int_desc);
+    long s = 0;
+    for (int i = 0; i < B && i < es->n; i++) s += c[i];
+    free(c);
+    return s;
+}
+
 /* ---- setup: everything that can fail on bad input, before OUT is touched ---- */
 
 static int setup(trainer *t, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     if (bertc_train_check_opts(o, err)) return err->code;
+    t->ml = o->multi_label;
+    t->chunks = o->long_text == BERTC_LONG_CHUNKS;
+    t->stride = o->stride >= 0 ? o->stride : o->max_length / 4;
     if (split_labels(t, err)) return err->code;
     if (load_data(t, err)) return err->code;
     int NL = t->train.num_labels;
@@ -718,6 +962,16 @@ static int setup(trainer *t, bertc_err *err) {
     } else if (hf_model_load(&t->hf, o->model, &lo, err)) {
         return bertc_err_prefix(err, "--model");
     }
+    /* single- vs multi-label: the data (loaded with or without --multi-label)
+     * must match a model that already has a trained classifier */
+    if (!t->hf.new_head && t->hf.cfg.problem_type != (t->ml ? BERT_PROBLEM_MULTI_LABEL : BERT_PROBLEM_SINGLE_LABEL))
+        return bertc_fail(err, BERTC_ERR_ARG,
+                          t->ml ? "--multi-label: %s has a single-label classifier (problem_type single_label_classification); "
+                                  "fine-tune its base model, or train without --multi-label"
+                                : "--multi-label: %s is a multi-label model (problem_type multi_label_classification); "
+                                  "train it with --multi-label",
+                          t->resumed ? t->resume_dir : t->hf.dir);
+    t->hf.cfg.problem_type = t->ml ? BERT_PROBLEM_MULTI_LABEL : BERT_PROBLEM_SINGLE_LABEL;
     if (o->max_length > t->hf.cfg.max_position)
         return bertc_fail(err, BERTC_ERR_ARG, "--max-length: %d is more than the model's max_position_embeddings (%d)",
                           o->max_length, t->hf.cfg.max_position);
@@ -752,8 +1006,35 @@ static int setup(trainer *t, bertc_err *err) {
     }
 
     /* the model, optimizer, buffers: allocated once */
-    int Bmax = o->batch_size > o->eval_batch_size ? o->batch_size : o->eval_batch_size;
-    if (Bmax > 4096) return bertc_fail(err, BERTC_ERR_ARG, "--batch-size/--eval-batch-size: at most 4096");
+    int Bt = o->batch_size > o->eval_batch_size ? o->batch_size : o->eval_batch_size;
+    if (Bt > 4096) return bertc_fail(err, BERTC_ERR_ARG, "--batch-size/--eval-batch-size: at most 4096");
+    int Bmax = Bt;
+    if (t->chunks) {
+        /* the largest possible batch: the batch_size (eval_batch_size) texts with the most windows */
+        long a = max_windows_sum(&t->tr, o->batch_size), b = t->has_eval ? max_windows_sum(&t->ev, o->eval_batch_size) : 0;
+        long w = a > b ? a : b;
+        if (w < 0) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        if (w > 65536)
+            return bertc_fail(err, BERTC_ERR_ARG,
+                              "--long-text chunks: a batch may hold %ld windows; lower --batch-size or set --max-windows", w);
+        Bmax = (int)w;
+        info(t, BERTC_TRAIN_INFO, "chunks: %d training windows for %d texts (stride %d, %s pooling); up to %d windows per forward",
+             t->tr.nseq, t->tr.n, t->stride, o->pool == BERTC_POOL_MAX ? "max" : "mean", Bmax);
+    }
+    t->Bmax = Bmax;
+    {
+        size_t data_bytes = (size_t)(t->tr.nseq + t->ev.nseq) * 16 + t->train.text_bytes + t->eval.text_bytes;
+        if (t->tr.nseq > 0) data_bytes += (t->tr.off[t->tr.nseq - 1] + (size_t)t->tr.len[t->tr.nseq - 1]) * 8;
+        if (t->ev.nseq > 0) data_bytes += (t->ev.off[t->ev.nseq - 1] + (size_t)t->ev.len[t->ev.nseq - 1]) * 8;
+        bert_memory_plan pl;
+        if (bert_memory_estimate(&pl, &t->hf.cfg, Bmax, o->max_length, 1, data_bytes, err)) return err->code;
+        const double MiB = 1024.0 * 1024.0;
+        info(t, BERTC_TRAIN_INFO,
+             "memory: about %.2f GiB (parameters %.0f MiB, gradients %.0f MiB, AdamW %.0f MiB, activations %.0f MiB "
+             "for %d x %d tokens, data %.0f MiB, overhead %.0f MiB)",
+             (double)pl.total / (1024.0 * MiB), pl.params / MiB, pl.grads / MiB, pl.adam / MiB, pl.arena / MiB, Bmax,
+             o->max_length, pl.data / MiB, pl.overhead / MiB);
+    }
     if (bert_model_build(&t->m, &t->hf.cfg, t->hf.params_memory, Bmax, o->max_length, 1, err)) return err->code;
     bertc_adamw_opts ao;
     bertc_adamw_opts_default(&ao);
@@ -764,12 +1045,28 @@ static int setup(trainer *t, bertc_err *err) {
     if (bertc_adamw_init_bert(&t->opt, &t->hf.cfg, &ao, err)) return err->code;
     if (t->resumed && bertc_ckpt_load(t->resume_dir, NULL, NULL, &t->opt, NULL, err)) return bertc_err_prefix(err, "--resume");
     if (bertc_metrics_init(&t->met, NL, err)) return err->code;
+    if (t->ml && bertc_mlmetrics_init(&t->mlmet, NL, err)) return err->code;
     size_t bt = (size_t)Bmax * (size_t)o->max_length;
     t->b_ids = malloc(bt * sizeof(int));
     t->b_types = malloc(bt * sizeof(int));
     t->b_mask = malloc(bt * sizeof(int));
-    t->b_labels = malloc((size_t)Bmax * sizeof(int));
-    t->b_pred = malloc((size_t)Bmax * sizeof(int));
+    t->b_labels = malloc((size_t)Bt * sizeof(int));
+    t->b_pred = malloc((size_t)Bt * sizeof(int));
+    size_t bnl = (size_t)Bt * (size_t)NL;
+    if (t->ml) {
+        t->b_targets = malloc(bnl * sizeof(float));
+        t->b_truth = malloc(bnl);
+        t->b_mlpred = malloc(bnl);
+        if (!t->b_targets || !t->b_truth || !t->b_mlpred) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    }
+    if (t->chunks) {
+        t->b_pooled = malloc(bnl * sizeof(float));
+        t->b_dpooled = malloc(bnl * sizeof(float));
+        t->b_probs = malloc(bnl * sizeof(float));
+        t->b_dlogits = malloc((size_t)Bmax * (size_t)NL * sizeof(float));
+        if (!t->b_pooled || !t->b_dpooled || !t->b_probs || !t->b_dlogits)
+            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    }
     t->perm = malloc((size_t)t->tr.n * sizeof(int));
     if (!t->b_ids || !t->b_types || !t->b_mask || !t->b_labels || !t->b_pred || !t->perm)
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for the batch buffers");
@@ -835,7 +1132,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
     long interval_n = 0;
     double last_norm = NAN;
     int stopped_early = 0, interrupted = 0;
-    double ev_loss = NAN, ev_acc = NAN, ev_f1 = NAN;
+    double ev_loss = NAN, ev_acc = NAN, ev_f1 = NAN, ev_ham = NAN;
     int has_ev = 0;
     size_t P = t->m.num_params;
     int B = o->batch_size;
@@ -850,11 +1147,19 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         for (long b = b0; b < b1; b++) {
             long s = b * B;
             int nb = (int)(t->tr.n - s < B ? t->tr.n - s : B);
-            int T = fill_batch(t, &t->tr, t->perm + s, nb);
+            int S;
+            int T = fill_batch(t, &t->tr, t->perm + s, nb, &S);
             float l = 0;
-            if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, nb, T, &t->drop_rng, NULL, NULL, err) ||
-                bert_backward(&t->m, t->b_labels, t->class_w, &l, err))
+            if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, &t->drop_rng, NULL, NULL, err))
                 return err->code;
+            if (t->chunks) {
+                l = (float)pooled_loss(t, nb, NULL, t->b_dlogits);
+                if (bert_backward_dlogits(&t->m, t->b_dlogits, err)) return err->code;
+            } else if (t->ml) {
+                if (bert_backward_multilabel(&t->m, t->b_targets, &l, err)) return err->code;
+            } else if (bert_backward(&t->m, t->b_labels, t->class_w, &l, err)) {
+                return err->code;
+            }
             if (!isfinite(l)) bad = 1;
             loss_sum += l;
             t->samples_done += nb;
@@ -915,7 +1220,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         int improved = 0;
         if (t->has_eval && is_eval_point(t, step)) {
             double t1 = now_s();
-            if (evaluate(t, &ev_loss, &ev_acc, &ev_f1, err)) return err->code;
+            if (evaluate(t, &ev_loss, &ev_acc, &ev_f1, &ev_ham, err)) return err->code;
             double dt = now_s() - t1;
             has_ev = 1;
             char line[512];
@@ -924,6 +1229,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
             jnum(line, sizeof line, &at, "eval_loss", ev_loss);
             jnum(line, sizeof line, &at, "eval_accuracy", ev_acc);
             jnum(line, sizeof line, &at, "eval_f1", ev_f1);
+            if (t->ml) jnum(line, sizeof line, &at, "eval_hamming_loss", ev_ham);
             jnum(line, sizeof line, &at, "eval_runtime", dt);
             jnum(line, sizeof line, &at, "eval_samples_per_second", dt > 0 ? t->ev.n / dt : NAN);
             at += (size_t)snprintf(line + at, sizeof line - at, "}\n");
@@ -933,6 +1239,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
             ee.eval_loss = ev_loss;
             ee.eval_accuracy = ev_acc;
             ee.eval_f1 = ev_f1;
+            ee.eval_hamming = ev_ham;
             emit(t, &ee);
             double v = o->metric == BERTC_METRIC_ACCURACY ? ev_acc : o->metric == BERTC_METRIC_F1 ? ev_f1 : ev_loss;
             if (isfinite(v) && (!t->st.has_best || (t->st.greater_is_better ? v > t->st.best_metric : v < t->st.best_metric))) {
@@ -1008,6 +1315,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         cJSON_AddNumberToObject(rj, "eval_accuracy", ev_acc);
         cJSON_AddNumberToObject(rj, "eval_loss", ev_loss);
         cJSON_AddNumberToObject(rj, "eval_f1", ev_f1);
+        if (t->ml) cJSON_AddNumberToObject(rj, "eval_hamming_loss", ev_ham);
     }
     if (t->st.has_best) {
         cJSON_AddNumberToObject(rj, "best_metric", t->st.best_metric);
@@ -1064,6 +1372,14 @@ int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb, bert
     free(t.b_mask);
     free(t.b_labels);
     free(t.b_pred);
+    free(t.b_targets);
+    free(t.b_truth);
+    free(t.b_mlpred);
+    free(t.b_pooled);
+    free(t.b_dpooled);
+    free(t.b_probs);
+    free(t.b_dlogits);
+    bertc_mlmetrics_free(&t.mlmet);
     free(t.perm);
     free(t.class_w);
     bertc_metrics_free(&t.met);

@@ -89,7 +89,23 @@ typedef struct bertc_train_opts {
     volatile sig_atomic_t *stop;/* polled after each step; non-zero: checkpoint and stop */
     int threads;                /* recorded in run.json (the caller sets them) */
     int report;                 /* 1: write OUT/report.html at the end (default) */
+    /* multi-label (docs/family.md) */
+    int multi_label;            /* 1: several labels per text: sigmoid + BCE, problem_type
+                                   multi_label_classification in the saved config.json */
+    const char *label_separator;/* multi-label CSV/TSV: separator inside the label field, or NULL */
+    double threshold;           /* multi-label evaluation: a label is predicted when its
+                                   probability >= threshold (0.5) */
+    /* long texts */
+    int long_text;              /* BERTC_LONG_TRUNCATE (--truncation applies), BERTC_LONG_HEAD_TAIL
+                                   (= --truncation head+tail) or BERTC_LONG_CHUNKS */
+    int stride;                 /* chunks: tokens shared by consecutive windows; -1: max_length / 4 */
+    int pool;                   /* chunks: BERTC_POOL_MEAN or BERTC_POOL_MAX (longtext.h) */
+    int max_windows;            /* chunks: keep at most this many windows per text (the first
+                                   ones); 0: all. The model is built for the largest batch's
+                                   total windows, so this bounds memory */
 } bertc_train_opts;
+
+enum { BERTC_LONG_TRUNCATE = 0, BERTC_LONG_HEAD_TAIL = 1, BERTC_LONG_CHUNKS = 2 };
 
 /* Fills o with Trainer's defaults (above); model/train/out are NULL. */
 void bertc_train_opts_default(bertc_train_opts *o);
@@ -120,7 +136,9 @@ typedef struct bertc_train_event {
     double samples_per_sec;    /* training throughput since this process started */
     double elapsed;            /* seconds since this process started training */
     double eta;                /* seconds left, estimated */
-    double eval_loss, eval_accuracy, eval_f1;  /* EVAL */
+    double eval_loss, eval_accuracy, eval_f1;  /* EVAL (multi-label: BCE, subset accuracy,
+                                                  micro F1) */
+    double eval_hamming;       /* EVAL, multi-label only (else NaN): Hamming loss */
     const char *msg;           /* INFO/SAVE/SKIP/WARN */
 } bertc_train_event;
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../src/classifier.h"
+#include "../src/longtext.h"
 #include "commands.h"
 #include "flags.h"
 #include "inputs.h"
@@ -65,6 +66,10 @@ int cmd_predict(int argc, char **argv) {
         {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
         {"seed", "42", "seed of a new head when the model has no classifier", 0, 0, 0},
         {"stats", NULL, "print {sequences, seconds, sequences_per_second} to stderr at the end", CLI_BOOL, 0, 0},
+        {"threshold", "0.5", "multi-label model: print every label whose sigmoid probability is >= this", 0, 0, 0},
+        {"long-text", "truncate", "texts longer than --max-length: truncate (--truncation)|head+tail|chunks", 0, 0, 0},
+        {"stride", NULL, "chunks: tokens shared by consecutive windows (default --max-length / 4)", 0, 0, 0},
+        {"pool", "mean", "chunks: pool the windows' logits by mean|max", 0, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
     char **pos = calloc((size_t)argc, sizeof *pos);
@@ -84,6 +89,21 @@ int cmd_predict(int argc, char **argv) {
     int pad = cli_bool(fl, "pad-to-max-length");
     int pair = cli_bool(fl, "pair");
     long seed = cli_int(fl, "seed", 0, 0x7fffffffL);
+    double threshold = cli_float(fl, "threshold", 0, 1);
+    int long_text = cli_choice(fl, "long-text", "truncate|head+tail|chunks");
+    int chunks = long_text == 2;
+    int pool = cli_choice(fl, "pool", "mean|max") == 1 ? BERTC_POOL_MAX : BERTC_POOL_MEAN;
+    long stride = cli_given(fl, "stride") ? cli_int(fl, "stride", 0, 1 << 20) : -1;
+    const char *trunc = cli_str(fl, "truncation");
+    if (long_text == 1) {
+        if (cli_given(fl, "truncation") && strcmp(trunc, "head+tail") != 0)
+            cli_die(2, "--long-text: head+tail conflicts with --truncation %s", trunc);
+        trunc = "head+tail";
+    }
+    if (!chunks && (cli_given(fl, "stride") || cli_given(fl, "pool")))
+        cli_die(2, "%s: needs --long-text chunks", cli_given(fl, "stride") ? "--stride" : "--pool");
+    if (chunks && pair) cli_die(2, "--long-text: chunks is for single texts, not --pair");
+    if (chunks && pad) cli_die(2, "--pad-to-max-length: not with --long-text chunks (windows are padded per text)");
     cli_set_threads(cli_int(fl, "threads", 0, 1024));
     cli_inputs in;
     cli_inputs_read(&in, pos, npos, cli_str(fl, "input"));
@@ -102,12 +122,22 @@ int cmd_predict(int argc, char **argv) {
         }
     }
     double t_start = now_seconds();
-    bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, cli_str(fl, "truncation"),
-                                              pad, seed);
+    bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, trunc, pad, seed);
     int NL = bertc_classifier_num_labels(c);
+    int ml = bertc_classifier_multi_label(c);
+    if (!ml && cli_given(fl, "threshold"))
+        cli_die(2, "--threshold: %s is a single-label model (use --top-k or --all-scores)", c->hf.dir);
+    if (chunks) {
+        int M = c->opts.max_length;
+        if (stride < 0) stride = M / 4;
+        if (M < 3 || stride > M - 3) cli_die(2, "--stride: must be in 0..%d for --max-length %d", M - 3, M);
+    }
+    /* multi-label: the labels >= threshold, as pipeline(..., function_to_apply="sigmoid") */
+    int by_threshold = ml && !all_scores && !cli_given(fl, "top-k");
     if (all_scores) top_k = NL;
     if (top_k > NL) top_k = NL;
-    int list = all_scores || top_k > 1;
+    int list = all_scores || top_k > 1 || by_threshold;
+    if (by_threshold) top_k = NL;
     float *probs = malloc((size_t)batch * NL * sizeof *probs);
     int *order = malloc((size_t)NL * sizeof *order);
     if (!probs || !order) cli_die(1, "out of memory");
@@ -115,8 +145,10 @@ int cmd_predict(int argc, char **argv) {
     bertc_err err = {0};
     for (int start = 0; start < in.n; start += batch) {
         int B = in.n - start < batch ? in.n - start : batch;
-        if (bertc_classifier_run(c, (const char *const *)in.text + start, in.len + start,
-                                 tb ? tb + start : NULL, lb ? lb + start : NULL, B, probs, NULL, &err) != BERTC_OK)
+        if ((chunks ? bertc_classifier_run_long(c, (const char *const *)in.text + start, in.len + start, B, (int)stride,
+                                                pool, probs, NULL, &err)
+                    : bertc_classifier_run(c, (const char *const *)in.text + start, in.len + start,
+                                           tb ? tb + start : NULL, lb ? lb + start : NULL, B, probs, NULL, &err)) != BERTC_OK)
             cli_die(1, "input %d: %s", start + 1, err.msg);
         for (int b = 0; b < B; b++) {
             const float *p = probs + (size_t)b * NL;
@@ -124,6 +156,7 @@ int cmd_predict(int argc, char **argv) {
             qsort_r(order, (size_t)NL, sizeof *order, cmp_desc, (void *)p);
             cJSON *out = list ? cJSON_CreateArray() : NULL;
             for (int k = 0; k < top_k; k++) {
+                if (by_threshold && !(p[order[k]] >= (float)threshold)) break;
                 cJSON *o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "label", bertc_classifier_label(c, order[k]));
                 cJSON_AddNumberToObject(o, "score", (double)p[order[k]]);

@@ -1,6 +1,8 @@
 /* classifier.c: load once, classify in batches. */
 #include "classifier.h"
+#include "longtext.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +117,32 @@ int bertc_classifier_run(bertc_classifier *c, const char *const *texts, const si
         if (rc != BERTC_OK) return rc;
         memcpy(probs + (size_t)start * NL, c->model.probs, (size_t)B * NL * sizeof *probs);
         if (logits) memcpy(logits + (size_t)start * NL, c->model.logits, (size_t)B * NL * sizeof *logits);
+    }
+    return BERTC_OK;
+}
+
+int bertc_classifier_multi_label(const bertc_classifier *c) {
+    return c->hf.cfg.problem_type == BERT_PROBLEM_MULTI_LABEL;
+}
+
+int bertc_classifier_run_long(bertc_classifier *c, const char *const *texts, const size_t *lens, int n, int stride,
+                              int pool, float *probs, float *logits, bertc_err *err) {
+    int NL = c->hf.cfg.num_labels, ml = bertc_classifier_multi_label(c);
+    float x[BERT_MAX_LABELS];
+    for (int i = 0; i < n; i++) {
+        int rc = bertc_longtext_classify(&c->model, c->tok, texts[i], lens[i], c->opts.max_length, stride, pool, x, err);
+        if (rc != BERTC_OK) return rc;
+        float *p = probs + (size_t)i * NL;
+        if (ml) {
+            for (int k = 0; k < NL; k++) p[k] = (float)(1.0 / (1.0 + exp(-(double)x[k])));
+        } else {
+            double mx = x[0], z = 0;
+            for (int k = 1; k < NL; k++)
+                if (x[k] > mx) mx = x[k];
+            for (int k = 0; k < NL; k++) z += exp((double)x[k] - mx);
+            for (int k = 0; k < NL; k++) p[k] = (float)(exp((double)x[k] - mx) / z);
+        }
+        if (logits) memcpy(logits + (size_t)i * NL, x, (size_t)NL * sizeof *x);
     }
     return BERTC_OK;
 }

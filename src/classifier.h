@@ -66,4 +66,16 @@ int bertc_classifier_encode(bertc_classifier *c, const char *const *texts, const
                             const char *const *texts_b, const size_t *lens_b, int B, int *T,
                             bertc_err *err);
 
+/* Long texts (--long-text chunks, longtext.h): classifies each of n texts
+ * by its overlapping windows of opts.max_length tokens sharing stride tokens,
+ * pools the windows' logits (BERTC_POOL_MEAN or BERTC_POOL_MAX) and turns the
+ * pooled logits into probs (n, NL): softmax, or sigmoid for a multi-label model.
+ * logits: (n, NL) pooled logits or NULL. Single texts only. */
+int bertc_classifier_run_long(bertc_classifier *c, const char *const *texts, const size_t *lens, int n, int stride,
+                              int pool, float *probs, float *logits, bertc_err *err);
+
+/* 1 when the model is multi-label (config.json problem_type
+ * multi_label_classification): probs are independent sigmoids. */
+int bertc_classifier_multi_label(const bertc_classifier *c);
+
 #endif

@@ -273,6 +273,13 @@ struct bertc_server {
     MHD_socket listen_fd;       /* after quiesce, closed after MHD_stop_daemon */
     char *info;                 /* GET /info without stats, built once */
     pthread_t worker;
+    /* The worker's batch buffers, allocated with the server: */
+    struct sreq **w_req;        /* (max_batch) the request of each batch row */
+    int *w_idx;                 /* (max_batch) its input index */
+    const char **w_texts;       /* (max_batch) */
+    size_t *w_lens;             /* (max_batch) */
+    float *w_probs;             /* (max_batch, NL) */
+    struct MHD_Connection **w_resume; /* (max_batch) requests finished by a batch */
     int worker_started, stopped;
 
     pthread_mutex_t mu;         /* guards everything below */
@@ -466,13 +473,12 @@ static void *worker_main(void *arg) {
     bertc_server *s = arg;
     if (s->o.worker_init) s->o.worker_init(s->o.worker_arg);
     int B = s->max_batch, NL = s->NL;
-    sreq **bq = malloc((size_t)B * sizeof *bq);
-    int *bi = malloc((size_t)B * sizeof *bi);
-    const char **texts = malloc((size_t)B * sizeof *texts);
-    size_t *lens = malloc((size_t)B * sizeof *lens);
-    float *probs = malloc((size_t)B * NL * sizeof *probs);
-    struct MHD_Connection **resume = malloc((size_t)(B > 1 ? B : 1) * sizeof *resume);
-    int have_mem = bq && bi && texts && lens && probs && resume;
+    sreq **bq = s->w_req;
+    int *bi = s->w_idx;
+    const char **texts = s->w_texts;
+    size_t *lens = s->w_lens;
+    float *probs = s->w_probs;
+    struct MHD_Connection **resume = s->w_resume;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->head && !s->stop_worker) pthread_cond_wait(&s->work, &s->mu);
@@ -486,8 +492,8 @@ static void *worker_main(void *arg) {
             }
         pthread_mutex_unlock(&s->mu);
         bertc_err err = {0};
-        int rc = have_mem ? BERTC_OK : bertc_fail(&err, BERTC_ERR_NOMEM, "out of memory in the worker");
-        if (rc == BERTC_OK && n > 0) {
+        int rc = BERTC_OK;
+        if (n > 0) {
             for (int b = 0; b < n; b++) {
                 texts[b] = bq[b]->req.texts[bi[b]];
                 lens[b] = bq[b]->req.lens[bi[b]];
@@ -510,8 +516,7 @@ static void *worker_main(void *arg) {
         int nr = 0;
         for (sreq **pp = &s->head, *prev = NULL; *pp;) {
             sreq *q = *pp;
-            if (q->done_in == q->req.n || (!have_mem && nr < (B > 1 ? B : 1))) {
-                if (!have_mem) q->failed = 1, snprintf(q->fail_msg, sizeof q->fail_msg, "out of memory");
+            if (q->done_in == q->req.n) {
                 *pp = q->next;
                 if (s->tail == q) s->tail = prev;
                 s->queued--;
@@ -529,12 +534,6 @@ static void *worker_main(void *arg) {
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
-    free(bq);
-    free(bi);
-    free(texts);
-    free(lens);
-    free(probs);
-    free(resume);
     return NULL;
 }
 
@@ -605,10 +604,17 @@ int bertc_server_start(bertc_server **out, bertc_classifier *c, const bertc_serv
     s->NL = bertc_classifier_num_labels(c);
     s->max_batch = c->opts.batch_size;
     s->labels = malloc((size_t)s->NL * sizeof *s->labels);
+    size_t B = (size_t)s->max_batch;
+    s->w_req = malloc(B * sizeof *s->w_req);
+    s->w_idx = malloc(B * sizeof *s->w_idx);
+    s->w_texts = malloc(B * sizeof *s->w_texts);
+    s->w_lens = malloc(B * sizeof *s->w_lens);
+    s->w_probs = malloc(B * (size_t)s->NL * sizeof *s->w_probs);
+    s->w_resume = malloc(B * sizeof *s->w_resume);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->idle, NULL);
-    if (!s->labels) {
+    if (!s->labels || !s->w_req || !s->w_idx || !s->w_texts || !s->w_lens || !s->w_probs || !s->w_resume) {
         bertc_server_free(s);
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     }
@@ -696,5 +702,11 @@ void bertc_server_free(bertc_server *s) {
     pthread_cond_destroy(&s->idle);
     free(s->labels);
     free(s->info);
+    free(s->w_req);
+    free(s->w_idx);
+    free(s->w_texts);
+    free(s->w_lens);
+    free(s->w_probs);
+    free(s->w_resume);
     free(s);
 }

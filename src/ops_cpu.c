@@ -169,22 +169,24 @@ static void gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const fl
                 M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
 }
 
-/* As gemm_rows, split over the OpenMP threads. bias (N floats, or NULL): each
- * thread first writes bias into every row of its own block of C and
- * accumulates onto it (beta must then be 1), so the bias costs no extra
- * parallel region: under load every region end is a barrier that waits for the
- * slowest (descheduled) thread. */
+/* As gemm_rows, split over the OpenMP threads in fixed blocks (128 rows, or 64
+ * columns when there are fewer rows than columns) handed out dynamically: on a
+ * shared machine a descheduled thread's blocks are taken by the running one,
+ * where a static split into one block per thread waited a whole time slice at
+ * the end of the region. Block edges do not depend on the thread count, so the
+ * result is bit-for-bit the same for any number of threads. bias (N floats, or
+ * NULL): each block first writes bias into its rows of C and accumulates onto
+ * it (beta must then be 1), so the bias costs no extra parallel region. */
+#define GEMM_ROWBLK 128
+#define GEMM_COLBLK 64
 static void gemm_par_bias(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                           const float *Bm, int ldb, float beta, float *Cm, int ldc, const float *bias) {
     if (M < 1 || N < 1) return;
     blas_one_thread();
-    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
     int split_m = M >= N;
-    int D = split_m ? M : N;
-    /* blocks of whole 16-float vectors, at most one per thread */
-    int chunk = ((D + nt - 1) / nt + 15) / 16 * 16;
+    int D = split_m ? M : N, chunk = split_m ? GEMM_ROWBLK : GEMM_COLBLK;
     int nblk = (D + chunk - 1) / chunk;
-    #pragma omp parallel for schedule(static) num_threads(nblk) if (nblk > 1)
+    #pragma omp parallel for schedule(dynamic, 1) if (nblk > 1 && !omp_in_parallel())
     for (int blk = 0; blk < nblk; blk++) {
         int d0 = blk * chunk, dn = D - d0 < chunk ? D - d0 : chunk;
         int m0 = split_m ? d0 : 0, mn = split_m ? dn : M, n0 = split_m ? 0 : d0, nn = split_m ? N : dn;
@@ -423,7 +425,7 @@ void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
     float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
     size_t per = cpu_attention_scratch_floats(T, HS);
     blas_one_thread();
-    #pragma omp parallel for schedule(static) num_threads(nthreads)
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH;
         float *S = scratch + (size_t)omp_get_thread_num() * per;
@@ -468,7 +470,7 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
     float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
     size_t per = cpu_attention_scratch_floats(T, HS);
     blas_one_thread();
-    #pragma omp parallel for schedule(static) num_threads(nthreads)
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH;
         float *A = scratch + (size_t)omp_get_thread_num() * per; /* (T,T) dropout(P) */

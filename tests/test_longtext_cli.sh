@@ -90,8 +90,41 @@ if abs(ref - ev[0]["eval_loss"]) > 1e-4:
     print("FAIL: pooled eval loss differs"); bad = 1
 sys.exit(bad)
 PY
-# resume from the first checkpoint: the same final weights
+# one step's gradient: a dropout-free copy of the first checkpoint, every text in
+# one batch (so the batch order does not matter): the logged loss and pre-clip
+# gradient norm equal PyTorch's for CE on mean-pooled window logits
 first=$(ls -d "$tmp/run"/checkpoint-* | sort -t- -k2 -n | head -1)
+mkdir -p "$tmp/nodrop"
+cp "$first"/config.json "$first"/model.safetensors "$first"/vocab.txt "$first"/tokenizer_config.json "$tmp/nodrop/" 2>/dev/null
+cp "$first"/special_tokens_map.json "$tmp/nodrop/" 2>/dev/null
+python3 -c 'import json,sys; p=sys.argv[1]; c=json.load(open(p)); c["hidden_dropout_prob"]=0.0; c["attention_probs_dropout_prob"]=0.0; c["classifier_dropout"]=0.0; json.dump(c,open(p,"w"))' \
+    "$tmp/nodrop/config.json"
+"$BERTC" train --model "$tmp/nodrop" --train "$F/train.jsonl" --long-text chunks --max-length 16 --stride 4 \
+    --batch-size 64 --max-steps 1 --logging-steps 1 --eval-strategy no --save-strategy no --threads 1 --no-report \
+    --out "$tmp/g1" >/dev/null 2>"$tmp/eg" || { cat "$tmp/eg"; echo "FAIL: one-step run"; fail=1; }
+python3 - "$tmp/nodrop" "$tmp/g1/log.jsonl" "$F/train.jsonl" <<'PY' 2>/dev/null || fail=1
+import json, sys, torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+d, logp, trp = sys.argv[1:4]
+e = json.loads(open(logp).readline())
+tok = AutoTokenizer.from_pretrained(d); m = AutoModelForSequenceClassification.from_pretrained(d).train()
+rows = [json.loads(l) for l in open(trp)]
+loss = 0
+for r in rows:
+    enc = tok(r["text"], truncation=True, max_length=16, stride=4, return_overflowing_tokens=True, padding=True,
+              return_tensors="pt")
+    lg = m(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits.mean(0)
+    loss = loss + torch.nn.functional.cross_entropy(lg[None], torch.tensor([m.config.label2id[r["label"]]]))
+loss = loss / len(rows)
+loss.backward()
+norm = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in m.parameters() if p.grad is not None)).item()
+rel = abs(norm - e["grad_norm"]) / norm
+print(f"one step, 64 texts: loss bertc {e['loss']:.7f} torch {loss.item():.7f}; grad norm bertc {e['grad_norm']:.7f} "
+      f"torch {norm:.7f} (rel {rel:.1e})")
+if not (abs(loss.item() - e["loss"]) < 1e-5 and rel < 1e-3):
+    print("FAIL: one-step loss/gradient norm vs PyTorch"); sys.exit(1)
+PY
+# resume from the first checkpoint: the same final weights
 cp -r "$tmp/run" "$tmp/run2"
 rm -rf "$tmp/run2/model" "$tmp/run2/run.json"
 for c in "$tmp/run2"/checkpoint-*; do [ "$(basename "$c")" = "$(basename "$first")" ] || rm -rf "$c"; done

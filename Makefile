@@ -55,6 +55,8 @@ deps:
 
 # Reference fixtures: tools/gen_NAME.py OUTDIR writes build/fixtures/NAME/.
 fixtures: $(STAMPS)
+# Generators that read the models gen_forward.py saves run after it.
+build/fixtures/api.stamp build/fixtures/attention.stamp: build/fixtures/forward.stamp
 build/fixtures/%.stamp: tools/gen_%.py tools/setup.sh
 	@mkdir -p build/fixtures
 	$(PYTHON) $< build/fixtures/$*

@@ -11,14 +11,22 @@
  * prints and never exits. Freeing NULL is harmless. Memory returned by the library
  * is owned by the handle it came from unless a comment says otherwise.
  *
- * Usage (see cli/main.c for the full program):
+ * Usage (link with build/libbertc.a and the libraries the Makefile lists):
  *
  *     bertc_err err = {0};
  *     bertc_classifier *c = NULL;
- *     if (bertc_classifier_open(&c, "all-MiniLM-L6-v2", &err) != BERTC_OK) {
+ *     if (bertc_open(&c, "runs/imdb/model", NULL, &err) != BERTC_OK) {
  *         fprintf(stderr, "bertc: %s\n", err.msg); return 1;
  *     }
- *     bertc_free_classifier(c);
+ *     const char *texts[] = {"A wonderful film.", "Dull and far too long."};
+ *     size_t lens[] = {17, 22};
+ *     float probs[2 * 2];                                  // (n, num_labels)
+ *     if (bertc_classify(c, texts, lens, 2, probs, &err) != BERTC_OK) ...
+ *     printf("%s %.3f\n", bertc_label(c, probs[1] > probs[0]), probs[1]);
+ *     bertc_close(c);
+ *
+ * Training, evaluation, reports and serving are reached through the `bertc`
+ * command (cli/); their library modules live in src/ and are not yet API.
  */
 #ifndef BERTC_H
 #define BERTC_H
@@ -50,6 +58,44 @@ typedef struct bertc_err {
 
 /* A short name for a status code ("format error", ...). Never NULL. */
 const char *bertc_status_name(int code);
+
+/* bertc's version, "MAJOR.MINOR.PATCH". */
+const char *bertc_version(void);
+
+/* A loaded model ready to classify text: a Hugging Face model folder (or a name
+ * in ~/.cache/bertc/models), its tokenizer and an inference arena for one batch.
+ * Not thread-safe: use one per thread. */
+typedef struct bertc_classifier bertc_classifier;
+
+typedef struct bertc_options {
+    int batch_size;         /* sequences per forward pass; 0 = 32 */
+    int max_length;         /* tokens per sequence incl. [CLS]/[SEP]; 0 = the model's maximum */
+    int truncation;         /* 0 head (transformers), 1 tail, 2 head+tail (first 128 + last max_length-130) */
+    int pad_to_max_length;  /* 1: pad every batch to max_length (padding="max_length") */
+} bertc_options;
+
+/* Opens a model. opts NULL = the defaults above. A folder without a trained
+ * classifier gets a new head initialised with seed 42 (see bertc_has_trained_head).
+ * *out is set on success only; bertc_close(NULL) is harmless. */
+int bertc_open(bertc_classifier **out, const char *model, const bertc_options *opts, bertc_err *err);
+void bertc_close(bertc_classifier *c);
+
+int bertc_num_labels(const bertc_classifier *c);
+/* The name of label i (config.json id2label), or NULL when i is out of range. */
+const char *bertc_label(const bertc_classifier *c, int i);
+/* 1 if the folder held a classifier head, 0 if a new one was initialised. */
+int bertc_has_trained_head(const bertc_classifier *c);
+/* 1 for problem_type multi_label_classification (probabilities are sigmoids). */
+int bertc_is_multi_label(const bertc_classifier *c);
+
+/* Classifies n UTF-8 texts (lens[i] bytes each; invalid UTF-8 is cleaned as
+ * transformers does) into probs, (n, num_labels) row-major: softmax
+ * probabilities, or per-label sigmoids for a multi-label model. texts_b/lens_b
+ * (bertc_classify_pairs) are the second texts of sentence pairs. */
+int bertc_classify(bertc_classifier *c, const char *const *texts, const size_t *lens, int n, float *probs,
+                   bertc_err *err);
+int bertc_classify_pairs(bertc_classifier *c, const char *const *texts, const size_t *lens,
+                         const char *const *texts_b, const size_t *lens_b, int n, float *probs, bertc_err *err);
 
 #ifdef __cplusplus
 }

@@ -240,7 +240,7 @@ static inline uint32_t bits_of(float f) { uint32_t u; memcpy(&u, &f, 4); return 
 /* e^x: x = n ln2 + r, |r| <= ln2/2 (Cody-Waite), Cephes' degree-6 polynomial,
  * 2^n put into the exponent field. Underflows to 0 below -87.3 (no denormals:
  * the callers are softmax and erfc, where a result under 1e-38 is 0). */
-static inline float exp_v(float x) {
+static inline __attribute__((always_inline)) float exp_v(float x) {
     float xc = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
     float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
     float r = fmaf(n, -0.693359375f, xc);
@@ -261,7 +261,7 @@ static inline float exp_v(float x) {
  * granted, provided that this notice is preserved"): the same rational
  * approximations on |x| < 0.84375, < 1.25, < 1/0.35, < 6, all evaluated and the
  * right one selected per lane instead of branching. */
-static inline float erf_v(float x) {
+static inline __attribute__((always_inline)) float erf_v(float x) {
     float a = fabsf(x);
     /* |x| < 0.84375: x + x R(x^2) */
     float z = x * x;
@@ -318,8 +318,8 @@ void cpu_erf(float *out, const float *x, size_t n) {
 
 /* ---- GELU (exact erf form) ---- */
 
-static inline float gelu(float x) { return 0.5f * x * (1.0f + erf_v(x * (float)M_SQRT1_2)); }
-static inline float gelu_grad(float x) {
+static inline __attribute__((always_inline)) float gelu(float x) { return 0.5f * x * (1.0f + erf_v(x * (float)M_SQRT1_2)); }
+static inline __attribute__((always_inline)) float gelu_grad(float x) {
     float cdf = 0.5f * (1.0f + erf_v(x * (float)M_SQRT1_2));
     float pdf = exp_v(-0.5f * x * x) * 0.3989422804014327f;
     return cdf + x * pdf;
@@ -444,6 +444,7 @@ void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
                 row[t2] = s;
                 maxv = s > maxv ? s : maxv;
             }
+            #pragma omp simd
             for (int t2 = 0; t2 < Tk; t2++) row[t2] = exp_v(row[t2] - maxv);
             float sum = sum_f(row, Tk);
             float inv = 1.0f / sum;

@@ -72,15 +72,8 @@ int cmd_predict(int argc, char **argv) {
         {"pool", "mean", "chunks: pool the windows' logits by mean|max", 0, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
-    char **pos = calloc((size_t)argc, sizeof *pos);
     int npos = 0;
-    int rc = cli_parse("predict", fl, argc, argv, 2, pos, &npos);
-    if (rc == 1) {
-        cli_print_help("predict", " [TEXT...|-]", fl);
-        free(pos);
-        return 0;
-    }
-    if (rc) { free(pos); return 2; }
+    char **pos = cli_parse_or_exit("predict", " [TEXT...|-]", NULL, fl, argc, argv, &npos);
     int top_k = (int)cli_int(fl, "top-k", 1, BERT_MAX_LABELS);
     int all_scores = cli_bool(fl, "all-scores");
     int batch = (int)cli_int(fl, "batch-size", 1, 4096);
@@ -190,16 +183,7 @@ int cmd_info(int argc, char **argv) {
         {"json", NULL, "print one JSON object instead of text", CLI_BOOL, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
-    char **pos = calloc((size_t)argc, sizeof *pos);
-    int npos = 0;
-    int rc = cli_parse("info", fl, argc, argv, 2, pos, &npos);
-    if (rc == 1) {
-        cli_print_help("info", "", fl);
-        free(pos);
-        return 0;
-    }
-    if (rc) { free(pos); return 2; }
-    if (npos > 0) cli_die(2, "unexpected argument '%s' (use --model)", pos[0]);
+    free(cli_parse_or_exit("info", "", NULL, fl, argc, argv, NULL));
     hf_load_opts lo;
     hf_load_opts_default(&lo);
     hf_model m = {0};
@@ -254,6 +238,5 @@ int cmd_info(int argc, char **argv) {
     cJSON_Delete(j);
     bert_tokenizer_free(tok);
     hf_model_free(&m);
-    free(pos);
     return 0;
 }

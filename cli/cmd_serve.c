@@ -30,17 +30,7 @@ int cmd_serve(int argc, char **argv) {
         {"seed", "42", "seed of a new head when the model has no classifier", 0, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
-    char **pos = calloc((size_t)argc, sizeof *pos);
-    int npos = 0;
-    int rc = cli_parse("serve", fl, argc, argv, 2, pos, &npos);
-    if (rc == 1) {
-        cli_print_help("serve", "", fl);
-        free(pos);
-        return 0;
-    }
-    if (rc) { free(pos); return 2; }
-    if (npos > 0) cli_die(2, "unexpected argument '%s' (use --model)", pos[0]);
-    free(pos);
+    free(cli_parse_or_exit("serve", "", NULL, fl, argc, argv, NULL));
     bertc_serve_opts o;
     bertc_serve_opts_default(&o);
     o.host = cli_str(fl, "host");

@@ -26,15 +26,8 @@ int cmd_tokenize(int argc, char **argv) {
         {"input", NULL, "read one text per line from this file ('-' = stdin)", 0, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
-    char **pos = calloc((size_t)argc, sizeof *pos);
     int npos = 0;
-    int rc = cli_parse("tokenize", fl, argc, argv, 2, pos, &npos);
-    if (rc == 1) {
-        cli_print_help("tokenize", " [TEXT...|-]", fl);
-        free(pos);
-        return 0;
-    }
-    if (rc) { free(pos); return 2; }
+    char **pos = cli_parse_or_exit("tokenize", " [TEXT...|-]", NULL, fl, argc, argv, &npos);
     int max_length = (int)cli_int(fl, "max-length", 0, 1 << 20);
     int pair = cli_bool(fl, "pair");
     int pad = cli_bool(fl, "pad-to-max-length");

@@ -142,20 +142,7 @@ int cmd_train(int argc, char **argv) {
         {"max-windows", "0", "chunks: keep at most the first N windows of a text (0 = all; bounds memory)", 0, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
-    char **pos = calloc((size_t)argc, sizeof *pos);
-    int npos = 0;
-    int rc = cli_parse("train", fl, argc, argv, 2, pos, &npos);
-    if (rc == 1) {
-        cli_print_help("train", " --train DATA --out DIR [--eval DATA]", fl);
-        free(pos);
-        return 0;
-    }
-    if (rc) {
-        free(pos);
-        return 2;
-    }
-    if (npos > 0) cli_die(2, "unexpected argument '%s' (data goes in --train/--eval)", pos[0]);
-    free(pos);
+    free(cli_parse_or_exit("train", " --train DATA --out DIR [--eval DATA]", NULL, fl, argc, argv, NULL));
 
     bertc_train_opts o;
     bertc_train_opts_default(&o);
@@ -244,7 +231,7 @@ int cmd_train(int argc, char **argv) {
     progress p = {isatty(2), 0};
     bertc_train_callbacks cb = {on_event, &p};
     bertc_train_result res;
-    rc = bertc_train(&o, &cb, &res, &err);
+    int rc = bertc_train(&o, &cb, &res, &err);
     end_bar(&p);
     if (rc == BERTC_ERR_INTERRUPTED) {
         fprintf(stderr, "bertc train: %s\n", err.msg);

@@ -81,6 +81,27 @@ int cli_parse(const char *cmd, cli_flag *flags, int argc, char **argv, int first
     return 0;
 }
 
+char **cli_parse_or_exit(const char *cmd, const char *usage, const char *more, cli_flag *flags, int argc,
+                         char **argv, int *npos) {
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int n = 0;
+    if (!pos) cli_die(1, "out of memory");
+    int rc = cli_parse(cmd, flags, argc, argv, 2, pos, &n);
+    if (rc == 1) {
+        cli_print_help(cmd, usage, flags);
+        if (more) printf("\n%s", more);
+        free(pos);
+        exit(0);
+    }
+    if (rc) {
+        free(pos);
+        exit(2);
+    }
+    if (!npos && n > 0) cli_die(2, "unexpected argument '%s' (bertc %s takes flags only; see --help)", pos[0], cmd);
+    if (npos) *npos = n;
+    return pos;
+}
+
 static const cli_flag *must(const cli_flag *flags, const char *name) {
     const cli_flag *f = find(flags, name, strlen(name));
     if (!f) cli_die(70, "internal: no flag --%s", name);

@@ -9,7 +9,8 @@
  *         {"batch-size", "32", "sequences per forward pass"},
  *         {"all-scores", NULL, "print every label's probability", CLI_BOOL},
  *         {0}};
- *     if (cli_parse("predict", fl, argc, argv, &pos, &npos)) return 2;
+ *     int npos;
+ *     char **pos = cli_parse_or_exit("predict", " [TEXT...|-]", NULL, fl, argc, argv, &npos);
  *     long b = cli_int(fl, "batch-size", 1, 4096);
  */
 #ifndef BERTC_CLI_FLAGS_H
@@ -34,6 +35,14 @@ int cli_parse(const char *cmd, cli_flag *flags, int argc, char **argv, int first
               char **pos, int *npos);
 
 void cli_print_help(const char *cmd, const char *summary, const cli_flag *flags);
+
+/* What every subcommand does first: parses argv[2..] into flags; on --help prints
+ * "usage: bertc CMD [flags]USAGE", the flag table and `more` (may be NULL) and
+ * exits 0; on a bad flag exits 2. Returns the positional arguments (a calloc'd
+ * array the caller frees) with their count in *npos; when npos is NULL the
+ * command takes none, and one is an error (exit 2). */
+char **cli_parse_or_exit(const char *cmd, const char *usage, const char *more, cli_flag *flags, int argc,
+                         char **argv, int *npos);
 
 /* Accessors. Each exits with status 2 and a one-line message naming the flag when
  * the value is malformed or out of range (the CLI is the only place that exits). */

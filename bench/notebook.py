@@ -164,7 +164,14 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--keep", default=None, help="keep the run folders here")
     ap.add_argument("--skip-trainer", action="store_true")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "notebook.json"))
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="no runs: combine the runs of earlier --out files into --out (seeds run apart)")
     a = ap.parse_args()
+    if a.merge:
+        runs = [r for path in a.merge for r in json.load(open(path))["runs"]]
+        write_summary(runs, a.threads, a.out)
+        return
     seeds = [int(s) for s in a.seeds.split(",")]
     tmp = a.keep or tempfile.mkdtemp(prefix="bertc-notebook-")
     os.makedirs(tmp, exist_ok=True)
@@ -188,6 +195,12 @@ def main():
             print(f"seed {s} transformers: acc@200 {tr['eval_accuracy_200']:.4f}  acc@2000 {tr['accuracy_2000']:.4f}  "
                   f"train {tr['train_seconds']:.0f}s  {tr['train_samples_per_second']:.2f} samples/s", flush=True)
         results.append(r)
+    write_summary(results, a.threads, a.out)
+
+
+def write_summary(results, threads, path):
+    """Means over the runs' seeds, the accuracy gap on the fixed 2,000, and the JSON file."""
+    seeds = [r["seed"] for r in results]
     summary = {}
     for side in ["bertc", "trainer"]:
         rs = [r[side] for r in results if side in r]
@@ -198,9 +211,9 @@ def main():
     if "trainer" in summary:
         gap = 100 * (summary["bertc"]["accuracy_2000"] - summary["trainer"]["accuracy_2000"])
         print(f"bertc - Trainer accuracy on the fixed 2,000: {gap:+.2f} points (done-means: within 2)")
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "notebook.json"), "w") as f:
-        json.dump({"seeds": seeds, "threads": a.threads, "runs": results, "mean": summary,
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"seeds": seeds, "threads": threads, "runs": results, "mean": summary,
                    "machine": os.uname().machine, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")},
                   f, indent=1)
 

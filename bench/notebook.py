@@ -158,6 +158,16 @@ def score_bertc(model_dir, rows, tmp, threads):
     return sum(a == r["label"] for a, r in zip(preds, rows)) / len(rows)
 
 
+def ensure_accelerate():
+    """transformers' Trainer needs accelerate; the test stack does not, so install it here."""
+    try:
+        import accelerate  # noqa: F401
+    except ImportError:
+        print("notebook: installing accelerate (transformers' Trainer needs it)", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        "accelerate>=1.1.0"], check=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", default="42")
@@ -173,6 +183,8 @@ def main():
         write_summary(runs, a.threads, a.out)
         return
     seeds = [int(s) for s in a.seeds.split(",")]
+    if not a.skip_trainer:
+        ensure_accelerate()
     tmp = a.keep or tempfile.mkdtemp(prefix="bertc-notebook-")
     os.makedirs(tmp, exist_ok=True)
     exe = build_exporter(tmp)

@@ -31,17 +31,7 @@ int cmd_attention(int argc, char **argv) {
         {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
-    char **pos = calloc((size_t)argc, sizeof *pos);
-    int npos = 0;
-    int rc = cli_parse("attention", fl, argc, argv, 2, pos, &npos);
-    if (rc == 1) {
-        cli_print_help("attention", "", fl);
-        free(pos);
-        return 0;
-    }
-    if (rc) { free(pos); return 2; }
-    if (npos > 0) cli_die(2, "unexpected argument '%s' (use --text)", pos[0]);
-    free(pos);
+    free(cli_parse_or_exit("attention", "", NULL, fl, argc, argv, NULL));
     int max_length = (int)cli_int(fl, "max-length", 0, 1 << 20);
     if (max_length == 1) cli_die(2, "--max-length: must be 0 (the model's maximum) or at least 2");
     int max_tokens = (int)cli_int(fl, "max-tokens", 0, 1 << 20);
@@ -163,23 +153,18 @@ int cmd_report(int argc, char **argv) {
     cli_flag fl[] = {
         {NULL, NULL, NULL, 0, 0, 0},
     };
-    char **pos = calloc((size_t)argc, sizeof *pos);
     int npos = 0;
-    int rc = cli_parse("report", fl, argc, argv, 2, pos, &npos);
-    if (rc == 1) {
-        cli_print_help("report", " RUN_DIR", fl);
-        printf("\nReads RUN_DIR/{run.json,data.json,log.jsonl,eval.json,predictions.jsonl,attention.json}\n"
-               "(docs/run-dir.md; each optional) and writes RUN_DIR/report.html with the charts\n"
-               "embedded, plus RUN_DIR/report/*.png.\n");
-        free(pos);
-        return 0;
-    }
-    if (rc) { free(pos); return 2; }
+    char **pos = cli_parse_or_exit(
+        "report", " RUN_DIR",
+        "Reads RUN_DIR/{run.json,data.json,log.jsonl,eval.json,predictions.jsonl,attention.json}\n"
+        "(docs/run-dir.md; each optional) and writes RUN_DIR/report.html with the charts\n"
+        "embedded, plus RUN_DIR/report/*.png.\n",
+        fl, argc, argv, &npos);
     if (npos != 1) cli_die(2, "expected one RUN_DIR (bertc report RUN_DIR)");
     const char *dir = pos[0];
     free(pos);
     bertc_err err = {0};
-    rc = bertc_report_write(dir, &err);
+    int rc = bertc_report_write(dir, &err);
     bertc_chart_shutdown();
     if (rc != BERTC_OK) cli_die(1, "%s", err.msg);
     size_t n = strlen(dir);

@@ -60,17 +60,7 @@ int cmd_data(int argc, char **argv) {
         {"json", NULL, "print data.json to stdout instead of the text summary", CLI_BOOL, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
-    char **pos = calloc((size_t)argc, sizeof *pos);
-    int npos = 0;
-    int rc = cli_parse("data", fl, argc, argv, 2, pos, &npos);
-    if (rc == 1) {
-        cli_print_help("data", "", fl);
-        free(pos);
-        return 0;
-    }
-    if (rc) { free(pos); return 2; }
-    if (npos > 0) cli_die(2, "unexpected argument '%s' (use --data)", pos[0]);
-    free(pos);
+    free(cli_parse_or_exit("data", "", NULL, fl, argc, argv, NULL));
     int max_length = (int)cli_int(fl, "max-length", 2, 1 << 20);
     int nsamples = (int)cli_int(fl, "samples", 0, 1000);
     const char *out = cli_str(fl, "out"), *plots = cli_str(fl, "plots");

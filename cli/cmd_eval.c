@@ -49,17 +49,7 @@ int cmd_eval(int argc, char **argv) {
         {"quiet", NULL, "no progress line on stderr", CLI_BOOL, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
-    char **pos = calloc((size_t)argc, sizeof *pos);
-    int npos = 0;
-    int rc = cli_parse("eval", fl, argc, argv, 2, pos, &npos);
-    if (rc == 1) {
-        cli_print_help("eval", "", fl);
-        free(pos);
-        return 0;
-    }
-    if (rc) { free(pos); return 2; }
-    if (npos > 0) cli_die(2, "unexpected argument '%s' (use --data and --model)", pos[0]);
-    free(pos);
+    free(cli_parse_or_exit("eval", "", NULL, fl, argc, argv, NULL));
     int batch = (int)cli_int(fl, "batch-size", 1, 4096);
     int max_length = (int)cli_int(fl, "max-length", 0, 1 << 20);
     if (max_length == 1) cli_die(2, "--max-length: must be 0 (the model's maximum) or at least 2");

@@ -81,36 +81,55 @@ bertc_scores bertc_metrics_class(const bertc_metrics *m, int c) {
     return s;
 }
 
-bertc_scores bertc_metrics_macro(const bertc_metrics *m) {
-    bertc_scores a = {0, 0, 0, 0};
-    for (int c = 0; c < m->num_labels; c++) {
-        bertc_scores s = bertc_metrics_class(m, c);
-        a.precision += s.precision;
-        a.recall += s.recall;
-        a.f1 += s.f1;
-        a.support += s.support;
+/* scikit-learn's average="macro" (plain mean over the classes) and "weighted"
+ * (mean weighted by support) of per-class scores; both carry the total support.
+ * Shared by the single-label and the multi-label metrics. */
+typedef struct score_avg {
+    bertc_scores sum;  /* sums of precision, recall, F1 and support */
+    bertc_scores wsum; /* sums of support-weighted precision, recall, F1 */
+    int n;             /* classes added */
+} score_avg;
+
+static void avg_add(score_avg *a, bertc_scores s) {
+    a->sum.precision += s.precision;
+    a->sum.recall += s.recall;
+    a->sum.f1 += s.f1;
+    a->sum.support += s.support;
+    a->wsum.precision += s.precision * (double)s.support;
+    a->wsum.recall += s.recall * (double)s.support;
+    a->wsum.f1 += s.f1 * (double)s.support;
+    a->n++;
+}
+
+static bertc_scores avg_macro(const score_avg *a) {
+    bertc_scores r = a->sum;
+    r.precision /= a->n;
+    r.recall /= a->n;
+    r.f1 /= a->n;
+    return r;
+}
+
+static bertc_scores avg_weighted(const score_avg *a) {
+    bertc_scores r = a->wsum;
+    r.support = a->sum.support;
+    if (r.support > 0) {
+        r.precision /= (double)r.support;
+        r.recall /= (double)r.support;
+        r.f1 /= (double)r.support;
     }
-    a.precision /= m->num_labels;
-    a.recall /= m->num_labels;
-    a.f1 /= m->num_labels;
-    return a;
+    return r;
+}
+
+bertc_scores bertc_metrics_macro(const bertc_metrics *m) {
+    score_avg a = {0};
+    for (int c = 0; c < m->num_labels; c++) avg_add(&a, bertc_metrics_class(m, c));
+    return avg_macro(&a);
 }
 
 bertc_scores bertc_metrics_weighted(const bertc_metrics *m) {
-    bertc_scores a = {0, 0, 0, 0};
-    for (int c = 0; c < m->num_labels; c++) {
-        bertc_scores s = bertc_metrics_class(m, c);
-        a.precision += s.precision * (double)s.support;
-        a.recall += s.recall * (double)s.support;
-        a.f1 += s.f1 * (double)s.support;
-        a.support += s.support;
-    }
-    if (a.support > 0) {
-        a.precision /= (double)a.support;
-        a.recall /= (double)a.support;
-        a.f1 /= (double)a.support;
-    }
-    return a;
+    score_avg a = {0};
+    for (int c = 0; c < m->num_labels; c++) avg_add(&a, bertc_metrics_class(m, c));
+    return avg_weighted(&a);
 }
 
 double bertc_metrics_best_f1(const bertc_metrics *m) {
@@ -367,26 +386,15 @@ bertc_scores bertc_mlmetrics_micro(const bertc_mlmetrics *m) {
 }
 
 bertc_scores bertc_mlmetrics_macro(const bertc_mlmetrics *m) {
-    bertc_scores a = {0, 0, 0, 0};
-    for (int i = 0; i < m->num_labels; i++) {
-        bertc_scores s = bertc_mlmetrics_label(m, i);
-        a.precision += s.precision, a.recall += s.recall, a.f1 += s.f1, a.support += s.support;
-    }
-    a.precision /= m->num_labels, a.recall /= m->num_labels, a.f1 /= m->num_labels;
-    return a;
+    score_avg a = {0};
+    for (int i = 0; i < m->num_labels; i++) avg_add(&a, bertc_mlmetrics_label(m, i));
+    return avg_macro(&a);
 }
 
 bertc_scores bertc_mlmetrics_weighted(const bertc_mlmetrics *m) {
-    bertc_scores a = {0, 0, 0, 0};
-    for (int i = 0; i < m->num_labels; i++) {
-        bertc_scores s = bertc_mlmetrics_label(m, i);
-        a.precision += s.precision * (double)s.support;
-        a.recall += s.recall * (double)s.support;
-        a.f1 += s.f1 * (double)s.support;
-        a.support += s.support;
-    }
-    if (a.support > 0) a.precision /= (double)a.support, a.recall /= (double)a.support, a.f1 /= (double)a.support;
-    return a;
+    score_avg a = {0};
+    for (int i = 0; i < m->num_labels; i++) avg_add(&a, bertc_mlmetrics_label(m, i));
+    return avg_weighted(&a);
 }
 
 bertc_scores bertc_mlmetrics_samples(const bertc_mlmetrics *m) {

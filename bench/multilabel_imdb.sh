@@ -39,8 +39,8 @@ grep eval_ "$work/run/log.jsonl" | python3 -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin]
 for r in rows:
-    print(f"epoch {r[\"epoch\"]:.0f}: eval_loss {r[\"eval_loss\"]:.4f}  micro-F1 {r[\"eval_f1\"]:.4f}  "
-          f"subset accuracy {r[\"eval_accuracy\"]:.4f}  hamming {r.get(\"eval_hamming_loss\", float(\"nan\")):.4f}")
+    print("epoch %.0f: eval_loss %.4f  micro-F1 %.4f  subset accuracy %.4f  hamming %.4f" % (
+        r["epoch"], r["eval_loss"], r["eval_f1"], r["eval_accuracy"], r.get("eval_hamming_loss", float("nan"))))
 json.dump({"benchmark": "multilabel_imdb", "evals": rows}, open(sys.argv[1], "w"), indent=2)
 ' "$root/bench/results/multilabel_imdb.json"
 echo "report: $work/run/report.html"

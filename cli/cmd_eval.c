@@ -1,6 +1,7 @@
 /* cmd_eval.c: `bertc eval`: a trained classifier scored on a labelled data set,
  * as the notebook's evaluation cell: accuracy, classification report, confusion
  * matrix and eval loss; eval.json and predictions.jsonl for the report. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,11 @@ static void on_progress(void *ctx, long done, long total) {
     fprintf(stderr, "\reval %ld/%ld  %.1f examples/s  ETA %.0fs   ", done, total, rate, (total - done) / rate);
     if (done == total) fputc('\n', stderr);
 }
+
+/* SIGINT/SIGTERM: the eval loop stops before its next batch and removes its
+ * temporary predictions file; the exit status is 128 + the signal. */
+static volatile sig_atomic_t eval_stop;
+static void on_stop_signal(int sig) { eval_stop = sig; }
 
 int cmd_eval(int argc, char **argv) {
     cli_flag fl[] = {
@@ -102,9 +108,16 @@ int cmd_eval(int argc, char **argv) {
     bertc_metrics m = {0};
     if (bertc_metrics_init(&m, NL, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
     progress pr = {now_s(), 0};
-    bertc_eval_opts eo = {out_pred, names, NULL, &pr};
+    bertc_eval_opts eo = {out_pred, names, NULL, &pr, &eval_stop};
     if (!cli_bool(fl, "quiet") && isatty(2)) eo.progress = on_progress;
-    if (bertc_eval_run(c, &ds, &eo, &m, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int rc = bertc_eval_run(c, &ds, &eo, &m, &err);
+    if (rc == BERTC_ERR_INTERRUPTED) cli_die(128 + (int)eval_stop, "%s", err.msg);
+    if (rc != BERTC_OK) cli_die(1, "%s", err.msg);
     double secs = now_s() - pr.t0;
 
     cJSON *j = bertc_eval_json(&m, names, digits, &err);

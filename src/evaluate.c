@@ -129,6 +129,11 @@ int bertc_eval_run(bertc_classifier *c, const bertc_dataset *ds, const bertc_eva
     }
     if (o && o->predictions_path && (rc = jsonl_open(&out, o->predictions_path, err))) goto done;
     for (int start = 0; start < ds->n; start += Bmax) {
+        if (o && o->stop && *o->stop) {
+            rc = bertc_fail(err, BERTC_ERR_INTERRUPTED, "stopped by a signal after %d of %d examples; nothing written",
+                            start, ds->n);
+            goto done;
+        }
         int B = ds->n - start < Bmax ? ds->n - start : Bmax;
         for (int b = 0; b < B; b++) {
             const bertc_example *ex = &ds->ex[start + b];

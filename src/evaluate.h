@@ -28,6 +28,8 @@
 #ifndef BERTC_EVALUATE_H
 #define BERTC_EVALUATE_H
 
+#include <signal.h>
+
 #include <cjson/cJSON.h>
 #include "classifier.h"
 #include "data.h"
@@ -52,6 +54,9 @@ typedef struct bertc_eval_opts {
     /* Called after each batch with the examples done so far; may be NULL. */
     void (*progress)(void *ctx, long done, long total);
     void *ctx;
+    /* Polled before each batch; when it points at a non-zero value the run stops
+     * with BERTC_ERR_INTERRUPTED and no predictions file (the CLI's SIGINT/SIGTERM). */
+    volatile sig_atomic_t *stop;
 } bertc_eval_opts;
 
 /* Classifies every example of ds (labels already mapped onto c's ids) in

@@ -13,6 +13,8 @@
 
 #include "../src/data.h"
 #include "../src/rng.h"
+#include <sys/stat.h>
+
 #include "test.h"
 
 static const char *ds_path(const char *name) { return test_data(name); }
@@ -246,10 +248,40 @@ static void test_errors(void) {
     rmdir(dir);
 }
 
+/* A tiny aclImdb folder, written at test time (the dataset itself is only ever
+ * read from ../shared): two reviews per label in train, one in test. */
+static const struct { const char *path, *text; } mini_imdb[] = {
+    {"aclImdb/train/neg/3_1.txt", "Awful."},      {"aclImdb/train/neg/11_4.txt", "Meh<br /><br />no."},
+    {"aclImdb/train/pos/2_7.txt", "Nice."},       {"aclImdb/train/pos/10_9.txt", "Loved it."},
+    {"aclImdb/test/neg/0_2.txt", "Worst."},       {"aclImdb/test/pos/0_10.txt", "Best."},
+};
+static const char *mini_dirs[] = {"aclImdb", "aclImdb/train", "aclImdb/train/neg", "aclImdb/train/pos",
+                                  "aclImdb/test", "aclImdb/test/neg", "aclImdb/test/pos"};
+#define N_MINI_DIRS (int)(sizeof mini_dirs / sizeof *mini_dirs)
+#define N_MINI (int)(sizeof mini_imdb / sizeof *mini_imdb)
+
 static void test_imdb_dir(void) {
+    char root[] = "/tmp/bertc_test_imdb_XXXXXX", p[4200];
+    if (!mkdtemp(root)) {
+        CHECK(0, "mkdtemp %s failed", root);
+        return;
+    }
+    for (int i = 0; i < N_MINI_DIRS; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, mini_dirs[i]);
+        CHECK(mkdir(p, 0755) == 0, "mkdir %s", p);
+    }
+    for (int i = 0; i < N_MINI; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, mini_imdb[i].path);
+        FILE *f = fopen(p, "wb");
+        CHECK(f != NULL, "create %s", p);
+        if (f) {
+            fputs(mini_imdb[i].text, f); /* no trailing newline, as the dataset */
+            fclose(f);
+        }
+    }
     bertc_dataset ds = {0};
-    char spec[4200];
-    snprintf(spec, sizeof spec, "%s", ds_path("datasets/aclImdb_mini"));
+    char spec[4300];
+    snprintf(spec, sizeof spec, "%s", root);
     if (load(&ds, spec, NULL) == BERTC_OK) {
         /* neg before pos, then numeric ids: 3 < 11 and 2 < 10. */
         static const long ids[] = {3, 11, 2, 10};
@@ -261,21 +293,30 @@ static void test_imdb_dir(void) {
         if (ds.n == 4) CHECK(eq_text(&ds.ex[1], "Meh<br /><br />no."), "mini text keeps <br />");
         bertc_data_free(&ds);
     }
-    snprintf(spec, sizeof spec, "%s:test", ds_path("datasets/aclImdb_mini"));
+    snprintf(spec, sizeof spec, "%s:test", root);
     if (load(&ds, spec, NULL) == BERTC_OK) {
         CHECK(ds.n == 2 && !strcmp(ds.split, "test") && eq_text(&ds.ex[0], "Worst."), "mini test");
         bertc_data_free(&ds);
     }
     /* The split folder itself; a different :SPLIT on it is an error. */
-    snprintf(spec, sizeof spec, "%s", ds_path("datasets/aclImdb_mini/aclImdb/test"));
+    snprintf(spec, sizeof spec, "%s/aclImdb/test", root);
     if (load(&ds, spec, NULL) == BERTC_OK) {
         CHECK(ds.n == 2, "mini test folder");
         bertc_data_free(&ds);
     }
-    snprintf(spec, sizeof spec, "%s:train", ds_path("datasets/aclImdb_mini/aclImdb/test"));
+    snprintf(spec, sizeof spec, "%s/aclImdb/test:train", root);
     expect_fail(spec, NULL, BERTC_ERR_ARG, "aclImdb/test", "split folder");
     snprintf(spec, sizeof spec, "%s", ds_path("datasets"));
     expect_fail(spec, NULL, BERTC_ERR_FORMAT, "datasets", "aclImdb");
+    for (int i = 0; i < N_MINI; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, mini_imdb[i].path);
+        unlink(p);
+    }
+    for (int i = N_MINI_DIRS - 1; i >= 0; i--) {
+        snprintf(p, sizeof p, "%s/%s", root, mini_dirs[i]);
+        rmdir(p);
+    }
+    rmdir(root);
 }
 
 static void same_rows(const bertc_dataset *a, const bertc_dataset *b, int *same, int *identical) {

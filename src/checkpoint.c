@@ -174,7 +174,7 @@ static int list_steps(const char *out_dir, long **steps, int *n, bertc_err *err)
         v[cnt++] = s;
     }
     closedir(d);
-    qsort(v, (size_t)cnt, sizeof *v, cmp_long);
+    if (cnt > 1) qsort(v, (size_t)cnt, sizeof *v, cmp_long); /* qsort(NULL, 0) is undefined */
     *steps = v;
     *n = cnt;
     return BERTC_OK;

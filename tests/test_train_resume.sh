@@ -36,7 +36,17 @@ while [ $kills -lt "$KILLS" ] && [ $attempt -lt $((KILLS * 3)) ]; do
     "$BERTC" train "${args[@]}" --out "$tmp/run" --resume latest >"$tmp/a.out" 2>"$tmp/a.err" &
     pid=$!
     delay=$(awk -v r=$RANDOM -v s="$span" 'BEGIN { printf "%.3f", 0.05 + (s - 0.05) * r / 32768 }')
-    sleep "$delay"
+    if [ $during_save -eq 0 ] && [ $kills -eq $((KILLS - 1)) ]; then
+        # the last kill and none has hit a save yet (random moments need not, e.g. the 6 kills
+        # of a sanitizer run): wait for a checkpoint being written and kill it then
+        for _ in $(seq 1 6000); do
+            ls -d "$tmp"/run/.checkpoint-*.tmp-* >/dev/null 2>&1 && break
+            kill -0 $pid 2>/dev/null || break
+            sleep 0.005
+        done
+    else
+        sleep "$delay"
+    fi
     if kill -9 $pid 2>/dev/null; then
         wait $pid 2>/dev/null
         kills=$((kills + 1))

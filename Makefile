@@ -18,7 +18,7 @@ PKGS    := cairo
 WARN    := -Wall -Wextra -Werror -Wno-error=deprecated-declarations
 CFLAGS  := -std=c11 -D_GNU_SOURCE -g $(OPT) $(SAN) -fopenmp -fno-math-errno $(WARN) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := -lopenblas -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz \
+LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz \
            $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 LDFLAGS := -fopenmp $(SAN)
 

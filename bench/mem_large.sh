@@ -22,6 +22,6 @@ PY
 fi
 make -C "$root" build/libbertc.a >/dev/null || echo "mem_large: make failed; using the existing build/libbertc.a" >&2
 cc -std=c11 -D_GNU_SOURCE -O2 -fopenmp -Wall -Wextra -Werror "$root/bench/mem_large.c" -o "$root/build/mem_large" \
-   "$root/build/libbertc.a" -lopenblas -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz \
+   "$root/build/libbertc.a" -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz \
    $(pkg-config --libs cairo 2>/dev/null) -lm
 "$root/build/mem_large" "$dir"

@@ -65,7 +65,7 @@ def build_exporter(tmp):
     src, exe = os.path.join(tmp, "export.c"), os.path.join(tmp, "export")
     with open(src, "w") as f:
         f.write(EXPORT_C)
-    libs = ["-lopenblas", "-lutf8proc", "-lcjson", "-larchive", "-lmicrohttpd", "-lcurl", "-lz", "-lm"]
+    libs = ["-lopenblas", "-ldnnl", "-lutf8proc", "-lcjson", "-larchive", "-lmicrohttpd", "-lcurl", "-lz", "-lm"]
     cairo = subprocess.run(["pkg-config", "--libs", "cairo"], capture_output=True, text=True).stdout.split()
     subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-fopenmp", "-I", ROOT, src, "-o", exe,
                     os.path.join(ROOT, "build", "libbertc.a")] + libs + cairo, check=True)

@@ -10,7 +10,7 @@ CC=${CC:-gcc}
 mkdir -p build/bench
 [ -f build/libbertc.a ] || make -s build/libbertc.a
 CFLAGS="-std=c11 -D_GNU_SOURCE -O3 -march=native -fopenmp -Wall -Wextra -Werror -g"
-LIBS="-lopenblas -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz $(pkg-config --libs cairo 2>/dev/null) -lm"
+LIBS="-lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz $(pkg-config --libs cairo 2>/dev/null) -lm"
 $CC $CFLAGS bench/bench_model.c -o build/bench/bench_model build/libbertc.a $LIBS
 $CC $CFLAGS bench/peak.c -o build/bench/peak -lopenblas -lm
 if ! $PYTHON -c "import onnxruntime, onnx" 2>/dev/null; then

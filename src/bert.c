@@ -16,6 +16,7 @@
  * (pre_classifier). A multi-label model (cfg.problem_type) gives sigmoid probs.
  */
 #include "bert.h"
+#include "ops_bf16.h"
 #include "ops_cpu.h"
 #include "ops_ref.h"
 
@@ -69,6 +70,17 @@ static const bert_ops OPS_CPU = {
     cpu_residual_layernorm_forward, cpu_attention_forward, cpu_attention_backward,
     cpu_pooler_forward, cpu_pooler_backward,
 };
+static const bert_ops OPS_BF16 = {
+    cpu_embeddings_forward, cpu_embeddings_backward, cpu_layernorm_forward,
+    cpu_layernorm_backward, bf16_matmul_forward, bf16_matmul_backward, bf16_matmul_gelu_forward,
+    cpu_gelu_backward, cpu_dropout_forward, cpu_dropout_backward,
+    cpu_residual_layernorm_forward, cpu_attention_forward, cpu_attention_backward,
+    cpu_pooler_forward, cpu_pooler_backward,
+};
+
+static const bert_ops *ops_of(const bert_model *m) {
+    return m->use_reference ? &OPS_REF : m->precision == BERT_PREC_BF16 ? &OPS_BF16 : &OPS_CPU;
+}
 
 /* ---- the arena ---- */
 
@@ -252,7 +264,7 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
                  const int *attention_mask, int B, int T, bertc_rng *dropout_rng,
                  float *hidden_states, float *attentions, bertc_err *err) {
     const bert_config *c = &m->cfg;
-    const bert_ops *ops = m->use_reference ? &OPS_REF : &OPS_CPU;
+    const bert_ops *ops = ops_of(m);
     if (!m->acts_memory) return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: the model was not built");
     if (B < 1 || B > m->Bmax || T < 1 || T > m->Tmax)
         return bertc_fail(err, BERTC_ERR_ARG,
@@ -388,7 +400,7 @@ int bert_loss(const bert_model *m, const int *labels, const float *class_weights
  * adds dloss/dparams to m->grads. */
 static void backward_from_dlogits(bert_model *m) {
     const bert_config *c = &m->cfg;
-    const bert_ops *ops = m->use_reference ? &OPS_REF : &OPS_CPU;
+    const bert_ops *ops = ops_of(m);
     const bert_params *p = &m->params, *g = &m->grads;
     int B = m->B, T = m->T, C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads;
     int L = c->num_layers, NL = c->num_labels, on = m->dropout_on;

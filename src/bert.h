@@ -142,6 +142,8 @@ float *bert_param_tensor(const bert_params *p, int i);
 #include <stdint.h>
 #include "rng.h"
 
+enum { BERT_PREC_FP32 = 0, BERT_PREC_BF16 = 1 };
+
 typedef struct bert_model {
     bert_config cfg;        /* the dimensions (a copy; id2label is NULL, not owned) */
     bert_params params;     /* slices of the caller's parameter block (not owned) */
@@ -149,6 +151,9 @@ typedef struct bert_model {
     int Bmax, Tmax;         /* the largest batch the arena holds */
     int training;           /* 1: built with gradients and every layer's activations */
     int use_reference;      /* 0: fast kernels (ops_cpu); 1: reference kernels (ops_ref) */
+    int precision;          /* BERT_PREC_FP32 (0), or BERT_PREC_BF16: the encoder's dense layers
+                               multiply bf16-rounded operands (ops_bf16.h; the caller checks
+                               bert_bf16_available() first); ignored with use_reference */
     int nthreads;           /* OpenMP threads the attention scratch was sized for */
     float *grads_memory;    /* num_params floats, params' layout (training only, else NULL) */
     bert_params grads;      /* slices of grads_memory */

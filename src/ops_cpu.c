@@ -212,18 +212,20 @@ void cpu_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
                          const float *inp, const float *w, int N, int C, int OC) {
     if (dinp) gemm_par(0, 0, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
     gemm_par(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
-    if (db) {
-        int nblk = (OC + COLBLK - 1) / COLBLK;
-        #pragma omp parallel for schedule(static)
-        for (int blk = 0; blk < nblk; blk++) {
-            int o0 = blk * COLBLK, o1 = o0 + COLBLK < OC ? o0 + COLBLK : OC;
-            float acc[COLBLK] = {0};
-            for (int n = 0; n < N; n++) {
-                const float *d = dout + (size_t)n * OC;
-                for (int o = o0; o < o1; o++) acc[o - o0] += d[o];
-            }
-            for (int o = o0; o < o1; o++) db[o] += acc[o - o0];
+    if (db) cpu_bias_backward(db, dout, N, OC);
+}
+
+void cpu_bias_backward(float *db, const float *dout, int N, int OC) {
+    int nblk = (OC + COLBLK - 1) / COLBLK;
+    #pragma omp parallel for schedule(static)
+    for (int blk = 0; blk < nblk; blk++) {
+        int o0 = blk * COLBLK, o1 = o0 + COLBLK < OC ? o0 + COLBLK : OC;
+        float acc[COLBLK] = {0};
+        for (int n = 0; n < N; n++) {
+            const float *d = dout + (size_t)n * OC;
+            for (int o = o0; o < o1; o++) acc[o - o0] += d[o];
         }
+        for (int o = o0; o < o1; o++) db[o] += acc[o - o0];
     }
 }
 

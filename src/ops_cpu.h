@@ -39,6 +39,8 @@ void cpu_matmul_forward(float *out, const float *inp, const float *w, const floa
                         int N, int C, int OC);
 void cpu_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
                          const float *inp, const float *w, int N, int C, int OC);
+/* db (OC) += the column sums of dout (N, OC) (the bias gradient of a matmul). */
+void cpu_bias_backward(float *db, const float *dout, int N, int OC);
 
 /* Branch-free (vectorised) e^x and erf(x), about 1 ulp (tested against libm and
  * double precision in tests/test_ops.c); GELU and softmax use them. exp gives 0

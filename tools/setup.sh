@@ -7,7 +7,7 @@
 # Each step checks first and does nothing when its work is already done.
 set -euo pipefail
 
-APT_PACKAGES="build-essential pkg-config libopenblas-dev libutf8proc-dev libcjson-dev libarchive-dev \
+APT_PACKAGES="build-essential pkg-config libopenblas-dev libdnnl-dev libutf8proc-dev libcjson-dev libarchive-dev \
 libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev libcairo2-dev clang libclang-rt-14-dev \
 fonts-dejavu-core chromium"
 # Versions the parity tests were written against (see docs/numerics.md).

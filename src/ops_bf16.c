@@ -1,0 +1,273 @@
+/* ops_bf16.c: bf16 matrix products through oneDNN (see ops_bf16.h). */
+#include "ops_bf16.h"
+
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "ops_cpu.h"
+
+/* ---- conversions ---- */
+
+uint16_t bf16_from_float(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+float bf16_to_float(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+void bf16_round_floats(float *out, const float *in, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = bf16_to_float(bf16_from_float(in[i]));
+}
+
+static int have_avx512bf16(void) {
+    static int v = -1;
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512f");
+    }
+    return v;
+}
+
+/* 16 floats -> 16 bf16 with vcvtneps2bf16 (round to nearest even, as above). */
+__attribute__((target("avx512f,avx512bf16"))) static void cvt_row_avx512(uint16_t *o, const float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
+        _mm256_storeu_si256((__m256i *)(o + i), (__m256i)h);
+    }
+    for (; i < n; i++) o[i] = bf16_from_float(x[i]);
+}
+
+static void cvt_row(uint16_t *o, const float *x, size_t n) {
+    if (have_avx512bf16()) {
+        cvt_row_avx512(o, x, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) o[i] = bf16_from_float(x[i]);
+}
+
+/* o (R, Cn) = bf16(x (R, Cn)), rows split over the threads. */
+static void cvt_rows(uint16_t *o, const float *x, int R, int Cn) {
+    #pragma omp parallel for schedule(static) if ((size_t)R * Cn > 65536)
+    for (int r = 0; r < R; r++) cvt_row(o + (size_t)r * Cn, x + (size_t)r * Cn, (size_t)Cn);
+}
+
+/* o (Cn, R) = bf16(x (R, Cn))^T, in 32x32 tiles. */
+static void cvt_transpose(uint16_t *o, const float *x, int R, int Cn) {
+    enum { TL = 32 };
+    int tr = (R + TL - 1) / TL, tc = (Cn + TL - 1) / TL;
+    #pragma omp parallel for schedule(static) if ((size_t)R * Cn > 65536)
+    for (int t = 0; t < tr * tc; t++) {
+        int r0 = (t / tc) * TL, c0 = (t % tc) * TL;
+        int r1 = r0 + TL < R ? r0 + TL : R, c1 = c0 + TL < Cn ? c0 + TL : Cn;
+        uint16_t tile[TL][TL];
+        for (int r = r0; r < r1; r++) cvt_row(tile[r - r0], x + (size_t)r * Cn + c0, (size_t)(c1 - c0));
+        for (int c = c0; c < c1; c++)
+            for (int r = r0; r < r1; r++) o[(size_t)c * R + r] = tile[r - r0][c - c0];
+    }
+}
+
+/* ---- oneDNN state ---- */
+
+enum { K_FWD, K_FWD_BIAS, K_BWD_DATA, K_BWD_W };
+
+typedef struct prim {
+    int kind, M, N, K;
+    dnnl_primitive_t p;
+    dnnl_memory_t src, wei, bias, dst;
+    struct prim *next;
+} prim;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static dnnl_engine_t g_eng;
+static dnnl_stream_t g_stream;
+static prim *g_prims;
+static int g_state; /* 0 untried, 1 ready, -1 unavailable */
+static uint16_t *g_a, *g_b;
+static size_t g_a_cap, g_b_cap;
+
+static int engine_ready(void) {
+    if (g_state) return g_state > 0;
+    g_state = -1;
+    if (!have_avx512bf16()) return 0;
+    if (dnnl_engine_create(&g_eng, dnnl_cpu, 0) != dnnl_success) return 0;
+    if (dnnl_stream_create(&g_stream, g_eng, dnnl_stream_default_flags) != dnnl_success) return 0;
+    g_state = 1;
+    return 1;
+}
+
+/* C (M, N) [+]= A (M, K) x B (K, N): A bf16 row-major; B bf16 row-major, or
+ * (K_FWD*) the transpose of a row-major (N, K) weight; C fp32, with a bias
+ * row added (K_FWD_BIAS) or accumulated onto (K_BWD_*: a sum post-op). */
+static prim *prim_get(int kind, int M, int N, int K) {
+    for (prim *q = g_prims; q; q = q->next)
+        if (q->kind == kind && q->M == M && q->N == N && q->K == K) return q;
+    prim *q = calloc(1, sizeof *q);
+    if (!q) return NULL;
+    q->kind = kind, q->M = M, q->N = N, q->K = K;
+    dnnl_memory_desc_t ad, wd, bd, cd;
+    dnnl_dims_t da = {M, K}, dw = {K, N}, db = {1, N}, dc = {M, N};
+    int fwd = kind == K_FWD || kind == K_FWD_BIAS;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_matmul_desc_t md;
+    int ok = dnnl_memory_desc_init_by_tag(&ad, 2, da, dnnl_bf16, dnnl_ab) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&wd, 2, dw, dnnl_bf16, fwd ? dnnl_ba : dnnl_ab) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&bd, 2, db, dnnl_f32, dnnl_ab) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&cd, 2, dc, dnnl_f32, dnnl_ab) == dnnl_success &&
+             dnnl_matmul_desc_init(&md, &ad, &wd, kind == K_FWD_BIAS ? &bd : NULL, &cd) == dnnl_success &&
+             dnnl_primitive_attr_create(&attr) == dnnl_success;
+    if (ok && !fwd)
+        ok = dnnl_post_ops_create(&po) == dnnl_success && dnnl_post_ops_append_sum(po, 1.0f) == dnnl_success &&
+             dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
+    ok = ok && dnnl_primitive_desc_create(&pd, &md, attr, g_eng, NULL) == dnnl_success &&
+         dnnl_primitive_create(&q->p, pd) == dnnl_success &&
+         dnnl_memory_create(&q->src, &ad, g_eng, DNNL_MEMORY_NONE) == dnnl_success &&
+         dnnl_memory_create(&q->wei, &wd, g_eng, DNNL_MEMORY_NONE) == dnnl_success &&
+         dnnl_memory_create(&q->dst, &cd, g_eng, DNNL_MEMORY_NONE) == dnnl_success &&
+         (kind != K_FWD_BIAS || dnnl_memory_create(&q->bias, &bd, g_eng, DNNL_MEMORY_NONE) == dnnl_success);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (!ok) {
+        if (q->p) dnnl_primitive_destroy(q->p);
+        if (q->src) dnnl_memory_destroy(q->src);
+        if (q->wei) dnnl_memory_destroy(q->wei);
+        if (q->dst) dnnl_memory_destroy(q->dst);
+        free(q);
+        return NULL;
+    }
+    q->next = g_prims;
+    g_prims = q;
+    return q;
+}
+
+static void die_dnnl(const char *what, int M, int N, int K) {
+    /* Only reachable when oneDNN fails on a shape after bert_bf16_available()
+     * said yes: a bug or an exhausted machine; there is no result to return. */
+    fprintf(stderr, "bertc: oneDNN bf16 matmul %s (%d x %d x %d) failed\n", what, M, N, K);
+    abort();
+}
+
+static void run(int kind, int M, int N, int K, const uint16_t *A, const uint16_t *Bm, const float *bias, float *C) {
+    prim *q = prim_get(kind, M, N, K);
+    if (!q) die_dnnl("setup", M, N, K);
+    dnnl_memory_set_data_handle(q->src, (void *)A);
+    dnnl_memory_set_data_handle(q->wei, (void *)Bm);
+    dnnl_memory_set_data_handle(q->dst, C);
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, q->src}, {DNNL_ARG_WEIGHTS, q->wei}, {DNNL_ARG_DST, q->dst}};
+    int nargs = 3;
+    if (kind == K_FWD_BIAS) {
+        dnnl_memory_set_data_handle(q->bias, (void *)bias);
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, q->bias};
+    }
+    if (dnnl_primitive_execute(q->p, g_stream, nargs, args) != dnnl_success ||
+        dnnl_stream_wait(g_stream) != dnnl_success)
+        die_dnnl("run", M, N, K);
+}
+
+static uint16_t *grow(uint16_t **buf, size_t *cap, size_t n) {
+    if (n > *cap) {
+        free(*buf);
+        *buf = aligned_alloc(64, (n * sizeof **buf + 63) / 64 * 64);
+        *cap = *buf ? n : 0;
+        if (!*buf) {
+            fprintf(stderr, "bertc: out of memory for %zu bf16 values\n", n);
+            abort();
+        }
+    }
+    return *buf;
+}
+
+int bert_bf16_available(void) {
+    pthread_mutex_lock(&g_lock);
+    int ok = engine_ready() && prim_get(K_FWD_BIAS, 16, 32, 32) != NULL && prim_get(K_BWD_W, 16, 32, 32) != NULL;
+    pthread_mutex_unlock(&g_lock);
+    return ok;
+}
+
+int bert_precision_check(int precision, bertc_err *err) {
+    if (precision != BERT_PREC_FP32 && precision != BERT_PREC_BF16)
+        return bertc_fail(err, BERTC_ERR_ARG, "--precision: expected fp32 or bf16");
+    if (precision == BERT_PREC_BF16 && !bert_bf16_available())
+        return bertc_fail(err, BERTC_ERR_ARG,
+                          "--precision bf16: this CPU has no AVX512-BF16 (or oneDNN cannot use it); use fp32");
+    return BERTC_OK;
+}
+
+/* ---- the ops ---- */
+
+void bf16_matmul_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
+    pthread_mutex_lock(&g_lock);
+    if (!engine_ready()) die_dnnl("engine", N, OC, C);
+    uint16_t *a = grow(&g_a, &g_a_cap, (size_t)N * C), *wb = grow(&g_b, &g_b_cap, (size_t)OC * C);
+    cvt_rows(a, inp, N, C);
+    cvt_rows(wb, w, OC, C);
+    run(b ? K_FWD_BIAS : K_FWD, N, OC, C, a, wb, b, out);
+    pthread_mutex_unlock(&g_lock);
+}
+
+void bf16_matmul_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                          int N, int C, int OC) {
+    pthread_mutex_lock(&g_lock);
+    if (!engine_ready()) die_dnnl("engine", N, C, OC);
+    size_t big = (size_t)N * (C > OC ? C : OC);
+    uint16_t *a = grow(&g_a, &g_a_cap, big), *bb = grow(&g_b, &g_b_cap, big > (size_t)OC * C ? big : (size_t)OC * C);
+    if (dinp) {
+        /* dinp (N, C) += dout (N, OC) x w (OC, C) */
+        cvt_rows(a, dout, N, OC);
+        cvt_rows(bb, w, OC, C);
+        run(K_BWD_DATA, N, C, OC, a, bb, NULL, dinp);
+    }
+    /* dw (OC, C) += dout^T (OC, N) x inp (N, C) */
+    cvt_transpose(a, dout, N, OC);
+    cvt_rows(bb, inp, N, C);
+    run(K_BWD_W, OC, C, N, a, bb, NULL, dw);
+    pthread_mutex_unlock(&g_lock);
+    if (db) cpu_bias_backward(db, dout, N, OC);
+}
+
+void bf16_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w, const float *b, int N, int C,
+                              int OC) {
+    float *y = pre ? pre : out;
+    bf16_matmul_forward(y, inp, w, b, N, C, OC);
+    cpu_gelu_forward(out, y, (size_t)N * OC);
+}
+
+void bf16_release(void) {
+    pthread_mutex_lock(&g_lock);
+    while (g_prims) {
+        prim *q = g_prims;
+        g_prims = q->next;
+        dnnl_primitive_destroy(q->p);
+        dnnl_memory_destroy(q->src);
+        dnnl_memory_destroy(q->wei);
+        dnnl_memory_destroy(q->dst);
+        if (q->bias) dnnl_memory_destroy(q->bias);
+        free(q);
+    }
+    free(g_a);
+    free(g_b);
+    g_a = g_b = NULL;
+    g_a_cap = g_b_cap = 0;
+    if (g_state > 0) {
+        dnnl_stream_destroy(g_stream);
+        dnnl_engine_destroy(g_eng);
+    }
+    g_state = 0;
+    pthread_mutex_unlock(&g_lock);
+}

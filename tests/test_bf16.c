@@ -1,0 +1,262 @@
+/* test_bf16.c: the bf16 matrix products (ops_bf16, --precision bf16) against
+ * the fp32 reference ops applied to the same operands rounded to bf16, and the
+ * whole model in bf16 against fp32.
+ *
+ * Op tolerance (not a loosened fp32 one): after rounding, the products of two
+ * bf16 values are exact in fp32, so the only difference from the reference
+ * (which sums in double) is fp32 summation: |out - ref| <= K u sum_k |a_k w_k|
+ * with u = 2^-24 (the classical gamma_K bound; K = the reduction length). It is
+ * checked per element, with the bound computed from the operands.
+ *
+ * Model tolerance: bf16 keeps 8 significant bits (relative rounding 2^-9), so
+ * activations differ from fp32's by about a percent after a few layers; the
+ * check is a relative L2 error of the last hidden state under 3% and of the
+ * logits under 5%, the same predicted label on every sequence whose fp32 margin
+ * exceeds 0.1, and gradients (training layout) within 5% relative L2 per tensor
+ * of the fp32 gradients. docs/numerics.md has the measured values. */
+#include "../src/bert.h"
+#include "../src/hfmodel.h"
+#include "../src/ops_bf16.h"
+#include "../src/ops_cpu.h"
+#include "../src/ops_ref.h"
+#include "../src/rng.h"
+#include "test.h"
+
+#include <stdint.h>
+
+static bertc_rng rng;
+
+static float *rnd(size_t n, float scale) {
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = bertc_rng_normal(&rng) * scale;
+    return x;
+}
+static float *rounded(const float *x, size_t n) {
+    float *y = malloc(n * sizeof *y);
+    bf16_round_floats(y, x, n);
+    return y;
+}
+static float *dup(const float *x, size_t n) {
+    float *y = malloc(n * sizeof *y);
+    memcpy(y, x, n * sizeof *y);
+    return y;
+}
+
+/* |got - ref| <= K u sum|a w| (+ the accumulator's own start value rounding). */
+static int within_gamma(const float *got, const float *ref, const double *absdot, const float *start, size_t n,
+                        int K, double *worst) {
+    const double u = 1.0 / 16777216.0;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double tol = (K + 2) * u * (absdot[i] + (start ? fabs(start[i]) : 0)) + 1e-30;
+        double d = fabs((double)got[i] - (double)ref[i]);
+        if (d / tol > *worst) *worst = d / tol;
+        if (!(d <= tol)) bad++;
+    }
+    return bad;
+}
+
+static void test_convert(void) {
+    struct { uint32_t in; uint16_t out; } cases[] = {
+        {0x3F800000u, 0x3F80}, /* 1.0 */
+        {0x3F808000u, 0x3F80}, /* tie, even below stays */
+        {0x3F818000u, 0x3F82}, /* tie, odd rounds up */
+        {0x3F808001u, 0x3F81}, /* above the tie */
+        {0x7F800000u, 0x7F80}, /* inf */
+        {0xFF800000u, 0xFF80}, /* -inf */
+        {0x7F7FFFFFu, 0x7F80}, /* FLT_MAX rounds to inf, as torch */
+        {0x80000000u, 0x8000}, /* -0 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        float f;
+        memcpy(&f, &cases[i].in, 4);
+        uint16_t h = bf16_from_float(f);
+        CHECK(h == cases[i].out, "bf16(0x%08x) = 0x%04x, want 0x%04x", cases[i].in, h, cases[i].out);
+    }
+    float nan = NAN;
+    CHECK(isnan(bf16_to_float(bf16_from_float(nan))), "NaN must stay NaN");
+    /* The vector conversion inside the ops equals the scalar one: a matmul with
+     * an identity weight returns its rounded input exactly. */
+    int N = 37, C = 48;
+    float *x = rnd((size_t)N * C, 3.0f), *w = calloc((size_t)C * C, sizeof *w), *y = malloc((size_t)N * C * 4);
+    for (int i = 0; i < C; i++) w[(size_t)i * C + i] = 1.0f;
+    bf16_matmul_forward(y, x, w, NULL, N, C, C);
+    int bad = 0;
+    for (size_t i = 0; i < (size_t)N * C; i++) bad += y[i] != bf16_to_float(bf16_from_float(x[i]));
+    CHECK(bad == 0, "identity matmul: %d of %d values differ from the scalar rounding", bad, N * C);
+    free(x);
+    free(w);
+    free(y);
+}
+
+static void test_matmul(int N, int C, int OC, int bias) {
+    size_t nin = (size_t)N * C, nw = (size_t)OC * C, nout = (size_t)N * OC;
+    float *inp = rnd(nin, 1.0f), *w = rnd(nw, 0.05f), *b = bias ? rnd((size_t)OC, 0.1f) : NULL;
+    float *inp_r = rounded(inp, nin), *w_r = rounded(w, nw);
+    float *out = malloc(nout * 4), *ref = malloc(nout * 4);
+    double *absdot = calloc(nout > nin ? (nout > nw ? nout : nw) : (nin > nw ? nin : nw), sizeof *absdot);
+    bf16_matmul_forward(out, inp, w, b, N, C, OC);
+    ref_matmul_forward(ref, inp_r, w_r, b, N, C, OC);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) {
+            double s = b ? fabs(b[o]) : 0;
+            for (int c = 0; c < C; c++) s += fabs((double)inp_r[(size_t)n * C + c] * w_r[(size_t)o * C + c]);
+            absdot[(size_t)n * OC + o] = s;
+        }
+    double worst = 0;
+    int bad = within_gamma(out, ref, absdot, NULL, nout, C, &worst);
+    CHECK(bad == 0, "forward N=%d C=%d OC=%d bias=%d: %d elements outside the fp32 summation bound (worst %.2f)", N,
+          C, OC, bias, bad, worst);
+
+    /* gelu variant: pre = the matmul, out = gelu(pre) as cpu_gelu_forward */
+    float *pre = malloc(nout * 4), *g = malloc(nout * 4), *gref = malloc(nout * 4);
+    bf16_matmul_gelu_forward(pre, g, inp, w, b, N, C, OC);
+    cpu_gelu_forward(gref, out, nout);
+    CHECK(memcmp(pre, out, nout * 4) == 0 && memcmp(g, gref, nout * 4) == 0,
+          "matmul_gelu N=%d C=%d OC=%d: differs from matmul then gelu", N, C, OC);
+
+    /* backward: accumulates onto random starting gradients */
+    float *dout = rnd(nout, 1.0f), *dout_r = rounded(dout, nout);
+    float *dinp0 = rnd(nin, 1.0f), *dw0 = rnd(nw, 1.0f), *db0 = rnd((size_t)OC, 1.0f);
+    float *dinp = dup(dinp0, nin), *dw = dup(dw0, nw), *db = dup(db0, (size_t)OC);
+    float *rdinp = dup(dinp0, nin), *rdw = dup(dw0, nw), *rdb = dup(db0, (size_t)OC);
+    bf16_matmul_backward(dinp, dw, bias ? db : NULL, dout, inp, w, N, C, OC);
+    ref_matmul_backward(rdinp, rdw, bias ? rdb : NULL, dout_r, inp_r, w_r, N, C, OC);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            double s = 0;
+            for (int o = 0; o < OC; o++) s += fabs((double)dout_r[(size_t)n * OC + o] * w_r[(size_t)o * C + c]);
+            absdot[(size_t)n * C + c] = s;
+        }
+    worst = 0;
+    bad = within_gamma(dinp, rdinp, absdot, dinp0, nin, OC, &worst);
+    CHECK(bad == 0, "backward dinp N=%d C=%d OC=%d: %d elements outside the bound (worst %.2f)", N, C, OC, bad, worst);
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++) {
+            double s = 0;
+            for (int n = 0; n < N; n++) s += fabs((double)dout_r[(size_t)n * OC + o] * inp_r[(size_t)n * C + c]);
+            absdot[(size_t)o * C + c] = s;
+        }
+    worst = 0;
+    bad = within_gamma(dw, rdw, absdot, dw0, nw, N, &worst);
+    CHECK(bad == 0, "backward dw N=%d C=%d OC=%d: %d elements outside the bound (worst %.2f)", N, C, OC, bad, worst);
+    if (bias) {
+        /* the bias gradient is summed in fp32 from the unrounded dout, as the fp32 path */
+        float *cdb = dup(db0, (size_t)OC);
+        cpu_bias_backward(cdb, dout, N, OC);
+        CHECK(memcmp(cdb, db, (size_t)OC * 4) == 0, "backward db N=%d OC=%d differs from cpu_bias_backward", N, OC);
+        free(cdb);
+    }
+    float *both[] = {inp, w, b, inp_r, w_r, out, ref, pre, g, gref, dout, dout_r, dinp0, dw0, db0, dinp, dw, db,
+                     rdinp, rdw, rdb};
+    for (size_t i = 0; i < sizeof both / sizeof *both; i++) free(both[i]);
+    free(absdot);
+}
+
+static double rel_l2(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* The cached all-MiniLM-L6-v2 (BERTC_MODEL) in bf16 against fp32. */
+static void test_model(void) {
+    const char *dir = test_env_("BERTC_MODEL", NULL);
+    char def[4096];
+    if (!dir) {
+        snprintf(def, sizeof def, "%s/.cache/bertc/models/all-MiniLM-L6-v2", test_env_("HOME", "/root"));
+        dir = def;
+    }
+    hf_load_opts o;
+    hf_load_opts_default(&o);
+    hf_model hf = {0};
+    bertc_err err = {0};
+    int rc = hf_model_load(&hf, dir, &o, &err);
+    CHECK(rc == BERTC_OK, "%s: %s (run make deps)", dir, err.msg);
+    if (rc) return;
+    int B = 8, T = 64, C = hf.cfg.hidden_size, NL = hf.cfg.num_labels, L = hf.cfg.num_layers;
+    int *ids = malloc((size_t)B * T * sizeof *ids), *mask = malloc((size_t)B * T * sizeof *mask);
+    for (int b = 0; b < B; b++) {
+        int len = T - 5 * b;
+        for (int t = 0; t < T; t++) {
+            ids[b * T + t] = t == 0 ? 101 : t == len - 1 ? 102 : t < len ? 1000 + (int)(bertc_rng_next(&rng) % 20000) : 0;
+            mask[b * T + t] = t < len;
+        }
+    }
+    int labels[8] = {0, 1, 1, 0, 1, 0, 0, 1};
+    size_t nh = (size_t)(L + 1) * B * T * C;
+    float *h32 = malloc(nh * 4), *h16 = malloc(nh * 4), *lg32 = malloc((size_t)B * NL * 4);
+    bert_model m32, m16;
+    rc = bert_model_build(&m32, &hf.cfg, hf.params_memory, B, T, 1, &err) ||
+         bert_model_build(&m16, &hf.cfg, hf.params_memory, B, T, 1, &err);
+    CHECK(rc == 0, "build: %s", err.msg);
+    if (rc) return;
+    m16.precision = BERT_PREC_BF16;
+    float l32 = 0, l16 = 0;
+    rc = bert_forward(&m32, ids, NULL, mask, B, T, NULL, h32, NULL, &err) || bert_backward(&m32, labels, NULL, &l32, &err);
+    CHECK(rc == 0, "fp32 forward/backward: %s", err.msg);
+    memcpy(lg32, m32.logits, (size_t)B * NL * 4);
+    rc = bert_forward(&m16, ids, NULL, mask, B, T, NULL, h16, NULL, &err) || bert_backward(&m16, labels, NULL, &l16, &err);
+    CHECK(rc == 0, "bf16 forward/backward: %s", err.msg);
+    size_t last = (size_t)L * B * T * C;
+    /* compare real tokens only: padded rows are not used by anything */
+    double num = 0, den = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            if (mask[b * T + t])
+                for (int c = 0; c < C; c++) {
+                    size_t i = last + ((size_t)b * T + t) * C + c;
+                    num += ((double)h16[i] - h32[i]) * ((double)h16[i] - h32[i]);
+                    den += (double)h32[i] * h32[i];
+                }
+    double eh = sqrt(num / den), el = rel_l2(m16.logits, lg32, (size_t)B * NL);
+    CHECK(eh < 0.03, "bf16 last hidden state: relative L2 error %.4f (want < 0.03)", eh);
+    CHECK(el < 0.05, "bf16 logits: relative L2 error %.4f (want < 0.05)", el);
+    CHECK(fabs(l16 - l32) < 0.02 * fabs(l32) + 1e-3, "bf16 loss %.6f vs fp32 %.6f", l16, l32);
+    for (int b = 0; b < B && NL == 2; b++) {
+        float d32 = lg32[b * 2 + 1] - lg32[b * 2], d16 = m16.logits[b * 2 + 1] - m16.logits[b * 2];
+        CHECK(fabs(d32) < 0.1 || (d32 > 0) == (d16 > 0), "sequence %d: fp32 margin %.3f but bf16 %.3f", b, d32, d16);
+    }
+    double worst = 0;
+    for (int k = 0; k < BERT_NUM_PARAM_TENSORS; k++) {
+        size_t sizes[BERT_NUM_PARAM_TENSORS];
+        bert_param_sizes(sizes, &hf.cfg);
+        if (k == BERT_WTE || sizes[k] == 0) continue; /* the word embedding gradient is sparse; checked below */
+        double e = rel_l2(bert_param_tensor(&m16.grads, k), bert_param_tensor(&m32.grads, k), sizes[k]);
+        if (e > worst) worst = e;
+        CHECK(e < 0.05, "gradient tensor %d: relative L2 error %.4f (want < 0.05)", k, e);
+    }
+    printf("bf16 vs fp32 (MiniLM, B=%d T=%d): hidden %.4f, logits %.4f, loss %.6f vs %.6f, worst gradient %.4f\n", B,
+           T, eh, el, l16, l32, worst);
+    bert_model_free(&m32);
+    bert_model_free(&m16);
+    free(ids);
+    free(mask);
+    free(h32);
+    free(h16);
+    free(lg32);
+    hf_model_free(&hf);
+}
+
+int main(void) {
+    bertc_rng_seed(&rng, 1234);
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512bf16")) {
+        /* bf16 needs AVX512-BF16; without it bertc refuses --precision bf16
+         * (checked here), and there is nothing else to test. */
+        CHECK(!bert_bf16_available(), "bf16 claimed available on a CPU without AVX512-BF16");
+        printf("test_bf16: this CPU has no AVX512-BF16: only the refusal was checked\n");
+        return TEST_END();
+    }
+    REQUIRE(bert_bf16_available(), "the CPU has AVX512-BF16 but oneDNN could not build a bf16 matmul");
+    test_convert();
+    int shapes[][3] = {{1, 16, 16}, {7, 33, 5}, {128, 384, 1152}, {100, 384, 2}, {64, 1536, 384}, {257, 96, 80}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (int bias = 0; bias < 2; bias++) test_matmul(shapes[s][0], shapes[s][1], shapes[s][2], bias);
+    test_model();
+    bf16_release();
+    return TEST_END();
+}

@@ -3,7 +3,7 @@
  * PyTorch side (bench/bench_torch.py), which gets the same ids file.
  *
  *   bench_model --model DIR --mode train|infer --batch B --length T
- *               [--ids FILE] [--pad-to-max] [--steps S] [--warmup W] [--threads N] [--reference]
+ *               [--ids FILE] [--pad-to-max] [--steps S] [--warmup W] [--threads N] [--reference] [--bf16]
  *
  * --ids FILE: one sequence per line, space-separated token ids (already with
  * [CLS]/[SEP], at most T of them). Batches are cut in file order and padded to
@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "../src/bert.h"
+#include "../src/ops_bf16.h"
 #include "../src/hfmodel.h"
 #include "../src/optim.h"
 #include "../src/rng.h"
@@ -68,11 +69,12 @@ static int read_ids(const char *path, int T, int maxn, int *ids, int *lens) {
 
 int main(int argc, char **argv) {
     const char *model = NULL, *mode = "train", *idsf = NULL;
-    int B = 8, T = 128, steps = 5, warmup = 1, threads = 0, reference = 0, pad_max = 0;
+    int B = 8, T = 128, steps = 5, warmup = 1, threads = 0, reference = 0, pad_max = 0, bf16 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--reference")) { reference = 1; continue; }
         if (!strcmp(a, "--pad-to-max")) { pad_max = 1; continue; }
+        if (!strcmp(a, "--bf16")) { bf16 = 1; continue; }
         if (!v) die("missing value after", a);
         if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--mode")) mode = v;
@@ -119,6 +121,10 @@ int main(int argc, char **argv) {
     bert_model m;
     if (bert_model_build(&m, c, hf.params_memory, B, T, train, &err)) die(err.msg, NULL);
     m.use_reference = reference;
+    if (bf16) {
+        if (!bert_bf16_available()) die("--bf16: this CPU/oneDNN has no bf16 matmul", NULL);
+        m.precision = BERT_PREC_BF16;
+    }
     bertc_adamw opt = {0};
     if (train) {
         bertc_adamw_opts ao;
@@ -177,7 +183,7 @@ int main(int argc, char **argv) {
            "\"steps\":%d,\"seconds\":%.6f,\"samples_per_s\":%.4f,\"seconds_per_step\":%.6f,"
            "\"real_tokens\":%ld,\"padded_tokens\":%ld,\"peak_rss_kib\":%ld,\"threads\":%d,"
            "\"openblas_core\":\"%s\"}\n",
-           reference ? "-reference" : "", mode, B, T, (idsf && !pad_max) ? "true" : "false", steps, t_timed,
+           reference ? "-reference" : bf16 ? "-bf16" : "", mode, B, T, (idsf && !pad_max) ? "true" : "false", steps, t_timed,
            samples / t_timed, t_timed / steps, tokens, padded, ru.ru_maxrss, omp_get_max_threads(),
            openblas_get_corename());
     bertc_adamw_free(&opt);

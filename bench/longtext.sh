@@ -17,8 +17,11 @@ common=(--model all-MiniLM-L6-v2 --train "$IM:train" --train-limit 1000 --eval "
         --save-strategy no --logging-steps 50 --seed 42 --threads "$threads" --overwrite --no-report)
 run() {
     local name=$1; shift
+    if [ -n "${SKIP_DONE:-}" ] && [ -f "$work/$name/run.json" ]; then echo "longtext: $name (kept)" >&2; return; fi
     echo "longtext: $name" >&2
+    cut -d' ' -f1-3 /proc/loadavg > "$work/$name.load0"
     "$B" train "${common[@]}" "$@" --out "$work/$name" > "$work/$name.out" 2> "$work/$name.err"
+    cut -d' ' -f1-3 /proc/loadavg > "$work/$name.load1"
 }
 run trunc128 --max-length 128
 run trunc512 --max-length 512
@@ -32,7 +35,9 @@ for name in ["trunc128", "trunc512", "headtail512", "chunks512"]:
     r = json.load(open(os.path.join(work, name, "run.json")))
     ev = [json.loads(l) for l in open(os.path.join(work, name, "log.jsonl")) if '"eval_accuracy"' in l]
     rows.append({"setting": name, "eval_accuracy": ev[-1]["eval_accuracy"], "eval_loss": ev[-1]["eval_loss"],
-                 "wall_seconds": r.get("wall_seconds"), "train_samples_per_second": r.get("train_samples_per_second")})
+                 "wall_seconds": r.get("wall_seconds"), "train_samples_per_second": r.get("train_samples_per_second"),
+                 "loadavg_before": open(os.path.join(work, name + ".load0")).read().split(),
+                 "loadavg_after": open(os.path.join(work, name + ".load1")).read().split()})
     print(f"{name:>12}: accuracy {ev[-1]['eval_accuracy']:.4f} on 2,000 test reviews, "
           f"wall {r.get('wall_seconds', 0):.0f} s")
 json.dump({"benchmark": "longtext", "model": "all-MiniLM-L6-v2", "train": 1000, "eval": 2000, "epochs": 3,

@@ -1,5 +1,6 @@
 /* classifier.c: load once, classify in batches. */
 #include "classifier.h"
+#include "ops_bf16.h"
 #include "longtext.h"
 
 #include <math.h>
@@ -38,6 +39,7 @@ int bertc_classifier_open(bertc_classifier **out, const char *model, const bertc
     }
     if (o->batch_size < 1 || o->batch_size > 65536)
         return bertc_fail(err, BERTC_ERR_ARG, "batch size must be in 1..65536 (got %d)", o->batch_size);
+    if (bert_precision_check(o->precision, err)) return err->code;
     bertc_classifier *c = calloc(1, sizeof *c);
     if (!c) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     c->opts = *o;
@@ -77,6 +79,7 @@ int bertc_classifier_open(bertc_classifier **out, const char *model, const bertc
         return rc;
     }
     c->model.use_reference = o->use_reference;
+    c->model.precision = o->precision;
     *out = c;
     return BERTC_OK;
 }

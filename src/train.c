@@ -3,6 +3,7 @@
  * Sections: options; data and labels; tokenization; batch order; the step;
  * evaluation; log.jsonl; checkpoints and resume; the run. */
 #include "train.h"
+#include "ops_bf16.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -154,6 +155,7 @@ int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
     } else if (o->stride >= 0 || o->max_windows > 0) {
         return bertc_fail(err, BERTC_ERR_ARG, "%s: needs --long-text chunks", o->stride >= 0 ? "--stride" : "--max-windows");
     }
+    if (bert_precision_check(o->precision, err)) return err->code;
     if (o->class_weights && strcmp(o->class_weights, "auto") != 0) {
         const char *p = o->class_weights;
         while (*p) {
@@ -834,6 +836,7 @@ static cJSON *settings_json(const trainer *t) {
     cJSON_AddStringToObject(j, "metric_for_best_model", metric_key(o->metric) + 5);
     cJSON_AddNumberToObject(j, "early_stopping_patience", o->early_stopping_patience);
     cJSON_AddNumberToObject(j, "threads", o->threads);
+    cJSON_AddStringToObject(j, "precision", o->precision == BERT_PREC_BF16 ? "bf16" : "fp32");
     cJSON_AddStringToObject(j, "problem_type", o->multi_label ? "multi_label_classification" : "single_label_classification");
     if (o->multi_label) cJSON_AddNumberToObject(j, "threshold", o->threshold);
     static const char *const lt_names[] = {"truncate", "head+tail", "chunks"};
@@ -1036,6 +1039,7 @@ static int setup(trainer *t, bertc_err *err) {
              o->max_length, pl.data / MiB, pl.overhead / MiB);
     }
     if (bert_model_build(&t->m, &t->hf.cfg, t->hf.params_memory, Bmax, o->max_length, 1, err)) return err->code;
+    t->m.precision = o->precision;
     bertc_adamw_opts ao;
     bertc_adamw_opts_default(&ao);
     ao.beta1 = o->adam_beta1;

@@ -88,6 +88,9 @@ typedef struct bertc_train_opts {
     int overwrite;              /* 1: a fresh run may replace a previous run in out */
     volatile sig_atomic_t *stop;/* polled after each step; non-zero: checkpoint and stop */
     int threads;                /* recorded in run.json (the caller sets them) */
+    int precision;              /* BERT_PREC_FP32 (default) or BERT_PREC_BF16: the encoder's dense
+                                   layers multiply in bf16 (ops_bf16.h); master weights, gradients
+                                   and AdamW stay fp32 */
     int report;                 /* 1: write OUT/report.html at the end (default) */
     /* multi-label (docs/family.md) */
     int multi_label;            /* 1: several labels per text: sigmoid + BCE, problem_type

@@ -41,6 +41,7 @@ typedef struct bert_ops {
                             const float *, int, int, int);
     void (*matmul_gelu_forward)(float *, float *, const float *, const float *, const float *,
                                 int, int, int);
+    void (*gelu_forward)(float *, const float *, size_t);
     void (*gelu_backward)(float *, const float *, const float *, size_t);
     void (*dropout_forward)(float *, const float *, const uint8_t *, float, size_t);
     void (*dropout_backward)(float *, const float *, const uint8_t *, float, size_t);
@@ -59,21 +60,21 @@ typedef struct bert_ops {
 static const bert_ops OPS_REF = {
     ref_embeddings_forward, ref_embeddings_backward, ref_layernorm_forward,
     ref_layernorm_backward, ref_matmul_forward, ref_matmul_backward, ref_matmul_gelu_forward,
-    ref_gelu_backward, ref_dropout_forward, ref_dropout_backward,
+    ref_gelu_forward, ref_gelu_backward, ref_dropout_forward, ref_dropout_backward,
     ref_residual_layernorm_forward, ref_attention_forward, ref_attention_backward,
     ref_pooler_forward, ref_pooler_backward,
 };
 static const bert_ops OPS_CPU = {
     cpu_embeddings_forward, cpu_embeddings_backward, cpu_layernorm_forward,
     cpu_layernorm_backward, cpu_matmul_forward, cpu_matmul_backward, cpu_matmul_gelu_forward,
-    cpu_gelu_backward, cpu_dropout_forward, cpu_dropout_backward,
+    cpu_gelu_forward, cpu_gelu_backward, cpu_dropout_forward, cpu_dropout_backward,
     cpu_residual_layernorm_forward, cpu_attention_forward, cpu_attention_backward,
     cpu_pooler_forward, cpu_pooler_backward,
 };
 static const bert_ops OPS_BF16 = {
     cpu_embeddings_forward, cpu_embeddings_backward, cpu_layernorm_forward,
     cpu_layernorm_backward, bf16_matmul_forward, bf16_matmul_backward, bf16_matmul_gelu_forward,
-    cpu_gelu_backward, cpu_dropout_forward, cpu_dropout_backward,
+    cpu_gelu_forward, cpu_gelu_backward, cpu_dropout_forward, cpu_dropout_backward,
     cpu_residual_layernorm_forward, cpu_attention_forward, cpu_attention_backward,
     cpu_pooler_forward, cpu_pooler_backward,
 };
@@ -135,7 +136,7 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
         F_(res1, L * BT * C);
         F_(ln1_mean, L * BT);
         F_(ln1_rstd, L * BT);
-        F_(fchg, L * BT * F);
+        F_(fchg, BT * F); /* one layer's: the backward recomputes gelu(fch) */
         F_(res2, L * BT * C);
         F_(ln2_mean, L * BT);
         F_(ln2_rstd, L * BT);
@@ -324,7 +325,7 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
         float *att = tr ? m->att + (size_t)l * natt : (attentions ? attentions + (size_t)l * natt : NULL);
         float *res1 = tr ? m->res1 + (size_t)l * NC : m->proj;
         float *res2 = tr ? m->res2 + (size_t)l * NC : m->proj;
-        float *fchg = tr ? m->fchg + (size_t)l * NF : fch;
+        float *fchg = tr ? m->fchg : fch;
         float *m1 = tr ? m->ln1_mean + (size_t)l * N : NULL, *r1 = tr ? m->ln1_rstd + (size_t)l * N : NULL;
         float *m2 = tr ? m->ln2_mean + (size_t)l * N : NULL, *r2 = tr ? m->ln2_rstd + (size_t)l * N : NULL;
         size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C;
@@ -431,7 +432,7 @@ static void backward_from_dlogits(bert_model *m) {
     for (int l = L - 1; l >= 0; l--) {
         float *inp = m->h + (size_t)l * NC;
         float *qkv = m->qkv + (size_t)l * N * 3 * C, *atty = m->atty + (size_t)l * NC;
-        float *ln1 = m->ln1 + (size_t)l * NC, *fch = m->fch + (size_t)l * NF, *fchg = m->fchg + (size_t)l * NF;
+        float *ln1 = m->ln1 + (size_t)l * NC, *fch = m->fch + (size_t)l * NF, *fchg = m->fchg;
         float *att = m->att + (size_t)l * natt;
         float *res1 = m->res1 + (size_t)l * NC, *res2 = m->res2 + (size_t)l * NC;
         size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C;
@@ -444,6 +445,7 @@ static void backward_from_dlogits(bert_model *m) {
         memcpy(m->dln1, m->dtmp, NC * sizeof(float)); /* the residual path */
         memset(m->dproj, 0, NC * sizeof(float));
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(m->res2_keep + (size_t)l * NC, ph), ph, NC);
+        ops->gelu_forward(fchg, fch, NF); /* recomputed: bit-identical to the forward's */
         memset(m->dfchg, 0, NF * sizeof(float));
         ops->matmul_backward(m->dfchg, g->fcprojw + wf, g->fcprojb + lC, m->dproj, fchg, p->fcprojw + wf,
                              (int)N, F, C);

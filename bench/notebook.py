@@ -77,8 +77,8 @@ def export(exe, spec, seed, limit):
     return [json.loads(line) for line in out.split("\n") if line]
 
 
-def run_bertc(seed, out, threads):
-    cmd = [BERTC, "train", "--model", MODEL, "--train", IMDB + ":train", "--train-limit", "1000",
+def run_bertc(seed, out, threads, precision="fp32"):
+    cmd = [BERTC, "train", "--precision", precision, "--model", MODEL, "--train", IMDB + ":train", "--train-limit", "1000",
            "--eval", IMDB + ":test", "--eval-limit", "200", "--max-length", "128", "--pad-to-max-length",
            "--epochs", "3", "--batch-size", "8", "--eval-batch-size", "8", "--eval-strategy", "epoch",
            "--save-strategy", "epoch", "--logging-steps", "100", "--load-best-model-at-end",
@@ -145,13 +145,13 @@ def score_torch(model, tok, rows):
     return right / len(rows)
 
 
-def score_bertc(model_dir, rows, tmp, threads):
+def score_bertc(model_dir, rows, tmp, threads, precision="fp32"):
     path = os.path.join(tmp, "score.txt")
     with open(path, "w") as f:
         for r in rows:  # one text a line; newlines are whitespace to the tokenizer either way
             f.write(" ".join(r["text"].split()) + "\n")  # str.split() also removes U+2028/U+0085
     p = subprocess.run([BERTC, "predict", "--model", model_dir, "--max-length", "128", "--input", path,
-                        "--threads", str(threads)], capture_output=True, text=True)
+                        "--threads", str(threads), "--precision", precision], capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"bertc predict failed: {p.stderr[-2000:]}")
     preds = [json.loads(l)["label"] for l in p.stdout.split("\n") if l]
@@ -174,6 +174,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--keep", default=None, help="keep the run folders here")
     ap.add_argument("--skip-trainer", action="store_true")
+    ap.add_argument("--precisions", default="fp32",
+                    help="bertc runs per seed: fp32, bf16 or fp32,bf16 (bf16 trains and scores with --precision bf16)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "notebook.json"))
     ap.add_argument("--merge", nargs="+", metavar="JSON",
                     help="no runs: combine the runs of earlier --out files into --out (seeds run apart)")
@@ -194,12 +196,15 @@ def main():
         train_rows = export(exe, IMDB + ":train", s, 1000)
         eval_rows = export(exe, IMDB + ":test", s, 200)
         r = {"seed": s}
-        out = os.path.join(tmp, f"bertc-{s}")
-        r["bertc"] = run_bertc(s, out, a.threads)
-        r["bertc"]["accuracy_2000"] = score_bertc(os.path.join(out, "model"), fixed, tmp, a.threads)
-        print(f"seed {s} bertc:        acc@200 {r['bertc']['eval_accuracy_200']:.4f}  "
-              f"acc@2000 {r['bertc']['accuracy_2000']:.4f}  train {r['bertc']['train_seconds']:.0f}s  "
-              f"{r['bertc']['train_samples_per_second']:.2f} samples/s", flush=True)
+        for prec in a.precisions.split(","):
+            side = "bertc" if prec == "fp32" else "bertc-" + prec
+            out = os.path.join(tmp, f"{side}-{s}")
+            r[side] = run_bertc(s, out, a.threads, prec)
+            r[side]["accuracy_2000"] = score_bertc(os.path.join(out, "model"), fixed, tmp, a.threads, prec)
+            r[side]["loadavg"] = os.getloadavg()[0]
+            print(f"seed {s} {side + ':':<13} acc@200 {r[side]['eval_accuracy_200']:.4f}  "
+                  f"acc@2000 {r[side]['accuracy_2000']:.4f}  train {r[side]['train_seconds']:.0f}s  "
+                  f"{r[side]['train_samples_per_second']:.2f} samples/s", flush=True)
         if not a.skip_trainer:
             model, tok, tr = run_trainer(s, train_rows, eval_rows, os.path.join(tmp, f"trainer-{s}"), a.threads)
             tr["accuracy_2000"] = score_torch(model, tok, fixed)
@@ -214,7 +219,7 @@ def write_summary(results, threads, path):
     """Means over the runs' seeds, the accuracy gap on the fixed 2,000, and the JSON file."""
     seeds = [r["seed"] for r in results]
     summary = {}
-    for side in ["bertc", "trainer"]:
+    for side in ["bertc", "bertc-bf16", "trainer"]:
         rs = [r[side] for r in results if side in r]
         if rs:
             summary[side] = {k: sum(x[k] for x in rs) / len(rs) for k in
@@ -223,6 +228,11 @@ def write_summary(results, threads, path):
     if "trainer" in summary:
         gap = 100 * (summary["bertc"]["accuracy_2000"] - summary["trainer"]["accuracy_2000"])
         print(f"bertc - Trainer accuracy on the fixed 2,000: {gap:+.2f} points (done-means: within 2)")
+    if "bertc-bf16" in summary and "bertc" in summary:
+        gap = 100 * (summary["bertc-bf16"]["accuracy_2000"] - summary["bertc"]["accuracy_2000"])
+        speed = summary["bertc-bf16"]["train_samples_per_second"] / summary["bertc"]["train_samples_per_second"]
+        print(f"bertc bf16 - fp32 accuracy on the fixed 2,000: {gap:+.2f} points (accepted within 0.5); "
+              f"training speed bf16/fp32 {speed:.2f}x")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         json.dump({"seeds": seeds, "threads": threads, "runs": results, "mean": summary,

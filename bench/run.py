@@ -111,6 +111,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--cases", default="infer,latency,train,train-dyn")
     ap.add_argument("--keep-coretype", action="store_true")
+    ap.add_argument("--no-bf16", action="store_true", help="skip bertc --precision bf16 (bertc-bf16 rows)")
     ap.add_argument("--omp-wait-policy", help="set OMP_WAIT_POLICY for every implementation (default: as is)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "bench.json"))
     a = ap.parse_args()
@@ -155,15 +156,17 @@ def main():
             export_onnx(folder, onnx_file)
         big = cfg["hidden_size"] >= 768
         spec = {  # case: (mode, batch, steps, warmup, ids?, pad_to_max?, impls)
-            "infer": ("infer", 32, 2 if big else 4, 1, True, True, ["bertc", "torch", "ort"]),
-            "latency": ("infer", 1, 10 if big else 30, 3, True, True, ["bertc", "torch", "ort"]),
-            "train": ("train", 8, 2 if big else 4, 1, True, True, ["bertc", "torch"]),
-            "train-dyn": ("train", 8, 2 if big else 4, 1, True, False, ["bertc", "torch"]),
+            "infer": ("infer", 32, 2 if big else 4, 1, True, True, ["bertc", "bertc-bf16", "torch", "ort"]),
+            "latency": ("infer", 1, 10 if big else 30, 3, True, True, ["bertc", "bertc-bf16", "torch", "ort"]),
+            "train": ("train", 8, 2 if big else 4, 1, True, True, ["bertc", "bertc-bf16", "torch"]),
+            "train-dyn": ("train", 8, 2 if big else 4, 1, True, False, ["bertc", "bertc-bf16", "torch"]),
         }
         for case in cases:
             mode, B, steps, warm, use_ids, pad, impls = spec[case]
             if not result["onnxruntime"]:
                 impls = [i for i in impls if i != "ort"]
+            if a.no_bf16 or not result["machine"].get("avx512_bf16"):
+                impls = [i for i in impls if i != "bertc-bf16"]
             best = {}
             for rnd in range(a.rounds):
                 for impl in impls:
@@ -173,9 +176,9 @@ def main():
                         common += ["--ids", ids_file]
                     if pad:
                         common += ["--pad-to-max"]
-                    if impl == "bertc":
-                        r = run_json([os.path.join(BUILD, "bench_model"), "--model", folder, "--mode", mode] + common,
-                                     env=env_bertc)
+                    if impl in ("bertc", "bertc-bf16"):
+                        r = run_json([os.path.join(BUILD, "bench_model"), "--model", folder, "--mode", mode] + common
+                                     + (["--bf16"] if impl == "bertc-bf16" else []), env=env_bertc)
                     else:
                         r = run_json([sys.executable, os.path.join(ROOT, "bench", "bench_torch.py"), "--impl", impl,
                                       "--mode", mode, "--model", folder, "--onnx", onnx_file] + common)
@@ -188,12 +191,19 @@ def main():
                 fl = flops_per_seq(cfg, T_eff) * (3 if mode == "train" else 1)
                 r["gflops"] = round(fl * r["samples_per_s"] / 1e9, 1)
                 r["pct_of_fp32_peak"] = round(100 * r["gflops"] / peak["fp32_fma_gflops"], 1)
+                if impl == "bertc-bf16":
+                    r["pct_of_bf16_peak"] = round(100 * r["gflops"] / peak["bf16_dot_gflops"], 1)
             row = {"model": name, "case": case, "results": best}
             b = best["bertc"]["samples_per_s"]
             row["ratio_vs_torch"] = round(b / best["torch"]["samples_per_s"], 3)
             if "ort" in best:
                 row["ratio_vs_ort"] = round(b / best["ort"]["samples_per_s"], 3)
             row["rss_ratio_vs_torch"] = round(best["bertc"]["peak_rss_kib"] / best["torch"]["peak_rss_kib"], 3)
+            if "bertc-bf16" in best:
+                h = best["bertc-bf16"]["samples_per_s"]
+                row["bf16_ratio_vs_torch"] = round(h / best["torch"]["samples_per_s"], 3)
+                if "ort" in best:
+                    row["bf16_ratio_vs_ort"] = round(h / best["ort"]["samples_per_s"], 3)
             rows.append(row)
             unit = "seq/s" if case != "latency" else "ms"
             def fmt(r):
@@ -202,6 +212,8 @@ def main():
                                                       for k, v in best.items())
                 + f"  | bertc/torch {row['ratio_vs_torch']:.2f}x" +
                 (f"  bertc/ort {row['ratio_vs_ort']:.2f}x" if "ratio_vs_ort" in row else "") +
+                (f"  bf16/torch {row['bf16_ratio_vs_torch']:.2f}x" if "bf16_ratio_vs_torch" in row else "") +
+                (f"  bf16/ort {row['bf16_ratio_vs_ort']:.2f}x" if "bf16_ratio_vs_ort" in row else "") +
                 f"  RSS bertc/torch {row['rss_ratio_vs_torch']:.2f}  (load {loadavg()[0]})")
             result["rows"] = rows
             os.makedirs(os.path.dirname(a.out), exist_ok=True)
@@ -212,11 +224,16 @@ def main():
         json.dump(result, f, indent=2)
 
     log("\nratios (throughput: higher is better for bertc; RSS: lower is better)")
-    log(f"{'model':>18} {'case':>9} {'vs PyTorch':>10} {'vs ORT':>7} {'RSS/torch':>9} {'bertc %peak':>11}")
+    log(f"{'model':>18} {'case':>9} {'vs PyTorch':>10} {'vs ORT':>7} {'RSS/torch':>9} {'bertc %peak':>11}"
+        f" {'bf16/torch':>10} {'bf16/ORT':>8} {'bf16 %bf16peak':>14}")
+    def x(r, k):
+        return (str(round(r[k], 2)) + "x") if k in r else "-"
     for r in rows:
-        log(f"{r['model']:>18} {r['case']:>9} {r['ratio_vs_torch']:>9.2f}x "
-            f"{(str(round(r['ratio_vs_ort'], 2)) + 'x') if 'ratio_vs_ort' in r else '-':>7} "
-            f"{r['rss_ratio_vs_torch']:>9.2f} {r['results']['bertc']['pct_of_fp32_peak']:>10.1f}%")
+        h = r["results"].get("bertc-bf16", {})
+        log(f"{r['model']:>18} {r['case']:>9} {r['ratio_vs_torch']:>9.2f}x {x(r, 'ratio_vs_ort'):>7} "
+            f"{r['rss_ratio_vs_torch']:>9.2f} {r['results']['bertc']['pct_of_fp32_peak']:>10.1f}%"
+            f" {x(r, 'bf16_ratio_vs_torch'):>10} {x(r, 'bf16_ratio_vs_ort'):>8} "
+            f"{(str(h['pct_of_bf16_peak']) + '%') if 'pct_of_bf16_peak' in h else '-':>14}")
     log(f"load average: start {result['loadavg_start']}, end {result['loadavg_end']}; wrote {a.out}")
 
 

@@ -168,6 +168,7 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
 int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory,
                      int Bmax, int Tmax, int training, bertc_err *err) {
     memset(m, 0, sizeof *m);
+    bf16_weight_cache(0); /* a new parameter block may reuse a freed one's address */
     int rc = bert_config_validate(cfg, err);
     if (rc) return rc;
     if (!params_memory) return bertc_fail(err, BERTC_ERR_ARG, "bert_model_build: no parameter block");
@@ -242,6 +243,7 @@ int bert_memory_estimate(bert_memory_plan *plan, const bert_config *cfg, int Bma
 
 void bert_model_free(bert_model *m) {
     if (!m) return;
+    bf16_weight_cache(0);
     free(m->acts_memory);
     free(m->keep_memory);
     free(m->grads_memory);
@@ -273,6 +275,9 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     if (!input_ids) return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: no input_ids");
     if (dropout_rng && !m->training)
         return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: dropout needs a model built for training");
+    /* bf16: an inference model's weights do not change, so their rounded copies
+     * are kept; a training model's are rounded on every call */
+    if (ops == &OPS_BF16) bf16_weight_cache(!m->training);
     size_t N = (size_t)B * T;
     for (size_t i = 0; i < N; i++) {
         if (input_ids[i] < 0 || input_ids[i] >= c->vocab_size)

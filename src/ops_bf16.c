@@ -95,9 +95,31 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static dnnl_engine_t g_eng;
 static dnnl_stream_t g_stream;
 static prim *g_prims;
+static int g_nprims;
 static int g_state; /* 0 untried, 1 ready, -1 unavailable */
 static uint16_t *g_a, *g_b;
 static size_t g_a_cap, g_b_cap;
+
+/* Rounded weights kept between calls while the weights cannot change (an
+ * inference model: bf16_weight_cache(1)); keyed by the fp32 array's address and
+ * size, dropped by bf16_weight_cache(0) and bf16_release. */
+typedef struct wcache {
+    const float *w;
+    size_t n;
+    uint16_t *h;
+    struct wcache *next;
+} wcache;
+static wcache *g_wc;
+static int g_wc_on;
+
+static void wcache_clear(void) {
+    while (g_wc) {
+        wcache *e = g_wc;
+        g_wc = e->next;
+        free(e->h);
+        free(e);
+    }
+}
 
 static int engine_ready(void) {
     if (g_state) return g_state > 0;
@@ -112,9 +134,28 @@ static int engine_ready(void) {
 /* C (M, N) [+]= A (M, K) x B (K, N): A bf16 row-major; B bf16 row-major, or
  * (K_FWD*) the transpose of a row-major (N, K) weight; C fp32, with a bias
  * row added (K_FWD_BIAS) or accumulated onto (K_BWD_*: a sum post-op). */
+static void prims_clear(void) {
+    while (g_prims) {
+        prim *q = g_prims;
+        g_prims = q->next;
+        dnnl_primitive_destroy(q->p);
+        dnnl_memory_destroy(q->src);
+        dnnl_memory_destroy(q->wei);
+        dnnl_memory_destroy(q->dst);
+        if (q->bias) dnnl_memory_destroy(q->bias);
+        free(q);
+    }
+    g_nprims = 0;
+}
+
+/* Shapes seen are kept; a server seeing every batch length would collect up to
+ * Bmax x Tmax of them, so past PRIM_MAX the cache starts over. */
+#define PRIM_MAX 512
+
 static prim *prim_get(int kind, int M, int N, int K) {
     for (prim *q = g_prims; q; q = q->next)
         if (q->kind == kind && q->M == M && q->N == N && q->K == K) return q;
+    if (g_nprims >= PRIM_MAX) prims_clear();
     prim *q = calloc(1, sizeof *q);
     if (!q) return NULL;
     q->kind = kind, q->M = M, q->N = N, q->K = K;
@@ -153,6 +194,7 @@ static prim *prim_get(int kind, int M, int N, int K) {
     }
     q->next = g_prims;
     g_prims = q;
+    g_nprims++;
     return q;
 }
 
@@ -193,6 +235,34 @@ static uint16_t *grow(uint16_t **buf, size_t *cap, size_t n) {
     return *buf;
 }
 
+/* The weight w (rows x cols) rounded: from the cache when it is on, else into buf. */
+static const uint16_t *weight_bf16(const float *w, int rows, int cols, uint16_t **buf, size_t *cap) {
+    size_t n = (size_t)rows * cols;
+    if (g_wc_on) {
+        for (wcache *e = g_wc; e; e = e->next)
+            if (e->w == w && e->n == n) return e->h;
+        wcache *e = calloc(1, sizeof *e);
+        uint16_t *h = e ? aligned_alloc(64, (n * 2 + 63) / 64 * 64) : NULL;
+        if (h) {
+            cvt_rows(h, w, rows, cols);
+            e->w = w, e->n = n, e->h = h, e->next = g_wc;
+            g_wc = e;
+            return h;
+        }
+        free(e); /* no memory for the cache: convert into the scratch instead */
+    }
+    uint16_t *b = grow(buf, cap, n);
+    cvt_rows(b, w, rows, cols);
+    return b;
+}
+
+void bf16_weight_cache(int on) {
+    pthread_mutex_lock(&g_lock);
+    if (!on) wcache_clear();
+    g_wc_on = on;
+    pthread_mutex_unlock(&g_lock);
+}
+
 int bert_bf16_available(void) {
     pthread_mutex_lock(&g_lock);
     int ok = engine_ready() && prim_get(K_FWD_BIAS, 16, 32, 32) != NULL && prim_get(K_BWD_W, 16, 32, 32) != NULL;
@@ -214,9 +284,9 @@ int bert_precision_check(int precision, bertc_err *err) {
 void bf16_matmul_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
     pthread_mutex_lock(&g_lock);
     if (!engine_ready()) die_dnnl("engine", N, OC, C);
-    uint16_t *a = grow(&g_a, &g_a_cap, (size_t)N * C), *wb = grow(&g_b, &g_b_cap, (size_t)OC * C);
+    uint16_t *a = grow(&g_a, &g_a_cap, (size_t)N * C);
     cvt_rows(a, inp, N, C);
-    cvt_rows(wb, w, OC, C);
+    const uint16_t *wb = weight_bf16(w, OC, C, &g_b, &g_b_cap);
     run(b ? K_FWD_BIAS : K_FWD, N, OC, C, a, wb, b, out);
     pthread_mutex_unlock(&g_lock);
 }
@@ -226,15 +296,15 @@ void bf16_matmul_backward(float *dinp, float *dw, float *db, const float *dout, 
     pthread_mutex_lock(&g_lock);
     if (!engine_ready()) die_dnnl("engine", N, C, OC);
     size_t big = (size_t)N * (C > OC ? C : OC);
-    uint16_t *a = grow(&g_a, &g_a_cap, big), *bb = grow(&g_b, &g_b_cap, big > (size_t)OC * C ? big : (size_t)OC * C);
+    uint16_t *a = grow(&g_a, &g_a_cap, big);
     if (dinp) {
         /* dinp (N, C) += dout (N, OC) x w (OC, C) */
         cvt_rows(a, dout, N, OC);
-        cvt_rows(bb, w, OC, C);
-        run(K_BWD_DATA, N, C, OC, a, bb, NULL, dinp);
+        run(K_BWD_DATA, N, C, OC, a, weight_bf16(w, OC, C, &g_b, &g_b_cap), NULL, dinp);
     }
     /* dw (OC, C) += dout^T (OC, N) x inp (N, C) */
     cvt_transpose(a, dout, N, OC);
+    uint16_t *bb = grow(&g_b, &g_b_cap, (size_t)N * C);
     cvt_rows(bb, inp, N, C);
     run(K_BWD_W, OC, C, N, a, bb, NULL, dw);
     pthread_mutex_unlock(&g_lock);
@@ -250,16 +320,9 @@ void bf16_matmul_gelu_forward(float *pre, float *out, const float *inp, const fl
 
 void bf16_release(void) {
     pthread_mutex_lock(&g_lock);
-    while (g_prims) {
-        prim *q = g_prims;
-        g_prims = q->next;
-        dnnl_primitive_destroy(q->p);
-        dnnl_memory_destroy(q->src);
-        dnnl_memory_destroy(q->wei);
-        dnnl_memory_destroy(q->dst);
-        if (q->bias) dnnl_memory_destroy(q->bias);
-        free(q);
-    }
+    prims_clear();
+    wcache_clear();
+    g_wc_on = 0;
     free(g_a);
     free(g_b);
     g_a = g_b = NULL;

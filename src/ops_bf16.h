@@ -9,8 +9,9 @@
  * except for the rounding: the result equals the fp32 reference op applied to
  * the bf16-rounded operands within fp32 summation error (tests/test_bf16.c).
  *
- * Weights are rounded on every call, so fp32 master weights updated by the
- * optimizer are always what is multiplied. oneDNN primitives are created once
+ * Weights are rounded on every call (or once, with bf16_weight_cache(1), for
+ * inference), so fp32 master weights updated by the optimizer are always what
+ * is multiplied. oneDNN primitives are created once
  * per shape and kept (a mutex guards the cache); scratch buffers grow to the
  * largest shape and are reused, so a step allocates nothing after the first.
  * Call from one thread at a time (as every op here).
@@ -43,6 +44,13 @@ void bf16_matmul_backward(float *dinp, float *dw, float *db, const float *dout, 
                           int N, int C, int OC);
 void bf16_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w, const float *b, int N, int C,
                               int OC);
+
+/* on = 1: keep each weight's rounded copy between calls (keyed by its address
+ * and size), for a model whose weights do not change (inference; about half
+ * the encoder's fp32 bytes more memory, and no per-call rounding: batch-1
+ * latency). on = 0 drops the copies and rounds on every call (training, where
+ * the optimizer changes the weights between steps). */
+void bf16_weight_cache(int on);
 
 /* Frees the primitive cache and scratch (tests and leak checkers; optional). */
 void bf16_release(void);

@@ -229,6 +229,36 @@ static void test_model(void) {
         if (e > worst) worst = e;
         CHECK(e < 0.05, "gradient tensor %d: relative L2 error %.4f (want < 0.05)", k, e);
     }
+    /* An inference model keeps its rounded weights between calls: the same
+     * numbers as rounding on every call (the training model above), twice. */
+    float *lg16 = malloc((size_t)B * NL * 4);
+    memcpy(lg16, m16.logits, (size_t)B * NL * 4);
+    for (int pass = 0; pass < 3; pass++) {
+        bert_model mi;
+        rc = bert_model_build(&mi, &hf.cfg, hf.params_memory, B, T, 0, &err);
+        CHECK(rc == 0, "build: %s", err.msg);
+        if (rc) break;
+        mi.precision = BERT_PREC_BF16;
+        for (int rep = 0; rep < 2; rep++) {
+            rc = bert_forward(&mi, ids, NULL, mask, B, T, NULL, NULL, NULL, &err);
+            CHECK(rc == 0 && memcmp(mi.logits, lg16, (size_t)B * NL * 4) == 0,
+                  "pass %d call %d: cached bf16 weights give other logits than rounding per call", pass, rep);
+        }
+        bert_model_free(&mi);
+        if (pass == 0) {
+            /* new weights in the same block (as a new model at a freed one's
+             * address): a model built after must not see stale rounded copies */
+            for (size_t i = 0; i < (size_t)3 * C * C; i++) hf.params.qkvw[i] *= -1.0f;
+        }
+        if (pass <= 1) {
+            rc = bert_forward(&m16, ids, NULL, mask, B, T, NULL, NULL, NULL, &err);
+            CHECK(rc == 0, "bf16 forward: %s", err.msg);
+            CHECK(pass == 1 || rel_l2(m16.logits, lg16, (size_t)B * NL) > 1e-3,
+                  "flipping layer 0's attention weights should change the logits");
+            memcpy(lg16, m16.logits, (size_t)B * NL * 4);
+        }
+    }
+    free(lg16);
     printf("bf16 vs fp32 (MiniLM, B=%d T=%d): hidden %.4f, logits %.4f, loss %.6f vs %.6f, worst gradient %.4f\n", B,
            T, eh, el, l16, l32, worst);
     bert_model_free(&m32);

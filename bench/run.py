@@ -109,7 +109,7 @@ def main():
     ap.add_argument("--imdb", default=os.path.join(ROOT, "..", "shared", "data", "imdb", "aclImdb-text.tar.gz"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--cases", default="infer,latency,train,train-dyn")
+    ap.add_argument("--cases", default="infer,latency,train,train-dyn", help="comma list; 'none' for only the peaks")
     ap.add_argument("--keep-coretype", action="store_true")
     ap.add_argument("--no-bf16", action="store_true", help="skip bertc --precision bf16 (bertc-bf16 rows)")
     ap.add_argument("--omp-wait-policy", help="set OMP_WAIT_POLICY for every implementation (default: as is)")
@@ -143,6 +143,17 @@ def main():
         f"sgemm at BERT shapes ({peak['openblas_core']}) " + ", ".join(str(s["gflops"]) for s in peak["sgemm"]) +
         f"; ({peak_haswell['openblas_core']}) " + ", ".join(str(s["gflops"]) for s in peak_haswell["sgemm"]))
 
+    # bertc's matrix-multiply phases alone, at the models' shapes, as the model calls them
+    gp = run_json([os.path.join(BUILD, "gemm_phases"), "--threads", str(a.threads)], env=env_bertc)
+    for c in gp["cases"]:
+        c["layer_fp32_pct_of_fp32_peak"] = round(100 * c["layer_fp32_gflops"] / peak["fp32_fma_gflops"], 1)
+        c["layer_bf16_pct_of_fp32_peak"] = round(100 * c["layer_bf16_gflops"] / peak["fp32_fma_gflops"], 1)
+        c["layer_bf16_pct_of_bf16_peak"] = round(100 * c["layer_bf16_gflops"] / peak["bf16_dot_gflops"], 1)
+        log(f"GEMM phases {c['model']:>18} {c['use']:>5} ({c['tokens']} tokens): fp32 {c['layer_fp32_gflops']} GFLOP/s "
+            f"= {c['layer_fp32_pct_of_fp32_peak']}% of the fp32 peak; bf16 {c['layer_bf16_gflops']} GFLOP/s = "
+            f"{c['layer_bf16_pct_of_fp32_peak']}% of the fp32 peak, {c['layer_bf16_pct_of_bf16_peak']}% of the bf16 peak")
+    result["gemm_phases"] = gp
+
     cases = a.cases.split(",")
     rows = []
     for model in a.models.split(","):
@@ -162,6 +173,8 @@ def main():
             "train-dyn": ("train", 8, 2 if big else 4, 1, True, False, ["bertc", "bertc-bf16", "torch"]),
         }
         for case in cases:
+            if case == "none":
+                continue
             mode, B, steps, warm, use_ids, pad, impls = spec[case]
             if not result["onnxruntime"]:
                 impls = [i for i in impls if i != "ort"]

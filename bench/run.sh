@@ -13,6 +13,7 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -O3 -march=native -fopenmp -Wall -Wextra -Werror 
 LIBS="-lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz $(pkg-config --libs cairo 2>/dev/null) -lm"
 $CC $CFLAGS bench/bench_model.c -o build/bench/bench_model build/libbertc.a $LIBS
 $CC $CFLAGS bench/peak.c -o build/bench/peak -lopenblas -lm
+$CC $CFLAGS bench/gemm_phases.c -o build/bench/gemm_phases build/libbertc.a $LIBS
 if ! $PYTHON -c "import onnxruntime, onnx" 2>/dev/null; then
     echo "bench: installing onnxruntime and onnx (for the ONNX Runtime baseline)"
     $PYTHON -m pip install -q --disable-pip-version-check onnxruntime onnx || echo "bench: no onnxruntime; ORT columns skipped"

@@ -185,51 +185,70 @@ static void sb_rjust(sbuf *b, const char *s, int width) {
     sb_printf(b, "%*s%s", pad > 0 ? pad : 0, "", s);
 }
 
+/* classification_report's layout, shared by the single- and multi-label texts:
+ * width = max(longest name, len("weighted avg"), digits); a header line and a
+ * blank line; then rows "{name:>width}  {p:>9.df} {r:>9.df} {f1:>9.df} {support:>9}". */
+static int report_width(const char *const *names, const char (*num)[16], int NL, int digits) {
+    int width = 12;
+    for (int c = 0; c < NL; c++) {
+        int w = utf8_chars(names ? names[c] : num[c]);
+        if (w > width) width = w;
+    }
+    return digits > width ? digits : width;
+}
+
+static void report_header(sbuf *b, int width) {
+    sb_rjust(b, "", width);
+    sb_printf(b, "  %9s %9s %9s %9s\n\n", "precision", "recall", "f1-score", "support");
+}
+
+static void report_row(sbuf *b, const char *name, bertc_scores s, int64_t support, int digits, int width) {
+    sb_rjust(b, name, width);
+    sb_printf(b, "  %9.*f %9.*f %9.*f %9lld\n", digits, s.precision, digits, s.recall, digits, s.f1,
+              (long long)support);
+}
+
+/* "0", "1", ... for labels without names; NULL when out of memory. */
+static char (*number_names(int NL))[16] {
+    char (*num)[16] = malloc((size_t)NL * sizeof *num);
+    if (num)
+        for (int c = 0; c < NL; c++) snprintf(num[c], sizeof num[c], "%d", c);
+    return num;
+}
+
+static int report_done(sbuf *b, char (*num)[16], char **out, bertc_err *err) {
+    free(num);
+    if (b->failed) {
+        free(b->s);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
+    }
+    *out = b->s;
+    return BERTC_OK;
+}
+
 int bertc_metrics_report(const bertc_metrics *m, const char *const *names, int digits, char **out,
                          bertc_err *err) {
     *out = NULL;
     const int NL = m->num_labels;
     if (!m->cm) return bertc_fail(err, BERTC_ERR_ARG, "metrics: not initialised");
     if (digits < 0 || digits > 15) return bertc_fail(err, BERTC_ERR_ARG, "metrics: digits %d; need 0..15", digits);
-    char (*num)[16] = malloc((size_t)NL * sizeof *num);
+    char (*num)[16] = number_names(NL);
     if (!num) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
-    for (int c = 0; c < NL; c++) snprintf(num[c], sizeof num[c], "%d", c);
-#define NAME(c) (names ? names[c] : num[c])
-    /* sklearn: width = max(longest name, len("weighted avg"), digits). */
-    int width = 12;
-    for (int c = 0; c < NL; c++)
-        if (utf8_chars(NAME(c)) > width) width = utf8_chars(NAME(c));
-    if (digits > width) width = digits;
-
+    int width = report_width(names, (const char (*)[16])num, NL, digits);
     sbuf b = {0};
-    sb_rjust(&b, "", width);
-    sb_printf(&b, "  %9s %9s %9s %9s\n\n", "precision", "recall", "f1-score", "support");
+    report_header(&b, width);
     for (int c = 0; c < NL; c++) {
         bertc_scores s = bertc_metrics_class(m, c);
-        sb_rjust(&b, NAME(c), width);
-        sb_printf(&b, "  %9.*f %9.*f %9.*f %9lld\n", digits, s.precision, digits, s.recall, digits, s.f1,
-                  (long long)s.support);
+        report_row(&b, names ? names[c] : num[c], s, s.support, digits, width);
     }
     sb_printf(&b, "\n");
     /* Every label is listed (labels=range(NL)), so sklearn's micro average is the
      * accuracy row: two blank columns, then the accuracy under f1-score. */
     sb_rjust(&b, "accuracy", width);
     sb_printf(&b, "  %9s %9s %9.*f %9lld\n", "", "", digits, bertc_metrics_accuracy(m), (long long)m->n);
-    const char *heads[2] = {"macro avg", "weighted avg"};
-    for (int k = 0; k < 2; k++) {
-        bertc_scores s = k == 0 ? bertc_metrics_macro(m) : bertc_metrics_weighted(m);
-        sb_rjust(&b, heads[k], width);
-        sb_printf(&b, "  %9.*f %9.*f %9.*f %9lld\n", digits, s.precision, digits, s.recall, digits, s.f1,
-                  (long long)m->n);
-    }
-#undef NAME
-    free(num);
-    if (b.failed) {
-        free(b.s);
-        return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
-    }
-    *out = b.s;
-    return BERTC_OK;
+    report_row(&b, "macro avg", bertc_metrics_macro(m), m->n, digits, width);
+    report_row(&b, "weighted avg", bertc_metrics_weighted(m), m->n, digits, width);
+    return report_done(&b, num, out, err);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -416,6 +435,32 @@ double bertc_mlmetrics_subset_accuracy(const bertc_mlmetrics *m) {
 
 double bertc_mlmetrics_loss(const bertc_mlmetrics *m) {
     return m->loss_count > 0 ? m->loss_sum / (double)m->loss_count : NAN;
+}
+
+int bertc_mlmetrics_report(const bertc_mlmetrics *m, const char *const *names, int digits, char **out,
+                           bertc_err *err) {
+    *out = NULL;
+    const int NL = m->num_labels;
+    if (!m->tp) return bertc_fail(err, BERTC_ERR_ARG, "metrics: not initialised");
+    if (digits < 0 || digits > 15) return bertc_fail(err, BERTC_ERR_ARG, "metrics: digits %d; need 0..15", digits);
+    char (*num)[16] = number_names(NL);
+    if (!num) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
+    int width = report_width(names, (const char (*)[16])num, NL, digits);
+    sbuf b = {0};
+    report_header(&b, width);
+    for (int i = 0; i < NL; i++) {
+        bertc_scores s = bertc_mlmetrics_label(m, i);
+        report_row(&b, names ? names[i] : num[i], s, s.support, digits, width);
+    }
+    sb_printf(&b, "\n");
+    /* multilabel-indicator: no accuracy row; micro, macro, weighted and samples
+     * averages, each with the number of true labels as its support. */
+    bertc_scores micro = bertc_mlmetrics_micro(m);
+    report_row(&b, "micro avg", micro, micro.support, digits, width);
+    report_row(&b, "macro avg", bertc_mlmetrics_macro(m), micro.support, digits, width);
+    report_row(&b, "weighted avg", bertc_mlmetrics_weighted(m), micro.support, digits, width);
+    report_row(&b, "samples avg", bertc_mlmetrics_samples(m), micro.support, digits, width);
+    return report_done(&b, num, out, err);
 }
 
 cJSON *bertc_mlmetrics_json(const bertc_mlmetrics *m, const char *const *names) {

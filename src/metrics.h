@@ -9,7 +9,8 @@
  * digits=d) byte for byte, and a JSON object.
  * Multi-label (bertc_mlmetrics, below): per-label precision/recall/F1/support,
  * micro, macro, weighted and samples averages, Hamming loss and subset accuracy,
- * as sklearn defines them for (n, NL) indicator matrices.
+ * as sklearn defines them for (n, NL) indicator matrices, and their
+ * classification_report text.
  * What it does not: probabilities (ROC/AUC), sample weights.
  *
  * Memory: bertc_metrics owns its (NL, NL) count matrix; bertc_metrics_free releases
@@ -110,6 +111,8 @@ cJSON *bertc_metrics_json(const bertc_metrics *m, const char *const *names);
  *     bertc_mlmetrics_threshold(pred, model.probs, B * NL, 0.5f);  // pred = prob >= 0.5
  *     bertc_mlmetrics_add(&m, truth, pred, B, &err);
  *     cJSON *j = bertc_mlmetrics_json(&m, names);
+ *     char *report = NULL;
+ *     bertc_mlmetrics_report(&m, names, 2, &report, &err);   // classification_report text
  *     bertc_mlmetrics_free(&m);
  */
 typedef struct bertc_mlmetrics {
@@ -141,6 +144,16 @@ bertc_scores bertc_mlmetrics_samples(const bertc_mlmetrics *m);
 double bertc_mlmetrics_hamming(const bertc_mlmetrics *m);         /* 0 when none counted */
 double bertc_mlmetrics_subset_accuracy(const bertc_mlmetrics *m); /* 0 when none counted */
 double bertc_mlmetrics_loss(const bertc_mlmetrics *m);            /* NaN when no loss added */
+
+/* *out = classification_report(y_true, y_pred, target_names=names,
+ * digits=digits, zero_division=0) for (n, NL) indicator matrices, byte for
+ * byte (malloc'd, caller frees): one row per label, a blank line, then "micro
+ * avg", "macro avg", "weighted avg" and "samples avg" rows, each with the number
+ * of true labels as support (sklearn prints no accuracy row for
+ * multilabel-indicator targets). names NULL: "0", "1", ...; digits 0..15;
+ * widths count UTF-8 characters as bertc_metrics_report does. */
+int bertc_mlmetrics_report(const bertc_mlmetrics *m, const char *const *names, int digits, char **out,
+                           bertc_err *err);
 
 /* {"n", "subset_accuracy", "hamming_loss", "loss" (null when none), "labels",
  * "per_label": [{"label", "precision", "recall", "f1", "support"}], "micro_avg",

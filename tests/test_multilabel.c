@@ -8,7 +8,9 @@
  *      save keeps the problem type.
  *   2. bertc_mlmetrics on a 60 x 5 indicator case (fed in two batches) equals
  *      sklearn's per-label, micro, macro, weighted and samples scores, Hamming
- *      loss and subset accuracy.
+ *      loss and subset accuracy; bertc_mlmetrics_report equals sklearn's
+ *      classification_report text byte for byte (names with accents and a
+ *      wide one, sklearn's default "0".."4", digits 0/2/4).
  * Tolerances (docs/numerics.md): logits and probs 1e-4 absolute (as test_forward);
  * loss 1e-5; gradients as test_grads; metrics 1e-12 (ratios of the same integer
  * counts, summed in the same order as numpy). */
@@ -173,6 +175,26 @@ static void metrics_part(void) {
     printf("mlmetrics: micro F1 %.6f macro %.6f weighted %.6f samples %.6f hamming %.6f subset %.6f\n",
            bertc_mlmetrics_micro(&m).f1, bertc_mlmetrics_macro(&m).f1, bertc_mlmetrics_weighted(&m).f1,
            bertc_mlmetrics_samples(&m).f1, h, s);
+    const cJSON *reports = cJSON_GetObjectItemCaseSensitive(exp, "reports"), *rep;
+    CHECK(cJSON_GetArraySize(reports) == 3, "expected.json: no reports (run `make fixtures`)");
+    cJSON_ArrayForEach(rep, reports) {
+        const cJSON *jn = cJSON_GetObjectItemCaseSensitive(rep, "names");
+        const char *names[8] = {0};
+        for (int i = 0; i < NL && i < 8 && cJSON_IsArray(jn); i++) names[i] = cJSON_GetArrayItem(jn, i)->valuestring;
+        int digits = (int)num(rep, "digits");
+        const char *want = cJSON_GetObjectItemCaseSensitive(rep, "text")->valuestring;
+        char *got = NULL;
+        int rc = bertc_mlmetrics_report(&m, cJSON_IsArray(jn) ? names : NULL, digits, &got, &err);
+        CHECK(rc == BERTC_OK && got && strcmp(got, want) == 0,
+              "classification_report (digits %d, %s names) differs:\n--- bertc\n%s--- scikit-learn\n%s", digits,
+              cJSON_IsArray(jn) ? "given" : "default", got ? got : err.msg, want);
+        if (rc == BERTC_OK && got && strcmp(got, want) == 0)
+            printf("mlmetrics report (digits %d, %s names): equals scikit-learn's byte for byte\n", digits,
+                   cJSON_IsArray(jn) ? "given" : "default");
+        free(got);
+    }
+    char *none = NULL;
+    CHECK(bertc_mlmetrics_report(&m, NULL, 16, &none, &err) == BERTC_ERR_ARG && !none, "digits 16 accepted");
     cJSON *j = bertc_mlmetrics_json(&m, NULL);
     CHECK(j && cJSON_GetObjectItemCaseSensitive(j, "samples_avg") && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "per_label")) == NL,
           "json: missing fields");

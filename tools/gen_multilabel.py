@@ -14,7 +14,10 @@ tests/test_multilabel.c.
                     examples that have no true and/or no predicted label) and
                     expected.json: scikit-learn's precision_recall_fscore_support
                     per label and for average micro/macro/weighted/samples
-                    (zero_division=0), hamming_loss and accuracy_score (subset).
+                    (zero_division=0), hamming_loss and accuracy_score (subset), and
+                    "reports": classification_report texts of the same matrices
+                    (multilabel-indicator: micro/macro/weighted/samples avg rows) for
+                    a few target_names (null: sklearn's "0".."4") and digits.
 """
 import json
 import os
@@ -23,7 +26,7 @@ import sys
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, hamming_loss, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, classification_report, hamming_loss, precision_recall_fscore_support
 from transformers import BertConfig, BertForSequenceClassification
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -97,6 +100,12 @@ def metrics_case(outdir):
         exp[avg] = {"precision": float(p), "recall": float(r), "f1": float(f)}
     exp["hamming_loss"] = float(hamming_loss(y_true, y_pred))
     exp["subset_accuracy"] = float(accuracy_score(y_true, y_pred))
+    exp["reports"] = []
+    for names, digits in [(["pos", "neg", "strong", "funny", "long"], 2),
+                          (["positive", "négatif", "très fort — strong", "funny", "long"], 4),
+                          (None, 0)]:
+        text = classification_report(y_true, y_pred, target_names=names, digits=digits, zero_division=0)
+        exp["reports"].append({"names": names, "digits": digits, "text": text})
     with open(os.path.join(d, "expected.json"), "w") as fh:
         json.dump(exp, fh, indent=1)
     print(f"gen_multilabel: metrics: samples F1 {exp['samples']['f1']:.6f}, hamming {exp['hamming_loss']:.6f}")

@@ -11,7 +11,8 @@
 #include "commands.h"
 #include "flags.h"
 
-void cli_load_data(bertc_dataset *ds, const cli_flag *fl, long *n_before) {
+static void load_data(bertc_dataset *ds, const cli_flag *fl, long *n_before, int multi_label,
+                      const char *label_separator) {
     const char *spec = cli_str(fl, "data");
     if (!spec || !*spec) cli_die(2, "--data is required (PATH[:train|test], see docs/data.md)");
     bertc_data_opts o;
@@ -21,6 +22,8 @@ void cli_load_data(bertc_dataset *ds, const cli_flag *fl, long *n_before) {
     o.text_column = cli_str(fl, "text-column");
     o.label_column = cli_str(fl, "label-column");
     o.text_pair_column = cli_str(fl, "text-pair-column");
+    o.multi_label = multi_label;
+    o.label_separator = label_separator;
     long limit = cli_int(fl, "limit", 0, 0x7fffffffL);
     long seed = cli_int(fl, "seed", 0, 0x7fffffffL);
     bertc_err err = {0};
@@ -29,6 +32,12 @@ void cli_load_data(bertc_dataset *ds, const cli_flag *fl, long *n_before) {
     if (limit > 0) {
         if (bertc_data_shuffle_limit(ds, (uint64_t)seed, limit, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
     }
+}
+
+void cli_load_data(bertc_dataset *ds, const cli_flag *fl, long *n_before) { load_data(ds, fl, n_before, 0, NULL); }
+
+void cli_load_data_multilabel(bertc_dataset *ds, const cli_flag *fl, long *n_before, const char *label_separator) {
+    load_data(ds, fl, n_before, 1, label_separator);
 }
 
 void cli_mkdir(const char *dir) {

@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "../src/classifier.h"
-#include "../src/longtext.h"
 #include "commands.h"
 #include "flags.h"
 #include "inputs.h"
@@ -67,9 +66,7 @@ int cmd_predict(int argc, char **argv) {
         {"seed", "42", "seed of a new head when the model has no classifier", 0, 0, 0},
         {"stats", NULL, "print {sequences, seconds, sequences_per_second} to stderr at the end", CLI_BOOL, 0, 0},
         {"threshold", "0.5", "multi-label model: print every label whose sigmoid probability is >= this", 0, 0, 0},
-        {"long-text", "truncate", "texts longer than --max-length: truncate (--truncation)|head+tail|chunks", 0, 0, 0},
-        {"stride", NULL, "chunks: tokens shared by consecutive windows (default --max-length / 4)", 0, 0, 0},
-        {"pool", "mean", "chunks: pool the windows' logits by mean|max", 0, 0, 0},
+        CLI_LONG_TEXT_FLAGS,
         {NULL, NULL, NULL, 0, 0, 0},
     };
     int npos = 0;
@@ -83,20 +80,9 @@ int cmd_predict(int argc, char **argv) {
     int pair = cli_bool(fl, "pair");
     long seed = cli_int(fl, "seed", 0, 0x7fffffffL);
     double threshold = cli_float(fl, "threshold", 0, 1);
-    int long_text = cli_choice(fl, "long-text", "truncate|head+tail|chunks");
-    int chunks = long_text == 2;
-    int pool = cli_choice(fl, "pool", "mean|max") == 1 ? BERTC_POOL_MAX : BERTC_POOL_MEAN;
-    long stride = cli_given(fl, "stride") ? cli_int(fl, "stride", 0, 1 << 20) : -1;
-    const char *trunc = cli_str(fl, "truncation");
-    if (long_text == 1) {
-        if (cli_given(fl, "truncation") && strcmp(trunc, "head+tail") != 0)
-            cli_die(2, "--long-text: head+tail conflicts with --truncation %s", trunc);
-        trunc = "head+tail";
-    }
-    if (!chunks && (cli_given(fl, "stride") || cli_given(fl, "pool")))
-        cli_die(2, "%s: needs --long-text chunks", cli_given(fl, "stride") ? "--stride" : "--pool");
-    if (chunks && pair) cli_die(2, "--long-text: chunks is for single texts, not --pair");
-    if (chunks && pad) cli_die(2, "--pad-to-max-length: not with --long-text chunks (windows are padded per text)");
+    cli_long_text lt;
+    cli_long_text_read(&lt, fl, pair, "--pair", pad);
+    int chunks = lt.chunks;
     cli_set_threads(cli_int(fl, "threads", 0, 1024));
     cli_inputs in;
     cli_inputs_read(&in, pos, npos, cli_str(fl, "input"));
@@ -115,16 +101,12 @@ int cmd_predict(int argc, char **argv) {
         }
     }
     double t_start = now_seconds();
-    bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, trunc, pad, seed);
+    bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, lt.trunc, pad, seed);
     int NL = bertc_classifier_num_labels(c);
     int ml = bertc_classifier_multi_label(c);
     if (!ml && cli_given(fl, "threshold"))
         cli_die(2, "--threshold: %s is a single-label model (use --top-k or --all-scores)", c->hf.dir);
-    if (chunks) {
-        int M = c->opts.max_length;
-        if (stride < 0) stride = M / 4;
-        if (M < 3 || stride > M - 3) cli_die(2, "--stride: must be in 0..%d for --max-length %d", M - 3, M);
-    }
+    cli_long_text_stride(&lt, c->opts.max_length);
     /* multi-label: the labels >= threshold, as pipeline(..., function_to_apply="sigmoid") */
     int by_threshold = ml && !all_scores && !cli_given(fl, "top-k");
     if (all_scores) top_k = NL;
@@ -138,8 +120,8 @@ int cmd_predict(int argc, char **argv) {
     bertc_err err = {0};
     for (int start = 0; start < in.n; start += batch) {
         int B = in.n - start < batch ? in.n - start : batch;
-        if ((chunks ? bertc_classifier_run_long(c, (const char *const *)in.text + start, in.len + start, B, (int)stride,
-                                                pool, probs, NULL, &err)
+        if ((chunks ? bertc_classifier_run_long(c, (const char *const *)in.text + start, in.len + start, B, (int)lt.stride,
+                                                lt.pool, probs, NULL, &err)
                     : bertc_classifier_run(c, (const char *const *)in.text + start, in.len + start,
                                            tb ? tb + start : NULL, lb ? lb + start : NULL, B, probs, NULL, &err)) != BERTC_OK)
             cli_die(1, "input %d: %s", start + 1, err.msg);
@@ -197,7 +179,11 @@ int cmd_info(int argc, char **argv) {
     size_t emb = sizes[BERT_WTE] + sizes[BERT_WPE] + sizes[BERT_WTT];
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "folder", m.dir);
-    cJSON_AddStringToObject(j, "model_type", "bert");
+    int distil = c->model_type == BERT_ARCH_DISTILBERT;
+    cJSON_AddStringToObject(j, "model_type", distil ? "distilbert" : "bert");
+    cJSON_AddStringToObject(j, "problem_type",
+                            c->problem_type == BERT_PROBLEM_MULTI_LABEL ? "multi_label_classification"
+                                                                        : "single_label_classification");
     cJSON_AddNumberToObject(j, "hidden_size", c->hidden_size);
     cJSON_AddNumberToObject(j, "num_hidden_layers", c->num_layers);
     cJSON_AddNumberToObject(j, "num_attention_heads", c->num_heads);
@@ -222,15 +208,15 @@ int cmd_info(int argc, char **argv) {
         free(s);
     } else {
         printf("folder        %s\n", m.dir);
-        printf("architecture  BERT: %d layers, hidden %d, %d heads, intermediate %d, %d positions, %d token types\n",
-               c->num_layers, c->hidden_size, c->num_heads, c->intermediate_size, c->max_position,
-               c->type_vocab_size);
+        printf("architecture  %s: %d layers, hidden %d, %d heads, intermediate %d, %d positions, %d token types\n",
+               distil ? "DistilBERT" : "BERT", c->num_layers, c->hidden_size, c->num_heads, c->intermediate_size,
+               c->max_position, c->type_vocab_size);
         printf("parameters    %.2fM (%.2fM in embeddings), stored as %s\n", m.num_params / 1e6, emb / 1e6,
                m.source_dtype);
         printf("vocabulary    %d tokens (config vocab_size %d), %s\n", bert_tokenizer_vocab_size(tok), c->vocab_size,
                m.tok.do_lower_case ? "uncased" : "cased");
         printf("max length    %d\n", m.tok.model_max_length > 0 ? m.tok.model_max_length : c->max_position);
-        printf("labels        %d:", c->num_labels);
+        printf("labels        %d%s:", c->num_labels, c->problem_type == BERT_PROBLEM_MULTI_LABEL ? " (multi-label)" : "");
         for (int i = 0; i < c->num_labels; i++) printf(" %s", c->id2label[i]);
         printf("%s\n", m.new_head ? "  (no classifier in the folder: a new head would be initialised)" : "");
         printf("checked       %s\n", m.checks);

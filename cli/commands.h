@@ -42,6 +42,34 @@ struct cli_flag;
 /* Loads --data (default split: test) with the CLI_DATA_FLAGS, shuffles and limits;
  * *n_before (may be NULL) gets the count before --limit. Exits on error. */
 void cli_load_data(struct bertc_dataset *ds, const struct cli_flag *fl, long *n_before);
+/* The same, for a multi-label model: several labels per example (JSONL lists,
+ * several __label__ words, CSV/TSV fields split at label_separator, may be NULL). */
+void cli_load_data_multilabel(struct bertc_dataset *ds, const struct cli_flag *fl, long *n_before,
+                              const char *label_separator);
+
+/* Texts longer than --max-length, as predict and eval read them (train reads
+ * the same flags, checked by bertc_train_check_opts, plus --max-windows). */
+#define CLI_LONG_TEXT_FLAGS                                                                                  \
+    {"long-text", "truncate", "texts longer than --max-length: truncate (--truncation)|head+tail|chunks", 0, 0, 0}, \
+    {"stride", NULL, "chunks: tokens shared by consecutive windows (default --max-length / 4)", 0, 0, 0},          \
+    {"pool", "mean", "chunks: pool the windows' logits by mean|max", 0, 0, 0}
+
+typedef struct cli_long_text {
+    const char *mode;  /* "truncate", "head+tail" or "chunks" */
+    int chunks;        /* 1: --long-text chunks */
+    const char *trunc; /* the truncation to open the classifier with: --truncation, or head+tail */
+    long stride;       /* --stride; -1 until cli_long_text_stride resolves the default */
+    int pool;          /* BERTC_POOL_MEAN or BERTC_POOL_MAX (longtext.h) */
+} cli_long_text;
+
+/* Reads --long-text, --stride, --pool and --truncation; exits 2 naming the flag
+ * on a conflict: head+tail with another --truncation, --stride or --pool
+ * without chunks, chunks with text pairs (pair set; pair_flag names the flag
+ * that asked for them) or with --pad-to-max-length (pad set). */
+void cli_long_text_read(cli_long_text *lt, const struct cli_flag *fl, int pair, const char *pair_flag, int pad);
+/* With chunks: --stride's default (max_length / 4) and its range 0..max_length-3
+ * for the classifier's resolved max length; exits 2 naming --stride. */
+void cli_long_text_stride(cli_long_text *lt, int max_length);
 /* Creates a directory unless it exists, or exits. */
 void cli_mkdir(const char *dir);
 /* Bytes of the first n code points of s (Python's s[:n]). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../src/hfmodel.h"
+#include "../src/longtext.h"
 #include "commands.h"
 #include "flags.h"
 
@@ -19,4 +20,30 @@ bert_trunc cli_truncation(const char *v) {
     if (strcmp(v, "tail") == 0) return BERT_TRUNC_TAIL;
     if (strcmp(v, "head+tail") == 0) return BERT_TRUNC_HEAD_TAIL;
     cli_die(2, "--truncation: expected head, tail or head+tail, got '%s'", v);
+}
+
+void cli_long_text_read(cli_long_text *lt, const cli_flag *fl, int pair, const char *pair_flag, int pad) {
+    static const char *const modes[] = {"truncate", "head+tail", "chunks"};
+    int mode = cli_choice(fl, "long-text", "truncate|head+tail|chunks");
+    lt->mode = modes[mode];
+    lt->chunks = mode == 2;
+    lt->pool = cli_choice(fl, "pool", "mean|max") == 1 ? BERTC_POOL_MAX : BERTC_POOL_MEAN;
+    lt->stride = cli_given(fl, "stride") ? cli_int(fl, "stride", 0, 1 << 20) : -1;
+    lt->trunc = cli_str(fl, "truncation");
+    if (mode == 1) {
+        if (cli_given(fl, "truncation") && strcmp(lt->trunc, "head+tail") != 0)
+            cli_die(2, "--long-text: head+tail conflicts with --truncation %s", lt->trunc);
+        lt->trunc = "head+tail";
+    }
+    if (!lt->chunks && (cli_given(fl, "stride") || cli_given(fl, "pool")))
+        cli_die(2, "%s: needs --long-text chunks", cli_given(fl, "stride") ? "--stride" : "--pool");
+    if (lt->chunks && pair) cli_die(2, "--long-text: chunks is for single texts, not %s", pair_flag);
+    if (lt->chunks && pad) cli_die(2, "--pad-to-max-length: not with --long-text chunks (windows are padded per text)");
+}
+
+void cli_long_text_stride(cli_long_text *lt, int max_length) {
+    if (!lt->chunks) return;
+    if (lt->stride < 0) lt->stride = max_length / 4;
+    if (max_length < 3 || lt->stride > max_length - 3)
+        cli_die(2, "--stride: must be in 0..%d for --max-length %d", max_length - 3, max_length);
 }

@@ -808,7 +808,8 @@ static int read_jsonl(loader *L) {
                                 L->o->label_column);
             } else if (cJSON_IsArray(v) && !L->o->multi_label) {
                 rc = bertc_fail(L->err, BERTC_ERR_FORMAT,
-                                "%s: \"%s\" is a list: several labels per text need multi-label mode (--multi-label)",
+                                "%s: \"%s\" is a list: several labels per text need multi-label mode "
+                                "(bertc train --multi-label; bertc eval of a multi-label model)",
                                 where(wb, sizeof wb, L->path, line), L->o->label_column);
             } else if (L->o->multi_label) {
                 /* a list of strings/integers, or one of them */

@@ -1,5 +1,6 @@
 /* evaluate.c: eval over a data set, data summaries and attention maps. */
 #include "evaluate.h"
+#include "longtext.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,18 +87,18 @@ static int jsonl_close(jsonl_out *o, bertc_err *err) {
     return bertc_fsync_dir(dir, err);
 }
 
-/* Writes one predictions.jsonl line. */
-static int write_prediction(FILE *f, const bertc_example *ex, const char *const *names, int pred, const float *p,
-                            int NL) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return -1;
-    cJSON_AddItemToObject(o, "text", cJSON_CreateString(ex->text));
-    if (ex->pair) cJSON_AddItemToObject(o, "text_pair", cJSON_CreateString(ex->pair));
-    cJSON_AddStringToObject(o, "label", names[ex->label]);
-    cJSON_AddStringToObject(o, "pred", names[pred]);
-    cJSON_AddNumberToObject(o, "score", (double)p[pred]);
+void bertc_eval_opts_default(bertc_eval_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->stride = -1;
+    o->pool = BERTC_POOL_MEAN;
+    o->threshold = 0.5;
+}
+
+/* One predictions.jsonl line: the cJSON object o (text and labels filled in
+ * by the caller) plus "probs", printed unformatted, then deleted. */
+static int write_line(FILE *f, cJSON *o, const float *p, int NL) {
     cJSON *probs = cJSON_AddArrayToObject(o, "probs");
-    for (int k = 0; k < NL; k++) cJSON_AddItemToArray(probs, cJSON_CreateNumber((double)p[k]));
+    for (int k = 0; probs && k < NL; k++) cJSON_AddItemToArray(probs, cJSON_CreateNumber((double)p[k]));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s) return -1;
@@ -106,30 +107,90 @@ static int write_prediction(FILE *f, const bertc_example *ex, const char *const 
     return rc;
 }
 
-int bertc_eval_run(bertc_classifier *c, const bertc_dataset *ds, const bertc_eval_opts *o, bertc_metrics *m,
-                   bertc_err *err) {
+static cJSON *line_start(const bertc_example *ex) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddItemToObject(o, "text", cJSON_CreateString(ex->text));
+    if (ex->pair) cJSON_AddItemToObject(o, "text_pair", cJSON_CreateString(ex->pair));
+    return o;
+}
+
+/* The names of the labels whose row entry is 1, in label order. */
+static cJSON *name_list(const uint8_t *row, const char *const *names, int NL) {
+    cJSON *a = cJSON_CreateArray();
+    for (int k = 0; a && k < NL; k++)
+        if (row[k]) cJSON_AddItemToArray(a, cJSON_CreateString(names[k]));
+    return a;
+}
+
+/* The batch loop both kinds of model share: exactly one of m (single-label)
+ * and ml (multi-label) is set. */
+static int eval_loop(bertc_classifier *c, const bertc_dataset *ds, const bertc_eval_opts *o, bertc_metrics *m,
+                     bertc_mlmetrics *ml, bertc_err *err) {
+    bertc_eval_opts defaults;
+    if (!o) {
+        bertc_eval_opts_default(&defaults);
+        o = &defaults;
+    }
     int NL = bertc_classifier_num_labels(c);
-    int Bmax = c->opts.batch_size;
-    if (m->num_labels != NL)
-        return bertc_fail(err, BERTC_ERR_ARG, "metrics have %d labels, the model %d", m->num_labels, NL);
-    for (int i = 0; i < ds->n; i++)
-        if (ds->ex[i].label < 0 || ds->ex[i].label >= NL)
-            return bertc_fail(err, BERTC_ERR_ARG, "%s: example %d has label id %d, the model has %d labels", ds->path,
-                              i + 1, ds->ex[i].label, NL);
-    const char *const *names = o && o->names ? o->names : (const char *const *)c->hf.cfg.id2label;
+    int Bmax = c->opts.batch_size, M = c->opts.max_length;
+    int model_ml = bertc_classifier_multi_label(c);
+    if (ml && !model_ml)
+        return bertc_fail(err, BERTC_ERR_ARG,
+                          "%s is a single-label model (problem_type single_label_classification); evaluate it with "
+                          "bertc_eval_run",
+                          c->hf.dir);
+    if (!ml && model_ml)
+        return bertc_fail(err, BERTC_ERR_ARG,
+                          "%s is a multi-label model (problem_type multi_label_classification); evaluate it with "
+                          "bertc_eval_run_multilabel",
+                          c->hf.dir);
+    if (!ml && ds->multi_label)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: the data was loaded as multi-label, but %s is a single-label model",
+                          ds->path, c->hf.dir);
+    if ((ml ? ml->num_labels : m->num_labels) != NL)
+        return bertc_fail(err, BERTC_ERR_ARG, "metrics have %d labels, the model %d",
+                          ml ? ml->num_labels : m->num_labels, NL);
+    if (ds->num_labels > NL)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: %d labels, the model has %d", ds->path, ds->num_labels, NL);
+    for (int i = 0; i < ds->n; i++) {
+        const bertc_example *ex = &ds->ex[i];
+        int bad = ds->multi_label ? 0 : ex->label < 0 || ex->label >= NL;
+        for (int k = 0; ds->multi_label && k < ex->num_label_ids; k++)
+            bad |= ex->label_ids[k] < 0 || ex->label_ids[k] >= NL;
+        if (bad)
+            return bertc_fail(err, BERTC_ERR_ARG, "%s: example %d has a label id outside the model's %d labels", ds->path,
+                              i + 1, NL);
+    }
+    int stride = o->stride;
+    if (o->chunks) {
+        if (ds->has_pair)
+            return bertc_fail(err, BERTC_ERR_ARG, "%s: long-text chunks are for single texts; this data has text pairs",
+                              ds->path);
+        if (stride < 0) stride = M / 4;
+        if (M < 3 || stride > M - 3)
+            return bertc_fail(err, BERTC_ERR_ARG, "stride %d: must be in 0..%d for max length %d", stride, M - 3, M);
+        if (o->pool != BERTC_POOL_MEAN && o->pool != BERTC_POOL_MAX)
+            return bertc_fail(err, BERTC_ERR_ARG, "pool %d: expected BERTC_POOL_MEAN or BERTC_POOL_MAX", o->pool);
+    }
+    if (ml && !(o->threshold >= 0 && o->threshold <= 1))
+        return bertc_fail(err, BERTC_ERR_ARG, "threshold %g: must be in 0..1", o->threshold);
+    const char *const *names = o->names ? o->names : (const char *const *)c->hf.cfg.id2label;
     const char **ta = malloc((size_t)Bmax * sizeof *ta), **tb = malloc((size_t)Bmax * sizeof *tb);
     size_t *la = malloc((size_t)Bmax * sizeof *la), *lb = malloc((size_t)Bmax * sizeof *lb);
     float *probs = malloc((size_t)Bmax * NL * sizeof *probs), *logits = malloc((size_t)Bmax * NL * sizeof *logits);
+    float *hot = ml ? malloc((size_t)NL * sizeof *hot) : NULL;
+    uint8_t *truth = ml ? malloc((size_t)Bmax * NL) : NULL, *pred = ml ? malloc((size_t)Bmax * NL) : NULL;
     int *yt = malloc((size_t)Bmax * sizeof *yt), *yp = malloc((size_t)Bmax * sizeof *yp);
     jsonl_out out = {0};
     int rc = BERTC_OK;
-    if (!ta || !tb || !la || !lb || !probs || !logits || !yt || !yp) {
+    if (!ta || !tb || !la || !lb || !probs || !logits || !yt || !yp || (ml && (!hot || !truth || !pred))) {
         rc = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for a batch of %d", Bmax);
         goto done;
     }
-    if (o && o->predictions_path && (rc = jsonl_open(&out, o->predictions_path, err))) goto done;
+    if (o->predictions_path && (rc = jsonl_open(&out, o->predictions_path, err))) goto done;
     for (int start = 0; start < ds->n; start += Bmax) {
-        if (o && o->stop && *o->stop) {
+        if (o->stop && *o->stop) {
             rc = bertc_fail(err, BERTC_ERR_INTERRUPTED, "stopped by a signal after %d of %d examples; nothing written",
                             start, ds->n);
             goto done;
@@ -143,32 +204,64 @@ int bertc_eval_run(bertc_classifier *c, const bertc_dataset *ds, const bertc_eva
             lb[b] = ex->pair_len;
             yt[b] = ex->label;
         }
-        if ((rc = bertc_classifier_run(c, ta, la, ds->has_pair ? tb : NULL, ds->has_pair ? lb : NULL, B, probs,
-                                       logits, err))) {
+        rc = o->chunks ? bertc_classifier_run_long(c, ta, la, B, stride, o->pool, probs, logits, err)
+                       : bertc_classifier_run(c, ta, la, ds->has_pair ? tb : NULL, ds->has_pair ? lb : NULL, B, probs,
+                                              logits, err);
+        if (rc) {
             bertc_err_prefix(err, "%s: example %d", ds->path, start + 1);
             goto done;
         }
         double loss = 0;
         for (int b = 0; b < B; b++) {
             const float *z = logits + (size_t)b * NL, *p = probs + (size_t)b * NL;
-            int best = 0;
-            float zmax = z[0];
-            for (int k = 1; k < NL; k++) {
-                if (p[k] > p[best]) best = k;
-                if (z[k] > zmax) zmax = z[k];
+            const bertc_example *ex = &ds->ex[start + b];
+            cJSON *line = out.f ? line_start(ex) : NULL;
+            if (ml) {
+                uint8_t *t = truth + (size_t)b * NL, *q = pred + (size_t)b * NL;
+                memset(hot, 0, (size_t)NL * sizeof *hot); /* multi_hot fills ds's labels only */
+                bertc_data_multi_hot(ds, ex, hot);
+                double l = 0;
+                for (int k = 0; k < NL; k++) {
+                    double x = z[k], y = hot[k];
+                    t[k] = hot[k] > 0.5f;
+                    l += (x > 0 ? x : 0) - x * y + log1p(exp(-fabs(x))); /* BCE with logits */
+                }
+                loss += l / NL;
+                bertc_mlmetrics_threshold(q, p, (size_t)NL, (float)o->threshold);
+                if (line) {
+                    cJSON_AddItemToObject(line, "label", name_list(t, names, NL));
+                    cJSON_AddItemToObject(line, "pred", name_list(q, names, NL));
+                }
+            } else {
+                int best = 0;
+                float zmax = z[0];
+                for (int k = 1; k < NL; k++) {
+                    if (p[k] > p[best]) best = k;
+                    if (z[k] > zmax) zmax = z[k];
+                }
+                double s = 0;
+                for (int k = 0; k < NL; k++) s += exp((double)z[k] - zmax);
+                loss += log(s) + zmax - (double)z[yt[b]]; /* -log softmax(z)[y] */
+                yp[b] = best;
+                if (line) {
+                    cJSON_AddStringToObject(line, "label", names[ex->label]);
+                    cJSON_AddStringToObject(line, "pred", names[best]);
+                    cJSON_AddNumberToObject(line, "score", (double)p[best]);
+                }
             }
-            double s = 0;
-            for (int k = 0; k < NL; k++) s += exp((double)z[k] - zmax);
-            loss += log(s) + zmax - (double)z[yt[b]]; /* -log softmax(z)[y] */
-            yp[b] = best;
-            if (out.f && write_prediction(out.f, &ds->ex[start + b], names, best, p, NL)) {
-                rc = bertc_fail(err, BERTC_ERR_IO, "%s: write failed: %s", out.path, strerror(errno));
+            if (out.f && (!line || write_line(out.f, line, p, NL))) {
+                rc = bertc_fail(err, BERTC_ERR_IO, "%s: write failed: %s", out.path, line ? strerror(errno) : "out of memory");
                 goto done;
             }
         }
-        if ((rc = bertc_metrics_add(m, yt, yp, B, err))) goto done;
-        bertc_metrics_add_loss(m, loss, B);
-        if (o && o->progress) o->progress(o->ctx, start + B, ds->n);
+        if (ml) {
+            if ((rc = bertc_mlmetrics_add(ml, truth, pred, B, err))) goto done;
+            bertc_mlmetrics_add_loss(ml, loss, B);
+        } else {
+            if ((rc = bertc_metrics_add(m, yt, yp, B, err))) goto done;
+            bertc_metrics_add_loss(m, loss, B);
+        }
+        if (o->progress) o->progress(o->ctx, start + B, ds->n);
     }
     if (out.f) rc = jsonl_close(&out, err);
 done:
@@ -179,22 +272,51 @@ done:
     free(lb);
     free(probs);
     free(logits);
+    free(hot);
+    free(truth);
+    free(pred);
     free(yt);
     free(yp);
     return rc;
 }
 
+int bertc_eval_run(bertc_classifier *c, const bertc_dataset *ds, const bertc_eval_opts *o, bertc_metrics *m,
+                   bertc_err *err) {
+    return eval_loop(c, ds, o, m, NULL, err);
+}
+
+int bertc_eval_run_multilabel(bertc_classifier *c, const bertc_dataset *ds, const bertc_eval_opts *o,
+                              bertc_mlmetrics *m, bertc_err *err) {
+    return eval_loop(c, ds, o, NULL, m, err);
+}
+
+/* Adds the report text to j (NULL: out of memory, j deleted). */
+static cJSON *with_report(cJSON *j, char *text, bertc_err *err) {
+    if (!j || !cJSON_AddStringToObject(j, "report_text", text)) {
+        cJSON_Delete(j);
+        j = NULL;
+        bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    }
+    free(text);
+    return j;
+}
+
 cJSON *bertc_eval_json(const bertc_metrics *m, const char *const *names, int digits, bertc_err *err) {
     char *text = NULL;
     if (bertc_metrics_report(m, names, digits, &text, err)) return NULL;
-    cJSON *j = bertc_metrics_json(m, names);
-    if (!j || !cJSON_AddStringToObject(j, "report_text", text)) {
+    return with_report(bertc_metrics_json(m, names), text, err);
+}
+
+cJSON *bertc_eval_json_multilabel(const bertc_mlmetrics *m, const char *const *names, int digits, double threshold,
+                                  bertc_err *err) {
+    char *text = NULL;
+    if (bertc_mlmetrics_report(m, names, digits, &text, err)) return NULL;
+    cJSON *j = with_report(bertc_mlmetrics_json(m, names), text, err);
+    if (j && !cJSON_AddNumberToObject(j, "threshold", threshold)) {
         cJSON_Delete(j);
-        free(text);
         bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    free(text);
     return j;
 }
 

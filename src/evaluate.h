@@ -3,9 +3,11 @@
  *
  * What it does:
  *  - eval: maps a data set's labels onto a model's, classifies it batch by
- *    batch with a bertc_classifier, counts a confusion matrix and the
- *    cross-entropy into a bertc_metrics (constant memory in the size of the
- *    data) and streams predictions.jsonl; builds eval.json.
+ *    batch with a bertc_classifier (truncated, or long texts by pooled
+ *    windows), counts a confusion matrix and the cross-entropy into a
+ *    bertc_metrics (constant memory in the size of the data) and streams
+ *    predictions.jsonl; builds eval.json. Multi-label models: per-label counts,
+ *    BCE and thresholded sigmoids into a bertc_mlmetrics instead.
  *  - data: examples per label and token lengths (mean, percentiles, histogram,
  *    share truncated at max_length); builds data.json.
  *  - attention: one layer's attention probabilities (one head or their mean)
@@ -21,9 +23,15 @@
  *     if (bertc_eval_map_labels(&ds, c, &by_pos, &err)) ...
  *     bertc_metrics m = {0};
  *     bertc_metrics_init(&m, bertc_classifier_num_labels(c), &err);
- *     bertc_eval_opts o = {0}; o.predictions_path = "run/predictions.jsonl";
+ *     bertc_eval_opts o; bertc_eval_opts_default(&o);
+ *     o.predictions_path = "run/predictions.jsonl";
  *     if (bertc_eval_run(c, &ds, &o, &m, &err)) ...
- *     cJSON *j = bertc_eval_json(&m, names, &err);
+ *     cJSON *j = bertc_eval_json(&m, names, 2, &err);
+ *     // multi-label model (ds loaded with opts.multi_label = 1):
+ *     bertc_mlmetrics ml = {0};
+ *     bertc_mlmetrics_init(&ml, bertc_classifier_num_labels(c), &err);
+ *     if (bertc_eval_run_multilabel(c, &ds, &o, &ml, &err)) ...
+ *     cJSON *j = bertc_eval_json_multilabel(&ml, names, 2, o.threshold, &err);
  */
 #ifndef BERTC_EVALUATE_H
 #define BERTC_EVALUATE_H
@@ -57,22 +65,55 @@ typedef struct bertc_eval_opts {
     /* Polled before each batch; when it points at a non-zero value the run stops
      * with BERTC_ERR_INTERRUPTED and no predictions file (the CLI's SIGINT/SIGTERM). */
     volatile sig_atomic_t *stop;
+    /* Long texts (--long-text chunks): 1 classifies each text by its overlapping
+     * windows of c's max_length tokens (bertc_classifier_run_long) and scores the
+     * pooled logits; 0 (default) truncates as c was opened (head, tail or
+     * head+tail). Single texts only. */
+    int chunks;
+    int stride;       /* chunks: tokens shared by consecutive windows, 0..max_length-3;
+                         < 0: max_length / 4 (the CLI's default) */
+    int pool;         /* chunks: BERTC_POOL_MEAN (default) or BERTC_POOL_MAX (longtext.h) */
+    /* Multi-label models: a label is predicted when its probability >= threshold
+     * (0..1; bertc_eval_opts_default sets 0.5, as predict and train). */
+    double threshold;
 } bertc_eval_opts;
 
-/* Classifies every example of ds (labels already mapped onto c's ids) in
- * batches of c's batch size; adds each batch's predictions (argmax, the first
- * on ties) and losses (-log softmax(logits)[y], computed from the logits with
- * log-sum-exp) to m, which must be initialised with c's label count. Memory does
- * not grow with ds->n. With predictions_path, each example becomes one line
- * {"text", "label", "pred", "score", "probs"} in ds's order; the file appears
- * only when every line is written (temp file, fsync, rename). */
+/* Zeroes o and sets threshold 0.5, stride -1 and mean pooling. */
+void bertc_eval_opts_default(bertc_eval_opts *o);
+
+/* Single-label models (softmax). Classifies every example of ds (labels already
+ * mapped onto c's ids) in batches of c's batch size; adds each batch's
+ * predictions (argmax, the first on ties) and losses (-log softmax(logits)[y],
+ * computed from the logits, or with chunks the pooled logits, with
+ * log-sum-exp) to m, which must be initialised with c's label count. Memory
+ * does not grow with ds->n. With predictions_path, each example becomes one
+ * line {"text", "label", "pred", "score", "probs"} in ds's order; the file
+ * appears only when every line is written (temp file, fsync, rename). A
+ * multi-label model or data set is BERTC_ERR_ARG (use the call below). o may be
+ * NULL (the defaults). */
 int bertc_eval_run(bertc_classifier *c, const bertc_dataset *ds, const bertc_eval_opts *o, bertc_metrics *m,
                    bertc_err *err);
+
+/* Multi-label models (bertc_classifier_multi_label; sigmoid per label). As
+ * bertc_eval_run, with each example's true labels as a 0/1 row (ds loaded with
+ * multi_label, or a single-label data set's one-hot rows), predictions
+ * probs >= o->threshold, and the loss BCE with logits averaged over the NL
+ * labels, max(x, 0) - x y + log(1 + exp(-|x|)) (train.c's eval loss); m must be
+ * initialised with c's label count. Lines of predictions.jsonl are {"text",
+ * "label": [true names], "pred": [predicted names], "probs": [NL sigmoids]},
+ * names in the model's label order. A single-label model is BERTC_ERR_ARG. */
+int bertc_eval_run_multilabel(bertc_classifier *c, const bertc_dataset *ds, const bertc_eval_opts *o,
+                              bertc_mlmetrics *m, bertc_err *err);
 
 /* eval.json: bertc_metrics_json plus "report_text", the classification_report
  * text with `digits` decimals (scikit-learn's default is 2). NULL with err set
  * on failure. */
 cJSON *bertc_eval_json(const bertc_metrics *m, const char *const *names, int digits, bertc_err *err);
+
+/* Multi-label eval.json: bertc_mlmetrics_json plus "report_text"
+ * (bertc_mlmetrics_report with `digits`) and "threshold". NULL with err set. */
+cJSON *bertc_eval_json_multilabel(const bertc_mlmetrics *m, const char *const *names, int digits, double threshold,
+                                  bertc_err *err);
 
 /* Writes a cJSON object as pretty-printed JSON to path, atomically. */
 int bertc_json_write(const char *path, const cJSON *j, bertc_err *err);

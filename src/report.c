@@ -348,28 +348,68 @@ typedef struct preddata {
     const char *const *labels; /* names for integer labels, may be NULL */
     size_t nlabels;
     long total, correct;
+    int multi;                 /* 1: some line has label lists (a multi-label eval) */
     example right[N_EXAMPLES], wrong[N_EXAMPLES];
     size_t nright, nwrong;
 } preddata;
 
-/* A label given as a string, or an integer index into labels. Returns a
+/* One label as a string, or an integer index into labels; NULL when neither. */
+static const char *label_name(const cJSON *it, const preddata *P, char *buf, size_t cap) {
+    if (cJSON_IsString(it)) return it->valuestring;
+    if (cJSON_IsNumber(it) && it->valuedouble == floor(it->valuedouble) && fabs(it->valuedouble) < 1e9) {
+        long i = (long)it->valuedouble;
+        if (P->labels && i >= 0 && (size_t)i < P->nlabels) return P->labels[i];
+        snprintf(buf, cap, "%ld", i);
+        return buf;
+    }
+    return NULL;
+}
+
+/* A label given as a string or an integer index into labels, or (multi-label)
+ * a list of them, shown joined by ", " ("(none)" for an empty list). Returns a
  * malloc'd string or NULL with err set. */
 static char *label_text(const cJSON *o, const char *key, const preddata *P, const where *w, bertc_err *err) {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
     char buf[64];
-    const char *s = NULL;
-    if (cJSON_IsString(it)) s = it->valuestring;
-    else if (cJSON_IsNumber(it) && it->valuedouble == floor(it->valuedouble) && fabs(it->valuedouble) < 1e9) {
-        long i = (long)it->valuedouble;
-        if (P->labels && i >= 0 && (size_t)i < P->nlabels) s = P->labels[i];
-        else { snprintf(buf, sizeof buf, "%ld", i); s = buf; }
-    } else {
-        bad(err, w, key, "a label name or index");
+    if (cJSON_IsArray(it)) {
+        sb b = {0};
+        const cJSON *e;
+        cJSON_ArrayForEach(e, it) {
+            const char *s = label_name(e, P, buf, sizeof buf);
+            if (!s) {
+                free(b.p);
+                bad(err, w, key, "a label name or index, or a list of them");
+                return NULL;
+            }
+            if (b.len) sb_puts(&b, ", ");
+            sb_puts(&b, s);
+        }
+        if (!b.len) sb_puts(&b, "(none)");
+        char *r = b.oom ? NULL : strdup(b.p); /* the builder's block is 64 KiB */
+        free(b.p);
+        if (!r) bertc_fail(err, BERTC_ERR_NOMEM, "%s:%ld: out of memory", w->path, w->line);
+        return r;
+    }
+    const char *s = label_name(it, P, buf, sizeof buf);
+    if (!s) {
+        bad(err, w, key, "a label name or index, or a list of them");
         return NULL;
     }
     char *r = strdup(s);
     if (!r) bertc_fail(err, BERTC_ERR_NOMEM, "%s:%ld: out of memory", w->path, w->line);
     return r;
+}
+
+/* Two label lists hold the same labels (in any order; lists have no repeats). */
+static int same_labels(const cJSON *a, const cJSON *b) {
+    if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b)) return 0;
+    const cJSON *x, *y;
+    cJSON_ArrayForEach(x, a) {
+        int found = 0;
+        cJSON_ArrayForEach(y, b) found |= cJSON_Compare(x, y, 1);
+        if (!found) return 0;
+    }
+    return 1;
 }
 
 static int pred_line(void *ctx, const cJSON *o, const where *w, bertc_err *err) {
@@ -382,7 +422,16 @@ static int pred_line(void *ctx, const cJSON *o, const where *w, bertc_err *err) 
     if (!label) return err ? err->code : BERTC_ERR_FORMAT;
     char *pred = label_text(o, "pred", P, w, err);
     if (!pred) { free(label); return err ? err->code : BERTC_ERR_FORMAT; }
-    int ok = strcmp(label, pred) == 0;
+    const cJSON *jl = cJSON_GetObjectItemCaseSensitive(o, "label"), *jp = cJSON_GetObjectItemCaseSensitive(o, "pred");
+    int lists = cJSON_IsArray(jl) && cJSON_IsArray(jp);
+    if (cJSON_IsArray(jl) != cJSON_IsArray(jp)) {
+        free(label);
+        free(pred);
+        return bad(err, w, cJSON_IsArray(jl) ? "pred" : "label", "a list, as the other one is (multi-label)");
+    }
+    P->multi |= lists;
+    /* multi-label: right when the predicted set is exactly the true set */
+    int ok = lists ? same_labels(jl, jp) : strcmp(label, pred) == 0;
     P->total++;
     P->correct += ok;
     example *slot = NULL;
@@ -694,13 +743,110 @@ static int report_row(rep *r, const cJSON *o, const char *name, const where *w) 
     return BERTC_OK;
 }
 
+/* A multi-label eval.json (it has "per_label"): each label is its own yes/no
+ * decision, so instead of a confusion matrix a bar chart of the per-label F1,
+ * then the per-label table with the micro, macro, weighted and samples
+ * averages, subset accuracy, Hamming loss and the threshold. */
+static int section_eval_multilabel(rep *r, const cJSON *ev, const char *path) {
+    where w = {path, 0};
+    int rc = BERTC_OK;
+    const cJSON *per = cJSON_GetObjectItemCaseSensitive(ev, "per_label");
+    if (!cJSON_IsArray(per)) return bad(r->err, &w, "per_label", "an array of objects");
+    size_t n = (size_t)cJSON_GetArraySize(per), i = 0;
+    const char **names = malloc(sizeof *names * (n ? n : 1));
+    double *f1 = malloc(sizeof *f1 * (n ? n : 1));
+    if (!names || !f1) {
+        rc = bertc_fail(r->err, BERTC_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    const cJSON *row;
+    cJSON_ArrayForEach(row, per) {
+        if (!cJSON_IsObject(row)) { rc = bad(r->err, &w, "per_label", "an array of objects"); goto done; }
+        if ((rc = get_str(row, "label", &names[i], &w, r->err)) || (rc = get_num(row, "f1", &f1[i], &w, r->err)))
+            goto done;
+        if (!names[i]) names[i] = "?";
+        i++;
+    }
+    const char *avg_keys[4] = {"micro_avg", "macro_avg", "weighted_avg", "samples_avg"};
+    const char *avg_names[4] = {"micro avg", "macro avg", "weighted avg", "samples avg"};
+    for (int k = 0; k < 4; k++) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(ev, avg_keys[k]);
+        if (a && !cJSON_IsObject(a)) { rc = bad(r->err, &w, avg_keys[k], "an object"); goto done; }
+    }
+    double subset, hamming, threshold;
+    if ((rc = get_num(ev, "subset_accuracy", &subset, &w, r->err)) ||
+        (rc = get_num(ev, "hamming_loss", &hamming, &w, r->err)) ||
+        (rc = get_num(ev, "threshold", &threshold, &w, r->err)))
+        goto done;
+
+    fig_remove(r, "confusion_matrix.png");
+    h2(r, "confusion", "Per-label F1");
+    sb_puts(&r->html, "<p>A multi-label model makes one yes/no decision per label, so there is no single "
+                      "confusion matrix: each label's precision, recall and F1 are in the table below.</p>\n");
+    if (n > 0 && n <= 1000) {
+        bertc_chart_frame f = {"F1 per label", "Label", "F1", 0, 0};
+        if ((rc = bertc_chart_bar(fig_path(r, "per_label_f1.png"), &f, names, f1, n, r->err)) ||
+            (rc = embed(r, "per_label_f1.png", "Bar chart of the F1 of each label")))
+            goto done;
+    } else {
+        fig_remove(r, "per_label_f1.png");
+        if (n == 0) missing(r, "eval.json", "per_label, written by bertc eval --output");
+    }
+    sb_puts(&r->html, "</section>\n");
+
+    h2(r, "classification-report", "Classification report");
+    if (n > 0) {
+        sb_puts(&r->html, "<table class=\"grid\" id=\"classification-report\">\n<tr><th></th><th>precision</th>"
+                          "<th>recall</th><th>f1-score</th><th>support</th></tr>\n");
+        cJSON_ArrayForEach(row, per) {
+            const char *name = NULL;
+            if ((rc = get_str(row, "label", &name, &w, r->err)) || (rc = report_row(r, row, name ? name : "?", &w)))
+                goto done;
+        }
+        int first = 1;
+        for (int k = 0; k < 4; k++) {
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(ev, avg_keys[k]);
+            if (!a) continue;
+            if (first) sb_puts(&r->html, "<tr class=\"sep\"><td colspan=\"5\"></td></tr>\n");
+            first = 0;
+            if ((rc = report_row(r, a, avg_names[k], &w))) goto done;
+        }
+        sb_puts(&r->html, "</table>\n");
+    } else {
+        missing(r, "eval.json", "per_label, written by bertc eval --output");
+    }
+    char b[3][64];
+    fmt_num(b[0], 64, subset, "%.4f");
+    fmt_num(b[1], 64, hamming, "%.4f");
+    fmt_num(b[2], 64, threshold, "%g");
+    sb_printf(&r->html,
+              "<table class=\"kv\" id=\"multilabel-summary\"><tr><th>subset accuracy</th><td>%s</td></tr>"
+              "<tr><th>Hamming loss</th><td>%s</td></tr><tr><th>threshold</th><td>%s</td></tr></table>\n",
+              b[0], b[1], b[2]);
+    const char *text = NULL;
+    if ((rc = get_str(ev, "report_text", &text, &w, r->err))) goto done;
+    if (text) {
+        sb_puts(&r->html, "<details><summary>As text</summary><pre>");
+        sb_esc(&r->html, text);
+        sb_puts(&r->html, "</pre></details>\n");
+    }
+    sb_puts(&r->html, "</section>\n");
+done:
+    free(names);
+    free(f1);
+    return rc;
+}
+
 /* Confusion matrix and classification report (eval.json). */
 static int section_eval(rep *r, const cJSON *ev, const char *path) {
+    if (ev && cJSON_HasObjectItem(ev, "per_label")) return section_eval_multilabel(r, ev, path);
     where w = {path, 0};
     int rc = BERTC_OK;
     const char **labels = NULL;
     double *cm = NULL;
     size_t nl = 0, R = 0, C = 0;
+
+    fig_remove(r, "per_label_f1.png");
 
     h2(r, "confusion", "Confusion matrix");
     if (ev && ((rc = get_strs(ev, "labels", &labels, &nl, &w, r->err)) ||
@@ -828,7 +974,7 @@ done:
     return rc;
 }
 
-static void example_rows(rep *r, const example *ex, size_t n, const char *cls) {
+static void example_rows(rep *r, const example *ex, size_t n, const char *cls, int with_score) {
     for (size_t i = 0; i < n; i++) {
         char sbuf[64];
         fmt_num(sbuf, sizeof sbuf, ex[i].score, "%.3f");
@@ -838,7 +984,8 @@ static void example_rows(rep *r, const example *ex, size_t n, const char *cls) {
         sb_esc(&r->html, ex[i].label);
         sb_puts(&r->html, "</td><td>");
         sb_esc(&r->html, ex[i].pred);
-        sb_printf(&r->html, "</td><td>%s</td></tr>\n", sbuf);
+        if (with_score) sb_printf(&r->html, "</td><td>%s", sbuf);
+        sb_puts(&r->html, "</td></tr>\n");
     }
 }
 
@@ -847,12 +994,20 @@ static void section_predictions(rep *r, const preddata *P, int present) {
     if (!present || P->total == 0) {
         missing(r, "predictions.jsonl", "written by bertc eval --predictions");
     } else {
-        sb_printf(&r->html, "<p>%ld predictions, %ld correct (%.2f%%). The first %zu correct and %zu wrong:</p>\n",
-                  P->total, P->correct, 100.0 * (double)P->correct / (double)P->total, P->nright, P->nwrong);
+        if (P->multi)
+            sb_printf(&r->html,
+                      "<p>%ld predictions, %ld with exactly the true labels (%.2f%%, the subset accuracy). "
+                      "The first %zu exactly right and %zu not:</p>\n",
+                      P->total, P->correct, 100.0 * (double)P->correct / (double)P->total, P->nright, P->nwrong);
+        else
+            sb_printf(&r->html, "<p>%ld predictions, %ld correct (%.2f%%). The first %zu correct and %zu wrong:</p>\n",
+                      P->total, P->correct, 100.0 * (double)P->correct / (double)P->total, P->nright, P->nwrong);
+        /* multi-label lines have probabilities per label, no single score */
         sb_puts(&r->html, "<table class=\"grid\" id=\"predictions\"><tr><th>review</th><th>true</th>"
-                          "<th>predicted</th><th>score</th></tr>\n");
-        example_rows(r, P->right, P->nright, "right");
-        example_rows(r, P->wrong, P->nwrong, "wrong");
+                          "<th>predicted</th>");
+        sb_puts(&r->html, P->multi ? "</tr>\n" : "<th>score</th></tr>\n");
+        example_rows(r, P->right, P->nright, "right", !P->multi);
+        example_rows(r, P->wrong, P->nwrong, "wrong", !P->multi);
         sb_puts(&r->html, "</table>\n");
     }
     sb_puts(&r->html, "</section>\n");
@@ -920,12 +1075,17 @@ int bertc_report_write(const char *run_dir, bertc_err *err) {
 
     /* 3. The page. */
     const char *model = NULL;
-    double acc = NAN, loss = NAN;
+    double acc = NAN, loss = NAN, subset = NAN, hamming = NAN;
+    int multi = ev && cJSON_HasObjectItem(ev, "per_label");
     {
         where wr = {prun, 0}, we = {peval, 0};
         if ((run && (rc = get_str(run, "model", &model, &wr, err))) ||
-            (ev && ((rc = get_num(ev, "accuracy", &acc, &we, err)) || (rc = get_num(ev, "loss", &loss, &we, err)))))
+            (ev && ((rc = get_num(ev, "accuracy", &acc, &we, err)) || (rc = get_num(ev, "loss", &loss, &we, err)) ||
+                    (rc = get_num(ev, "subset_accuracy", &subset, &we, err)) ||
+                    (rc = get_num(ev, "hamming_loss", &hamming, &we, err)))))
             goto done;
+        /* an eval run without run.json: its eval.json names the model */
+        if (!model && ev && (rc = get_str(ev, "model", &model, &we, err))) goto done;
     }
     sb *h = &r.html;
     sb_puts(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -937,9 +1097,13 @@ int bertc_report_write(const char *run_dir, bertc_err *err) {
     sb_puts(h, "</code>");
     if (model) { sb_puts(h, " &middot; model <code>"); sb_esc(h, model); sb_puts(h, "</code>"); }
     if (isfinite(acc)) sb_printf(h, " &middot; test accuracy <b>%.2f%%</b>", acc * 100);
-    if (isfinite(loss)) sb_printf(h, " &middot; test loss %.4f", loss);
+    if (multi && isfinite(subset)) sb_printf(h, " &middot; subset accuracy <b>%.2f%%</b>", subset * 100);
+    if (multi && isfinite(hamming)) sb_printf(h, " &middot; Hamming loss %.4f", hamming);
+    if (isfinite(loss)) sb_printf(h, " &middot; test loss %.4f%s", loss, multi ? " (binary cross-entropy)" : "");
     sb_puts(h, "</p>\n<nav><a href=\"#labels\">Data</a><a href=\"#training\">Training</a>"
-               "<a href=\"#evaluation\">Evaluation</a><a href=\"#confusion\">Confusion matrix</a>"
+               "<a href=\"#evaluation\">Evaluation</a><a href=\"#confusion\">");
+    sb_puts(h, multi ? "Per-label F1" : "Confusion matrix");
+    sb_puts(h, "</a>"
                "<a href=\"#classification-report\">Classification report</a><a href=\"#attention\">Attention</a>"
                "<a href=\"#predictions\">Predictions</a><a href=\"#settings\">Settings</a></nav>\n");
     if ((rc = section_data(&r, data, pdata)) || (rc = section_log(&r, &L, log_present)) ||

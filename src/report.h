@@ -8,7 +8,11 @@
  * distribution and sample reviews, token lengths, training loss, evaluation
  * (loss and accuracy per evaluation), confusion matrix, classification report
  * (an HTML table), attention for a sample review, correct and wrong
- * predictions, run settings with wall time and throughput.
+ * predictions, run settings with wall time and throughput. A multi-label
+ * eval.json (one with "per_label") gets a per-label F1 bar chart instead of the
+ * confusion matrix, and a table of the per-label scores with the micro, macro,
+ * weighted and samples averages, subset accuracy and Hamming loss; its
+ * predictions (label lists) count as right when the sets are equal.
  *
  * Missing files, or missing keys in a file, make their section say so. A file
  * that is present but unreadable or malformed (bad JSON, a key of the wrong

@@ -8,7 +8,10 @@
 #   - a full-page screenshot is not blank (more than a few colours).
 # Without Chromium (no display stack needed) the checks on the files still run:
 #   - missing inputs give "Not in this run" sections and remove stale charts;
-#   - a malformed eval.json is an error that names the file.
+#   - a malformed eval.json is an error that names the file;
+#   - a multi-label eval.json (per_label) gets a per-label F1 chart and table
+#     and no confusion matrix; label lists in predictions.jsonl count as right
+#     only when the sets are equal.
 # Uses `$BERTC report RUN_DIR` when the CLI has that subcommand, else the test
 # binary's `test_chart --report RUN_DIR`. Exits non-zero on any failure.
 set -uo pipefail
@@ -111,6 +114,30 @@ check_error square eval.json '{"labels":["a","b"],"confusion_matrix": [[1,2,3],[
 check_error jsonl log.jsonl $'{"step":1,"loss":0.5}\n{"step":2,"loss":\n' "log.jsonl:2: not a JSON object"
 check_error attn attention.json '{"tokens":["a"],"weights":[[1,0],[0,1]]}' "one row per token"
 check_error edges data.json '{"lengths":{"bin_edges":[0,1],"counts":[1,2]}}' "bin_edges"
+check_error per_label eval.json '{"per_label": {"label": "a"}}' 'eval.json: "per_label" should be an array of objects'
+check_error ml_avg eval.json '{"per_label": [{"label": "a", "f1": 0.5}], "micro_avg": [1]}' '"micro_avg" should be an object'
+check_error ml_pred predictions.jsonl '{"text": "t", "label": ["a"], "pred": "a"}' 'predictions.jsonl:1: "pred" should be a list'
+
+# 5. A multi-label eval.json alone (bertc eval of a multi-label model writes one;
+#    tests/test_eval_ml.sh checks a real one): per-label F1 chart, no heatmap.
+mkdir "$tmp/ml"
+cat >"$tmp/ml/eval.json" <<'JSON'
+{"n": 4, "subset_accuracy": 0.25, "hamming_loss": 0.3, "loss": 0.61, "labels": ["pos", "funny"], "threshold": 0.5,
+ "per_label": [{"label": "pos", "precision": 1, "recall": 0.5, "f1": 0.6667, "support": 2},
+               {"label": "funny", "precision": 0.5, "recall": 1, "f1": 0.6667, "support": 1}],
+ "micro_avg": {"precision": 0.667, "recall": 0.667, "f1": 0.667, "support": 3},
+ "samples_avg": {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 3}, "model": "some/model"}
+JSON
+printf '%s\n' '{"text": "a", "label": ["pos"], "pred": ["pos"], "probs": [0.9, 0.1]}' \
+    '{"text": "b", "label": [], "pred": ["funny"], "probs": [0.2, 0.7]}' >"$tmp/ml/predictions.jsonl"
+if report "$tmp/ml" >"$tmp/out.txt" 2>&1; then
+    [ -s "$tmp/ml/report/per_label_f1.png" ] && [ ! -e "$tmp/ml/report/confusion_matrix.png" ] &&
+        grep -q "<h2>Per-label F1</h2>" "$tmp/ml/report.html" && grep -q "<th>samples avg</th>" "$tmp/ml/report.html" &&
+        grep -q "2 predictions, 1 with exactly the true labels" "$tmp/ml/report.html" &&
+        grep -q "<title>bertc report: some/model</title>" "$tmp/ml/report.html" &&
+        ok "multi-label eval.json: per-label F1 chart and table, no confusion matrix, predictions by exact match" ||
+        bad "multi-label eval.json: report sections"
+else bad "multi-label eval.json: $(cat "$tmp/out.txt")"; fi
 
 echo "report test: $failed failed"
 [ "$failed" -eq 0 ]

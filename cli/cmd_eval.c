@@ -91,6 +91,7 @@ int cmd_eval(int argc, char **argv) {
         {"run-dir", NULL, "run directory: writes RUN_DIR/eval.json and RUN_DIR/predictions.jsonl", 0, 0, 0},
         {"json", NULL, "print the eval.json object instead of the text summary", CLI_BOOL, 0, 0},
         {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
+        CLI_PRECISION_FLAG,
         {"quiet", NULL, "no progress line on stderr", CLI_BOOL, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
@@ -123,6 +124,7 @@ int cmd_eval(int argc, char **argv) {
     /* The model first: whether it is multi-label decides how the data is read. */
     bertc_classifier_opts o;
     bertc_classifier_opts_default(&o);
+    o.precision = cli_precision(fl);
     o.batch_size = batch;
     o.max_length = max_length;
     o.trunc = cli_truncation(lt.trunc);

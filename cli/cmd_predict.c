@@ -25,8 +25,12 @@ void cli_set_threads(long n) {
     openblas_set_num_threads((int)n);
 }
 
+int cli_precision(const cli_flag *fl) {
+    return cli_choice(fl, "precision", "fp32|bf16") == 1 ? BERT_PREC_BF16 : BERT_PREC_FP32;
+}
+
 bertc_classifier *cli_open_classifier(const char *model, int batch, int max_length, const char *trunc,
-                                      int pad, long seed) {
+                                      int pad, long seed, int precision) {
     bertc_classifier_opts o;
     bertc_classifier_opts_default(&o);
     o.batch_size = batch;
@@ -34,6 +38,7 @@ bertc_classifier *cli_open_classifier(const char *model, int batch, int max_leng
     o.trunc = cli_truncation(trunc);
     o.pad_to_max = pad;
     o.seed = (uint64_t)seed;
+    o.precision = precision;
     bertc_err err = {0};
     bertc_classifier *c = NULL;
     if (bertc_classifier_open(&c, model, &o, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
@@ -63,6 +68,7 @@ int cmd_predict(int argc, char **argv) {
         {"pair", NULL, "each input is 'TEXT_A<TAB>TEXT_B'", CLI_BOOL, 0, 0},
         {"input", NULL, "read one text per line from this file ('-' = stdin)", 0, 0, 0},
         {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
+        CLI_PRECISION_FLAG,
         {"seed", "42", "seed of a new head when the model has no classifier", 0, 0, 0},
         {"stats", NULL, "print {sequences, seconds, sequences_per_second} to stderr at the end", CLI_BOOL, 0, 0},
         {"threshold", "0.5", "multi-label model: print every label whose sigmoid probability is >= this", 0, 0, 0},
@@ -101,7 +107,8 @@ int cmd_predict(int argc, char **argv) {
         }
     }
     double t_start = now_seconds();
-    bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, lt.trunc, pad, seed);
+    bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, lt.trunc, pad, seed,
+                                              cli_precision(fl));
     int NL = bertc_classifier_num_labels(c);
     int ml = bertc_classifier_multi_label(c);
     if (!ml && cli_given(fl, "threshold"))

@@ -22,6 +22,7 @@ int cmd_serve(int argc, char **argv) {
         {"max-length", "0", "tokens per input incl. specials; longer inputs are truncated (0 = the model's maximum)", 0, 0, 0},
         {"truncation", "head", "head|tail|head+tail", 0, 0, 0},
         {"threads", "0", "CPU threads for the model (0 = all cores)", 0, 0, 0},
+        CLI_PRECISION_FLAG,
         {"max-body", "2000000", "bytes per request body (413 over it)", 0, 0, 0},
         {"max-inputs", "32", "texts per request (422 over it)", 0, 0, 0},
         {"max-chars", "0", "characters per text (422 over it; 0 = 250 x max length, as TEI)", 0, 0, 0},
@@ -61,7 +62,8 @@ int cmd_serve(int argc, char **argv) {
     /* OpenMP's thread count is per thread: set it here (the model sizes its
      * thread pool when it is built) and again on the worker that runs it. */
     cli_set_threads(threads);
-    bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, cli_str(fl, "truncation"), 0, seed);
+    bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, cli_str(fl, "truncation"), 0, seed,
+                                              cli_precision(fl));
     bertc_err err = {0};
     bertc_server *s = NULL;
     if (bertc_server_start(&s, c, &o, &err) != BERTC_OK) cli_die(1, "%s", err.msg);

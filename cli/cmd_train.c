@@ -133,7 +133,7 @@ int cmd_train(int argc, char **argv) {
         {"overwrite", NULL, "replace a previous run's checkpoints, model and log in --out", CLI_BOOL, 0, 0},
         {"no-report", NULL, "do not write OUT/report.html at the end", CLI_BOOL, 0, 0},
         {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
-        {"precision", "fp32", "fp32|bf16: bf16 multiplies the dense layers on AVX512-BF16 (fp32 master weights)", 0, 0, 0},
+        CLI_PRECISION_FLAG,
         {"multi-label", NULL, "several labels per text (JSONL lists, several __label__, CSV split at --label-separator): sigmoid + BCE", CLI_BOOL, 0, 0},
         {"label-separator", NULL, "multi-label CSV/TSV: separator inside the label field (e.g. ',')", 0, 0, 0},
         {"threshold", "0.5", "multi-label evaluation: a label is predicted when its probability >= this", 0, 0, 0},
@@ -204,7 +204,7 @@ int cmd_train(int argc, char **argv) {
     long threads = cli_int(fl, "threads", 0, 1024);
     cli_set_threads(threads);
     o.threads = (int)threads;
-    o.precision = cli_choice(fl, "precision", "fp32|bf16") == 1 ? BERT_PREC_BF16 : BERT_PREC_FP32;
+    o.precision = cli_precision(fl);
     o.multi_label = cli_bool(fl, "multi-label");
     o.label_separator = cli_str(fl, "label-separator");
     o.threshold = cli_float(fl, "threshold", 0, 1);

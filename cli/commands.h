@@ -24,9 +24,17 @@ bert_trunc cli_truncation(const char *v);
 /* Sets OpenMP and OpenBLAS threads (0 = leave the default: all cores). */
 void cli_set_threads(long n);
 
-/* Opens a classifier or exits; notes on stderr when the head is new. */
+/* Opens a classifier or exits; notes on stderr when the head is new.
+ * precision: BERT_PREC_FP32 or BERT_PREC_BF16 (cli_precision). */
 struct bertc_classifier *cli_open_classifier(const char *model, int batch, int max_length, const char *trunc,
-                                             int pad, long seed);
+                                             int pad, long seed, int precision);
+
+/* --precision, as predict, eval, serve and train take it. */
+#define CLI_PRECISION_FLAG \
+    {"precision", "fp32", "fp32|bf16: bf16 multiplies the dense layers on AVX512-BF16 (docs/numerics.md)", 0, 0, 0}
+struct cli_flag;
+/* Reads --precision: BERT_PREC_FP32 or BERT_PREC_BF16 (exits 2 on another value). */
+int cli_precision(const struct cli_flag *fl);
 
 /* The data flags that data, eval and attention share (cmd_data.c). */
 #define CLI_DATA_FLAGS                                                                                   \

@@ -163,7 +163,9 @@ void ref_matmul_gelu_forward(float *pre, float *out, const float *inp, const flo
 /* ---- dropout and residuals ---- */
 
 void ref_dropout_mask(uint8_t *keep, bertc_rng *r, float p, size_t n) {
-    for (size_t i = 0; i < n; i++) keep[i] = bertc_rng_uniform(r) >= p;
+    bertc_rng s = *r; /* a local copy: stores to keep (uint8_t) could alias *r */
+    for (size_t i = 0; i < n; i++) keep[i] = bertc_rng_uniform(&s) >= p;
+    *r = s;
 }
 
 void ref_dropout_forward(float *out, const float *inp, const uint8_t *keep, float p, size_t n) {

@@ -15,25 +15,6 @@ void bertc_rng_seed(bertc_rng *r, uint64_t seed) {
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t bertc_rng_next(bertc_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-float bertc_rng_uniform(bertc_rng *r) {
-    return (float)(bertc_rng_next(r) >> 40) * (1.0f / 16777216.0f);
-}
-
 float bertc_rng_normal(bertc_rng *r) {
     /* u1 in (0, 1] so the log is finite. */
     double u1 = ((double)(bertc_rng_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);

@@ -18,9 +18,25 @@ typedef struct bertc_rng {
 } bertc_rng;
 
 void bertc_rng_seed(bertc_rng *r, uint64_t seed);
-uint64_t bertc_rng_next(bertc_rng *r);
+
+/* The next 64 random bits. Inline: dropout masks draw one per element. */
+static inline uint64_t bertc_rng_next(bertc_rng *r) {
+    uint64_t *s = r->s;
+    uint64_t result = ((s[1] * 5) << 7 | (s[1] * 5) >> 57) * 9; /* rotl(s1 * 5, 7) * 9 */
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = s[3] << 45 | s[3] >> 19; /* rotl(s3, 45) */
+    return result;
+}
+
 /* Uniform in [0, 1) with 24 random bits. */
-float bertc_rng_uniform(bertc_rng *r);
+static inline float bertc_rng_uniform(bertc_rng *r) {
+    return (float)(bertc_rng_next(r) >> 40) * (1.0f / 16777216.0f);
+}
 /* Standard normal (Box-Muller, uses two uniforms per call, no cached spare). */
 float bertc_rng_normal(bertc_rng *r);
 /* Uniform integer in [0, n) without modulo bias; n > 0. */

@@ -3,7 +3,7 @@
  * PyTorch side (bench/bench_torch.py), which gets the same ids file.
  *
  *   bench_model --model DIR --mode train|infer --batch B --length T
- *               [--ids FILE] [--pad-to-max] [--steps S] [--warmup W] [--threads N] [--reference] [--bf16]
+ *               [--ids FILE] [--pad-to-max] [--steps S] [--warmup W] [--threads N] [--reference] [--bf16] [--recompute]
  *
  * --ids FILE: one sequence per line, space-separated token ids (already with
  * [CLS]/[SEP], at most T of them). Batches are cut in file order and padded to
@@ -12,6 +12,7 @@
  * sequence is T random ids (padded to T: the "padded" shape).
  * train: zero_grad, forward with dropout, backward, clip to norm 1, AdamW step
  * (the loop of PyTorch's side). infer: forward only, eval mode.
+ * --recompute: train as --gradient-checkpointing does (BERT_TRAIN_RECOMPUTE).
  * Prints one JSON line: samples/s, seconds per step, tokens, peak RSS (KiB).
  * Allocation happens at build time only; steps allocate nothing.
  */
@@ -69,12 +70,13 @@ static int read_ids(const char *path, int T, int maxn, int *ids, int *lens) {
 
 int main(int argc, char **argv) {
     const char *model = NULL, *mode = "train", *idsf = NULL;
-    int B = 8, T = 128, steps = 5, warmup = 1, threads = 0, reference = 0, pad_max = 0, bf16 = 0;
+    int B = 8, T = 128, steps = 5, warmup = 1, threads = 0, reference = 0, pad_max = 0, bf16 = 0, recompute = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--reference")) { reference = 1; continue; }
         if (!strcmp(a, "--pad-to-max")) { pad_max = 1; continue; }
         if (!strcmp(a, "--bf16")) { bf16 = 1; continue; }
+        if (!strcmp(a, "--recompute")) { recompute = 1; continue; }
         if (!v) die("missing value after", a);
         if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--mode")) mode = v;
@@ -119,7 +121,8 @@ int main(int argc, char **argv) {
     }
 
     bert_model m;
-    if (bert_model_build(&m, c, hf.params_memory, B, T, train, &err)) die(err.msg, NULL);
+    if (bert_model_build(&m, c, hf.params_memory, B, T,
+                         train ? (recompute ? BERT_TRAIN_RECOMPUTE : BERT_TRAIN) : BERT_INFER, &err)) die(err.msg, NULL);
     m.use_reference = reference;
     if (bf16) {
         if (!bert_bf16_available()) die("--bf16: this CPU/oneDNN has no bf16 matmul", NULL);
@@ -179,11 +182,11 @@ int main(int argc, char **argv) {
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"impl\":\"bertc%s\",\"mode\":\"%s\",\"batch\":%d,\"length\":%d,\"dynamic\":%s,"
+    printf("{\"impl\":\"bertc%s%s\",\"mode\":\"%s\",\"batch\":%d,\"length\":%d,\"dynamic\":%s,"
            "\"steps\":%d,\"seconds\":%.6f,\"samples_per_s\":%.4f,\"seconds_per_step\":%.6f,"
            "\"real_tokens\":%ld,\"padded_tokens\":%ld,\"peak_rss_kib\":%ld,\"threads\":%d,"
            "\"openblas_core\":\"%s\"}\n",
-           reference ? "-reference" : bf16 ? "-bf16" : "", mode, B, T, (idsf && !pad_max) ? "true" : "false", steps, t_timed,
+           reference ? "-reference" : bf16 ? "-bf16" : "", recompute ? "-recompute" : "", mode, B, T, (idsf && !pad_max) ? "true" : "false", steps, t_timed,
            samples / t_timed, t_timed / steps, tokens, padded, ru.ru_maxrss, omp_get_max_threads(),
            openblas_get_corename());
     bertc_adamw_free(&opt);

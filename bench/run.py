@@ -169,7 +169,7 @@ def main():
         spec = {  # case: (mode, batch, steps, warmup, ids?, pad_to_max?, impls)
             "infer": ("infer", 32, 2 if big else 4, 1, True, True, ["bertc", "bertc-bf16", "torch", "ort"]),
             "latency": ("infer", 1, 10 if big else 30, 3, True, True, ["bertc", "bertc-bf16", "torch", "ort"]),
-            "train": ("train", 8, 2 if big else 4, 1, True, True, ["bertc", "bertc-bf16", "torch"]),
+            "train": ("train", 8, 2 if big else 4, 1, True, True, ["bertc", "bertc-bf16", "bertc-recompute", "torch"]),
             "train-dyn": ("train", 8, 2 if big else 4, 1, True, False, ["bertc", "bertc-bf16", "torch"]),
         }
         for case in cases:
@@ -189,9 +189,10 @@ def main():
                         common += ["--ids", ids_file]
                     if pad:
                         common += ["--pad-to-max"]
-                    if impl in ("bertc", "bertc-bf16"):
+                    if impl.startswith("bertc"):
+                        flag = {"bertc": [], "bertc-bf16": ["--bf16"], "bertc-recompute": ["--recompute"]}[impl]
                         r = run_json([os.path.join(BUILD, "bench_model"), "--model", folder, "--mode", mode] + common
-                                     + (["--bf16"] if impl == "bertc-bf16" else []), env=env_bertc)
+                                     + flag, env=env_bertc)
                     else:
                         r = run_json([sys.executable, os.path.join(ROOT, "bench", "bench_torch.py"), "--impl", impl,
                                       "--mode", mode, "--model", folder, "--onnx", onnx_file] + common)
@@ -212,11 +213,14 @@ def main():
             if "ort" in best:
                 row["ratio_vs_ort"] = round(b / best["ort"]["samples_per_s"], 3)
             row["rss_ratio_vs_torch"] = round(best["bertc"]["peak_rss_kib"] / best["torch"]["peak_rss_kib"], 3)
-            if "bertc-bf16" in best:
-                h = best["bertc-bf16"]["samples_per_s"]
-                row["bf16_ratio_vs_torch"] = round(h / best["torch"]["samples_per_s"], 3)
+            for variant in ("bertc-bf16", "bertc-recompute"):  # -> bf16_*, recompute_* ratios
+                if variant not in best:
+                    continue
+                tag, h = variant[len("bertc-"):], best[variant]
+                row[f"{tag}_ratio_vs_torch"] = round(h["samples_per_s"] / best["torch"]["samples_per_s"], 3)
+                row[f"{tag}_rss_ratio_vs_torch"] = round(h["peak_rss_kib"] / best["torch"]["peak_rss_kib"], 3)
                 if "ort" in best:
-                    row["bf16_ratio_vs_ort"] = round(h / best["ort"]["samples_per_s"], 3)
+                    row[f"{tag}_ratio_vs_ort"] = round(h["samples_per_s"] / best["ort"]["samples_per_s"], 3)
             rows.append(row)
             unit = "seq/s" if case != "latency" else "ms"
             def fmt(r):
@@ -227,6 +231,8 @@ def main():
                 (f"  bertc/ort {row['ratio_vs_ort']:.2f}x" if "ratio_vs_ort" in row else "") +
                 (f"  bf16/torch {row['bf16_ratio_vs_torch']:.2f}x" if "bf16_ratio_vs_torch" in row else "") +
                 (f"  bf16/ort {row['bf16_ratio_vs_ort']:.2f}x" if "bf16_ratio_vs_ort" in row else "") +
+                (f"  recompute/torch {row['recompute_ratio_vs_torch']:.2f}x RSS {row['recompute_rss_ratio_vs_torch']:.2f}"
+                 if "recompute_ratio_vs_torch" in row else "") +
                 f"  RSS bertc/torch {row['rss_ratio_vs_torch']:.2f}  (load {loadavg()[0]})")
             result["rows"] = rows
             os.makedirs(os.path.dirname(a.out), exist_ok=True)
@@ -238,7 +244,7 @@ def main():
 
     log("\nratios (throughput: higher is better for bertc; RSS: lower is better)")
     log(f"{'model':>18} {'case':>9} {'vs PyTorch':>10} {'vs ORT':>7} {'RSS/torch':>9} {'bertc %peak':>11}"
-        f" {'bf16/torch':>10} {'bf16/ORT':>8} {'bf16 %bf16peak':>14}")
+        f" {'bf16/torch':>10} {'bf16/ORT':>8} {'bf16 %bf16peak':>14} {'bf16 RSS':>8} {'recomp/torch':>12} {'recomp RSS':>10}")
     def x(r, k):
         return (str(round(r[k], 2)) + "x") if k in r else "-"
     for r in rows:
@@ -246,7 +252,9 @@ def main():
         log(f"{r['model']:>18} {r['case']:>9} {r['ratio_vs_torch']:>9.2f}x {x(r, 'ratio_vs_ort'):>7} "
             f"{r['rss_ratio_vs_torch']:>9.2f} {r['results']['bertc']['pct_of_fp32_peak']:>10.1f}%"
             f" {x(r, 'bf16_ratio_vs_torch'):>10} {x(r, 'bf16_ratio_vs_ort'):>8} "
-            f"{(str(h['pct_of_bf16_peak']) + '%') if 'pct_of_bf16_peak' in h else '-':>14}")
+            f"{(str(h['pct_of_bf16_peak']) + '%') if 'pct_of_bf16_peak' in h else '-':>14}"
+            f" {r.get('bf16_rss_ratio_vs_torch', '-'):>8} {x(r, 'recompute_ratio_vs_torch'):>12}"
+            f" {r.get('recompute_rss_ratio_vs_torch', '-'):>10}")
     log(f"load average: start {result['loadavg_start']}, end {result['loadavg_end']}; wrote {a.out}")
 
 

@@ -132,6 +132,7 @@ int cmd_train(int argc, char **argv) {
         {"resume", NULL, "continue from OUT/checkpoint-N, or 'latest' (newest complete one)", 0, 0, 0},
         {"overwrite", NULL, "replace a previous run's checkpoints, model and log in --out", CLI_BOOL, 0, 0},
         {"no-report", NULL, "do not write OUT/report.html at the end", CLI_BOOL, 0, 0},
+        {"gradient-checkpointing", NULL, "recompute each layer in the backward: less memory, ~1 more forward per step", CLI_BOOL, 0, 0},
         {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
         CLI_PRECISION_FLAG,
         {"multi-label", NULL, "several labels per text (JSONL lists, several __label__, CSV split at --label-separator): sigmoid + BCE", CLI_BOOL, 0, 0},
@@ -205,6 +206,7 @@ int cmd_train(int argc, char **argv) {
     cli_set_threads(threads);
     o.threads = (int)threads;
     o.precision = cli_precision(fl);
+    o.gradient_checkpointing = cli_bool(fl, "gradient-checkpointing");
     o.multi_label = cli_bool(fl, "multi-label");
     o.label_separator = cli_str(fl, "label-separator");
     o.threshold = cli_float(fl, "threshold", 0, 1);

@@ -103,7 +103,9 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
     const bert_config *c = &m->cfg;
     size_t BT = (size_t)m->Bmax * m->Tmax, C = c->hidden_size, F = c->intermediate_size;
     size_t NH = c->num_heads, L = c->num_layers, NL = c->num_labels, T = m->Tmax;
-    size_t LL = m->training ? L : 1; /* per-layer copies */
+    /* per-layer copies: every layer's activations for training, one layer's for
+     * inference and for training that recomputes each layer in the backward */
+    size_t LL = m->training && !m->recompute ? L : 1;
     size_t att = BT * NH * T;        /* (B,NH,T,T) floats */
     int of = 0;
     size_t fn = 0, kn = 0;
@@ -132,14 +134,14 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
     size_t per = cpu_attention_scratch_floats(m->Tmax, (int)(C / NH));
     F_(scratch, per * (size_t)m->nthreads);
     if (m->training) {
-        F_(att, L * att);
-        F_(res1, L * BT * C);
-        F_(ln1_mean, L * BT);
-        F_(ln1_rstd, L * BT);
+        F_(att, LL * att);
+        F_(res1, LL * BT * C);
+        F_(ln1_mean, LL * BT);
+        F_(ln1_rstd, LL * BT);
         F_(fchg, BT * F); /* one layer's: the backward recomputes gelu(fch) */
-        F_(res2, L * BT * C);
-        F_(ln2_mean, L * BT);
-        F_(ln2_rstd, L * BT);
+        F_(res2, LL * BT * C);
+        F_(ln2_mean, LL * BT);
+        F_(ln2_rstd, LL * BT);
         F_(dres, BT * C);
         F_(dtmp, BT * C);
         F_(dln1, BT * C);
@@ -185,6 +187,7 @@ int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory
     m->Bmax = Bmax;
     m->Tmax = Tmax;
     m->training = training ? 1 : 0;
+    m->recompute = training == BERT_TRAIN_RECOMPUTE;
     m->nthreads = omp_get_max_threads();
     if (m->nthreads < 1) m->nthreads = 1;
     size_t fn, kn;
@@ -227,6 +230,7 @@ int bert_memory_estimate(bert_memory_plan *plan, const bert_config *cfg, int Bma
     m.Bmax = Bmax;
     m.Tmax = Tmax;
     m.training = training ? 1 : 0;
+    m.recompute = training == BERT_TRAIN_RECOMPUTE;
     m.nthreads = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
     size_t fn, kn, P = bert_num_params(cfg);
     if (layout(&m, NULL, NULL, &fn, &kn) || fn > SIZE_MAX / 8 || P > SIZE_MAX / 32)
@@ -261,6 +265,86 @@ static const uint8_t *draw(uint8_t *keep, bertc_rng *rng, float p, size_t n) {
     if (!rng || p <= 0.0f || !keep) return NULL;
     ref_dropout_mask(keep, rng, p, n);
     return keep;
+}
+
+/* Where layer l's activations of the current batch (m->B x m->T) live. Training
+ * keeps every layer's (slot l); inference and recomputing training keep one
+ * layer's (slot 0). Training holds L+1 hidden states (the layer inputs the
+ * backward starts from); inference alternates two, writes the attention
+ * probabilities to attentions (or nowhere) and its residual sums over proj. */
+typedef struct layer_acts {
+    float *inp, *out;            /* (N,C) the layer's input and output hidden states */
+    float *qkv, *att, *atty;     /* (N,3C), (B,NH,T,T) probabilities, (N,C) */
+    float *res1, *ln1, *m1, *r1; /* (N,C), (N,C), (N), (N) */
+    float *fch, *fchg;           /* (N,F) before and after GELU */
+    float *res2, *m2, *r2;       /* (N,C), (N), (N) */
+    uint8_t *att_keep, *res1_keep, *res2_keep; /* this layer's dropout masks (training) */
+} layer_acts;
+
+static void layer_view(const bert_model *m, int l, float *attentions, layer_acts *a) {
+    const bert_config *c = &m->cfg;
+    size_t N = (size_t)m->B * m->T, C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+    size_t NC = N * C, natt = N * (size_t)c->num_heads * (size_t)m->T;
+    int tr = m->training;
+    size_t lc = tr && !m->recompute ? (size_t)l : 0; /* which per-layer copy */
+    a->inp = m->h + (tr ? (size_t)l : (size_t)(l & 1)) * NC;
+    a->out = m->h + (tr ? (size_t)l + 1 : (size_t)((l + 1) & 1)) * NC;
+    a->qkv = m->qkv + lc * N * 3 * C;
+    a->atty = m->atty + lc * NC;
+    a->ln1 = m->ln1 + lc * NC;
+    a->fch = m->fch + lc * N * F;
+    if (tr) {
+        a->att = m->att + lc * natt;
+        a->res1 = m->res1 + lc * NC, a->res2 = m->res2 + lc * NC;
+        a->m1 = m->ln1_mean + lc * N, a->r1 = m->ln1_rstd + lc * N;
+        a->m2 = m->ln2_mean + lc * N, a->r2 = m->ln2_rstd + lc * N;
+        a->fchg = m->fchg; /* one layer's: the backward recomputes gelu(fch) */
+        a->att_keep = m->att_keep + (size_t)l * natt;
+        a->res1_keep = m->res1_keep + (size_t)l * NC, a->res2_keep = m->res2_keep + (size_t)l * NC;
+    } else {
+        a->att = attentions ? attentions + (size_t)l * natt : NULL;
+        a->res1 = a->res2 = m->proj;
+        a->m1 = a->r1 = a->m2 = a->r2 = NULL;
+        a->fchg = a->fch; /* GELU in place */
+        a->att_keep = a->res1_keep = a->res2_keep = NULL;
+    }
+}
+
+/* Dropout in layer_forward: none (eval), masks drawn now (a training forward),
+ * or the masks that forward drew (the backward's recomputation). */
+enum { MASKS_NONE, MASKS_DRAW, MASKS_REUSE };
+
+static const uint8_t *layer_mask(uint8_t *keep, bertc_rng *rng, float p, size_t n, int masks) {
+    if (masks == MASKS_DRAW) return draw(keep, rng, p, n);
+    return masks == MASKS_REUSE && p > 0.0f ? keep : NULL;
+}
+
+/* Encoder layer l from a->inp to a->out (the formulas at the top of this
+ * file), with m->proj as scratch. The kernels are deterministic, so running it
+ * again with MASKS_REUSE rewrites every activation bit for bit. */
+static void layer_forward(bert_model *m, int l, const layer_acts *a, bertc_rng *rng, int masks) {
+    const bert_config *c = &m->cfg;
+    const bert_ops *ops = ops_of(m);
+    const bert_params *p = &m->params;
+    int B = m->B, T = m->T, C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads;
+    size_t N = (size_t)B * T, NC = N * C, natt = N * NH * T;
+    float eps = c->layer_norm_eps, ph = c->hidden_dropout, pa = c->attention_dropout;
+    float po = c->model_type == BERT_ARCH_DISTILBERT ? 0.0f : ph; /* attention output dropout */
+    size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C, lC = (size_t)l * C;
+
+    ops->matmul_forward(a->qkv, a->inp, p->qkvw + wq, p->qkvb + 3 * lC, (int)N, C, 3 * C);
+    const uint8_t *k = layer_mask(a->att_keep, rng, pa, natt, masks);
+    ops->attention_forward(a->atty, a->att, k, pa, a->qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH);
+    ops->matmul_forward(m->proj, a->atty, p->attow + wc, p->attob + lC, (int)N, C, C);
+    k = layer_mask(a->res1_keep, rng, po, NC, masks);
+    ops->residual_layernorm_forward(a->res1, a->ln1, a->m1, a->r1, a->inp, m->proj, k, po, p->ln1w + lC,
+                                    p->ln1b + lC, eps, (int)N, C);
+    ops->matmul_gelu_forward(m->training ? a->fch : NULL, a->fchg, a->ln1, p->fcw + wf, p->fcb + (size_t)l * F,
+                             (int)N, C, F);
+    ops->matmul_forward(m->proj, a->fchg, p->fcprojw + wf, p->fcprojb + lC, (int)N, F, C);
+    k = layer_mask(a->res2_keep, rng, ph, NC, masks);
+    ops->residual_layernorm_forward(a->res2, a->out, a->m2, a->r2, a->ln1, m->proj, k, ph, p->ln2w + lC,
+                                    p->ln2b + lC, eps, (int)N, C);
 }
 
 int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
@@ -304,11 +388,10 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     if (attention_mask) memcpy(m->mask, attention_mask, N * sizeof(int));
     else for (size_t i = 0; i < N; i++) m->mask[i] = 1;
 
-    int C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads, L = c->num_layers;
+    int C = c->hidden_size, NH = c->num_heads, L = c->num_layers;
     int NL = c->num_labels;
-    float eps = c->layer_norm_eps, ph = c->hidden_dropout, pa = c->attention_dropout;
-    float po = c->model_type == BERT_ARCH_DISTILBERT ? 0.0f : ph; /* attention output dropout */
-    size_t NC = N * C, NF = N * F, natt = N * NH * T;
+    float eps = c->layer_norm_eps, ph = c->hidden_dropout;
+    size_t NC = N * C, natt = N * NH * T;
     int tr = m->training;
     bertc_rng *rng = dropout_rng;
 
@@ -322,33 +405,11 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     if (hidden_states) memcpy(hidden_states, m->h, NC * sizeof(float));
 
     for (int l = 0; l < L; l++) {
-        size_t lc = tr ? (size_t)l : 0;          /* which per-layer copy */
-        float *inp = m->h + (tr ? (size_t)l : (size_t)(l & 1)) * NC;
-        float *out = m->h + (tr ? (size_t)l + 1 : (size_t)((l + 1) & 1)) * NC;
-        float *qkv = m->qkv + lc * N * 3 * C, *atty = m->atty + lc * NC, *ln1 = m->ln1 + lc * NC;
-        float *fch = m->fch + lc * NF;
-        float *att = tr ? m->att + (size_t)l * natt : (attentions ? attentions + (size_t)l * natt : NULL);
-        float *res1 = tr ? m->res1 + (size_t)l * NC : m->proj;
-        float *res2 = tr ? m->res2 + (size_t)l * NC : m->proj;
-        float *fchg = tr ? m->fchg : fch;
-        float *m1 = tr ? m->ln1_mean + (size_t)l * N : NULL, *r1 = tr ? m->ln1_rstd + (size_t)l * N : NULL;
-        float *m2 = tr ? m->ln2_mean + (size_t)l * N : NULL, *r2 = tr ? m->ln2_rstd + (size_t)l * N : NULL;
-        size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C;
-
-        ops->matmul_forward(qkv, inp, p->qkvw + wq, p->qkvb + (size_t)l * 3 * C, (int)N, C, 3 * C);
-        k = draw(m->att_keep ? m->att_keep + (size_t)l * natt : NULL, rng, pa, natt);
-        ops->attention_forward(atty, att, k, pa, qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH);
-        if (tr && attentions) memcpy(attentions + (size_t)l * natt, att, natt * sizeof(float));
-        ops->matmul_forward(m->proj, atty, p->attow + wc, p->attob + (size_t)l * C, (int)N, C, C);
-        k = draw(m->res1_keep ? m->res1_keep + (size_t)l * NC : NULL, rng, po, NC);
-        ops->residual_layernorm_forward(res1, ln1, m1, r1, inp, m->proj, k, po,
-                                        p->ln1w + (size_t)l * C, p->ln1b + (size_t)l * C, eps, (int)N, C);
-        ops->matmul_gelu_forward(tr ? fch : NULL, fchg, ln1, p->fcw + wf, p->fcb + (size_t)l * F, (int)N, C, F);
-        ops->matmul_forward(m->proj, fchg, p->fcprojw + wf, p->fcprojb + (size_t)l * C, (int)N, F, C);
-        k = draw(m->res2_keep ? m->res2_keep + (size_t)l * NC : NULL, rng, ph, NC);
-        ops->residual_layernorm_forward(res2, out, m2, r2, ln1, m->proj, k, ph,
-                                        p->ln2w + (size_t)l * C, p->ln2b + (size_t)l * C, eps, (int)N, C);
-        if (hidden_states) memcpy(hidden_states + (size_t)(l + 1) * NC, out, NC * sizeof(float));
+        layer_acts a;
+        layer_view(m, l, attentions, &a);
+        layer_forward(m, l, &a, rng, rng ? MASKS_DRAW : MASKS_NONE);
+        if (tr && attentions) memcpy(attentions + (size_t)l * natt, a.att, natt * sizeof(float));
+        if (hidden_states) memcpy(hidden_states + (size_t)(l + 1) * NC, a.out, NC * sizeof(float));
     }
 
     /* pooler and classifier */
@@ -412,7 +473,7 @@ static void backward_from_dlogits(bert_model *m) {
     int L = c->num_layers, NL = c->num_labels, on = m->dropout_on;
     float ph = c->hidden_dropout, pa = c->attention_dropout, pc = c->classifier_dropout;
     float po = c->model_type == BERT_ARCH_DISTILBERT ? 0.0f : ph; /* attention output dropout */
-    size_t N = (size_t)B * T, NC = N * C, NF = N * F, natt = N * NH * T;
+    size_t N = (size_t)B * T, NC = N * C, NF = N * F;
 #define KEEP(ptr, prob) ((on && (prob) > 0.0f) ? (ptr) : NULL)
 
     /* head: logits = W dropout(pooled) + b; pooled = tanh(W h[:,0] + b) (relu for DistilBERT) */
@@ -435,22 +496,23 @@ static void backward_from_dlogits(bert_model *m) {
 
     /* layers, last to first; m->dres holds d(layer output) on entry, d(layer input) on exit */
     for (int l = L - 1; l >= 0; l--) {
-        float *inp = m->h + (size_t)l * NC;
-        float *qkv = m->qkv + (size_t)l * N * 3 * C, *atty = m->atty + (size_t)l * NC;
-        float *ln1 = m->ln1 + (size_t)l * NC, *fch = m->fch + (size_t)l * NF, *fchg = m->fchg;
-        float *att = m->att + (size_t)l * natt;
-        float *res1 = m->res1 + (size_t)l * NC, *res2 = m->res2 + (size_t)l * NC;
+        layer_acts a;
+        layer_view(m, l, NULL, &a);
+        /* recomputing: layer l's activations again from its stored input */
+        if (m->recompute) layer_forward(m, l, &a, NULL, on ? MASKS_REUSE : MASKS_NONE);
+        float *inp = a.inp, *qkv = a.qkv, *atty = a.atty, *ln1 = a.ln1, *fch = a.fch, *fchg = a.fchg;
+        float *att = a.att, *res1 = a.res1, *res2 = a.res2;
         size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C;
-        size_t lC = (size_t)l * C, lN = (size_t)l * N;
+        size_t lC = (size_t)l * C;
 
         /* out = LN2(res2), res2 = ln1 + dropout(fchg W_p^T + b) */
         memset(m->dtmp, 0, NC * sizeof(float));
         ops->layernorm_backward(m->dtmp, g->ln2w + lC, g->ln2b + lC, m->dres, res2, p->ln2w + lC,
-                                m->ln2_mean + lN, m->ln2_rstd + lN, (int)N, C);
+                                a.m2, a.r2, (int)N, C);
         memcpy(m->dln1, m->dtmp, NC * sizeof(float)); /* the residual path */
         memset(m->dproj, 0, NC * sizeof(float));
-        ops->dropout_backward(m->dproj, m->dtmp, KEEP(m->res2_keep + (size_t)l * NC, ph), ph, NC);
-        ops->gelu_forward(fchg, fch, NF); /* recomputed: bit-identical to the forward's */
+        ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res2_keep, ph), ph, NC);
+        if (!m->recompute) ops->gelu_forward(fchg, fch, NF); /* recomputed: bit-identical to the forward's */
         memset(m->dfchg, 0, NF * sizeof(float));
         ops->matmul_backward(m->dfchg, g->fcprojw + wf, g->fcprojb + lC, m->dproj, fchg, p->fcprojw + wf,
                              (int)N, F, C);
@@ -462,15 +524,15 @@ static void backward_from_dlogits(bert_model *m) {
         /* ln1 = LN1(res1), res1 = inp + dropout(atty W_o^T + b) */
         memset(m->dtmp, 0, NC * sizeof(float));
         ops->layernorm_backward(m->dtmp, g->ln1w + lC, g->ln1b + lC, m->dln1, res1, p->ln1w + lC,
-                                m->ln1_mean + lN, m->ln1_rstd + lN, (int)N, C);
+                                a.m1, a.r1, (int)N, C);
         memcpy(m->dres, m->dtmp, NC * sizeof(float)); /* the residual path */
         memset(m->dproj, 0, NC * sizeof(float));
-        ops->dropout_backward(m->dproj, m->dtmp, KEEP(m->res1_keep + (size_t)l * NC, po), po, NC);
+        ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res1_keep, po), po, NC);
         memset(m->datty, 0, NC * sizeof(float));
         ops->matmul_backward(m->datty, g->attow + wc, g->attob + lC, m->dproj, atty, p->attow + wc,
                              (int)N, C, C);
         memset(m->dqkv, 0, N * 3 * C * sizeof(float));
-        ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(m->att_keep + (size_t)l * natt, pa), pa,
+        ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(a.att_keep, pa), pa,
                                 m->scratch, m->nthreads, B, T, C, NH);
         ops->matmul_backward(m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
                              p->qkvw + wq, (int)N, C, 3 * C);

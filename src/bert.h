@@ -149,7 +149,9 @@ typedef struct bert_model {
     bert_params params;     /* slices of the caller's parameter block (not owned) */
     size_t num_params;      /* floats in the parameter block and in grads_memory */
     int Bmax, Tmax;         /* the largest batch the arena holds */
-    int training;           /* 1: built with gradients and every layer's activations */
+    int training;           /* 1: built with gradients (and the activations the backward needs) */
+    int recompute;          /* built as BERT_TRAIN_RECOMPUTE: keeps each layer's input (and dropout
+                               masks) only and recomputes the layer's activations in the backward */
     int use_reference;      /* 0: fast kernels (ops_cpu); 1: reference kernels (ops_ref) */
     int precision;          /* BERT_PREC_FP32 (0), or BERT_PREC_BF16: the encoder's dense layers
                                multiply bf16-rounded operands (ops_bf16.h; the caller checks
@@ -180,12 +182,23 @@ typedef struct bert_model {
     float *dpooled, *dcls_in, *dlogits;
 } bert_model;
 
+/* What bert_model_build builds (its training argument). */
+enum {
+    BERT_INFER = 0,          /* inference: one layer's activations, no gradients */
+    BERT_TRAIN = 1,          /* training: gradients and every layer's activations */
+    BERT_TRAIN_RECOMPUTE = 2 /* training that keeps only each layer's input and dropout masks and
+                                recomputes the layer in the backward (transformers'
+                                gradient_checkpointing): about one more forward per step for
+                                roughly L times fewer activations; gradients are bit-identical */
+};
+
 /* Builds a model over the parameter block params_memory (bert_num_params(cfg)
  * floats in the bert_params layout; it must outlive the model) for batches of at
- * most Bmax x Tmax (Tmax <= max_position). training = 1 also allocates the
- * gradients (zeroed) and keeps every layer's activations for bert_backward;
- * training = 0 keeps one layer's (inference). On failure m is zeroed and
- * BERTC_ERR_ARG / BERTC_ERR_NOMEM is returned. */
+ * most Bmax x Tmax (Tmax <= max_position). training = BERT_TRAIN (1) also
+ * allocates the gradients (zeroed) and keeps every layer's activations for
+ * bert_backward; BERT_TRAIN_RECOMPUTE (2) allocates the gradients and keeps
+ * less (above); BERT_INFER (0) keeps one layer's (inference). On failure m is
+ * zeroed and BERTC_ERR_ARG / BERTC_ERR_NOMEM is returned. */
 int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory,
                      int Bmax, int Tmax, int training, bertc_err *err);
 /* Frees what build allocated and zeroes m. Harmless on a zeroed model. */
@@ -259,7 +272,8 @@ typedef struct bert_memory_plan {
 #define BERT_MEMORY_OVERHEAD ((size_t)64 << 20)
 
 /* Fills *plan; BERTC_ERR_ARG on a bad config or sizes, BERTC_ERR_NOMEM when the
- * sizes overflow size_t. training = 0 plans inference (params + arena). */
+ * sizes overflow size_t. training takes bert_model_build's values; BERT_INFER (0)
+ * plans inference (params + arena). */
 int bert_memory_estimate(bert_memory_plan *plan, const bert_config *cfg, int Bmax, int Tmax, int training,
                          size_t data_bytes, bertc_err *err);
 

@@ -217,7 +217,11 @@ typedef struct trainer {
     int ml;                         /* multi-label run */
     int chunks;                     /* --long-text chunks */
     int stride;                     /* resolved --stride */
-    int Bmax;                       /* sequences per forward the model holds */
+    int Bmax;                       /* sequences per forward the batch buffers hold */
+    bert_model em;                  /* evaluation: an inference model over the same parameters
+                                       (no gradients, one layer's activations), when there is
+                                       evaluation data; the training model m is sized for the
+                                       training batch alone */
     bertc_rng drop_rng;
     bertc_ckpt_state st;
     char resume_dir[4096];
@@ -526,10 +530,11 @@ static int fill_batch(trainer *t, const encset *es, const int *idx, int B, int *
  * rows) and computes the loss on the pooled logits: cross-entropy (with class
  * weights as PyTorch's weighted mean) or BCE with logits (mean over B x NL).
  * With dlogits, also the gradient: d loss / d window logits (S, NL). probs (B,
- * NL) gets softmax/sigmoid of the pooled logits when not NULL. */
-static double pooled_loss(trainer *t, int B, float *probs, float *dlogits) {
+ * NL) gets softmax/sigmoid of the pooled logits when not NULL. m: the model
+ * whose last forward ran the windows. */
+static double pooled_loss(trainer *t, const bert_model *m, int B, float *probs, float *dlogits) {
     int NL = t->hf.cfg.num_labels;
-    const float *wl = t->m.logits;
+    const float *wl = m->logits;
     double loss = 0, wsum = 0;
     int r = 0;
     for (int b = 0; b < B; b++) {
@@ -655,6 +660,10 @@ static double epoch_of(const trainer *t, long step) {
 
 static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *hamming, bertc_err *err) {
     int EB = t->o->eval_batch_size, NL = t->hf.cfg.num_labels;
+    bert_model *m = &t->em;
+    /* bf16: the inference model keeps rounded weights between its calls; the
+     * weights have changed since the last evaluation (steps, the best model) */
+    bf16_weight_cache(0);
     if (t->ml) bertc_mlmetrics_reset(&t->mlmet);
     else bertc_metrics_reset(&t->met);
     int idx[4096];
@@ -663,16 +672,16 @@ static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *h
         for (int b = 0; b < B; b++) idx[b] = s + b;
         int S;
         int T = fill_batch(t, &t->ev, idx, B, &S);
-        if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, NULL, NULL, NULL, err)) return err->code;
+        if (bert_forward(m, t->b_ids, t->b_types, t->b_mask, S, T, NULL, NULL, NULL, err)) return err->code;
         float l;
-        const float *lg = t->m.logits, *pr = t->m.probs;
+        const float *lg = m->logits, *pr = m->probs;
         if (t->chunks) {
-            l = (float)pooled_loss(t, B, t->b_probs, NULL);
+            l = (float)pooled_loss(t, m, B, t->b_probs, NULL);
             lg = t->b_pooled;
             pr = t->b_probs;
         } else if (t->ml) {
-            if (bert_loss_multilabel(&t->m, t->b_targets, &l, err)) return err->code;
-        } else if (bert_loss(&t->m, t->b_labels, NULL, &l, err)) {
+            if (bert_loss_multilabel(m, t->b_targets, &l, err)) return err->code;
+        } else if (bert_loss(m, t->b_labels, NULL, &l, err)) {
             return err->code;
         }
         if (t->ml) {
@@ -837,6 +846,7 @@ static cJSON *settings_json(const trainer *t) {
     cJSON_AddNumberToObject(j, "early_stopping_patience", o->early_stopping_patience);
     cJSON_AddNumberToObject(j, "threads", o->threads);
     cJSON_AddStringToObject(j, "precision", o->precision == BERT_PREC_BF16 ? "bf16" : "fp32");
+    cJSON_AddBoolToObject(j, "gradient_checkpointing", o->gradient_checkpointing);
     cJSON_AddStringToObject(j, "problem_type", o->multi_label ? "multi_label_classification" : "single_label_classification");
     if (o->multi_label) cJSON_AddNumberToObject(j, "threshold", o->threshold);
     static const char *const lt_names[] = {"truncate", "head+tail", "chunks"};
@@ -1011,35 +1021,47 @@ static int setup(trainer *t, bertc_err *err) {
     /* the model, optimizer, buffers: allocated once */
     int Bt = o->batch_size > o->eval_batch_size ? o->batch_size : o->eval_batch_size;
     if (Bt > 4096) return bertc_fail(err, BERTC_ERR_ARG, "--batch-size/--eval-batch-size: at most 4096");
-    int Bmax = Bt;
+    /* sequences per forward: the training model's (Btr) and the evaluation model's (Bev) */
+    int Btr = o->batch_size, Bev = t->has_eval ? o->eval_batch_size : 0;
     if (t->chunks) {
         /* the largest possible batch: the batch_size (eval_batch_size) texts with the most windows */
         long a = max_windows_sum(&t->tr, o->batch_size), b = t->has_eval ? max_windows_sum(&t->ev, o->eval_batch_size) : 0;
         long w = a > b ? a : b;
-        if (w < 0) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        if (a < 0 || b < 0) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         if (w > 65536)
             return bertc_fail(err, BERTC_ERR_ARG,
                               "--long-text chunks: a batch may hold %ld windows; lower --batch-size or set --max-windows", w);
-        Bmax = (int)w;
+        Btr = (int)a, Bev = (int)b;
         info(t, BERTC_TRAIN_INFO, "chunks: %d training windows for %d texts (stride %d, %s pooling); up to %d windows per forward",
-             t->tr.nseq, t->tr.n, t->stride, o->pool == BERTC_POOL_MAX ? "max" : "mean", Bmax);
+             t->tr.nseq, t->tr.n, t->stride, o->pool == BERTC_POOL_MAX ? "max" : "mean", (int)w);
     }
+    int Bmax = Btr > Bev ? Btr : Bev;
     t->Bmax = Bmax;
+    int mode = o->gradient_checkpointing ? BERT_TRAIN_RECOMPUTE : BERT_TRAIN;
     {
         size_t data_bytes = (size_t)(t->tr.nseq + t->ev.nseq) * 16 + t->train.text_bytes + t->eval.text_bytes;
         if (t->tr.nseq > 0) data_bytes += (t->tr.off[t->tr.nseq - 1] + (size_t)t->tr.len[t->tr.nseq - 1]) * 8;
         if (t->ev.nseq > 0) data_bytes += (t->ev.off[t->ev.nseq - 1] + (size_t)t->ev.len[t->ev.nseq - 1]) * 8;
-        bert_memory_plan pl;
-        if (bert_memory_estimate(&pl, &t->hf.cfg, Bmax, o->max_length, 1, data_bytes, err)) return err->code;
+        bert_memory_plan pl, pe = {0};
+        if (bert_memory_estimate(&pl, &t->hf.cfg, Btr, o->max_length, mode, data_bytes, err)) return err->code;
+        if (Bev > 0 && bert_memory_estimate(&pe, &t->hf.cfg, Bev, o->max_length, BERT_INFER, 0, err)) return err->code;
         const double MiB = 1024.0 * 1024.0;
+        char evs[96] = "";
+        if (Bev > 0) snprintf(evs, sizeof evs, ", evaluation %.0f MiB for %d x %d", pe.arena / MiB, Bev, o->max_length);
         info(t, BERTC_TRAIN_INFO,
              "memory: about %.2f GiB (parameters %.0f MiB, gradients %.0f MiB, AdamW %.0f MiB, activations %.0f MiB "
-             "for %d x %d tokens, data %.0f MiB, overhead %.0f MiB)",
-             (double)pl.total / (1024.0 * MiB), pl.params / MiB, pl.grads / MiB, pl.adam / MiB, pl.arena / MiB, Bmax,
-             o->max_length, pl.data / MiB, pl.overhead / MiB);
+             "for %d x %d tokens%s%s, data %.0f MiB, overhead %.0f MiB)",
+             (double)(pl.total + pe.arena) / (1024.0 * MiB), pl.params / MiB, pl.grads / MiB, pl.adam / MiB,
+             pl.arena / MiB, Btr, o->max_length, o->gradient_checkpointing ? " recomputed per layer" : "", evs,
+             pl.data / MiB, pl.overhead / MiB);
     }
-    if (bert_model_build(&t->m, &t->hf.cfg, t->hf.params_memory, Bmax, o->max_length, 1, err)) return err->code;
+    if (bert_model_build(&t->m, &t->hf.cfg, t->hf.params_memory, Btr, o->max_length, mode, err)) return err->code;
     t->m.precision = o->precision;
+    if (Bev > 0) {
+        if (bert_model_build(&t->em, &t->hf.cfg, t->hf.params_memory, Bev, o->max_length, BERT_INFER, err))
+            return err->code;
+        t->em.precision = o->precision;
+    }
     bertc_adamw_opts ao;
     bertc_adamw_opts_default(&ao);
     ao.beta1 = o->adam_beta1;
@@ -1157,7 +1179,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
             if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, &t->drop_rng, NULL, NULL, err))
                 return err->code;
             if (t->chunks) {
-                l = (float)pooled_loss(t, nb, NULL, t->b_dlogits);
+                l = (float)pooled_loss(t, &t->m, nb, NULL, t->b_dlogits);
                 if (bert_backward_dlogits(&t->m, t->b_dlogits, err)) return err->code;
             } else if (t->ml) {
                 if (bert_backward_multilabel(&t->m, t->b_targets, &l, err)) return err->code;
@@ -1389,6 +1411,7 @@ int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb, bert
     bertc_metrics_free(&t.met);
     bertc_adamw_free(&t.opt);
     bert_model_free(&t.m);
+    bert_model_free(&t.em);
     encset_free(&t.tr);
     encset_free(&t.ev);
     bert_tokenizer_free(t.tok);

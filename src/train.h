@@ -91,6 +91,9 @@ typedef struct bertc_train_opts {
     int precision;              /* BERT_PREC_FP32 (default) or BERT_PREC_BF16: the encoder's dense
                                    layers multiply in bf16 (ops_bf16.h); master weights, gradients
                                    and AdamW stay fp32 */
+    int gradient_checkpointing; /* 1: keep only each layer's input and recompute the layer in the
+                                   backward (BERT_TRAIN_RECOMPUTE): far less activation memory for
+                                   about one more forward per step; the same weights bit for bit */
     int report;                 /* 1: write OUT/report.html at the end (default) */
     /* multi-label (docs/family.md) */
     int multi_label;            /* 1: several labels per text: sigmoid + BCE, problem_type

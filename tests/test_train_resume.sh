@@ -4,6 +4,7 @@
 # resumed with --resume latest each time. Checks that every restart begins at the
 # newest complete checkpoint, and that the final weights and the log equal an
 # uninterrupted run's bit for bit. Then SIGTERM: a clean checkpoint and exit 143.
+# Also: a run with --gradient-checkpointing ends with the same weights and log.
 # Fixtures: tools/gen_train.py. KILLS (default 20; 6 under sanitizers).
 set -u
 BERTC=${BERTC:?} ; F=${BERTC_FIXTURES:?}/train
@@ -25,6 +26,17 @@ newest() { ls -d "$1"/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort 
 "$BERTC" train "${args[@]}" --out "$tmp/ref" >"$tmp/ref.out" 2>"$tmp/ref.err" || { cat "$tmp/ref.err"; bad "reference run failed"; exit 1; }
 t_ref=$(python3 -c "import json;print(json.load(open('$tmp/ref/run.json'))['wall_seconds'])")
 echo "reference run: $(cat "$tmp/ref.out") in ${t_ref}s"
+
+# --gradient-checkpointing recomputes each layer in the backward: the same weights and log
+"$BERTC" train "${args[@]}" --gradient-checkpointing --out "$tmp/gc" >"$tmp/gc.out" 2>"$tmp/gc.err" ||
+    { cat "$tmp/gc.err"; bad "--gradient-checkpointing run failed"; }
+cmp -s "$tmp/ref/model/model.safetensors" "$tmp/gc/model/model.safetensors" ||
+    bad "--gradient-checkpointing: final weights differ from the run without it"
+cmp -s <(strip_log "$tmp/ref/log.jsonl") <(strip_log "$tmp/gc/log.jsonl") ||
+    bad "--gradient-checkpointing: log differs from the run without it"
+grep -q '"gradient_checkpointing": *true' "$tmp/gc/run.json" || bad "--gradient-checkpointing: not recorded in run.json"
+grep -q "activations" "$tmp/gc.err" || bad "--gradient-checkpointing: no memory plan printed"
+echo "gradient checkpointing: weights and log identical to the reference run"
 
 # kill moments: uniform in [0.05, span) seconds after the start of each attempt
 span=$(python3 -c "print(max(0.3, min(1.0, $t_ref * 0.3)))")

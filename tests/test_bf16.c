@@ -164,12 +164,7 @@ static double rel_l2(const float *a, const float *b, size_t n) {
 
 /* The cached all-MiniLM-L6-v2 (BERTC_MODEL) in bf16 against fp32. */
 static void test_model(void) {
-    const char *dir = test_env_("BERTC_MODEL", NULL);
-    char def[4096];
-    if (!dir) {
-        snprintf(def, sizeof def, "%s/.cache/bertc/models/all-MiniLM-L6-v2", test_env_("HOME", "/root"));
-        dir = def;
-    }
+    const char *dir = test_model_dir();
     hf_load_opts o;
     hf_load_opts_default(&o);
     hf_model hf = {0};

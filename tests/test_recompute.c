@@ -121,12 +121,7 @@ int main(void) {
     if (!bf16) printf("bf16 cases skipped: no AVX512-BF16 here\n");
 
     /* the real model, with its own dropout rates */
-    const char *dir = getenv("BERTC_MODEL");
-    char def[4096];
-    if (!dir || !*dir) {
-        snprintf(def, sizeof def, "%s/.cache/bertc/models/all-MiniLM-L6-v2", test_env_("HOME", "/root"));
-        dir = def;
-    }
+    const char *dir = test_model_dir();
     hf_load_opts o;
     hf_load_opts_default(&o);
     hf_model hf = {0};

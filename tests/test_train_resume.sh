@@ -34,7 +34,7 @@ cmp -s "$tmp/ref/model/model.safetensors" "$tmp/gc/model/model.safetensors" ||
     bad "--gradient-checkpointing: final weights differ from the run without it"
 cmp -s <(strip_log "$tmp/ref/log.jsonl") <(strip_log "$tmp/gc/log.jsonl") ||
     bad "--gradient-checkpointing: log differs from the run without it"
-grep -q '"gradient_checkpointing": *true' "$tmp/gc/run.json" || bad "--gradient-checkpointing: not recorded in run.json"
+grep -Eq '"gradient_checkpointing":[[:space:]]*true' "$tmp/gc/run.json" || bad "--gradient-checkpointing: not recorded in run.json"
 grep -q "activations" "$tmp/gc.err" || bad "--gradient-checkpointing: no memory plan printed"
 echo "gradient checkpointing: weights and log identical to the reference run"
 

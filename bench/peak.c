@@ -1,15 +1,16 @@
 /* peak.c: this machine's measured compute peaks, the denominators of the
  * "achieved GFLOP/s" column of bench/run.sh.
  *
- *   fp32 FMA:  12 independent 512-bit FMA accumulators per thread, register
- *              resident (12 x 16 lanes x 2 flops per iteration step), every core.
+ *   fp32 FMA:  12 independent 512-bit FMA accumulators per thread (256-bit on
+ *              an AVX2 machine), register resident (12 x 16 or 8 lanes x 2
+ *              flops per iteration step), every core.
  *   bf16 dot:  the same with _mm512_dpbf16_ps (AVX512-BF16: 32 bf16 products
  *              summed into 16 fp32 lanes = 64 flops per instruction).
  *   sgemm:     OpenBLAS sgemm at BERT shapes (M = 1024 rows = B*T, N and K in
  *              384..3072) laid out as bertc runs it: one OpenMP thread per core,
  *              each running a single-threaded sgemm on its block of rows.
- * Prints one JSON object. Build: see bench/run.sh (needs -march=native on an
- * AVX-512 machine; without AVX512-BF16 the bf16 figure is null).
+ * Prints one JSON object. Build: see bench/run.sh (-march=native; without
+ * AVX512-BF16 the bf16 figure is null).
  */
 #include <cblas.h>
 #include <immintrin.h>
@@ -29,32 +30,53 @@ static double now(void) {
 
 #define ITERS 20000000L
 
+/* 12 independent accumulators of W lanes (512-bit with AVX-512, else 256-bit
+ * AVX2 + FMA), register resident; returns GFLOP/s over every thread. */
+#ifdef __AVX512F__
+#define W 16
+typedef __m512 vf;
+#define VSET _mm512_set1_ps
+#define VFMA _mm512_fmadd_ps
+#define VADD _mm512_add_ps
+static float vsum(vf s) { return _mm512_reduce_add_ps(s); }
+#else
+#define W 8
+typedef __m256 vf;
+#define VSET _mm256_set1_ps
+#define VFMA _mm256_fmadd_ps
+#define VADD _mm256_add_ps
+static float vsum(vf s) {
+    float t[8];
+    _mm256_storeu_ps(t, s);
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+#endif
+
 static double fma_peak(void) {
     double t0 = now();
     float sink = 0;
     #pragma omp parallel reduction(+ : sink)
     {
-        __m512 a = _mm512_set1_ps(1.0000001f), b = _mm512_set1_ps(0.9999999f);
-        __m512 c0 = _mm512_set1_ps(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
-        __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        vf a = VSET(1.0000001f), b = VSET(0.9999999f);
+        vf c0 = VSET(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        vf c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
         for (long i = 0; i < ITERS; i++) {
-            c0 = _mm512_fmadd_ps(a, b, c0); c1 = _mm512_fmadd_ps(a, b, c1);
-            c2 = _mm512_fmadd_ps(a, b, c2); c3 = _mm512_fmadd_ps(a, b, c3);
-            c4 = _mm512_fmadd_ps(a, b, c4); c5 = _mm512_fmadd_ps(a, b, c5);
-            c6 = _mm512_fmadd_ps(a, b, c6); c7 = _mm512_fmadd_ps(a, b, c7);
-            c8 = _mm512_fmadd_ps(a, b, c8); c9 = _mm512_fmadd_ps(a, b, c9);
-            c10 = _mm512_fmadd_ps(a, b, c10); c11 = _mm512_fmadd_ps(a, b, c11);
-            __asm__ volatile("" : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3), "+v"(c4), "+v"(c5),
-                             "+v"(c6), "+v"(c7), "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11));
+            c0 = VFMA(a, b, c0); c1 = VFMA(a, b, c1);
+            c2 = VFMA(a, b, c2); c3 = VFMA(a, b, c3);
+            c4 = VFMA(a, b, c4); c5 = VFMA(a, b, c5);
+            c6 = VFMA(a, b, c6); c7 = VFMA(a, b, c7);
+            c8 = VFMA(a, b, c8); c9 = VFMA(a, b, c9);
+            c10 = VFMA(a, b, c10); c11 = VFMA(a, b, c11);
+            __asm__ volatile("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5),
+                             "+x"(c6), "+x"(c7), "+x"(c8), "+x"(c9), "+x"(c10), "+x"(c11));
         }
-        __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3)),
-                                 _mm512_add_ps(_mm512_add_ps(c4, c5), _mm512_add_ps(c6, c7)));
-        s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(c8, c9), _mm512_add_ps(c10, c11)));
-        sink += _mm512_reduce_add_ps(s);
+        vf s = VADD(VADD(VADD(c0, c1), VADD(c2, c3)), VADD(VADD(c4, c5), VADD(c6, c7)));
+        s = VADD(s, VADD(VADD(c8, c9), VADD(c10, c11)));
+        sink += vsum(s);
     }
     double dt = now() - t0;
     if (sink == 42.0f) printf(" ");
-    return (double)omp_get_max_threads() * ITERS * 12 * 16 * 2 / dt / 1e9;
+    return (double)omp_get_max_threads() * ITERS * 12 * W * 2 / dt / 1e9;
 }
 
 static double bf16_peak(void) {

@@ -147,11 +147,16 @@ def main():
     gp = run_json([os.path.join(BUILD, "gemm_phases"), "--threads", str(a.threads)], env=env_bertc)
     for c in gp["cases"]:
         c["layer_fp32_pct_of_fp32_peak"] = round(100 * c["layer_fp32_gflops"] / peak["fp32_fma_gflops"], 1)
-        c["layer_bf16_pct_of_fp32_peak"] = round(100 * c["layer_bf16_gflops"] / peak["fp32_fma_gflops"], 1)
-        c["layer_bf16_pct_of_bf16_peak"] = round(100 * c["layer_bf16_gflops"] / peak["bf16_dot_gflops"], 1)
-        log(f"GEMM phases {c['model']:>18} {c['use']:>5} ({c['tokens']} tokens): fp32 {c['layer_fp32_gflops']} GFLOP/s "
-            f"= {c['layer_fp32_pct_of_fp32_peak']}% of the fp32 peak; bf16 {c['layer_bf16_gflops']} GFLOP/s = "
-            f"{c['layer_bf16_pct_of_fp32_peak']}% of the fp32 peak, {c['layer_bf16_pct_of_bf16_peak']}% of the bf16 peak")
+        line = (f"GEMM phases {c['model']:>18} {c['use']:>5} ({c['tokens']} tokens): fp32 {c['layer_fp32_gflops']} GFLOP/s "
+                f"= {c['layer_fp32_pct_of_fp32_peak']}% of the fp32 peak")
+        if gp.get("bf16") and peak.get("bf16_dot_gflops"):
+            c["layer_bf16_pct_of_fp32_peak"] = round(100 * c["layer_bf16_gflops"] / peak["fp32_fma_gflops"], 1)
+            c["layer_bf16_pct_of_bf16_peak"] = round(100 * c["layer_bf16_gflops"] / peak["bf16_dot_gflops"], 1)
+            line += (f"; bf16 {c['layer_bf16_gflops']} GFLOP/s = {c['layer_bf16_pct_of_fp32_peak']}% of the fp32 peak, "
+                     f"{c['layer_bf16_pct_of_bf16_peak']}% of the bf16 peak")
+        else:
+            line += "; bf16: not on this CPU"
+        log(line)
     result["gemm_phases"] = gp
 
     cases = a.cases.split(",")

@@ -498,7 +498,9 @@ static void backward_from_dlogits(bert_model *m) {
     for (int l = L - 1; l >= 0; l--) {
         layer_acts a;
         layer_view(m, l, NULL, &a);
-        /* recomputing: layer l's activations again from its stored input */
+        /* recomputing: layer l's activations again from its stored input. It also
+         * rewrites h[l+1] with the same bits; its readers (layer l+1, the pooler)
+         * have already run their backward. */
         if (m->recompute) layer_forward(m, l, &a, NULL, on ? MASKS_REUSE : MASKS_NONE);
         float *inp = a.inp, *qkv = a.qkv, *atty = a.atty, *ln1 = a.ln1, *fch = a.fch, *fchg = a.fchg;
         float *att = a.att, *res1 = a.res1, *res2 = a.res2;

@@ -16,13 +16,13 @@ OPT     ?= -O3 -march=native
 SAN     ?=
 PKGS    := cairo
 WARN    := -Wall -Wextra -Werror -Wno-error=deprecated-declarations
-CFLAGS  := -std=c11 -D_GNU_SOURCE -g $(OPT) $(SAN) -fopenmp -fno-math-errno $(WARN) \
+CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -g $(OPT) $(SAN) -fopenmp -fno-math-errno $(WARN) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz \
            $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 LDFLAGS := -fopenmp $(SAN)
 
-SRC      := $(wildcard src/*.c)
+SRC      := $(wildcard src/*.c src/tasks/*.c)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)

@@ -16,6 +16,8 @@
  * (pre_classifier). A multi-label model (cfg.problem_type) gives sigmoid probs.
  */
 #include "bert.h"
+#include "bert_ops.h"
+#include "heads.h"
 #include "ops_bf16.h"
 #include "ops_cpu.h"
 #include "ops_ref.h"
@@ -27,35 +29,6 @@
 
 /* ---- the two kernel sets behind one table ---- */
 
-typedef struct bert_ops {
-    void (*embeddings_forward)(float *, const int *, const int *, const float *, const float *,
-                               const float *, int, int, int);
-    void (*embeddings_backward)(float *, float *, float *, const float *, const int *,
-                                const int *, int, int, int);
-    void (*layernorm_forward)(float *, float *, float *, const float *, const float *,
-                              const float *, float, int, int);
-    void (*layernorm_backward)(float *, float *, float *, const float *, const float *,
-                               const float *, const float *, const float *, int, int);
-    void (*matmul_forward)(float *, const float *, const float *, const float *, int, int, int);
-    void (*matmul_backward)(float *, float *, float *, const float *, const float *,
-                            const float *, int, int, int);
-    void (*matmul_gelu_forward)(float *, float *, const float *, const float *, const float *,
-                                int, int, int);
-    void (*gelu_forward)(float *, const float *, size_t);
-    void (*gelu_backward)(float *, const float *, const float *, size_t);
-    void (*dropout_forward)(float *, const float *, const uint8_t *, float, size_t);
-    void (*dropout_backward)(float *, const float *, const uint8_t *, float, size_t);
-    void (*residual_layernorm_forward)(float *, float *, float *, float *, const float *,
-                                       const float *, const uint8_t *, float, const float *,
-                                       const float *, float, int, int);
-    void (*attention_forward)(float *, float *, const uint8_t *, float, const float *,
-                              const int *, float *, int, int, int, int, int);
-    void (*attention_backward)(float *, const float *, const float *, const float *,
-                               const uint8_t *, float, float *, int, int, int, int, int);
-    void (*pooler_forward)(float *, const float *, const float *, const float *, int, int, int);
-    void (*pooler_backward)(float *, float *, float *, const float *, const float *,
-                            const float *, const float *, int, int, int);
-} bert_ops;
 
 static const bert_ops OPS_REF = {
     ref_embeddings_forward, ref_embeddings_backward, ref_layernorm_forward,
@@ -79,9 +52,10 @@ static const bert_ops OPS_BF16 = {
     cpu_pooler_forward, cpu_pooler_backward,
 };
 
-static const bert_ops *ops_of(const bert_model *m) {
+const bert_ops *bert_ops_of(const bert_model *m) {
     return m->use_reference ? &OPS_REF : m->precision == BERT_PREC_BF16 ? &OPS_BF16 : &OPS_CPU;
 }
+#define ops_of bert_ops_of
 
 /* ---- the arena ---- */
 
@@ -107,6 +81,8 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
      * inference and for training that recomputes each layer in the backward */
     size_t LL = m->training && !m->recompute ? L : 1;
     size_t att = BT * NH * T;        /* (B,NH,T,T) floats */
+    /* rows of the head's output: one per sequence, or one per token */
+    size_t HR = bert_head_of(c->task)->per_token ? BT : (size_t)m->Bmax;
     int of = 0;
     size_t fn = 0, kn = 0;
 #define F_(field, count) do { size_t o_ = take(&fn, (count), 1, &of); if (fbase) m->field = fbase + o_; } while (0)
@@ -125,9 +101,9 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
     F_(fch, LL * BT * F);
     F_(proj, BT * C);
     F_(pooled, (size_t)m->Bmax * C);
-    F_(cls_in, (size_t)m->Bmax * C);
-    F_(logits, (size_t)m->Bmax * NL);
-    F_(probs, (size_t)m->Bmax * NL);
+    F_(cls_in, HR * C);
+    F_(logits, HR * NL);
+    F_(probs, HR * NL);
     F_(cls_h, (size_t)m->Bmax * C);
     F_(tt_zero, C);
     F_(dtt_sink, C);
@@ -151,13 +127,13 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
         F_(datty, BT * C);
         F_(dqkv, BT * 3 * C);
         F_(dpooled, (size_t)m->Bmax * C);
-        F_(dcls_in, (size_t)m->Bmax * C);
-        F_(dlogits, (size_t)m->Bmax * NL);
+        F_(dcls_in, HR * C);
+        F_(dlogits, HR * NL);
         K_(emb_keep, BT * C);
         K_(att_keep, L * att);
         K_(res1_keep, L * BT * C);
         K_(res2_keep, L * BT * C);
-        K_(cls_keep, (size_t)m->Bmax * C);
+        K_(cls_keep, HR * C);
     }
 #undef F_
 #undef K_
@@ -260,8 +236,7 @@ void bert_zero_grad(bert_model *m) {
 
 /* ---- forward ---- */
 
-/* Draws a keep mask when dropout is on and p > 0; else returns NULL (no dropout). */
-static const uint8_t *draw(uint8_t *keep, bertc_rng *rng, float p, size_t n) {
+const uint8_t *bert_draw_mask(uint8_t *keep, bertc_rng *rng, float p, size_t n) {
     if (!rng || p <= 0.0f || !keep) return NULL;
     ref_dropout_mask(keep, rng, p, n);
     return keep;
@@ -315,7 +290,7 @@ static void layer_view(const bert_model *m, int l, float *attentions, layer_acts
 enum { MASKS_NONE, MASKS_DRAW, MASKS_REUSE };
 
 static const uint8_t *layer_mask(uint8_t *keep, bertc_rng *rng, float p, size_t n, int masks) {
-    if (masks == MASKS_DRAW) return draw(keep, rng, p, n);
+    if (masks == MASKS_DRAW) return bert_draw_mask(keep, rng, p, n);
     return masks == MASKS_REUSE && p > 0.0f ? keep : NULL;
 }
 
@@ -389,7 +364,6 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     else for (size_t i = 0; i < N; i++) m->mask[i] = 1;
 
     int C = c->hidden_size, NH = c->num_heads, L = c->num_layers;
-    int NL = c->num_labels;
     float eps = c->layer_norm_eps, ph = c->hidden_dropout;
     size_t NC = N * C, natt = N * NH * T;
     int tr = m->training;
@@ -400,7 +374,7 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     const float *wtt = c->type_vocab_size > 0 ? p->wtt : m->tt_zero; /* tt_zero: C zeros */
     ops->embeddings_forward(m->emb, m->ids, m->tts, p->wte, p->wpe, wtt, B, T, C);
     ops->layernorm_forward(m->h, m->emb_mean, m->emb_rstd, m->emb, p->lnew, p->lneb, eps, (int)N, C);
-    const uint8_t *k = draw(m->emb_keep, rng, ph, NC);
+    const uint8_t *k = bert_draw_mask(m->emb_keep, rng, ph, NC);
     ops->dropout_forward(m->h, m->h, k, ph, NC);
     if (hidden_states) memcpy(hidden_states, m->h, NC * sizeof(float));
 
@@ -412,87 +386,46 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
         if (hidden_states) memcpy(hidden_states + (size_t)(l + 1) * NC, a.out, NC * sizeof(float));
     }
 
-    /* pooler and classifier */
-    float *last = m->h + (tr ? (size_t)L : (size_t)(L & 1)) * NC;
-    if (c->model_type == BERT_ARCH_DISTILBERT) {
-        /* pooled = relu(h[:,0] W_pre^T + b) */
-        for (int b = 0; b < B; b++) memcpy(m->cls_h + (size_t)b * C, last + (size_t)b * T * C, (size_t)C * sizeof(float));
-        ops->matmul_forward(m->pooled, m->cls_h, p->poolw, p->poolb, B, C, C);
-        for (size_t i = 0; i < (size_t)B * C; i++) m->pooled[i] = m->pooled[i] > 0.0f ? m->pooled[i] : 0.0f;
-    } else {
-        ops->pooler_forward(m->pooled, last, p->poolw, p->poolb, B, T, C);
-    }
-    k = draw(m->cls_keep, rng, c->classifier_dropout, (size_t)B * C);
-    ops->dropout_forward(m->cls_in, m->pooled, k, c->classifier_dropout, (size_t)B * C);
-    ops->matmul_forward(m->logits, m->cls_in, p->clsw, p->clsb, B, C, NL);
-    if (c->problem_type == BERT_PROBLEM_MULTI_LABEL)
-        for (size_t i = 0; i < (size_t)B * NL; i++) m->probs[i] = 1.0f / (1.0f + expf(-m->logits[i]));
-    else
-        ref_softmax_forward(m->probs, m->logits, B, NL);
+    /* the task's head on the last hidden state */
+    const float *last = m->h + (tr ? (size_t)L : (size_t)(L & 1)) * NC;
+    bert_head_of(c->task)->forward(m, last, rng);
     return BERTC_OK;
 }
 
 /* ---- loss and backward ---- */
 
-static int check_labels(const bert_model *m, const int *labels, const float *cw, bertc_err *err) {
-    int NL = m->cfg.num_labels;
+int bert_head_loss(const bert_model *m, const bert_targets *y, float *loss, bertc_err *err) {
     if (m->B < 1) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: no forward pass to take the loss of");
-    if (!labels) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: no labels");
-    double wsum = 0;
-    for (int b = 0; b < m->B; b++) {
-        if (labels[b] < 0 || labels[b] >= NL)
-            return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: labels[%d] = %d outside 0..%d", b, labels[b], NL - 1);
-        wsum += cw ? cw[labels[b]] : 1.0;
-    }
-    if (cw)
-        for (int i = 0; i < NL; i++)
-            if (!(cw[i] >= 0.0f) || !isfinite(cw[i]))
-                return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: class weight %d is %g; weights must be finite and >= 0", i, cw[i]);
-    if (!(wsum > 0))
-        return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: the class weights of this batch's labels sum to 0");
-    return BERTC_OK;
+    if (!y) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: no targets");
+    return bert_head_of(m->cfg.task)->loss(m, y, loss, NULL, err);
 }
 
 int bert_loss(const bert_model *m, const int *labels, const float *class_weights,
               float *loss, bertc_err *err) {
-    int rc = check_labels(m, labels, class_weights, err);
-    if (rc) return rc;
-    float l = ref_crossentropy_forward(NULL, m->logits, labels, class_weights, m->B, m->cfg.num_labels);
-    if (loss) *loss = l;
-    if (!isfinite(l)) return bertc_fail(err, BERTC_ERR_NUMERIC, "bert_loss: the loss is %g", l);
-    return BERTC_OK;
+    if (m->cfg.task != BERT_TASK_TEXT_CLS)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: the model's head is %s; use bert_head_loss",
+                          bert_head_of(m->cfg.task)->name);
+    bert_targets y = {.labels = labels, .class_weights = class_weights};
+    if (m->cfg.problem_type == BERT_PROBLEM_MULTI_LABEL)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_loss: the model is multi-label (problem_type); use bert_loss_multilabel");
+    return bert_head_loss(m, &y, loss, err);
 }
 
-/* Everything below the loss: m->dlogits (B,NL) holds dloss/dlogits on entry;
- * adds dloss/dparams to m->grads. */
+/* Everything below the loss: m->dlogits (the logits' shape) holds dloss/dlogits
+ * on entry; adds dloss/dparams to m->grads. */
 static void backward_from_dlogits(bert_model *m) {
     const bert_config *c = &m->cfg;
     const bert_ops *ops = ops_of(m);
     const bert_params *p = &m->params, *g = &m->grads;
     int B = m->B, T = m->T, C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads;
-    int L = c->num_layers, NL = c->num_labels, on = m->dropout_on;
-    float ph = c->hidden_dropout, pa = c->attention_dropout, pc = c->classifier_dropout;
+    int L = c->num_layers, on = m->dropout_on;
+    float ph = c->hidden_dropout, pa = c->attention_dropout;
     float po = c->model_type == BERT_ARCH_DISTILBERT ? 0.0f : ph; /* attention output dropout */
     size_t N = (size_t)B * T, NC = N * C, NF = N * F;
 #define KEEP(ptr, prob) ((on && (prob) > 0.0f) ? (ptr) : NULL)
 
-    /* head: logits = W dropout(pooled) + b; pooled = tanh(W h[:,0] + b) (relu for DistilBERT) */
-    memset(m->dcls_in, 0, (size_t)B * C * sizeof(float));
-    ops->matmul_backward(m->dcls_in, g->clsw, g->clsb, m->dlogits, m->cls_in, p->clsw, B, C, NL);
-    memset(m->dpooled, 0, (size_t)B * C * sizeof(float));
-    ops->dropout_backward(m->dpooled, m->dcls_in, KEEP(m->cls_keep, pc), pc, (size_t)B * C);
-    memset(m->dres, 0, NC * sizeof(float));
-    if (c->model_type == BERT_ARCH_DISTILBERT) {
-        /* relu'(pre) = [pooled > 0]; the [CLS] rows' gradient lands on rows t = 0 of dres */
-        for (size_t i = 0; i < (size_t)B * C; i++) m->dpooled[i] = m->pooled[i] > 0.0f ? m->dpooled[i] : 0.0f;
-        memset(m->dcls_in, 0, (size_t)B * C * sizeof(float));
-        ops->matmul_backward(m->dcls_in, g->poolw, g->poolb, m->dpooled, m->cls_h, p->poolw, B, C, C);
-        for (int b = 0; b < B; b++)
-            memcpy(m->dres + (size_t)b * T * C, m->dcls_in + (size_t)b * C, (size_t)C * sizeof(float));
-    } else {
-        ops->pooler_backward(m->dres, g->poolw, g->poolb, m->dpooled, m->pooled, m->h + (size_t)L * NC,
-                             p->poolw, B, T, C);
-    }
+    /* the head: dlogits -> its gradients and d(last hidden state) in m->dres */
+    bert_head_of(c->task)->backward(m, m->h + (size_t)L * NC);
 
     /* layers, last to first; m->dres holds d(layer output) on entry, d(layer input) on exit */
     for (int l = L - 1; l >= 0; l--) {
@@ -549,30 +482,48 @@ static void backward_from_dlogits(bert_model *m) {
     /* no token types: the zero row's gradient goes to a sink nobody reads */
     ops->embeddings_backward(g->wte, g->wpe, c->type_vocab_size > 0 ? g->wtt : m->dtt_sink, m->dproj, m->ids,
                              m->tts, B, T, C);
+    /* nn.Embedding(padding_idx=pad_token_id): transformers never updates the
+     * [PAD] row's gradient. Classification cannot reach it (no output reads a
+     * padded position), but QA's softmax over all T positions does. */
+    if (c->pad_token_id >= 0 && c->pad_token_id < c->vocab_size)
+        memset(g->wte + (size_t)c->pad_token_id * C, 0, (size_t)C * sizeof(float));
 #undef KEEP
+}
+
+/* The head's loss and dlogits, then the backward below it. */
+int bert_head_backward(bert_model *m, const bert_targets *y, float *loss, bertc_err *err) {
+    if (!m->training || !m->grads_memory)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: the model was built for inference (training = 0)");
+    if (m->B < 1) return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: no forward pass to take the loss of");
+    if (!y) return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: no targets");
+    int rc = bert_head_of(m->cfg.task)->loss(m, y, loss, m->dlogits, err);
+    if (rc) return rc;
+    backward_from_dlogits(m);
+    return BERTC_OK;
 }
 
 int bert_backward(bert_model *m, const int *labels, const float *class_weights,
                   float *loss, bertc_err *err) {
-    if (!m->training || !m->grads_memory)
-        return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: the model was built for inference (training = 0)");
+    if (m->cfg.task != BERT_TASK_TEXT_CLS)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: the model's head is %s; use bert_head_backward",
+                          bert_head_of(m->cfg.task)->name);
     if (m->cfg.problem_type == BERT_PROBLEM_MULTI_LABEL)
         return bertc_fail(err, BERTC_ERR_ARG,
                           "bert_backward: the model is multi-label (problem_type); use bert_backward_multilabel");
-    int rc = bert_loss(m, labels, class_weights, loss, err);
-    if (rc) return rc;
-    int B = m->B, NL = m->cfg.num_labels;
-    memset(m->dlogits, 0, (size_t)B * NL * sizeof(float));
-    ref_crossentropy_softmax_backward(m->dlogits, m->probs, labels, class_weights, B, NL);
-    backward_from_dlogits(m);
-    return BERTC_OK;
+    bert_targets y = {.labels = labels, .class_weights = class_weights};
+    return bert_head_backward(m, &y, loss, err);
+}
+
+static size_t logits_count(const bert_model *m) {
+    size_t rows = bert_head_of(m->cfg.task)->per_token ? (size_t)m->B * m->T : (size_t)m->B;
+    return rows * (size_t)m->cfg.num_labels;
 }
 
 int bert_backward_dlogits(bert_model *m, const float *dlogits, bertc_err *err) {
     if (!m->training || !m->grads_memory)
         return bertc_fail(err, BERTC_ERR_ARG, "bert_backward_dlogits: the model was built for inference (training = 0)");
     if (m->B < 1 || !dlogits) return bertc_fail(err, BERTC_ERR_ARG, "bert_backward_dlogits: no forward pass or no dlogits");
-    size_t n = (size_t)m->B * m->cfg.num_labels;
+    size_t n = logits_count(m);
     for (size_t i = 0; i < n; i++)
         if (!isfinite(dlogits[i])) return bertc_fail(err, BERTC_ERR_NUMERIC, "bert_backward_dlogits: dlogits[%zu] is %g", i, dlogits[i]);
     memcpy(m->dlogits, dlogits, n * sizeof(float));
@@ -580,35 +531,22 @@ int bert_backward_dlogits(bert_model *m, const float *dlogits, bertc_err *err) {
     return BERTC_OK;
 }
 
+static int need_text_head(const bert_model *m, const char *fn, bertc_err *err) {
+    if (m->cfg.task == BERT_TASK_TEXT_CLS) return BERTC_OK;
+    return bertc_fail(err, BERTC_ERR_ARG, "%s: the model's head is %s, not text classification", fn,
+                      bert_head_of(m->cfg.task)->name);
+}
+
 int bert_loss_multilabel(const bert_model *m, const float *targets, float *loss, bertc_err *err) {
-    if (m->B < 1) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss_multilabel: no forward pass to take the loss of");
+    if (need_text_head(m, "bert_loss_multilabel", err)) return err->code;
     if (!targets) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss_multilabel: no targets");
-    size_t n = (size_t)m->B * m->cfg.num_labels;
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        float x = m->logits[i], y = targets[i];
-        if (!(y >= 0.0f && y <= 1.0f))
-            return bertc_fail(err, BERTC_ERR_ARG, "bert_loss_multilabel: targets[%zu] = %g, must be in [0, 1]", i, y);
-        /* PyTorch's stable form: (1 - y) x + log(1 + exp(-x)) = max(x,0) - x y + log1p(exp(-|x|)) */
-        sum += (double)fmaxf(x, 0.0f) - (double)x * y + log1p(exp(-fabs((double)x)));
-    }
-    float l = (float)(sum / (double)n);
-    if (loss) *loss = l;
-    if (!isfinite(l)) return bertc_fail(err, BERTC_ERR_NUMERIC, "bert_loss_multilabel: the loss is %g", l);
-    return BERTC_OK;
+    bert_targets y = {.multi_hot = targets};
+    return bert_head_loss(m, &y, loss, err);
 }
 
 int bert_backward_multilabel(bert_model *m, const float *targets, float *loss, bertc_err *err) {
-    if (!m->training || !m->grads_memory)
-        return bertc_fail(err, BERTC_ERR_ARG, "bert_backward_multilabel: the model was built for inference (training = 0)");
-    int rc = bert_loss_multilabel(m, targets, loss, err);
-    if (rc) return rc;
-    size_t n = (size_t)m->B * m->cfg.num_labels;
-    float inv = 1.0f / (float)n;
-    for (size_t i = 0; i < n; i++) {
-        float sig = 1.0f / (1.0f + expf(-m->logits[i]));
-        m->dlogits[i] = (sig - targets[i]) * inv;
-    }
-    backward_from_dlogits(m);
-    return BERTC_OK;
+    if (need_text_head(m, "bert_backward_multilabel", err)) return err->code;
+    if (!targets) return bertc_fail(err, BERTC_ERR_ARG, "bert_loss_multilabel: no targets");
+    bert_targets y = {.multi_hot = targets};
+    return bert_head_backward(m, &y, loss, err);
 }

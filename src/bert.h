@@ -35,6 +35,15 @@
  * (docs/family.md). A zeroed config is BERT. */
 enum { BERT_ARCH_BERT = 0, BERT_ARCH_DISTILBERT = 1 };
 
+/* The task head on top of the encoder (heads.h owns each one; config.json's
+ * architectures names it). A zeroed config is text classification. */
+enum {
+    BERT_TASK_TEXT_CLS = 0,  /* BertForSequenceClassification: pooler + classifier on [CLS], (B,NL) */
+    BERT_TASK_TOKEN_CLS = 1, /* BertForTokenClassification: classifier on every token, (B,T,NL) */
+    BERT_TASK_QA = 2,        /* BertForQuestionAnswering: qa_outputs on every token, (B,T,2) start|end */
+    BERT_NUM_TASKS = 3
+};
+
 /* config.json's problem_type. A zeroed config is single-label. */
 enum {
     BERT_PROBLEM_SINGLE_LABEL = 0, /* softmax + cross-entropy ("single_label_classification" or null) */
@@ -44,6 +53,7 @@ enum {
 typedef struct bert_config {
     int model_type;           /* BERT_ARCH_BERT or BERT_ARCH_DISTILBERT */
     int problem_type;         /* BERT_PROBLEM_SINGLE_LABEL or BERT_PROBLEM_MULTI_LABEL */
+    int task;                 /* BERT_TASK_*: which head (heads.h) */
     int vocab_size;           /* V */
     int hidden_size;          /* C */
     int num_layers;           /* L  (num_hidden_layers) */
@@ -56,7 +66,9 @@ typedef struct bert_config {
     float layer_norm_eps;     /* HF default 1e-12 */
     float hidden_dropout;     /* hidden_dropout_prob */
     float attention_dropout;  /* attention_probs_dropout_prob */
-    float classifier_dropout; /* classifier_dropout, or hidden_dropout when null */
+    float classifier_dropout; /* classifier_dropout, or hidden_dropout when null (DistilBERT:
+                                 seq_classif_dropout); heads.h says which head uses it */
+    float qa_dropout;         /* DistilBERT's qa_dropout (0.1); BERT's QA head has no dropout */
     float initializer_range;  /* std of new weights, HF default 0.02 */
     char **id2label;          /* NL malloc'd strings ("LABEL_0", ... when absent); owned */
 } bert_config;
@@ -94,10 +106,11 @@ typedef struct bert_params {
     float *fcprojb; /* (L, C)     output dense bias */
     float *ln2w;    /* (L, C)     output LayerNorm weight */
     float *ln2b;    /* (L, C)     output LayerNorm bias */
-    float *poolw;   /* (C, C)     pooler dense weight (DistilBERT: pre_classifier) */
-    float *poolb;   /* (C)        pooler dense bias (DistilBERT: pre_classifier) */
-    float *clsw;    /* (NL, C)    classifier weight */
-    float *clsb;    /* (NL)       classifier bias */
+    float *poolw;   /* (C, C)     pooler dense weight (DistilBERT: pre_classifier); empty (0
+                                  floats) for heads without a pooler (heads.h) */
+    float *poolb;   /* (C)        pooler dense bias (DistilBERT: pre_classifier); likewise */
+    float *clsw;    /* (NL, C)    the head's output layer: classifier (qa_outputs for QA, NL = 2) */
+    float *clsb;    /* (NL)       its bias */
 } bert_params;
 
 /* Element counts of the BERT_NUM_PARAM_TENSORS tensors, in the enum's order. */
@@ -161,11 +174,15 @@ typedef struct bert_model {
     bert_params grads;      /* slices of grads_memory */
     size_t arena_bytes;     /* activation arena size (bytes), for reporting */
 
-    /* Results of the last bert_forward, valid until the next one. */
+    /* Results of the last bert_forward, valid until the next one. Per-sequence
+     * heads (text classification) give R = B rows; per-token heads (token
+     * classification, question answering) R = B*T rows, row b*T+t for token t. */
     int B, T;               /* its batch size and padded length */
-    float *logits;          /* (B,NL) */
-    float *probs;           /* (B,NL) softmax of logits (multi-label: sigmoid of each) */
-    float *pooled;          /* (B,C)  pooler output on [CLS]: tanh (BERT) or relu (DistilBERT) */
+    float *logits;          /* (R,NL); QA: (B,T,2), [..,0] start and [..,1] end logits */
+    float *probs;           /* (R,NL) softmax of each row (multi-label: sigmoid of each);
+                               QA: the softmax of each token's two logits (not a span score) */
+    float *pooled;          /* (B,C)  pooler output on [CLS]: tanh (BERT) or relu (DistilBERT);
+                               text classification only */
 
     /* Private below: arena slices (see bert.c). */
     float *acts_memory;
@@ -251,6 +268,34 @@ int bert_backward_multilabel(bert_model *m, const float *targets, float *loss, b
  * a long text's windows, longtext.h): dlogits (B,NL) = dloss/dlogits of the last
  * forward; *adds* dloss/dparams to m->grads_memory. */
 int bert_backward_dlogits(bert_model *m, const float *dlogits, bertc_err *err);
+
+/* What a head's loss is taken against (heads.h): fill the fields of the
+ * model's task, leave the others NULL. */
+typedef struct bert_targets {
+    const int *labels;          /* text classification: (B) class ids in [0,NL);
+                                   token classification: (B,T) tag ids, -100 = not scored
+                                   (special tokens, padding, later sub-words), as PyTorch's
+                                   CrossEntropyLoss(ignore_index=-100) */
+    const float *multi_hot;     /* text classification, multi-label: (B,NL) targets in [0,1] */
+    const float *class_weights; /* text classification, single-label: (NL) or NULL */
+    const int *start, *end;     /* question answering: (B) token positions of the answer's
+                                   first and last token; clamped to [0,T] and T is not scored,
+                                   as BertForQuestionAnswering does */
+} bert_targets;
+
+/* The loss of the last forward for the model's head (cfg.task): into *loss
+ * (may be NULL). Text classification: bert_loss / bert_loss_multilabel; token
+ * classification: mean cross-entropy over the scored tokens; QA: (CE(start) +
+ * CE(end)) / 2 over the batch, the softmax taken over all T positions as
+ * transformers does (padding included). BERTC_ERR_NUMERIC when it is not finite
+ * (e.g. a token batch in which nothing is scored: 0/0, as in PyTorch). */
+int bert_head_loss(const bert_model *m, const bert_targets *y, float *loss, bertc_err *err);
+
+/* As bert_head_loss, and *adds* its gradient with respect to every parameter
+ * to m->grads_memory (a model built for training; the dropout masks of the last
+ * forward). Text classification does what bert_backward or
+ * bert_backward_multilabel does, bit for bit. */
+int bert_head_backward(bert_model *m, const bert_targets *y, float *loss, bertc_err *err);
 
 /* ---- Memory planning ---- */
 

@@ -1,6 +1,7 @@
 /* bert_layout.c: the parameter layout and config checks shared by the loader,
  * the model and the optimizer. */
 #include "bert.h"
+#include "heads.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,11 @@ int bert_config_validate(const bert_config *c, bertc_err *err) {
     if (!(cond)) return bertc_fail(err, BERTC_ERR_FORMAT, "config.json: " field " " __VA_ARGS__)
     NEED(c->model_type == BERT_ARCH_BERT || c->model_type == BERT_ARCH_DISTILBERT, "model_type",
          "must be \"bert\" or \"distilbert\" (got %d)", c->model_type);
+    NEED(c->task >= 0 && c->task < BERT_NUM_TASKS, "architectures", "names no head bertc has (task %d)", c->task);
+    NEED(c->task != BERT_TASK_QA || c->num_labels == 2, "num_labels",
+         "must be 2 for question answering (start and end; got %d)", c->num_labels);
+    NEED(c->task == BERT_TASK_TEXT_CLS || c->problem_type == BERT_PROBLEM_SINGLE_LABEL, "problem_type",
+         "multi_label_classification is for text classification only");
     NEED(c->problem_type == BERT_PROBLEM_SINGLE_LABEL || c->problem_type == BERT_PROBLEM_MULTI_LABEL, "problem_type",
          "must be single_label_classification or multi_label_classification (got %d)", c->problem_type);
     NEED(c->model_type != BERT_ARCH_DISTILBERT || c->type_vocab_size == 0, "type_vocab_size",
@@ -36,6 +42,7 @@ int bert_config_validate(const bert_config *c, bertc_err *err) {
     NEED(c->hidden_dropout >= 0 && c->hidden_dropout < 1, "hidden_dropout_prob", "must be in [0, 1) (got %g)", c->hidden_dropout);
     NEED(c->attention_dropout >= 0 && c->attention_dropout < 1, "attention_probs_dropout_prob", "must be in [0, 1) (got %g)", c->attention_dropout);
     NEED(c->classifier_dropout >= 0 && c->classifier_dropout < 1, "classifier_dropout", "must be in [0, 1) (got %g)", c->classifier_dropout);
+    NEED(c->qa_dropout >= 0 && c->qa_dropout < 1, "qa_dropout", "must be in [0, 1) (got %g)", c->qa_dropout);
 #undef NEED
     return BERTC_OK;
 }
@@ -61,8 +68,9 @@ void bert_param_sizes(size_t s[BERT_NUM_PARAM_TENSORS], const bert_config *cfg) 
     s[BERT_FCPROJB] = L * C;
     s[BERT_LN2W] = L * C;
     s[BERT_LN2B] = L * C;
-    s[BERT_POOLW] = C * C;
-    s[BERT_POOLB] = C;
+    int pooled = bert_head_of(cfg->task)->has_pooler;
+    s[BERT_POOLW] = pooled ? C * C : 0;
+    s[BERT_POOLB] = pooled ? C : 0;
     s[BERT_CLSW] = NL * C;
     s[BERT_CLSB] = NL;
 }

@@ -4,6 +4,7 @@
  * table so "distilbert" can be added beside "bert"); tokenizer_config.json and
  * vocab.txt; tensor names; loading; resolving names; saving. */
 #include "hfmodel.h"
+#include "heads.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -29,6 +30,7 @@
 
 void hf_load_opts_default(hf_load_opts *o) {
     o->num_labels = -1;
+    o->task = -1;
     o->labels = NULL;
     o->seed = 42;
 }
@@ -335,6 +337,7 @@ static int parse_distilbert_config(bert_config *c, const cJSON *root, const char
         (rc = json_float(root, path, "dropout", 0.1f, &c->hidden_dropout, NULL, err)) ||
         (rc = json_float(root, path, "attention_dropout", 0.1f, &c->attention_dropout, NULL, err)) ||
         (rc = json_float(root, path, "seq_classif_dropout", 0.2f, &c->classifier_dropout, NULL, err)) ||
+        (rc = json_float(root, path, "qa_dropout", 0.1f, &c->qa_dropout, NULL, err)) ||
         (rc = json_float(root, path, "initializer_range", 0.02f, &c->initializer_range, NULL, err)))
         return rc;
     if (!(c->initializer_range >= 0 && c->initializer_range < 10))
@@ -467,9 +470,11 @@ static float *slice_ptr(const bert_params *p, const hf_tensor_map *t, int layer,
 }
 
 static void fmt_name(char *out, size_t cap, const char *prefix, const hf_tensor_map *t, const char *pattern,
-                     int layer) {
+                     int layer, const bert_head *head) {
     char base[120];
     if (t->layered) snprintf(base, sizeof base, pattern, layer);
+    else if (t->group == HF_CLASSIFIER) /* "classifier.weight" -> the head's own name ("qa_outputs.weight") */
+        snprintf(base, sizeof base, "%s%s", head->out_tensor, strchr(pattern, '.'));
     else snprintf(base, sizeof base, "%s", pattern);
     /* The classifier sits beside the "bert." module, never under it. */
     if (snprintf(out, cap, "%s%s", (t->group == HF_CLASSIFIER || t->at_root) ? "" : prefix, base) >= (int)cap)
@@ -581,7 +586,34 @@ static int check_vocab(const char *path, int vocab_size, int *ntok, bertc_err *e
 
 /* ---- Loading ---- */
 
-static int load_config(hf_model *m, const hf_arch **arch, const char *dir, bertc_err *err) {
+/* config.json's architectures: the head a folder was trained with, as
+ * transformers' class names say it (BertForTokenClassification, ...): its
+ * task into *task, or -1 when no entry names a head (BertModel,
+ * BertForPreTraining, BertForMaskedLM, none). A head class of the other model
+ * type (DistilBertFor... in a "bert" config) is an error. */
+static int parse_architectures(int *task, const cJSON *root, const char *path, int model_type, bertc_err *err) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "architectures");
+    *task = -1;
+    if (!a || cJSON_IsNull(a)) return BERTC_OK;
+    if (!cJSON_IsArray(a))
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: architectures: expected a list of class names, got %s", path,
+                          json_type(a));
+    for (const cJSON *e = a->child; e; e = e->next) {
+        if (!cJSON_IsString(e))
+            return bertc_fail(err, BERTC_ERR_FORMAT, "%s: architectures: expected strings, got %s", path, json_type(e));
+        int mt = -1;
+        const bert_head *h = bert_head_by_class(e->valuestring, &mt);
+        if (!h) continue;
+        if (mt != model_type)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "%s: architectures: %.60s does not match model_type \"%s\"", path,
+                              e->valuestring, model_type == BERT_ARCH_DISTILBERT ? "distilbert" : "bert");
+        *task = h->task;
+        return BERTC_OK;
+    }
+    return BERTC_OK;
+}
+
+static int load_config(hf_model *m, const hf_arch **arch, const char *dir, const hf_load_opts *opts, bertc_err *err) {
     char path[PATH_MAX];
     if (bertc_path_join(path, sizeof path, dir, "config.json") != 0)
         return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
@@ -607,6 +639,26 @@ static int load_config(hf_model *m, const hf_arch **arch, const char *dir, bertc
     if ((rc = (*arch)->parse_config(&m->cfg, j, path, err)) != BERTC_OK) goto done;
     if ((rc = parse_problem_type(&m->cfg, j, path, err)) != BERTC_OK) goto done;
     if ((rc = parse_labels(&m->cfg, j, path, err)) != BERTC_OK) goto done;
+    if ((rc = parse_architectures(&m->folder_task, j, path, m->cfg.model_type, err)) != BERTC_OK) goto done;
+    /* the head to run: the caller's (--task), else the folder's, else text classification */
+    m->cfg.task = opts->task >= 0 ? opts->task : m->folder_task >= 0 ? m->folder_task : BERT_TASK_TEXT_CLS;
+    const bert_head *head = bert_head_of(m->cfg.task);
+    if (m->cfg.task != BERT_TASK_TEXT_CLS && m->cfg.problem_type != BERT_PROBLEM_SINGLE_LABEL) {
+        if (m->folder_task == m->cfg.task) {
+            rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: problem_type: multi_label_classification with a %s head", path,
+                            head->name);
+            goto done;
+        }
+        m->cfg.problem_type = BERT_PROBLEM_SINGLE_LABEL; /* the other task's setting, not this head's */
+    }
+    if (head->fixed_labels && m->cfg.num_labels != head->fixed_labels) {
+        /* QA's two outputs (start, end) are not labels a config could change */
+        char **two = labels_default(head->fixed_labels);
+        if (!two) { rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", path); goto done; }
+        labels_free(m->cfg.id2label, m->cfg.num_labels);
+        m->cfg.id2label = two;
+        m->cfg.num_labels = head->fixed_labels;
+    }
     if ((rc = bert_config_validate(&m->cfg, err)) != BERTC_OK) bertc_err_prefix(err, "%s", dir);
 done:
     cJSON_Delete(j);
@@ -615,12 +667,12 @@ done:
 
 /* Finds tensor pattern (or its alt) for layer; NULL when absent. */
 static const st_tensor *find_mapped(const st_file *f, const char *prefix, const hf_tensor_map *t, int layer,
-                                    char *name, size_t cap) {
-    fmt_name(name, cap, prefix, t, t->name, layer);
+                                    char *name, size_t cap, const bert_head *head) {
+    fmt_name(name, cap, prefix, t, t->name, layer, head);
     const st_tensor *s = st_find(f, name);
     if (!s && t->alt) {
         char alt[300];
-        fmt_name(alt, sizeof alt, prefix, t, t->alt, layer);
+        fmt_name(alt, sizeof alt, prefix, t, t->alt, layer, head);
         s = st_find(f, alt);
         if (s) snprintf(name, cap, "%s", alt);
     }
@@ -665,15 +717,25 @@ static int load_tensors(hf_model *m, const st_file *f, const hf_arch *arch, cons
     snprintf(probe, sizeof probe, "%s%s", arch->prefix, arch->tensors[0].name);
     if (st_find(f, probe)) prefix = arch->prefix;
 
+    /* The head of cfg->task names the output layer and says whether a pooler
+     * belongs to it; a head trained for another task (architectures) is not
+     * this one's. */
+    const bert_head *head = bert_head_of(cfg->task);
+    char wname[64], bname[64];
+    snprintf(wname, sizeof wname, "%s.weight", head->out_tensor);
+    snprintf(bname, sizeof bname, "%s.bias", head->out_tensor);
+    int other_task = m->folder_task >= 0 && m->folder_task != cfg->task;
+
     /* Which optional groups are present (both tensors or neither). */
     int have[3] = {1, 0, 0};
     for (int g = HF_POOLER; g <= HF_CLASSIFIER; g++) {
+        if ((g == HF_POOLER && !head->has_pooler) || (g == HF_CLASSIFIER && other_task)) continue;
         int found = 0, total = 0;
         const char *missing = NULL;
         for (int i = 0; i < arch->num_tensors; i++) {
             if (arch->tensors[i].group != g) continue;
             total++;
-            if (find_mapped(f, prefix, &arch->tensors[i], 0, name, sizeof name)) found++;
+            if (find_mapped(f, prefix, &arch->tensors[i], 0, name, sizeof name, head)) found++;
             else missing = arch->tensors[i].name;
         }
         if (found && found != total) {
@@ -689,20 +751,20 @@ static int load_tensors(hf_model *m, const st_file *f, const hf_arch *arch, cons
     int want_nl = opts->num_labels;
     int ckpt_nl = -1;
     if (have[HF_CLASSIFIER]) {
-        const st_tensor *w = st_find(f, "classifier.weight");
+        const st_tensor *w = st_find(f, wname);
         if (w->rank == 2 && w->shape[1] == cfg->hidden_size && w->shape[0] >= 1 && w->shape[0] <= BERT_MAX_LABELS)
             ckpt_nl = (int)w->shape[0];
         if (ckpt_nl < 0 || (want_nl < 0 && ckpt_nl != cfg->num_labels)) {
             int64_t exp[2];
             int rank = expected_shape(exp, BERT_CLSW, cfg);
             rc = check_shape(f, w, exp, rank, " (from id2label / num_labels)", err);
-            if (rc == BERTC_OK) rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: classifier.weight: bad shape", path);
+            if (rc == BERTC_OK) rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s: bad shape", path, wname);
             goto done;
         }
     }
     int final_nl = want_nl > 0 ? want_nl : cfg->num_labels;
     m->new_head = !have[HF_CLASSIFIER] || ckpt_nl != final_nl;
-    m->new_pooler = !have[HF_POOLER];
+    m->new_pooler = head->has_pooler && !have[HF_POOLER];
 
     /* Labels: the caller's, else the config's when the count still fits, else LABEL_i. */
     char **labels = NULL;
@@ -729,7 +791,7 @@ static int load_tensors(hf_model *m, const st_file *f, const hf_arch *arch, cons
         const hf_tensor_map *t = &arch->tensors[i];
         if (!have[t->group] || (t->group == HF_CLASSIFIER && m->new_head)) continue;
         for (int l = 0; l < (t->layered ? cfg->num_layers : 1); l++) {
-            const st_tensor *s = find_mapped(f, prefix, t, l, name, sizeof name);
+            const st_tensor *s = find_mapped(f, prefix, t, l, name, sizeof name, head);
             if (!s) {
                 rc = bertc_fail(err, BERTC_ERR_NOTFOUND,
                                 "%s: tensor %s is missing (config.json: %d layers; names %s)", path, name,
@@ -749,8 +811,8 @@ static int load_tensors(hf_model *m, const st_file *f, const hf_arch *arch, cons
         }
     }
     if (have[HF_CLASSIFIER] && m->new_head) {
-        used[st_find(f, "classifier.weight") - first] = 1;
-        used[st_find(f, "classifier.bias") - first] = 1;
+        used[st_find(f, wname) - first] = 1;
+        used[st_find(f, bname) - first] = 1;
     }
     /* A tensor of the encoder that we would not use means the config and the
      * checkpoint disagree (more layers, or another attention): refuse. */
@@ -787,7 +849,7 @@ static int load_tensors(hf_model *m, const st_file *f, const hf_arch *arch, cons
         int rank = expected_shape(exp, t->param, cfg);
         size_t slice = (size_t)exp[0] * (rank == 2 ? (size_t)exp[1] : 1);
         for (int l = 0; l < (t->layered ? cfg->num_layers : 1); l++) {
-            const st_tensor *s = find_mapped(f, prefix, t, l, name, sizeof name);
+            const st_tensor *s = find_mapped(f, prefix, t, l, name, sizeof name, head);
             if ((rc = st_tensor_to_f32(slice_ptr(&m->params, t, l, slice), slice, f, s, err)) != BERTC_OK)
                 goto done;
             if (src_dtype == -1) src_dtype = s->dtype;
@@ -803,12 +865,12 @@ static int load_tensors(hf_model *m, const st_file *f, const hf_arch *arch, cons
 
     int k = snprintf(summary, cap, "%d tensors tile %.1f MB exactly, %s, shapes match config.json (%s names%s)",
                      n_file, (double)st_data_len(f) / 1e6, m->source_dtype,
-                     *prefix ? arch->seq_class : arch->base_class,
+                     *prefix ? head->arch_class[arch->arch] : arch->base_class,
                      ignored ? ", buffers/pre-training heads ignored" : "");
     if (m->new_pooler && k > 0 && (size_t)k < cap)
         k += snprintf(summary + k, cap - (size_t)k, "; new pooler (seed %llu)", (unsigned long long)opts->seed);
     if (m->new_head && k > 0 && (size_t)k < cap)
-        snprintf(summary + k, cap - (size_t)k, "; new %d-label classifier head (seed %llu)", cfg->num_labels,
+        snprintf(summary + k, cap - (size_t)k, "; new %d-label %s head (seed %llu)", cfg->num_labels, head->name,
                  (unsigned long long)opts->seed);
 done:
     free(used);
@@ -842,7 +904,9 @@ int hf_model_load(hf_model *m, const char *name_or_path, const hf_load_opts *opt
     int ntok = 0;
     char summary[700] = "";
     if (!(m->dir = strdup(dir))) { rc = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory"); goto fail; }
-    if ((rc = load_config(m, &arch, dir, err)) != BERTC_OK) goto fail;
+    if (opts->task < -1 || opts->task >= BERT_NUM_TASKS)
+        return bertc_fail(err, BERTC_ERR_ARG, "task: must be -1 (the folder's) or a BERT_TASK_* (got %d)", opts->task);
+    if ((rc = load_config(m, &arch, dir, opts, err)) != BERTC_OK) goto fail;
     if ((rc = load_tokenizer_config(&m->tok, dir, err)) != BERTC_OK) goto fail;
     if (bertc_path_join(path, sizeof path, dir, "vocab.txt") != 0 || !(m->vocab_path = strdup(path))) {
         rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: path too long or out of memory", dir);
@@ -981,7 +1045,7 @@ static cJSON *distilbert_config_json(const hf_model *m, cJSON *j, cJSON *arch, c
     const bert_config *c = &m->cfg;
     cJSON_AddStringToObject(j, "activation", "gelu");
     cJSON_AddItemToObject(j, "architectures", arch);
-    cJSON_AddItemToArray(arch, cJSON_CreateString("DistilBertForSequenceClassification"));
+    cJSON_AddItemToArray(arch, cJSON_CreateString(bert_head_of(c->task)->arch_class[BERT_ARCH_DISTILBERT]));
     cJSON_AddItemToObject(j, "attention_dropout", json_float_num(c->attention_dropout));
     cJSON_AddNumberToObject(j, "dim", c->hidden_size);
     cJSON_AddItemToObject(j, "dropout", json_float_num(c->hidden_dropout));
@@ -997,7 +1061,7 @@ static cJSON *distilbert_config_json(const hf_model *m, cJSON *j, cJSON *arch, c
     cJSON_AddNumberToObject(j, "pad_token_id", c->pad_token_id);
     if (c->problem_type == BERT_PROBLEM_MULTI_LABEL)
         cJSON_AddStringToObject(j, "problem_type", "multi_label_classification");
-    cJSON_AddItemToObject(j, "qa_dropout", json_float_num(0.1f));
+    cJSON_AddItemToObject(j, "qa_dropout", json_float_num(c->qa_dropout));
     cJSON_AddItemToObject(j, "seq_classif_dropout", json_float_num(c->classifier_dropout));
     cJSON_AddBoolToObject(j, "sinusoidal_pos_embds", 0);
     cJSON_AddBoolToObject(j, "tie_word_embeddings", 1);
@@ -1016,7 +1080,7 @@ static cJSON *config_json(const hf_model *m) {
         goto labels;
     }
     cJSON_AddItemToObject(j, "architectures", arch);
-    cJSON_AddItemToArray(arch, cJSON_CreateString("BertForSequenceClassification"));
+    cJSON_AddItemToArray(arch, cJSON_CreateString(bert_head_of(c->task)->arch_class[BERT_ARCH_BERT]));
     cJSON_AddItemToObject(j, "attention_probs_dropout_prob", json_float_num(c->attention_dropout));
     cJSON_AddItemToObject(j, "classifier_dropout", json_float_num(c->classifier_dropout));
     cJSON_AddStringToObject(j, "dtype", "float32");
@@ -1099,7 +1163,9 @@ static int write_weights(const hf_model *m, const char *dir, bertc_err *err) {
     const hf_arch *arch = arch_of(c);
     const hf_tensor_map *map = arch->tensors;
     int n = 0;
-    for (int i = 0; i < arch->num_tensors; i++) n += map[i].layered ? c->num_layers : 1;
+    const bert_head *head = bert_head_of(c->task);
+    for (int i = 0; i < arch->num_tensors; i++)
+        if (map[i].group != HF_POOLER || head->has_pooler) n += map[i].layered ? c->num_layers : 1;
     st_entry *e = calloc((size_t)n, sizeof *e);
     char *names = calloc((size_t)n, 128);
     char path[PATH_MAX], tmp[PATH_MAX];
@@ -1111,11 +1177,12 @@ static int write_weights(const hf_model *m, const char *dir, bertc_err *err) {
     int k = 0;
     for (int i = 0; i < arch->num_tensors; i++) {
         const hf_tensor_map *t = &map[i];
+        if (t->group == HF_POOLER && !head->has_pooler) continue; /* a per-token head has none */
         int64_t shape[2];
         int rank = expected_shape(shape, t->param, c);
         size_t slice = (size_t)shape[0] * (rank == 2 ? (size_t)shape[1] : 1);
         for (int l = 0; l < (t->layered ? c->num_layers : 1); l++, k++) {
-            fmt_name(names + (size_t)k * 128, 128, arch->prefix, t, t->name, l);
+            fmt_name(names + (size_t)k * 128, 128, arch->prefix, t, t->name, l, head);
             e[k].name = names + (size_t)k * 128;
             e[k].dtype = ST_F32;
             e[k].rank = rank;

@@ -29,6 +29,9 @@
 
 typedef struct hf_load_opts {
     int num_labels;       /* -1: keep the folder's (or 2 for a new head); else force this many */
+    int task;             /* -1: the head config.json's architectures names (text classification
+                             when it names none); else a BERT_TASK_* (heads.h): a folder trained
+                             for another task then gets a new head of this one */
     char **labels;        /* optional label names for a new head (num_labels of them), or NULL */
     uint64_t seed;        /* seeds a new classifier head (normal(0, initializer_range)) */
 } hf_load_opts;
@@ -60,7 +63,9 @@ typedef struct hf_model {
     size_t num_params;
     bert_params params;       /* slices of params_memory */
     int new_head;             /* 1: no classifier in the checkpoint, initialised from seed */
-    int new_pooler;           /* 1: no pooler in the checkpoint, initialised from seed */
+    int new_pooler;           /* 1: no pooler in the checkpoint, initialised from seed (only heads
+                                 with a pooler have one) */
+    int folder_task;          /* the task config.json's architectures names, or -1 (none) */
     char source_dtype[8];     /* "F32", "F16" or "BF16": the checkpoint's float type */
     char checks[1024];        /* what was validated, one human-readable line for `bertc info` */
 } hf_model;

@@ -1,0 +1,51 @@
+/* bert_ops.h: private to the model (bert.c) and its heads (heads.c): the table
+ * of kernels a model runs on (reference, fast fp32 or bf16) and the dropout
+ * mask draw, so that a head runs on the same kernels as the encoder under it.
+ * Not API: nothing outside bert.c and heads.c includes it. */
+#ifndef BERTC_BERT_OPS_H
+#define BERTC_BERT_OPS_H
+
+#include <stdint.h>
+#include "bert.h"
+
+typedef struct bert_ops {
+    void (*embeddings_forward)(float *, const int *, const int *, const float *, const float *,
+                               const float *, int, int, int);
+    void (*embeddings_backward)(float *, float *, float *, const float *, const int *,
+                                const int *, int, int, int);
+    void (*layernorm_forward)(float *, float *, float *, const float *, const float *,
+                              const float *, float, int, int);
+    void (*layernorm_backward)(float *, float *, float *, const float *, const float *,
+                               const float *, const float *, const float *, int, int);
+    void (*matmul_forward)(float *, const float *, const float *, const float *, int, int, int);
+    void (*matmul_backward)(float *, float *, float *, const float *, const float *,
+                            const float *, int, int, int);
+    void (*matmul_gelu_forward)(float *, float *, const float *, const float *, const float *,
+                                int, int, int);
+    void (*gelu_forward)(float *, const float *, size_t);
+    void (*gelu_backward)(float *, const float *, const float *, size_t);
+    void (*dropout_forward)(float *, const float *, const uint8_t *, float, size_t);
+    void (*dropout_backward)(float *, const float *, const uint8_t *, float, size_t);
+    void (*residual_layernorm_forward)(float *, float *, float *, float *, const float *,
+                                       const float *, const uint8_t *, float, const float *,
+                                       const float *, float, int, int);
+    void (*attention_forward)(float *, float *, const uint8_t *, float, const float *,
+                              const int *, float *, int, int, int, int, int);
+    void (*attention_backward)(float *, const float *, const float *, const float *,
+                               const uint8_t *, float, float *, int, int, int, int, int);
+    void (*pooler_forward)(float *, const float *, const float *, const float *, int, int, int);
+    void (*pooler_backward)(float *, float *, float *, const float *, const float *,
+                            const float *, const float *, int, int, int);
+} bert_ops;
+
+/* The kernels model m runs on (use_reference, precision). */
+const bert_ops *bert_ops_of(const bert_model *m);
+
+/* Draws a keep mask into keep when dropout is on (rng) and p > 0, and returns
+ * it; else returns NULL (no dropout). */
+const uint8_t *bert_draw_mask(uint8_t *keep, bertc_rng *rng, float p, size_t n);
+
+/* The mask of the last forward when it drew one for probability p, else NULL. */
+#define BERT_KEPT(m, keep, p) (((m)->dropout_on && (p) > 0.0f) ? (keep) : NULL)
+
+#endif /* BERTC_BERT_OPS_H */

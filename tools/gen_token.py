@@ -197,13 +197,14 @@ LABEL_SETS = [
     ["O", "B-X", "I-X", "PER", ".", "B", "I", "U-ORG", "B-X-Y", "I-X-Y", "E-X"],
     ["O", "B-été", "I-été", "B-日本", "I-日本", "B-Zz", "I-Zz", "B-a_very_long_entity_type_name", "I-a_very_long_entity_type_name"],
     ["O", "B-A", "I-A"],
+    ["O"] + [p + "-T%02d" % i for i in range(20) for p in ("B", "I")],  # > 8 types: numpy's 8-way pairwise sum
 ]
 
 
 def gen_metrics(out_dir):
     rng = random.Random(20261204)
     cases = []
-    for c in range(400):
+    for c in range(480):
         labels = LABEL_SETS[c % len(LABEL_SETS)]
         K = len(labels)
         o = labels.index("O")

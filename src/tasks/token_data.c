@@ -542,6 +542,9 @@ int bertc_token_align(bertc_token_features *out, const bert_tokenizer *tok,
         if (keep < np) out->words_cut++;
         pieces += np;
         if (keep == 0) continue;
+        if ((long)n + keep + 1 > INT_MAX)
+            return bertc_fail(err, BERTC_ERR_ARG, "token alignment: a sentence of more than %d pieces: give a max_length",
+                              INT_MAX - 2);
         rc = features_reserve(out, n + (int)keep + 1, err);
         if (rc) return rc;
         for (int p = 0; p < (int)keep; p++, n++) {

@@ -91,7 +91,8 @@ typedef struct bertc_token_dataset {
  * integer tag must be in [0, num_labels). Names must be non-empty and distinct
  * (BERTC_ERR_ARG). labels NULL (num_labels 0): the list is built as run_ner.py
  * does, sorted(set(all tags)) in code point order (strcmp on UTF-8), and
- * integer tags are an error. Files of 2 GiB or more are refused. */
+ * integer tags are an error. Files of 2 GiB or more are refused. A file with no
+ * sentence loads as ds->n = 0 (the caller decides whether that is an error). */
 int bertc_token_data_load(bertc_token_dataset *ds, const char *path, const char *format,
                           const char *const *labels, int num_labels, bertc_err *err);
 

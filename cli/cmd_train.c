@@ -87,11 +87,12 @@ static void on_event(const bertc_train_event *e, void *user) {
 
 int cmd_train(int argc, char **argv) {
     cli_flag fl[] = {
+        {"task", "text-classification", "what to train: text-classification|token-classification (the head; a folder trained for another task gets a new one)", 0, 0, 0},
         {"model", "all-MiniLM-L6-v2", "model folder or cached model name to fine-tune", 0, 0, 0},
         {"train", NULL, "training data: aclImdb folder/.tar.gz[:train|test], .csv, .tsv, .jsonl, fastText .txt", 0, 0, 0},
         {"eval", NULL, "evaluation data (same formats; labels must be among the training labels)", 0, 0, 0},
         {"out", NULL, "run directory: checkpoint-N/, model/, log.jsonl, run.json, report.html", 0, 0, 0},
-        {"format", "auto", "data format: auto|imdb|csv|tsv|jsonl|fasttext", 0, 0, 0},
+        {"format", "auto", "data format: auto|imdb|csv|tsv|jsonl|fasttext; token classification: conll|jsonl", 0, 0, 0},
         {"text-column", "text", "CSV/TSV column or JSON key of the text", 0, 0, 0},
         {"text-pair-column", NULL, "column/key of a second text (pair classification)", 0, 0, 0},
         {"label-column", "label", "CSV/TSV column or JSON key of the label", 0, 0, 0},
@@ -135,6 +136,7 @@ int cmd_train(int argc, char **argv) {
         {"gradient-checkpointing", NULL, "recompute each layer in the backward: less memory, ~1 more forward per step", CLI_BOOL, 0, 0},
         {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
         CLI_PRECISION_FLAG,
+        {"label-all-tokens", NULL, "token classification: every sub-word carries its word's tag (else only the first)", CLI_BOOL, 0, 0},
         {"multi-label", NULL, "several labels per text (JSONL lists, several __label__, CSV split at --label-separator): sigmoid + BCE", CLI_BOOL, 0, 0},
         {"label-separator", NULL, "multi-label CSV/TSV: separator inside the label field (e.g. ',')", 0, 0, 0},
         {"threshold", "0.5", "multi-label evaluation: a label is predicted when its probability >= this", 0, 0, 0},
@@ -208,6 +210,8 @@ int cmd_train(int argc, char **argv) {
     o.precision = cli_precision(fl);
     o.gradient_checkpointing = cli_bool(fl, "gradient-checkpointing");
     o.multi_label = cli_bool(fl, "multi-label");
+    o.task = cli_choice(fl, "task", "text-classification|token-classification");
+    o.label_all_tokens = cli_bool(fl, "label-all-tokens");
     o.label_separator = cli_str(fl, "label-separator");
     o.threshold = cli_float(fl, "threshold", 0, 1);
     static const int lt[] = {BERTC_LONG_TRUNCATE, BERTC_LONG_HEAD_TAIL, BERTC_LONG_CHUNKS};

@@ -3,6 +3,8 @@
  * Sections: options; data and labels; tokenization; batch order; the step;
  * evaluation; log.jsonl; checkpoints and resume; the run. */
 #include "train.h"
+#include "train_task.h"
+#include "heads.h"
 #include "ops_bf16.h"
 
 #include <cjson/cJSON.h>
@@ -171,70 +173,6 @@ int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
     return BERTC_OK;
 }
 
-/* ---- the trainer's state ---- */
-
-typedef struct encset {
-    int n;
-    int *ids, *types;   /* (sum len) tokens of every sequence, back to back */
-    size_t *off;        /* (nseq) start of sequence j */
-    int *len;           /* (nseq) tokens of sequence j */
-    int *labels;        /* (n) */
-    float *targets;     /* multi-label: (n, NL) multi-hot rows; else NULL */
-    int nseq;           /* sequences: n, or with chunks every window of every example */
-    int *win0;          /* chunks: (n + 1) example i's windows are sequences [win0[i], win0[i+1]); else NULL */
-    int *elen;          /* (n) example length for group_by_length: its tokens (all windows) */
-} encset;
-
-typedef struct trainer {
-    const bertc_train_opts *o;
-    const bertc_train_callbacks *cb;
-    bertc_err *err;
-    char **labels_given;            /* --labels split, or NULL */
-    int num_labels_given;
-    bertc_dataset train, eval;
-    int has_eval;
-    hf_model hf;
-    bert_tokenizer *tok;
-    int pad_id;
-    encset tr, ev;
-    float *class_w;                 /* (NL) or NULL */
-    bert_model m;
-    bertc_adamw opt;
-    bertc_sched sched;
-    bertc_metrics met;
-    long nb;                        /* batches per epoch */
-    long spe;                       /* optimizer steps per epoch */
-    long total;                     /* optimizer steps in the run */
-    long eval_steps;
-    int *perm;                      /* (n) this epoch's order */
-    long perm_epoch;
-    int *b_ids, *b_types, *b_mask, *b_labels, *b_pred; /* (Bmax*T) / (Bmax) batch buffers */
-    float *b_targets;               /* multi-label: (B texts, NL) */
-    float *b_pooled, *b_dpooled, *b_probs, *b_dlogits; /* chunks: (B, NL) x 3, (Bmax windows, NL) */
-    int b_nwin[4096];               /* chunks: windows of each text of the batch */
-    uint8_t *b_truth, *b_mlpred;    /* multi-label evaluation: (B, NL) */
-    bertc_mlmetrics mlmet;
-    int ml;                         /* multi-label run */
-    int chunks;                     /* --long-text chunks */
-    int stride;                     /* resolved --stride */
-    int Bmax;                       /* sequences per forward the batch buffers hold */
-    bert_model em;                  /* evaluation: an inference model over the same parameters
-                                       (no gradients, one layer's activations), when there is
-                                       evaluation data; the training model m is sized for the
-                                       training batch alone */
-    bertc_rng drop_rng;
-    bertc_ckpt_state st;
-    char resume_dir[4096];
-    int resumed;
-    int logfd;
-    long log_bytes, log_lines;
-    char *args_json;
-    cJSON *args;
-    double t0;
-    long samples_done, steps_done;
-    int patience;
-    long last_saved;
-} trainer;
 
 static double now_s(void) {
     struct timespec ts;
@@ -251,8 +189,8 @@ static void emit(trainer *t, bertc_train_event *e) {
     t->cb->on_event(e, t->cb->user);
 }
 
-static void info(trainer *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void info(trainer *t, int kind, const char *fmt, ...) {
+#define info bertc_trainer_info
+void bertc_trainer_info(trainer *t, int kind, const char *fmt, ...) {
     char buf[1536];
     va_list ap;
     va_start(ap, fmt);
@@ -272,114 +210,22 @@ static const char *metric_key(int metric) {
 
 /* ---- data and labels ---- */
 
-static int split_labels(trainer *t, bertc_err *err) {
-    const char *s = t->o->labels;
-    if (!s) return BERTC_OK;
-    int k = 1;
-    for (const char *p = s; *p; p++) k += *p == ',';
-    t->labels_given = calloc((size_t)k, sizeof *t->labels_given);
-    if (!t->labels_given) return bertc_fail(err, BERTC_ERR_NOMEM, "--labels: out of memory");
-    const char *p = s;
-    for (int i = 0; i < k; i++) {
-        const char *c = strchr(p, ',');
-        size_t n = c ? (size_t)(c - p) : strlen(p);
-        if (n == 0) return bertc_fail(err, BERTC_ERR_ARG, "--labels: empty label name in '%s'", s);
-        t->labels_given[i] = strndup(p, n);
-        if (!t->labels_given[i]) return bertc_fail(err, BERTC_ERR_NOMEM, "--labels: out of memory");
-        t->num_labels_given++;
-        for (int j = 0; j < i; j++)
-            if (strcmp(t->labels_given[j], t->labels_given[i]) == 0)
-                return bertc_fail(err, BERTC_ERR_ARG, "--labels: '%s' given twice", t->labels_given[i]);
-        p = c ? c + 1 : p + n;
-    }
-    if (k < 2) return bertc_fail(err, BERTC_ERR_ARG, "--labels: need at least two labels");
-    return BERTC_OK;
-}
 
-static int load_data(trainer *t, bertc_err *err) {
-    const bertc_train_opts *o = t->o;
-    bertc_data_opts d;
-    bertc_data_opts_default(&d);
-    d.format = o->format;
-    if (o->text_column) d.text_column = o->text_column;
-    d.text_pair_column = o->text_pair_column;
-    if (o->label_column) d.label_column = o->label_column;
-    d.multi_label = o->multi_label;
-    d.label_separator = o->label_separator;
-    if (t->labels_given) {
-        d.labels = (const char *const *)t->labels_given;
-        d.num_labels = t->num_labels_given;
-    }
-    if (bertc_data_load(&t->train, o->train, "train", &d, err)) return bertc_err_prefix(err, "--train");
-    if (o->train_limit > 0 && bertc_data_shuffle_limit(&t->train, o->seed, o->train_limit, err))
-        return bertc_err_prefix(err, "--train-limit");
-    if (o->validation_split > 0) {
-        bertc_dataset tr = {0};
-        if (bertc_data_split(&t->train, o->validation_split, o->seed, &tr, &t->eval, err))
-            return bertc_err_prefix(err, "--validation-split");
-        bertc_data_free(&t->train);
-        t->train = tr;
-    }
-    if (bertc_data_check_classes(&t->train, err)) return bertc_err_prefix(err, "--train");
-    if (o->eval) {
-        d.labels = (const char *const *)t->train.labels;
-        d.num_labels = t->train.num_labels;
-        if (bertc_data_load(&t->eval, o->eval, "test", &d, err))
-            return bertc_err_prefix(err, "--eval (labels must be among the training labels)");
-    }
-    if (t->eval.n > 0 && o->eval_limit > 0 && bertc_data_shuffle_limit(&t->eval, o->seed, o->eval_limit, err))
-        return bertc_err_prefix(err, "--eval-limit");
-    t->has_eval = t->eval.n > 0;
-    if (o->batch_size > t->train.n)
-        return bertc_fail(err, BERTC_ERR_ARG, "--batch-size: %d is larger than the training data (%d examples in %s)",
-                          o->batch_size, t->train.n, t->train.path);
-    int NL = t->train.num_labels;
-    if (o->class_weights) {
-        t->class_w = calloc((size_t)NL, sizeof *t->class_w);
-        if (!t->class_w) return bertc_fail(err, BERTC_ERR_NOMEM, "--class-weights: out of memory");
-        if (strcmp(o->class_weights, "auto") == 0) {
-            long *counts = calloc((size_t)NL, sizeof *counts);
-            if (!counts) return bertc_fail(err, BERTC_ERR_NOMEM, "--class-weights: out of memory");
-            bertc_data_label_counts(&t->train, counts);
-            for (int k = 0; k < NL; k++) {
-                if (counts[k] == 0) {
-                    free(counts);
-                    return bertc_fail(err, BERTC_ERR_ARG,
-                                      "--class-weights: auto: label '%s' has no training examples", t->train.labels[k]);
-                }
-                /* scikit-learn's "balanced": n / (NL * count) */
-                t->class_w[k] = (float)((double)t->train.n / ((double)NL * (double)counts[k]));
-            }
-            free(counts);
-        } else {
-            int k = 0;
-            const char *p = o->class_weights;
-            while (*p) {
-                char *end;
-                double w = strtod(p, &end);
-                if (k < NL) t->class_w[k] = (float)w;
-                k++;
-                p = *end ? end + 1 : end;
-            }
-            if (k != NL)
-                return bertc_fail(err, BERTC_ERR_ARG, "--class-weights: %d weights given for %d labels", k, NL);
-        }
-    }
-    return BERTC_OK;
-}
 
 /* ---- tokenization (once, up front) ---- */
 
 /* Appends one sequence of n tokens to es, growing its arrays. */
-static int es_push(encset *es, size_t *cap_tok, int *cap_seq, const int *ids, const int *types, int n,
-                   const char *path, bertc_err *err) {
+int bertc_encset_push(encset *es, size_t *cap_tok, int *cap_seq, const int *ids, const int *types, const int *tags,
+                      int n, const char *path, bertc_err *err) {
     size_t at = es->nseq > 0 ? es->off[es->nseq - 1] + (size_t)es->len[es->nseq - 1] : 0;
     if (at + (size_t)n > *cap_tok) {
         size_t c = *cap_tok * 2 + (size_t)n;
         int *a = realloc(es->ids, c * sizeof(int)), *b = a ? realloc(es->types, c * sizeof(int)) : NULL;
         if (a) es->ids = a;
         if (b) es->types = b;
-        if (!a || !b) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for the tokens", path);
+        int *g = b && tags ? realloc(es->tags, c * sizeof(int)) : NULL;
+        if (g) es->tags = g;
+        if (!a || !b || (tags && !g)) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for the tokens", path);
         *cap_tok = c;
     }
     if (es->nseq == *cap_seq) {
@@ -394,6 +240,7 @@ static int es_push(encset *es, size_t *cap_tok, int *cap_seq, const int *ids, co
     for (int k = 0; k < n; k++) {
         es->ids[at + (size_t)k] = ids[k];
         es->types[at + (size_t)k] = types ? types[k] : 0;
+        if (tags) es->tags[at + (size_t)k] = tags[k];
     }
     es->off[es->nseq] = at;
     es->len[es->nseq] = n;
@@ -401,80 +248,11 @@ static int es_push(encset *es, size_t *cap_tok, int *cap_seq, const int *ids, co
     return BERTC_OK;
 }
 
-static int encode_all(trainer *t, const bertc_dataset *ds, encset *es, bertc_err *err) {
-    const bertc_train_opts *o = t->o;
-    int NL = ds->num_labels, M = o->max_length;
-    size_t cap_tok;
-    if (bertc_mul_size((size_t)ds->n, (size_t)M, &cap_tok))
-        return bertc_fail(err, BERTC_ERR_NOMEM, "%s: too many tokens", ds->path);
-    if (t->chunks) cap_tok = cap_tok / 2 + 16;
-    int cap_seq = ds->n;
-    es->n = ds->n;
-    es->ids = malloc(cap_tok * sizeof(int));
-    es->types = malloc(cap_tok * sizeof(int));
-    es->off = malloc((size_t)cap_seq * sizeof(size_t));
-    es->len = malloc((size_t)cap_seq * sizeof(int));
-    es->labels = malloc((size_t)ds->n * sizeof(int));
-    es->elen = malloc((size_t)ds->n * sizeof(int));
-    if (t->ml) es->targets = malloc((size_t)ds->n * (size_t)NL * sizeof(float));
-    if (t->chunks) es->win0 = malloc((size_t)(ds->n + 1) * sizeof(int));
-    if (!es->ids || !es->types || !es->off || !es->len || !es->labels || !es->elen || (t->ml && !es->targets) ||
-        (t->chunks && !es->win0))
-        return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for the tokens", ds->path);
-    bert_trunc trunc = o->long_text == BERTC_LONG_HEAD_TAIL ? BERT_TRUNC_HEAD_TAIL : (bert_trunc)o->truncation;
-    bert_special_ids sp = bert_tokenizer_special_ids(t->tok);
-    int *row = t->chunks ? malloc((size_t)M * sizeof(int)) : NULL;
-    if (t->chunks && !row) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", ds->path);
-    bert_encoding enc = {0};
-    int rc = BERTC_OK;
-    for (int i = 0; i < ds->n; i++) {
-        const bertc_example *x = &ds->ex[i];
-        if (t->chunks) {
-            rc = bert_tokenize(t->tok, x->text, x->len, &enc, err);
-            int nw = rc ? 0 : bertc_window_count(enc.n, M, t->stride);
-            if (!rc && nw < 0) rc = bertc_fail(err, BERTC_ERR_ARG, "--stride: %d is out of range", t->stride);
-            if (rc) {
-                bertc_err_prefix(err, "%s: example %d", ds->path, i + 1);
-                break;
-            }
-            if (o->max_windows > 0 && nw > o->max_windows) nw = o->max_windows;
-            es->win0[i] = es->nseq;
-            es->elen[i] = 0;
-            for (int k = 0; k < nw && !rc; k++) {
-                int b0, b1, n = 0;
-                bertc_window_range(enc.n, M, t->stride, k, &b0, &b1);
-                row[n++] = sp.cls;
-                for (int j = b0; j < b1; j++) row[n++] = enc.ids[j];
-                row[n++] = sp.sep;
-                es->elen[i] += n;
-                rc = es_push(es, &cap_tok, &cap_seq, row, NULL, n, ds->path, err);
-            }
-        } else {
-            rc = bert_encode(t->tok, x->text, x->len, x->pair, x->pair_len, M, trunc, &enc, err);
-            if (rc) {
-                bertc_err_prefix(err, "%s: example %d", ds->path, i + 1);
-                break;
-            }
-            es->elen[i] = enc.n;
-            rc = es_push(es, &cap_tok, &cap_seq, enc.ids, enc.type_ids, enc.n, ds->path, err);
-        }
-        if (rc) break;
-        es->labels[i] = x->label;
-        if (t->ml) bertc_data_multi_hot(ds, x, es->targets + (size_t)i * NL);
-        if ((i & 255) == 0 && o->stop && *o->stop) {
-            rc = bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted while tokenizing; nothing was written");
-            break;
-        }
-    }
-    if (t->chunks && rc == BERTC_OK) es->win0[ds->n] = es->nseq;
-    free(row);
-    bert_encoding_free(&enc);
-    return rc;
-}
 
-static void encset_free(encset *e) {
+void bertc_encset_free(encset *e) {
     free(e->ids);
     free(e->types);
+    free(e->tags);
     free(e->off);
     free(e->len);
     free(e->labels);
@@ -485,8 +263,9 @@ static void encset_free(encset *e) {
 }
 
 /* Fills the batch buffers with examples idx[0..B) padded to T; returns T and
- * the number of sequences in *S (B, or with chunks their windows). */
-static int fill_batch(trainer *t, const encset *es, const int *idx, int B, int *S) {
+ * the number of sequences in *S (B, or with chunks their windows). Labels,
+ * multi-hot targets and token tags are copied when es has them. */
+int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B, int *S) {
     int NL = t->hf.cfg.num_labels;
     int ns = 0;
     for (int b = 0; b < B; b++) {
@@ -494,7 +273,7 @@ static int fill_batch(trainer *t, const encset *es, const int *idx, int B, int *
         int j0 = es->win0 ? es->win0[i] : i, j1 = es->win0 ? es->win0[i + 1] : i + 1;
         t->b_nwin[b] = j1 - j0;
         ns += j1 - j0;
-        t->b_labels[b] = es->labels[i];
+        if (es->labels) t->b_labels[b] = es->labels[i];
         if (es->targets) memcpy(t->b_targets + (size_t)b * NL, es->targets + (size_t)i * NL, (size_t)NL * sizeof(float));
     }
     int T = 0;
@@ -520,72 +299,17 @@ static int fill_batch(trainer *t, const encset *es, const int *idx, int B, int *
                 ot[k] = real ? ty[k] : 0;
                 om[k] = real;
             }
+            if (es->tags) {
+                const int *tg = es->tags + es->off[j];
+                int *og = t->b_tags + (size_t)r * T;
+                for (int k = 0; k < T; k++) og[k] = k < n ? tg[k] : -100;
+            }
         }
     }
     *S = ns;
     return T;
 }
 
-/* Chunks: pools each text's window logits (m.logits, S rows) into b_pooled (B
- * rows) and computes the loss on the pooled logits: cross-entropy (with class
- * weights as PyTorch's weighted mean) or BCE with logits (mean over B x NL).
- * With dlogits, also the gradient: d loss / d window logits (S, NL). probs (B,
- * NL) gets softmax/sigmoid of the pooled logits when not NULL. m: the model
- * whose last forward ran the windows. */
-static double pooled_loss(trainer *t, const bert_model *m, int B, float *probs, float *dlogits) {
-    int NL = t->hf.cfg.num_labels;
-    const float *wl = m->logits;
-    double loss = 0, wsum = 0;
-    int r = 0;
-    for (int b = 0; b < B; b++) {
-        float *pl = t->b_pooled + (size_t)b * NL;
-        bertc_pool_logits(pl, wl + (size_t)r * NL, t->b_nwin[b], NL, t->o->pool);
-        r += t->b_nwin[b];
-    }
-    for (int b = 0; b < B; b++) {
-        const float *x = t->b_pooled + (size_t)b * NL;
-        float *d = t->b_dpooled + (size_t)b * NL;
-        float *p = probs ? probs + (size_t)b * NL : NULL;
-        if (t->ml) {
-            const float *y = t->b_targets + (size_t)b * NL;
-            for (int k = 0; k < NL; k++) {
-                double xv = x[k], sg = 1.0 / (1.0 + exp(-xv));
-                loss += (xv > 0 ? xv : 0) - xv * y[k] + log1p(exp(-fabs(xv)));
-                d[k] = (float)((sg - y[k]) / ((double)B * NL));
-                if (p) p[k] = (float)sg;
-            }
-        } else {
-            double mx = x[0];
-            for (int k = 1; k < NL; k++)
-                if (x[k] > mx) mx = x[k];
-            double z = 0;
-            for (int k = 0; k < NL; k++) z += exp(x[k] - mx);
-            int y = t->b_labels[b];
-            double w = t->class_w ? t->class_w[y] : 1.0;
-            loss += w * (log(z) + mx - x[y]);
-            wsum += w;
-            for (int k = 0; k < NL; k++) {
-                double pk = exp(x[k] - mx) / z;
-                d[k] = (float)(w * (pk - (k == y)));
-                if (p) p[k] = (float)pk;
-            }
-        }
-    }
-    if (t->ml) loss /= (double)B * NL;
-    else {
-        loss = wsum > 0 ? loss / wsum : NAN;
-        for (size_t k = 0; k < (size_t)B * NL; k++) t->b_dpooled[k] = wsum > 0 ? (float)(t->b_dpooled[k] / wsum) : 0;
-    }
-    if (dlogits) {
-        r = 0;
-        for (int b = 0; b < B; b++) {
-            bertc_pool_logits_backward(dlogits + (size_t)r * NL, t->b_dpooled + (size_t)b * NL, wl + (size_t)r * NL,
-                                       t->b_nwin[b], NL, t->o->pool);
-            r += t->b_nwin[b];
-        }
-    }
-    return loss;
-}
 
 /* ---- batch order ---- */
 
@@ -658,62 +382,6 @@ static double epoch_of(const trainer *t, long step) {
 
 /* ---- evaluation ---- */
 
-static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *hamming, bertc_err *err) {
-    int EB = t->o->eval_batch_size, NL = t->hf.cfg.num_labels;
-    bert_model *m = &t->em;
-    /* bf16: the inference model keeps rounded weights between its calls; the
-     * weights have changed since the last evaluation (steps, the best model) */
-    bf16_weight_cache(0);
-    if (t->ml) bertc_mlmetrics_reset(&t->mlmet);
-    else bertc_metrics_reset(&t->met);
-    int idx[4096];
-    for (int s = 0; s < t->ev.n; s += EB) {
-        int B = t->ev.n - s < EB ? t->ev.n - s : EB;
-        for (int b = 0; b < B; b++) idx[b] = s + b;
-        int S;
-        int T = fill_batch(t, &t->ev, idx, B, &S);
-        if (bert_forward(m, t->b_ids, t->b_types, t->b_mask, S, T, NULL, NULL, NULL, err)) return err->code;
-        float l;
-        const float *lg = m->logits, *pr = m->probs;
-        if (t->chunks) {
-            l = (float)pooled_loss(t, m, B, t->b_probs, NULL);
-            lg = t->b_pooled;
-            pr = t->b_probs;
-        } else if (t->ml) {
-            if (bert_loss_multilabel(m, t->b_targets, &l, err)) return err->code;
-        } else if (bert_loss(m, t->b_labels, NULL, &l, err)) {
-            return err->code;
-        }
-        if (t->ml) {
-            for (size_t k = 0; k < (size_t)B * NL; k++) t->b_truth[k] = t->b_targets[k] > 0.5f;
-            bertc_mlmetrics_threshold(t->b_mlpred, pr, (size_t)B * NL, (float)t->o->threshold);
-            if (bertc_mlmetrics_add(&t->mlmet, t->b_truth, t->b_mlpred, B, err)) return err->code;
-            bertc_mlmetrics_add_loss(&t->mlmet, (double)l * B, B);
-            continue;
-        }
-        for (int b = 0; b < B; b++) {
-            const float *x = lg + (size_t)b * NL;
-            int best = 0;
-            for (int k = 1; k < NL; k++)
-                if (x[k] > x[best]) best = k;
-            t->b_pred[b] = best;
-        }
-        if (bertc_metrics_add(&t->met, t->b_labels, t->b_pred, B, err)) return err->code;
-        bertc_metrics_add_loss(&t->met, (double)l * B, B);
-    }
-    if (t->ml) {
-        *loss = bertc_mlmetrics_loss(&t->mlmet);
-        *acc = bertc_mlmetrics_subset_accuracy(&t->mlmet);
-        *f1 = bertc_mlmetrics_micro(&t->mlmet).f1;
-        *hamming = bertc_mlmetrics_hamming(&t->mlmet);
-    } else {
-        *loss = bertc_metrics_loss(&t->met);
-        *acc = bertc_metrics_accuracy(&t->met);
-        *f1 = bertc_metrics_best_f1(&t->met);
-        *hamming = NAN;
-    }
-    return BERTC_OK;
-}
 
 /* ---- checkpoints ---- */
 
@@ -856,8 +524,9 @@ static cJSON *settings_json(const trainer *t) {
         cJSON_AddStringToObject(j, "pool", o->pool == BERTC_POOL_MAX ? "max" : "mean");
         cJSON_AddNumberToObject(j, "max_windows", o->max_windows);
     }
+    cJSON_AddStringToObject(j, "task", bert_head_of(t->task->task)->name);
     cJSON *lab = cJSON_AddArrayToObject(j, "labels");
-    for (int k = 0; k < t->train.num_labels; k++) cJSON_AddItemToArray(lab, cJSON_CreateString(t->train.labels[k]));
+    for (int k = 0; k < t->num_labels; k++) cJSON_AddItemToArray(lab, cJSON_CreateString(t->labels[k]));
     return j;
 }
 
@@ -906,36 +575,21 @@ static int repoint_vocab(trainer *t, bertc_err *err) {
     return BERTC_OK;
 }
 
-static int cmp_int_desc(const void *a, const void *b) {
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x < y) - (x > y);
-}
 
-/* Chunks: the most windows B texts of es can hold together; -1 out of memory. */
-static long max_windows_sum(const encset *es, int B) {
-    int *c = malloc((size_t)(es->n > 0 ? es->n : 1) * sizeof *c);
-    if (!c) return -1;
-    for (int i = 0; i < es->n; i++) c[i] = es->win0[i + 1] - es->win0[i];
-    qsort(c, (size_t)es->n, sizeof *c, cmp_int_desc);
-    long s = 0;
-    for (int i = 0; i < B && i < es->n; i++) s += c[i];
-    free(c);
-    return s;
-}
 
 /* ---- setup: everything that can fail on bad input, before OUT is touched ---- */
 
 static int setup(trainer *t, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     if (bertc_train_check_opts(o, err)) return err->code;
-    t->ml = o->multi_label;
-    t->chunks = o->long_text == BERTC_LONG_CHUNKS;
-    t->stride = o->stride >= 0 ? o->stride : o->max_length / 4;
-    if (split_labels(t, err)) return err->code;
-    if (load_data(t, err)) return err->code;
-    int NL = t->train.num_labels;
-    info(t, BERTC_TRAIN_INFO, "train: %d examples from %s; eval: %d examples; %d labels", t->train.n,
-         t->train.path, t->eval.n, NL);
+    t->task = o->task == BERT_TASK_TOKEN_CLS ? &bertc_token_train_task : &bertc_text_train_task;
+    if (t->task->load(t, err)) return err->code;
+    if (o->batch_size > t->n_train)
+        return bertc_fail(err, BERTC_ERR_ARG, "--batch-size: %d is larger than the training data (%d examples in %s)",
+                          o->batch_size, t->n_train, t->train_path);
+    int NL = t->num_labels;
+    info(t, BERTC_TRAIN_INFO, "train: %d examples from %s; eval: %d examples; %d labels", t->n_train, t->train_path,
+         t->n_eval, NL);
 
     /* resume point (reads only) */
     if (o->resume) {
@@ -965,8 +619,9 @@ static int setup(trainer *t, bertc_err *err) {
     hf_load_opts lo;
     hf_load_opts_default(&lo);
     lo.num_labels = NL;
-    lo.labels = t->train.labels;
+    lo.labels = t->labels;
     lo.seed = o->seed;
+    lo.task = t->task->task;
     bertc_ckpt_state_init(&t->st);
     if (t->resumed) {
         if (bertc_ckpt_load(t->resume_dir, &t->hf, &lo, NULL, &t->st, err)) return bertc_err_prefix(err, "--resume");
@@ -975,26 +630,18 @@ static int setup(trainer *t, bertc_err *err) {
     } else if (hf_model_load(&t->hf, o->model, &lo, err)) {
         return bertc_err_prefix(err, "--model");
     }
-    /* single- vs multi-label: the data (loaded with or without --multi-label)
-     * must match a model that already has a trained classifier */
-    if (!t->hf.new_head && t->hf.cfg.problem_type != (t->ml ? BERT_PROBLEM_MULTI_LABEL : BERT_PROBLEM_SINGLE_LABEL))
-        return bertc_fail(err, BERTC_ERR_ARG,
-                          t->ml ? "--multi-label: %s has a single-label classifier (problem_type single_label_classification); "
-                                  "fine-tune its base model, or train without --multi-label"
-                                : "--multi-label: %s is a multi-label model (problem_type multi_label_classification); "
-                                  "train it with --multi-label",
-                          t->resumed ? t->resume_dir : t->hf.dir);
-    t->hf.cfg.problem_type = t->ml ? BERT_PROBLEM_MULTI_LABEL : BERT_PROBLEM_SINGLE_LABEL;
+    if (t->task->check_model && t->task->check_model(t, err)) return err->code;
     if (o->max_length > t->hf.cfg.max_position)
         return bertc_fail(err, BERTC_ERR_ARG, "--max-length: %d is more than the model's max_position_embeddings (%d)",
                           o->max_length, t->hf.cfg.max_position);
     if (bert_tokenizer_load(&t->tok, t->hf.vocab_path, &t->hf.tok, err)) return err->code;
     t->pad_id = bert_tokenizer_special_ids(t->tok).pad;
-    info(t, BERTC_TRAIN_INFO, "model: %s (%d layers, hidden %d, %zu parameters%s)", t->hf.dir, t->hf.cfg.num_layers,
-         t->hf.cfg.hidden_size, t->hf.num_params, t->hf.new_head ? ", new classifier head" : "");
+    info(t, BERTC_TRAIN_INFO, "model: %s (%d layers, hidden %d, %zu parameters, %s head%s)", t->hf.dir,
+         t->hf.cfg.num_layers, t->hf.cfg.hidden_size, t->hf.num_params, bert_head_of(t->hf.cfg.task)->name,
+         t->hf.new_head ? ", new" : "");
 
-    if (encode_all(t, &t->train, &t->tr, err)) return err->code;
-    if (t->has_eval && encode_all(t, &t->eval, &t->ev, err)) return err->code;
+    if (t->task->encode(t, 0, &t->tr, err)) return err->code;
+    if (t->has_eval && t->task->encode(t, 1, &t->ev, err)) return err->code;
 
     /* schedule: steps per epoch as Trainer (the last accumulation of an epoch
      * may have fewer micro-batches) */
@@ -1023,23 +670,12 @@ static int setup(trainer *t, bertc_err *err) {
     if (Bt > 4096) return bertc_fail(err, BERTC_ERR_ARG, "--batch-size/--eval-batch-size: at most 4096");
     /* sequences per forward: the training model's (Btr) and the evaluation model's (Bev) */
     int Btr = o->batch_size, Bev = t->has_eval ? o->eval_batch_size : 0;
-    if (t->chunks) {
-        /* the largest possible batch: the batch_size (eval_batch_size) texts with the most windows */
-        long a = max_windows_sum(&t->tr, o->batch_size), b = t->has_eval ? max_windows_sum(&t->ev, o->eval_batch_size) : 0;
-        long w = a > b ? a : b;
-        if (a < 0 || b < 0) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-        if (w > 65536)
-            return bertc_fail(err, BERTC_ERR_ARG,
-                              "--long-text chunks: a batch may hold %ld windows; lower --batch-size or set --max-windows", w);
-        Btr = (int)a, Bev = (int)b;
-        info(t, BERTC_TRAIN_INFO, "chunks: %d training windows for %d texts (stride %d, %s pooling); up to %d windows per forward",
-             t->tr.nseq, t->tr.n, t->stride, o->pool == BERTC_POOL_MAX ? "max" : "mean", (int)w);
-    }
+    if (t->task->batch_rows && t->task->batch_rows(t, &Btr, &Bev, err)) return err->code;
     int Bmax = Btr > Bev ? Btr : Bev;
     t->Bmax = Bmax;
     int mode = o->gradient_checkpointing ? BERT_TRAIN_RECOMPUTE : BERT_TRAIN;
     {
-        size_t data_bytes = (size_t)(t->tr.nseq + t->ev.nseq) * 16 + t->train.text_bytes + t->eval.text_bytes;
+        size_t data_bytes = (size_t)(t->tr.nseq + t->ev.nseq) * 16 + t->text_bytes;
         if (t->tr.nseq > 0) data_bytes += (t->tr.off[t->tr.nseq - 1] + (size_t)t->tr.len[t->tr.nseq - 1]) * 8;
         if (t->ev.nseq > 0) data_bytes += (t->ev.off[t->ev.nseq - 1] + (size_t)t->ev.len[t->ev.nseq - 1]) * 8;
         bert_memory_plan pl, pe = {0};
@@ -1070,32 +706,18 @@ static int setup(trainer *t, bertc_err *err) {
     ao.weight_decay = o->weight_decay;
     if (bertc_adamw_init_bert(&t->opt, &t->hf.cfg, &ao, err)) return err->code;
     if (t->resumed && bertc_ckpt_load(t->resume_dir, NULL, NULL, &t->opt, NULL, err)) return bertc_err_prefix(err, "--resume");
-    if (bertc_metrics_init(&t->met, NL, err)) return err->code;
-    if (t->ml && bertc_mlmetrics_init(&t->mlmet, NL, err)) return err->code;
     size_t bt = (size_t)Bmax * (size_t)o->max_length;
     t->b_ids = malloc(bt * sizeof(int));
     t->b_types = malloc(bt * sizeof(int));
     t->b_mask = malloc(bt * sizeof(int));
+    t->b_tags = t->tr.tags ? malloc(bt * sizeof(int)) : NULL;
     t->b_labels = malloc((size_t)Bt * sizeof(int));
-    t->b_pred = malloc((size_t)Bt * sizeof(int));
-    size_t bnl = (size_t)Bt * (size_t)NL;
-    if (t->ml) {
-        t->b_targets = malloc(bnl * sizeof(float));
-        t->b_truth = malloc(bnl);
-        t->b_mlpred = malloc(bnl);
-        if (!t->b_targets || !t->b_truth || !t->b_mlpred) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    }
-    if (t->chunks) {
-        t->b_pooled = malloc(bnl * sizeof(float));
-        t->b_dpooled = malloc(bnl * sizeof(float));
-        t->b_probs = malloc(bnl * sizeof(float));
-        t->b_dlogits = malloc((size_t)Bmax * (size_t)NL * sizeof(float));
-        if (!t->b_pooled || !t->b_dpooled || !t->b_probs || !t->b_dlogits)
-            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    }
+    if (t->ml) t->b_targets = malloc((size_t)Bt * (size_t)NL * sizeof(float));
     t->perm = malloc((size_t)t->tr.n * sizeof(int));
-    if (!t->b_ids || !t->b_types || !t->b_mask || !t->b_labels || !t->b_pred || !t->perm)
+    if (!t->b_ids || !t->b_types || !t->b_mask || !t->b_labels || !t->perm || (t->tr.tags && !t->b_tags) ||
+        (t->ml && !t->b_targets))
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for the batch buffers");
+    if (t->task->prepare && t->task->prepare(t, err)) return err->code;
     t->perm_epoch = -1;
     if (t->resumed) {
         if (bertc_ckpt_get_rng(&t->st, "dropout", &t->drop_rng, err)) return bertc_err_prefix(err, "--resume");
@@ -1159,6 +781,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
     double last_norm = NAN;
     int stopped_early = 0, interrupted = 0;
     double ev_loss = NAN, ev_acc = NAN, ev_f1 = NAN, ev_ham = NAN;
+    train_eval ev = {0};
     int has_ev = 0;
     size_t P = t->m.num_params;
     int B = o->batch_size;
@@ -1174,18 +797,11 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
             long s = b * B;
             int nb = (int)(t->tr.n - s < B ? t->tr.n - s : B);
             int S;
-            int T = fill_batch(t, &t->tr, t->perm + s, nb, &S);
+            int T = bertc_trainer_fill_batch(t, &t->tr, t->perm + s, nb, &S);
             float l = 0;
             if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, &t->drop_rng, NULL, NULL, err))
                 return err->code;
-            if (t->chunks) {
-                l = (float)pooled_loss(t, &t->m, nb, NULL, t->b_dlogits);
-                if (bert_backward_dlogits(&t->m, t->b_dlogits, err)) return err->code;
-            } else if (t->ml) {
-                if (bert_backward_multilabel(&t->m, t->b_targets, &l, err)) return err->code;
-            } else if (bert_backward(&t->m, t->b_labels, t->class_w, &l, err)) {
-                return err->code;
-            }
+            if (t->task->backward(t, nb, &l, err)) return err->code;
             if (!isfinite(l)) bad = 1;
             loss_sum += l;
             t->samples_done += nb;
@@ -1246,7 +862,12 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         int improved = 0;
         if (t->has_eval && is_eval_point(t, step)) {
             double t1 = now_s();
-            if (evaluate(t, &ev_loss, &ev_acc, &ev_f1, &ev_ham, err)) return err->code;
+            memset(&ev, 0, sizeof ev);
+            ev.loss = ev.accuracy = ev.f1 = NAN;
+            if (t->task->evaluate(t, &ev, err)) return err->code;
+            ev_loss = ev.loss, ev_acc = ev.accuracy, ev_f1 = ev.f1;
+            for (int x = 0; x < ev.nextra; x++)
+                if (strcmp(ev.extra[x].key, "eval_hamming_loss") == 0) ev_ham = ev.extra[x].value;
             double dt = now_s() - t1;
             has_ev = 1;
             char line[512];
@@ -1255,7 +876,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
             jnum(line, sizeof line, &at, "eval_loss", ev_loss);
             jnum(line, sizeof line, &at, "eval_accuracy", ev_acc);
             jnum(line, sizeof line, &at, "eval_f1", ev_f1);
-            if (t->ml) jnum(line, sizeof line, &at, "eval_hamming_loss", ev_ham);
+            for (int x = 0; x < ev.nextra; x++) jnum(line, sizeof line, &at, ev.extra[x].key, ev.extra[x].value);
             jnum(line, sizeof line, &at, "eval_runtime", dt);
             jnum(line, sizeof line, &at, "eval_samples_per_second", dt > 0 ? t->ev.n / dt : NAN);
             at += (size_t)snprintf(line + at, sizeof line - at, "}\n");
@@ -1314,6 +935,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         hf_load_opts lo;
         hf_load_opts_default(&lo);
         lo.num_labels = NL;
+        lo.task = t->task->task;
         if (bertc_ckpt_verify(bdir, 1, err) || bertc_ckpt_load(bdir, &best, &lo, NULL, NULL, err)) {
             hf_model_free(&best);
             return bertc_err_prefix(err, "--load-best-model-at-end");
@@ -1341,7 +963,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         cJSON_AddNumberToObject(rj, "eval_accuracy", ev_acc);
         cJSON_AddNumberToObject(rj, "eval_loss", ev_loss);
         cJSON_AddNumberToObject(rj, "eval_f1", ev_f1);
-        if (t->ml) cJSON_AddNumberToObject(rj, "eval_hamming_loss", ev_ham);
+        for (int x = 0; x < ev.nextra; x++) cJSON_AddNumberToObject(rj, ev.extra[x].key, ev.extra[x].value);
     }
     if (t->st.has_best) {
         cJSON_AddNumberToObject(rj, "best_metric", t->st.best_metric);
@@ -1396,29 +1018,17 @@ int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb, bert
     free(t.b_ids);
     free(t.b_types);
     free(t.b_mask);
+    free(t.b_tags);
     free(t.b_labels);
-    free(t.b_pred);
     free(t.b_targets);
-    free(t.b_truth);
-    free(t.b_mlpred);
-    free(t.b_pooled);
-    free(t.b_dpooled);
-    free(t.b_probs);
-    free(t.b_dlogits);
-    bertc_mlmetrics_free(&t.mlmet);
+    if (t.task) t.task->release(&t);
     free(t.perm);
-    free(t.class_w);
-    bertc_metrics_free(&t.met);
     bertc_adamw_free(&t.opt);
     bert_model_free(&t.m);
     bert_model_free(&t.em);
-    encset_free(&t.tr);
-    encset_free(&t.ev);
+    bertc_encset_free(&t.tr);
+    bertc_encset_free(&t.ev);
     bert_tokenizer_free(t.tok);
     hf_model_free(&t.hf);
-    bertc_data_free(&t.train);
-    bertc_data_free(&t.eval);
-    for (int i = 0; i < t.num_labels_given; i++) free(t.labels_given[i]);
-    free(t.labels_given);
     return rc;
 }

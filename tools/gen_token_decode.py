@@ -110,6 +110,17 @@ def draw_logits(rng, n, NL):
         prev = lab
     if n > 2 and rng.random() < 0.3:                    # a flat row: low scores, argmax by noise
         L[int(rng.integers(0, n))] = rng.normal(0, 0.01, size=NL)
+    # exact ties, where numpy's argmax (and Python's max) take the first: an all-equal
+    # row, a row whose two best labels are equal, and a row repeated in the next token
+    if n > 3 and rng.random() < 0.5:
+        L[int(rng.integers(1, n - 1))] = 0.25
+    if n > 3:
+        i = int(rng.integers(1, n - 1))
+        a, b = sorted(rng.choice(NL, size=2, replace=False))
+        L[i, a] = L[i, b] = L[i].max() + 1.0
+    if n > 4:
+        i = int(rng.integers(1, n - 2))
+        L[i + 1] = L[i]
     return L.astype(np.float32)
 
 
@@ -143,6 +154,15 @@ def main():
         ids = [int(x) for x in chunks[0]["input_ids"][0]]
         n = len(ids)
         logits = draw_logits(rng, n, NL)
+        # a word whose two tokens tie on their best probability with different labels:
+        # "max" takes the first token. Swapping labels 0 and 1 keeps numpy's float32
+        # row sum bit-identical (its pairwise sum adds lanes 0 and 1 first).
+        subs = [j for j in range(2, n - 1) if tok.convert_ids_to_tokens(ids[j]).startswith("##")]
+        if subs:
+            j = subs[int(rng.integers(0, len(subs)))]
+            logits[j - 1, 1] = logits[j - 1].max() + 2.0
+            logits[j] = logits[j - 1]
+            logits[j, [0, 1]] = logits[j - 1, [1, 0]]
         expected, dumps = {}, {}
         for key in STRATEGIES + [s + ":keep" for s in KEEP_ALL]:
             s = key.split(":")[0]

@@ -3,7 +3,8 @@
  *
  * Fixture: $BERTC_FIXTURES/token_decode/cases.json from tools/gen_token_decode.py
  * (44 texts x seeded logits (n, 9), the pipeline's entities for none, simple,
- * first, average, max, and none/simple with ignore_labels=[]). For each: bertc's
+ * first, average, max, and none/simple with ignore_labels=[]; then 12 of the texts
+ * with labels outside plain BIO: "PER", "E-LOC", "B-X-Y"). For each: bertc's
  * encoding must have the pipeline's input_ids, then the entities must match in
  * number and order, strings exactly, start/end/index exactly and scores within
  * SCORE_TOL; bertc_token_entities_json must equal json.dumps with the scores
@@ -213,17 +214,20 @@ int main(void) {
     REQUIRE(root, "cases.json does not parse");
     bert_tokenizer *tok = NULL;
     REQUIRE(hf_tokenizer_load(&tok, test_model_dir(), &err) == BERTC_OK, "tokenizer: %s", err.msg);
-    const cJSON *jl = cJSON_GetObjectItem(root, "labels");
-    int NL = cJSON_GetArraySize(jl);
-    const char *labels[16];
-    REQUIRE(NL > 0 && NL <= 16, "labels");
-    for (int j = 0; j < NL; j++) labels[j] = cJSON_GetArrayItem(jl, j)->valuestring;
-    const cJSON *cases = cJSON_GetObjectItem(root, "cases");
-    int nc = cJSON_GetArraySize(cases);
-    printf("token_decode: %d texts x 7 decodings against transformers %s (scores within %g)\n", nc,
-           cJSON_GetObjectItem(root, "transformers")->valuestring, SCORE_TOL);
-    REQUIRE(nc >= 40, "only %d cases", nc);
-    for (int ci = 0; ci < nc; ci++) check_case(tok, cJSON_GetArrayItem(cases, ci), labels, NL, ci);
+    static const char *const sets[2][2] = {{"labels", "cases"}, {"labels_odd", "cases_odd"}};
+    for (int set = 0; set < 2; set++) {
+        const cJSON *jl = cJSON_GetObjectItem(root, sets[set][0]);
+        int NL = cJSON_GetArraySize(jl);
+        const char *labels[16];
+        REQUIRE(NL > 0 && NL <= 16, "%s: %d labels", sets[set][0], NL);
+        for (int j = 0; j < NL; j++) labels[j] = cJSON_GetArrayItem(jl, j)->valuestring;
+        const cJSON *cases = cJSON_GetObjectItem(root, sets[set][1]);
+        int nc = cJSON_GetArraySize(cases);
+        printf("token_decode: %d texts x 7 decodings, labels %s ... %s, against transformers %s (scores within %g)\n",
+               nc, labels[0], labels[NL - 1], cJSON_GetObjectItem(root, "transformers")->valuestring, SCORE_TOL);
+        REQUIRE(nc >= (set ? 10 : 40), "only %d cases in %s", nc, sets[set][1]);
+        for (int ci = 0; ci < nc; ci++) check_case(tok, cJSON_GetArrayItem(cases, ci), labels, NL, ci);
+    }
     printf("token_decode: decoder cleanup, float repr, names and refusals\n");
     check_units(tok);
     bert_tokenizer_free(tok);

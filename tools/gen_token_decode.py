@@ -19,6 +19,8 @@ aggregation strategy.
                                               returns them, score as float],
                                               "none:keep", "simple:keep": the same
                                               with ignore_labels=[]},
+                      "labels_odd": [9 names outside plain BIO], "cases_odd": the first
+                      12 texts again with those labels}
                                  "json": {STRATEGY: json.dumps of that list}}]}
 """
 import json
@@ -35,6 +37,9 @@ from transformers.pipelines.token_classification import AggregationStrategy, Tok
 MINILM = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
                       "bertc", "models", "all-MiniLM-L6-v2")
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+# Labels outside plain BIO: a bare tag counts as I- of itself in grouping ("LOC" joins
+# "B-LOC"), "E-LOC" is its own tag yet its group is "LOC" (split at the first "-").
+LABELS_ODD = ["O", "PER", "B-LOC", "I-LOC", "E-LOC", "S-MISC", "B-X-Y", "I-X-Y", "LOC"]
 STRATEGIES = ["none", "simple", "first", "average", "max"]
 TEXTS = [
     "My name is Wolfgang and I live in Berlin.",
@@ -132,22 +137,16 @@ def to_py(v):
     return v
 
 
-def main():
-    outdir = sys.argv[1]
-    os.makedirs(outdir, exist_ok=True)
-    warnings.filterwarnings("ignore")
-    torch.set_num_threads(1)
-    torch.manual_seed(5)
-    rng = np.random.default_rng(2024)
-    tok = AutoTokenizer.from_pretrained(MINILM)
-    NL = len(LABELS)
+def build_cases(tok, labels, raws, rng):
+    """The pipeline's answers for each text in raws (bytes) with labels as id2label."""
+    NL = len(labels)
     cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                      intermediate_size=64, max_position_embeddings=512, num_labels=NL,
-                     id2label={i: l for i, l in enumerate(LABELS)}, label2id={l: i for i, l in enumerate(LABELS)})
+                     id2label={i: l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)})
     model = BertForTokenClassification(cfg).eval()
     pipe = TokenClassificationPipeline(model=model, tokenizer=tok)
     cases = []
-    for raw in [t.encode() for t in TEXTS] + RAW_TEXTS:
+    for raw in raws:
         text = raw.decode("utf-8", "replace")
         chunks = list(pipe.preprocess(text, is_split_into_words=False))
         assert len(chunks) == 1, "one chunk per text (no stride)"
@@ -178,9 +177,22 @@ def main():
             dumps[key] = json.dumps(ents)
         cases.append({"text_hex": raw.hex(), "text": text, "input_ids": ids, "logits": logits.astype(np.float64).tolist(),
                       "expected": expected, "json": dumps})
+    return cases
+
+
+def main():
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(1)
+    torch.manual_seed(5)
+    rng = np.random.default_rng(2024)
+    tok = AutoTokenizer.from_pretrained(MINILM)
+    cases = build_cases(tok, LABELS, [t.encode() for t in TEXTS] + RAW_TEXTS, rng)
+    cases_odd = build_cases(tok, LABELS_ODD, [t.encode() for t in TEXTS[:12]], rng)
     with open(os.path.join(outdir, "cases.json"), "w") as f:
         json.dump({"transformers": transformers.__version__, "labels": LABELS, "strategies": STRATEGIES,
-                   "cases": cases}, f)
+                   "cases": cases, "labels_odd": LABELS_ODD, "cases_odd": cases_odd}, f)
     n_ent = {s: sum(len(c["expected"][s]) for c in cases) for s in cases[0]["expected"]}
     print(f"gen_token_decode: {len(cases)} texts, entities per strategy {n_ent} -> {outdir}/cases.json")
 

@@ -115,6 +115,13 @@ static void test_postprocess(const bert_tokenizer *tok, const bertc_qa_set *set)
             bertc_qa_predictions_free(p, set->n);
             free(p);
         }
+        /* a NaN logit is refused, not ranked */
+        SL[1] = NAN;
+        bertc_qa_prediction *p = calloc((size_t)set->n, sizeof *p);
+        CHECK(bertc_qa_postprocess(p, set, &f, SL, EL, NULL, &err) == BERTC_ERR_NUMERIC && strstr(err.msg, "non-finite"),
+              "NaN logit: %s", err.msg);
+        bertc_qa_predictions_free(p, set->n);
+        free(p);
         free(SL), free(EL);
         bertc_qa_features_free(&f);
     }

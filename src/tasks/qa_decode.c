@@ -53,20 +53,21 @@ static int push(cand **v, int *n, int *cap, const cand *c) {
 }
 
 /* idx[0..k) = the k largest of x[0..T) in descending order (np.argsort(x)[::-1][:k];
- * equal values: the higher index first, as the reversed argsort of distinct runs). */
+ * equal values: the higher index first, as the reversed argsort of distinct runs).
+ * One pass with an insertion-sorted buffer: O(T k). */
 static int top_indices(int *idx, const float *x, int T, int k) {
-    if (k > T) k = T;
-    for (int j = 0; j < k; j++) {
-        int best = -1;
-        for (int t = 0; t < T; t++) {
-            int used = 0;
-            for (int q = 0; q < j && !used; q++) used = idx[q] == t;
-            if (used) continue;
-            if (best < 0 || x[t] > x[best] || (x[t] == x[best] && t > best)) best = t;
+    int cnt = 0;
+    for (int t = 0; t < T; t++) {
+        /* t beats idx[q] when larger, or equal and later (t > idx[q] always) */
+        if (cnt == k && !(x[t] >= x[idx[cnt - 1]])) continue;
+        int q = cnt < k ? cnt++ : k - 1;
+        while (q > 0 && x[t] >= x[idx[q - 1]]) {
+            idx[q] = idx[q - 1];
+            q--;
         }
-        idx[j] = best;
+        idx[q] = t;
     }
-    return k;
+    return cnt;
 }
 
 /* ----------------------------------------------- (a) run_qa postprocess */
@@ -84,6 +85,10 @@ static int postprocess_example(bertc_qa_prediction *out, const bertc_qa_example 
         int r = feats[k], T = f->padded ? M : f->len[r];
         const float *sl = SL + (size_t)r * M, *el = EL + (size_t)r * M;
         const int32_t *co = f->context_offsets + 2 * (size_t)r * M, *cb = f->context_bytes + 2 * (size_t)r * M;
+        for (int t = 0; t < T; t++)
+            if (!isfinite(sl[t]) || !isfinite(el[t]))
+                return bertc_fail(err, BERTC_ERR_NUMERIC, "QA postprocess: feature %d token %d: non-finite logit", r,
+                                  t);
         float fnull = sl[0] + el[0];
         if (!have_null || null.c.score > fnull) {
             memset(&null, 0, sizeof null);
@@ -247,6 +252,10 @@ int bertc_qa_pipeline_decode(bertc_qa_answer *out, int *n_out, const bertc_qa_ex
         size_t base = (size_t)r * M;
         const int8_t *seq = f->sequence_ids + base;
         const int32_t *off = f->offsets + 2 * base, *cb = f->context_bytes + 2 * base, *wid = f->word_ids + base;
+        for (int t = 0; t < n; t++)
+            if (!isfinite(start_logits[base + t]) || !isfinite(end_logits[base + t]))
+                rc = bertc_fail(err, BERTC_ERR_NUMERIC, "QA pipeline: feature %d token %d: non-finite logit", r, t);
+        if (rc) break;
         masked_softmax(ps, start_logits + base, seq, n);
         masked_softmax(pe, end_logits + base, seq, n);
         if (o->handle_impossible_answer && ps[0] * pe[0] < min_null) min_null = ps[0] * pe[0];

@@ -174,7 +174,6 @@ static int parse_squad(bertc_qa_set *s, const char *name, const cJSON *root, ber
                 snprintf(w2, sizeof w2, "%s.qas[%d]", where, qi);
                 const char *id = get_str(qa, "id", w2, err), *q = id ? get_str(qa, "question", w2, err) : NULL;
                 if (!q) return err->code;
-                snprintf(w2, sizeof w2, "%s", name);
                 const cJSON *ans = cJSON_GetObjectItemCaseSensitive(qa, "answers");
                 if (!cJSON_IsArray(ans))
                     return bertc_fail(err, BERTC_ERR_FORMAT, "%s: question \"%s\": missing field \"answers\" (an array)",
@@ -204,7 +203,7 @@ static int parse_squad(bertc_qa_set *s, const char *name, const cJSON *root, ber
                     a++;
                 }
                 if (!rc) rc = set_push(s, &cap, err);
-                if (!rc) rc = example_fill(&s->ex[s->n - 1], w2, id, q, context, n, texts, starts, err);
+                if (!rc) rc = example_fill(&s->ex[s->n - 1], name, id, q, context, n, texts, starts, err);
                 free(texts), free(starts);
                 if (rc) return rc;
                 qi++;

@@ -157,7 +157,7 @@ int cmd_train(int argc, char **argv) {
     if (!o.train) cli_die(2, "--train: required (see bertc train --help)");
     if (!o.out) cli_die(2, "--out: required (see bertc train --help)");
     const char *fmt = cli_str(fl, "format");
-    cli_choice(fl, "format", "auto|imdb|csv|tsv|jsonl|fasttext");
+    cli_choice(fl, "format", "auto|imdb|csv|tsv|jsonl|fasttext|conll");
     o.format = strcmp(fmt, "auto") == 0 ? NULL : fmt;
     o.text_column = cli_str(fl, "text-column");
     o.text_pair_column = cli_str(fl, "text-pair-column");

@@ -31,7 +31,7 @@ want() {
     return 1
 }
 # the test's "SKIP: why" / "SKIP (partial): why" lines, joined with "; "
-skip_reasons() { sed -nE 's/^SKIP( \(partial\))?: *//p' "$out" | paste -sd';' - | sed 's/;/; /g'; }
+skip_reasons() { sed -nE 's/^SKIP( \(partial\))?: *//p' "$out" | awk 'NR > 1 { printf "; " } { printf "%s", $0 }'; }
 for t in "$root/$build"/tests/test_* "$root"/tests/test_*.sh; do
     [ -e "$t" ] || continue
     case "$t" in *.c|*.o|*.d) continue ;; esac

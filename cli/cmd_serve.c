@@ -28,6 +28,10 @@ int cmd_serve(int argc, char **argv) {
         {"max-chars", "0", "characters per text (422 over it; 0 = 250 x max length, as TEI)", 0, 0, 0},
         {"queue", "64", "requests waiting or being scored at once (429 over it)", 0, 0, 0},
         {"timeout", "10", "seconds before an idle or stalled connection is closed", 0, 0, 0},
+        {"max-connections", "512", "open connections at once; more are closed on accept", 0, 0, 0},
+        {"max-per-ip", "64", "open connections from one IP address; more are closed (0 = no limit)", 0, 0, 0},
+        {"max-buffered", "67108864", "request-body bytes held by all requests in flight (503 over it)", 0, 0, 0},
+        {"max-request-time", "60", "seconds to send a whole request; a client still sending is cut", 0, 0, 0},
         {"seed", "42", "seed of a new head when the model has no classifier", 0, 0, 0},
         {NULL, NULL, NULL, 0, 0, 0},
     };
@@ -45,6 +49,11 @@ int cmd_serve(int argc, char **argv) {
     o.limits.max_chars = cli_int(fl, "max-chars", 0, 1L << 30);
     o.queue = (int)cli_int(fl, "queue", 1, 1000000);
     o.timeout = (int)cli_int(fl, "timeout", 1, 86400);
+    o.max_connections = (int)cli_int(fl, "max-connections", 1, 1000000);
+    o.max_per_ip = (int)cli_int(fl, "max-per-ip", 0, 1000000);
+    o.max_buffered = (size_t)cli_int(fl, "max-buffered", 1, 1L << 40);
+    if (o.max_buffered < o.limits.max_body) cli_die(2, "--max-buffered: must be at least --max-body (%zu)", o.limits.max_body);
+    o.max_request_time = (int)cli_int(fl, "max-request-time", 1, 86400);
     o.worker_init = set_worker_threads;
     o.worker_arg = &threads;
     long seed = cli_int(fl, "seed", 0, 0x7fffffffL);
@@ -80,7 +89,7 @@ int cmd_serve(int argc, char **argv) {
     bertc_server_stats(s, &st);
     fprintf(stderr,
             "bertc serve: stopped: %llu requests answered, %llu inputs in %llu batches (%.2f per batch), "
-            "%llu refused (%llu with 429)%s\n",
+            "%llu refused (%llu with 429 or 503)%s\n",
             (unsigned long long)st.requests, (unsigned long long)st.inputs, (unsigned long long)st.batches,
             st.batches ? (double)st.inputs / (double)st.batches : 0.0, (unsigned long long)st.rejected,
             (unsigned long long)st.overloaded, left ? "; some connections were cut at the timeout" : "");

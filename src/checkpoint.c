@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -109,13 +110,16 @@ static int file_crc(const char *path, int do_sync, uint64_t *size, uint32_t *crc
     return BERTC_OK;
 }
 
-/* Parses "checkpoint-N" (N decimal digits only). Returns N or -1. */
+/* Parses "checkpoint-N" where N is the canonical decimal form the saver writes
+ * ("%ld": digits only, no leading zero unless N is 0), so that checkpoint-7 and
+ * checkpoint-007 are never both step 7. Returns N or -1 (not a checkpoint). */
 static long parse_ckpt_name(const char *name) {
     const char *pre = "checkpoint-";
     size_t pl = strlen(pre);
     if (strncmp(name, pre, pl) != 0) return -1;
     const char *d = name + pl;
     if (!*d) return -1;
+    if (d[0] == '0' && d[1]) return -1;
     for (const char *q = d; *q; q++)
         if (*q < '0' || *q > '9') return -1;
     long v;
@@ -554,6 +558,27 @@ static int check_finite(const float *x, size_t n, const bert_config *cfg, const 
                       isnan(x[bad]) ? "NaN" : "infinite");
 }
 
+/* FNV-1a, 64 bits. */
+static uint64_t fnv1a(uint64_t h, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+int bertc_ckpt_host_key(char *out, size_t cap) {
+    char buf[256];
+    uint64_t h = 0xcbf29ce484222325ULL;
+    if (gethostname(buf, sizeof buf) != 0) buf[0] = '\0';
+    buf[sizeof buf - 1] = '\0';
+    h = fnv1a(h, buf, strlen(buf) + 1);
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0) close(fd);
+    h = fnv1a(h, buf, n > 0 ? (size_t)n : 0);
+    n = readlink("/proc/self/ns/pid", buf, sizeof buf - 1); /* "pid:[4026531836]": the PID namespace */
+    h = fnv1a(h, buf, n > 0 ? (size_t)n : 0);
+    return snprintf(out, cap, "%016" PRIx64, h) == 16 ? 0 : -1;
+}
+
 int bertc_ckpt_save(const char *out_dir, const hf_model *model, const bertc_adamw *opt,
                     const bertc_ckpt_state *st, const char *args_json, bertc_err *err) {
     if (!out_dir || !model || !st) return bertc_fail(err, BERTC_ERR_ARG, "checkpoint: missing argument");
@@ -562,10 +587,12 @@ int bertc_ckpt_save(const char *out_dir, const hf_model *model, const bertc_adam
     snprintf(name, sizeof name, "checkpoint-%ld", st->global_step);
     if (ckpt_dir(final, sizeof final, out_dir, st->global_step) != 0)
         return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", out_dir);
-    snprintf(name, sizeof name, ".checkpoint-%ld.tmp-%ld", st->global_step, (long)getpid());
+    char key[17];
+    bertc_ckpt_host_key(key, sizeof key);
+    snprintf(name, sizeof name, ".checkpoint-%ld.tmp-%ld-%s", st->global_step, (long)getpid(), key);
     if (bertc_path_join(tmp, sizeof tmp, out_dir, name) != 0)
         return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", out_dir);
-    snprintf(name, sizeof name, ".checkpoint-%ld.old-%ld", st->global_step, (long)getpid());
+    snprintf(name, sizeof name, ".checkpoint-%ld.old-%ld-%s", st->global_step, (long)getpid(), key);
     if (bertc_path_join(old, sizeof old, out_dir, name) != 0)
         return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", out_dir);
 
@@ -833,18 +860,38 @@ int bertc_ckpt_clean_temp(const char *out_dir, int *removed, bertc_err *err) {
     DIR *d = opendir(out_dir);
     if (!d) return bertc_fail(err, BERTC_ERR_IO, "%s: cannot open the output folder: %s", out_dir, strerror(errno));
     int rc = BERTC_OK;
+    char key[17];
+    bertc_ckpt_host_key(key, sizeof key);
+    time_t now = time(NULL);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *n = e->d_name;
         if (strncmp(n, ".checkpoint-", 12) != 0) continue;
         const char *t = strstr(n, ".tmp-");
         if (!t) t = strstr(n, ".old-");
+        if (!t) continue;
+        /* PID, then "-KEY" (bertc_ckpt_host_key of the writer; absent in older names) */
+        char digits[24];
+        size_t nd = strspn(t + 5, "0123456789");
+        if (nd == 0 || nd >= sizeof digits) continue;
+        memcpy(digits, t + 5, nd);
+        digits[nd] = '\0';
         long pid;
-        if (!t || bertc_parse_long(t + 5, 1, LONG_MAX, &pid) != 0) continue;
-        if ((pid_t)pid == getpid()) continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* still running (or not ours to judge) */
+        if (bertc_parse_long(digits, 1, LONG_MAX, &pid) != 0) continue;
+        const char *k = t + 5 + nd;
+        int local = k[0] == '-' && strcmp(k + 1, key) == 0;
+        if (!local && k[0] && (k[0] != '-' || strlen(k + 1) != 16)) continue; /* not a name we write */
         char p[PATH_MAX];
         if (bertc_path_join(p, sizeof p, out_dir, n) != 0) continue;
+        if (local) {
+            if ((pid_t)pid == getpid()) continue;
+            if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* still running (or not ours to judge) */
+        } else {
+            /* Written on another host, container or boot (or by an older bertc): its
+             * PID means nothing here. Removed only once untouched for a day. */
+            struct stat sb;
+            if (lstat(p, &sb) != 0 || now - sb.st_mtime < BERTC_CKPT_FOREIGN_TEMP_AGE) continue;
+        }
         if (rm_rf(p) != 0) {
             rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot delete: %s", p, strerror(errno));
             break;

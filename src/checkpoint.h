@@ -12,7 +12,7 @@
  *   COMPLETE               written last: every file's name, size and CRC-32
  * (docs/training.md describes each file.)
  *
- * Crash safety: everything is written into OUT/.checkpoint-STEP.tmp-PID, each
+ * Crash safety: everything is written into OUT/.checkpoint-STEP.tmp-PID-KEY, each
  * file fsync'd, COMPLETE last, the folder fsync'd, renamed to checkpoint-STEP,
  * and OUT fsync'd. Nothing is written into a checkpoint after the rename. A
  * reader trusts a checkpoint-N folder only when COMPLETE parses and every file it
@@ -142,9 +142,20 @@ int bertc_ckpt_read_state(const char *dir, bertc_ckpt_state *st, bertc_err *err)
  * gets the number removed. */
 int bertc_ckpt_rotate(const char *out_dir, int keep, long best_step, int *deleted, bertc_err *err);
 
-/* Removes leftovers of interrupted saves in out_dir (.checkpoint-*.tmp-PID and
- * .checkpoint-*.old-PID folders) whose process PID is no longer running. */
+/* Removes leftovers of interrupted saves in out_dir (.checkpoint-*.tmp-PID-KEY
+ * and .checkpoint-*.old-PID-KEY folders). A PID is trusted only with our own KEY
+ * (bertc_ckpt_host_key: same host, boot and PID namespace): such a folder is
+ * removed when PID is no longer running. A folder with another KEY, or none (an
+ * older bertc), was written where its PID means nothing (another machine on a
+ * shared disk, another container): it is removed only when untouched for
+ * BERTC_CKPT_FOREIGN_TEMP_AGE seconds (a day; a save takes minutes at most). */
+#define BERTC_CKPT_FOREIGN_TEMP_AGE (24 * 3600)
 int bertc_ckpt_clean_temp(const char *out_dir, int *removed, bertc_err *err);
+
+/* Writes into out (cap >= 17) 16 hex digits that identify where PIDs mean the
+ * same process: a hash of the host name, the kernel's boot id and the PID
+ * namespace. Returns 0, or -1 if cap is too small. */
+int bertc_ckpt_host_key(char *out, size_t cap);
 
 /* The final model: refuses non-finite parameters, then hf_model_save(model,
  * OUT/model) (atomic). */

@@ -421,7 +421,16 @@ static int imdb_entry(const char *name, const char *split, const char **label, c
     return 1;
 }
 
+enum { DATA_MAX_ARCHIVE_ENTRIES = 1000000 };
+#define DATA_MAX_ARCHIVE_BYTES ((uint64_t)4 << 30)
+
 static int imdb_archive(loader *L, const char *split) {
+    /* Decompression-bomb limits, checked on every header before its data is read
+     * or skipped (skipping a gzip entry decompresses it too). */
+    uint64_t max_total = L->o->max_archive_bytes ? L->o->max_archive_bytes : DATA_MAX_ARCHIVE_BYTES;
+    long max_entries = L->o->max_archive_entries > 0 ? L->o->max_archive_entries : DATA_MAX_ARCHIVE_ENTRIES;
+    uint64_t total = 0; /* the declared sizes of the entries so far */
+    long entries = 0;
     struct archive *a = archive_read_new();
     if (!a) return nomem(L);
     archive_read_support_filter_all(a);
@@ -439,6 +448,24 @@ static int imdb_archive(loader *L, const char *split) {
     struct archive_entry *e;
     int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        if (++entries > max_entries) {
+            rc = bertc_fail(L->err, BERTC_ERR_FORMAT,
+                            "%s: more than %ld entries: refused as a possible decompression bomb "
+                            "(unpack it and pass the folder if it is genuine)", L->path, max_entries);
+            break;
+        }
+        /* what the headers declare, and what has been decompressed (headers, pax records) */
+        int64_t declared = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+        int64_t pos = archive_filter_bytes(a, 0);
+        if (declared > 0) total += (uint64_t)declared;
+        if (declared < 0 || total > max_total || (pos > 0 && (uint64_t)pos > max_total)) {
+            const char *n = archive_entry_pathname(e);
+            rc = bertc_fail(L->err, BERTC_ERR_FORMAT,
+                            "%s: entry %s takes the archive past %llu bytes uncompressed: refused as a possible "
+                            "decompression bomb (unpack it and pass the folder if it is genuine)",
+                            L->path, n ? n : "?", (unsigned long long)max_total);
+            break;
+        }
         if (archive_entry_filetype(e) != AE_IFREG) continue;
         const char *name = archive_entry_pathname(e), *label, *file;
         if (!name || !imdb_entry(name, split, &label, &file)) continue;
@@ -918,6 +945,8 @@ void bertc_data_opts_default(bertc_data_opts *o) {
     o->labels = NULL;
     o->num_labels = 0;
     o->max_bytes = (size_t)4 << 30;
+    o->max_archive_bytes = DATA_MAX_ARCHIVE_BYTES;
+    o->max_archive_entries = DATA_MAX_ARCHIVE_ENTRIES;
 }
 
 static int ends_with(const char *s, const char *suffix) {

@@ -83,6 +83,12 @@ typedef struct bertc_data_opts {
                                      training set's labels), or NULL: built from the data */
     int num_labels;               /* entries in labels; 0 when labels is NULL */
     size_t max_bytes;             /* refuse an input file larger than this; 4 GiB */
+    uint64_t max_archive_bytes;   /* .tar.gz: refuse an archive whose entries (as their tar
+                                     headers declare, read or skipped) add up to more than
+                                     this uncompressed: a decompression bomb; 4 GiB (the
+                                     aclImdb text archive is ~130 MB); 0 = the default */
+    long max_archive_entries;     /* .tar.gz: refuse more entries than this; 1,000,000
+                                     (aclImdb has ~100,000); 0 = the default */
     int multi_label;              /* 0: one label per example (default). 1: any number:
                                      JSONL "label": ["a", "b"] (or one string/integer),
                                      fastText: every leading PREFIXname word, CSV/TSV: the

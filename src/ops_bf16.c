@@ -3,7 +3,6 @@
 
 #include <immintrin.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,16 +197,12 @@ static prim *prim_get(int kind, int M, int N, int K) {
     return q;
 }
 
-static void die_dnnl(const char *what, int M, int N, int K) {
-    /* Only reachable when oneDNN fails on a shape after bert_bf16_available()
-     * said yes: a bug or an exhausted machine; there is no result to return. */
-    fprintf(stderr, "bertc: oneDNN bf16 matmul %s (%d x %d x %d) failed\n", what, M, N, K);
-    abort();
-}
-
-static void run(int kind, int M, int N, int K, const uint16_t *A, const uint16_t *Bm, const float *bias, float *C) {
+/* 0 when oneDNN ran the product; -1 when it could not (no primitive for the
+ * shape, or execution refused): the caller then computes it with the portable
+ * loops below. oneDNN validates its arguments before it writes C. */
+static int run(int kind, int M, int N, int K, const uint16_t *A, const uint16_t *Bm, const float *bias, float *C) {
     prim *q = prim_get(kind, M, N, K);
-    if (!q) die_dnnl("setup", M, N, K);
+    if (!q) return -1;
     dnnl_memory_set_data_handle(q->src, (void *)A);
     dnnl_memory_set_data_handle(q->wei, (void *)Bm);
     dnnl_memory_set_data_handle(q->dst, C);
@@ -219,20 +214,71 @@ static void run(int kind, int M, int N, int K, const uint16_t *A, const uint16_t
     }
     if (dnnl_primitive_execute(q->p, g_stream, nargs, args) != dnnl_success ||
         dnnl_stream_wait(g_stream) != dnnl_success)
-        die_dnnl("run", M, N, K);
+        return -1;
+    return 0;
 }
 
+/* Scratch of at least n values, or NULL when out of memory (then the caller
+ * falls back to the portable loops, which need none). */
 static uint16_t *grow(uint16_t **buf, size_t *cap, size_t n) {
     if (n > *cap) {
         free(*buf);
         *buf = aligned_alloc(64, (n * sizeof **buf + 63) / 64 * 64);
         *cap = *buf ? n : 0;
-        if (!*buf) {
-            fprintf(stderr, "bertc: out of memory for %zu bf16 values\n", n);
-            abort();
-        }
     }
     return *buf;
+}
+
+/* ---- the portable fallback: the same products of the same bf16-rounded
+ * operands, summed in double (so within the fp32 summation bound the tests
+ * check), without oneDNN and without allocating. Used only when oneDNN cannot
+ * run (no AVX512-BF16, out of memory, a refused shape): slow, never wrong. ---- */
+
+static unsigned long g_fallbacks; /* under g_lock */
+
+static inline float r16(float x) { return bf16_to_float(bf16_from_float(x)); }
+
+/* out (N, OC) = bf16(inp) (N, C) x bf16(w)^T (OC, C) + b */
+static void portable_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) {
+            double s = b ? b[o] : 0.0;
+            for (int c = 0; c < C; c++)
+                s += (double)r16(inp[(size_t)n * C + c]) * (double)r16(w[(size_t)o * C + c]);
+            out[(size_t)n * OC + o] = (float)s;
+        }
+}
+
+/* dinp (N, C) += bf16(dout) (N, OC) x bf16(w) (OC, C) */
+static void portable_backward_data(float *dinp, const float *dout, const float *w, int N, int C, int OC) {
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            double s = dinp[(size_t)n * C + c];
+            for (int o = 0; o < OC; o++)
+                s += (double)r16(dout[(size_t)n * OC + o]) * (double)r16(w[(size_t)o * C + c]);
+            dinp[(size_t)n * C + c] = (float)s;
+        }
+}
+
+/* dw (OC, C) += bf16(dout)^T (OC, N) x bf16(inp) (N, C) */
+static void portable_backward_w(float *dw, const float *dout, const float *inp, int N, int C, int OC) {
+    #pragma omp parallel for schedule(static)
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++) {
+            double s = dw[(size_t)o * C + c];
+            for (int n = 0; n < N; n++)
+                s += (double)r16(dout[(size_t)n * OC + o]) * (double)r16(inp[(size_t)n * C + c]);
+            dw[(size_t)o * C + c] = (float)s;
+        }
+}
+
+unsigned long bf16_fallbacks(void) {
+    pthread_mutex_lock(&g_lock);
+    unsigned long n = g_fallbacks;
+    pthread_mutex_unlock(&g_lock);
+    return n;
 }
 
 /* The weight w (rows x cols) rounded: from the cache when it is on, else into buf. */
@@ -252,7 +298,7 @@ static const uint16_t *weight_bf16(const float *w, int rows, int cols, uint16_t 
         free(e); /* no memory for the cache: convert into the scratch instead */
     }
     uint16_t *b = grow(buf, cap, n);
-    cvt_rows(b, w, rows, cols);
+    if (b) cvt_rows(b, w, rows, cols);
     return b;
 }
 
@@ -283,31 +329,39 @@ int bert_precision_check(int precision, bertc_err *err) {
 
 void bf16_matmul_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
     pthread_mutex_lock(&g_lock);
-    if (!engine_ready()) die_dnnl("engine", N, OC, C);
-    uint16_t *a = grow(&g_a, &g_a_cap, (size_t)N * C);
-    cvt_rows(a, inp, N, C);
-    const uint16_t *wb = weight_bf16(w, OC, C, &g_b, &g_b_cap);
-    run(b ? K_FWD_BIAS : K_FWD, N, OC, C, a, wb, b, out);
+    uint16_t *a = engine_ready() ? grow(&g_a, &g_a_cap, (size_t)N * C) : NULL;
+    if (a) cvt_rows(a, inp, N, C);
+    const uint16_t *wb = a ? weight_bf16(w, OC, C, &g_b, &g_b_cap) : NULL;
+    int ok = wb && run(b ? K_FWD_BIAS : K_FWD, N, OC, C, a, wb, b, out) == 0;
+    g_fallbacks += !ok;
     pthread_mutex_unlock(&g_lock);
+    if (!ok) portable_forward(out, inp, w, b, N, C, OC);
 }
 
 void bf16_matmul_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                           int N, int C, int OC) {
     pthread_mutex_lock(&g_lock);
-    if (!engine_ready()) die_dnnl("engine", N, C, OC);
     size_t big = (size_t)N * (C > OC ? C : OC);
-    uint16_t *a = grow(&g_a, &g_a_cap, big);
-    if (dinp) {
+    uint16_t *a = engine_ready() ? grow(&g_a, &g_a_cap, big) : NULL;
+    int ok_data = !dinp;
+    if (dinp && a) {
         /* dinp (N, C) += dout (N, OC) x w (OC, C) */
         cvt_rows(a, dout, N, OC);
-        run(K_BWD_DATA, N, C, OC, a, weight_bf16(w, OC, C, &g_b, &g_b_cap), NULL, dinp);
+        const uint16_t *wb = weight_bf16(w, OC, C, &g_b, &g_b_cap);
+        ok_data = wb && run(K_BWD_DATA, N, C, OC, a, wb, NULL, dinp) == 0;
     }
     /* dw (OC, C) += dout^T (OC, N) x inp (N, C) */
-    cvt_transpose(a, dout, N, OC);
-    uint16_t *bb = grow(&g_b, &g_b_cap, (size_t)N * C);
-    cvt_rows(bb, inp, N, C);
-    run(K_BWD_W, OC, C, N, a, bb, NULL, dw);
+    int ok_w = 0;
+    if (a) {
+        cvt_transpose(a, dout, N, OC);
+        uint16_t *bb = grow(&g_b, &g_b_cap, (size_t)N * C);
+        if (bb) cvt_rows(bb, inp, N, C);
+        ok_w = bb && run(K_BWD_W, OC, C, N, a, bb, NULL, dw) == 0;
+    }
+    g_fallbacks += !ok_data + !ok_w;
     pthread_mutex_unlock(&g_lock);
+    if (!ok_data) portable_backward_data(dinp, dout, w, N, C, OC);
+    if (!ok_w) portable_backward_w(dw, dout, inp, N, C, OC);
     if (db) cpu_bias_backward(db, dout, N, OC);
 }
 

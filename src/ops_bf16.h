@@ -18,6 +18,13 @@
  *
  * bert_bf16_available() is 0 when the CPU has no AVX512-BF16 or oneDNN cannot
  * build a bf16 matmul; callers must then refuse --precision bf16 with an error.
+ *
+ * The ops cannot fail, by construction, and never print or exit: when oneDNN
+ * cannot run a product (no AVX512-BF16, out of memory for the scratch, a shape
+ * it refuses) the same product of the same bf16-rounded operands is computed by
+ * a portable loop summing in double (slow, within the same bound the tests
+ * check, allocating nothing). bf16_fallbacks() counts those products, so that a
+ * caller or test can tell that the fast path was not taken.
  */
 #ifndef BERTC_OPS_BF16_H
 #define BERTC_OPS_BF16_H
@@ -51,6 +58,10 @@ void bf16_matmul_gelu_forward(float *pre, float *out, const float *inp, const fl
  * latency). on = 0 drops the copies and rounds on every call (training, where
  * the optimizer changes the weights between steps). */
 void bf16_weight_cache(int on);
+
+/* Products computed by the portable fallback instead of oneDNN since the start
+ * of the process (0 on a healthy AVX512-BF16 machine). */
+unsigned long bf16_fallbacks(void);
 
 /* Frees the primitive cache and scratch (tests and leak checkers; optional). */
 void bf16_release(void);

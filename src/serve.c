@@ -36,6 +36,10 @@ void bertc_serve_opts_default(bertc_serve_opts *o) {
     o->limits.max_chars = 0;
     o->queue = 64;
     o->timeout = 10;
+    o->max_connections = 512;
+    o->max_per_ip = 64;
+    o->max_buffered = (size_t)64 << 20;
+    o->max_request_time = 60;
 }
 
 /* ---- Request bodies ---- */
@@ -257,6 +261,10 @@ typedef struct sreq {
     char *body;                 /* (cap) the body so far, for /predict */
     size_t len, cap;
     size_t dropped;             /* body bytes past max_body, discarded */
+    size_t reserved;            /* body bytes this request may hold (>= cap); the part over
+                                 * FREE_BODY is charged to s->buffered */
+    int shed;                   /* over max_buffered: body discarded, answered 503 at its end */
+    struct timespec start;      /* headers in (CLOCK_MONOTONIC), for max_request_time */
     bertc_serve_request req;
     float *probs;               /* (req.n, NL) */
     int next_in, done_in;       /* inputs handed to / finished by the worker */
@@ -289,6 +297,7 @@ struct bertc_server {
     int queued;                 /* requests in the queue (waiting or scoring) */
     int open_requests;          /* requests MHD has started and not completed */
     int draining, stop_worker;
+    size_t buffered;            /* body bytes charged by requests in flight (<= o.max_buffered) */
     bertc_serve_stats st;
 };
 
@@ -317,7 +326,7 @@ static enum MHD_Result answer_error(struct MHD_Connection *conn, bertc_server *s
     if (q && q->route) {
         pthread_mutex_lock(&s->mu);
         s->st.rejected++;
-        s->st.overloaded += e->status == 429;
+        s->st.overloaded += e->status == 429 || e->status == 503;
         pthread_mutex_unlock(&s->mu);
     }
     return answer(conn, s, e->status, bertc_serve_error_json(e), e->status == 405 && q ? q->allow : NULL);
@@ -347,6 +356,10 @@ static char *info_json(bertc_server *s) {
 /* The body is complete: validate, then queue (and suspend) or answer at once. */
 static enum MHD_Result predict_body_done(struct MHD_Connection *conn, bertc_server *s, sreq *q) {
     bertc_serve_error e;
+    if (q->shed)
+        return serr(&e, 503, "the server holds %zu bytes of request bodies in flight (--max-buffered): retry later",
+                    s->o.max_buffered),
+               answer_error(conn, s, q, &e);
     if (q->dropped)
         return serr(&e, 413, "request body of %zu bytes is over the limit of %zu (--max-body)",
                     q->len + q->dropped, s->o.limits.max_body),
@@ -377,6 +390,38 @@ static enum MHD_Result predict_body_done(struct MHD_Connection *conn, bertc_serv
     return MHD_YES;
 }
 
+/* The first FREE_BODY bytes of every body are not charged to max_buffered, so
+ * that small requests are served while large slow ones hold the budget; they
+ * are bounded by the connection limit instead (max_connections x 64 KiB). */
+enum { FREE_BODY = 65536 };
+static size_t charge(size_t body) { return body > FREE_BODY ? body - FREE_BODY : 0; }
+
+/* Lets q hold a body of `want` bytes, charging the part over FREE_BODY to the
+ * server-wide budget; 0 when that would take the total over max_buffered
+ * (nothing is reserved then). */
+static int reserve(bertc_server *s, sreq *q, size_t want) {
+    if (want <= q->reserved) return 1;
+    pthread_mutex_lock(&s->mu);
+    size_t more = charge(want) - charge(q->reserved);
+    int ok = more <= s->o.max_buffered - s->buffered;
+    if (ok) s->buffered += more, q->reserved = want;
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+static void release(bertc_server *s, sreq *q) {
+    pthread_mutex_lock(&s->mu);
+    s->buffered -= charge(q->reserved);
+    pthread_mutex_unlock(&s->mu);
+    q->reserved = 0;
+}
+
+static double seconds_since(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
@@ -387,6 +432,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!q) { /* first call: headers are in */
         q = calloc(1, sizeof *q);
         if (!q) return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &q->start);
         *con_cls = q;
         pthread_mutex_lock(&s->mu);
         s->open_requests++;
@@ -412,11 +458,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return serr(&e, 413, "request body of %ld bytes is over the limit of %zu (--max-body)", n,
                         s->o.limits.max_body),
                    answer_error(conn, s, q, &e);
+        /* An announced body reserves its bytes now, so that slow senders cannot
+         * hold more than max_buffered between them; refused before it is read. */
+        if (cl && n > 0 && !reserve(s, q, (size_t)n))
+            return serr(&e, 503, "the server holds %zu bytes of request bodies in flight (--max-buffered): "
+                                 "retry later", s->o.max_buffered),
+                   answer_error(conn, s, q, &e);
         return MHD_YES;
     }
     if (q->state == REQ_READING && *upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        /* a client still sending after max_request_time is cut (MHD's timeout counts silence only) */
+        if (seconds_since(&q->start) > s->o.max_request_time) return MHD_NO;
+        size_t want = q->len + n, ahead = want < 2048 ? 4096 : 2 * want; /* chunked: reserve ahead */
+        if (ahead > s->o.limits.max_body) ahead = s->o.limits.max_body;
+        if (!q->dropped && !q->shed && n <= s->o.limits.max_body - q->len && !reserve(s, q, ahead) &&
+            !reserve(s, q, want)) {
+            /* a chunked body grew past the budget: let go of it, answer 503 at its end */
+            q->shed = 1;
+            free(q->body);
+            q->body = NULL;
+            q->len = q->cap = 0;
+            release(s, q);
+        }
+        if (q->shed) {
+            q->dropped += n;
+            return q->dropped > 4 * s->o.limits.max_body + 65536 ? MHD_NO : MHD_YES;
+        }
         if (q->dropped || n > s->o.limits.max_body - q->len) {
             /* Chunked bodies announce no length: discard past the limit and
              * answer 413 at the end, but close a client that keeps sending. */
@@ -427,6 +496,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             size_t cap = q->cap ? q->cap : 4096;
             while (cap < q->len + n) cap *= 2;
             if (cap > s->o.limits.max_body) cap = s->o.limits.max_body;
+            if (cap > q->reserved) cap = q->reserved; /* stay within the reservation (>= len + n) */
             char *b = realloc(q->body, cap);
             if (!b) return MHD_NO;
             q->body = b;
@@ -460,6 +530,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(q->body);
     free(q->probs);
     bertc_serve_request_free(&q->req);
+    release(s, q);
     free(q);
     pthread_mutex_lock(&s->mu);
     s->open_requests--;
@@ -558,6 +629,10 @@ static char *build_info(bertc_server *s) {
     cJSON_AddNumberToObject(j, "max_chars", (double)s->o.limits.max_chars);
     cJSON_AddNumberToObject(j, "queue", s->o.queue);
     cJSON_AddNumberToObject(j, "timeout", s->o.timeout);
+    cJSON_AddNumberToObject(j, "max_connections", s->o.max_connections);
+    cJSON_AddNumberToObject(j, "max_per_ip", s->o.max_per_ip);
+    cJSON_AddNumberToObject(j, "max_buffered", (double)s->o.max_buffered);
+    cJSON_AddNumberToObject(j, "max_request_time", s->o.max_request_time);
     char *r = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return r;
@@ -586,6 +661,17 @@ int bertc_server_start(bertc_server **out, bertc_classifier *c, const bertc_serv
         return bertc_fail(err, BERTC_ERR_ARG, "timeout must be in 1..86400 seconds (got %d)", o->timeout);
     if (o->limits.max_body < 1 || o->limits.max_body > (size_t)1 << 30)
         return bertc_fail(err, BERTC_ERR_ARG, "max body must be in 1..%zu bytes (got %zu)", (size_t)1 << 30, o->limits.max_body);
+    if (o->max_connections < 1 || o->max_connections > 1000000)
+        return bertc_fail(err, BERTC_ERR_ARG, "max connections must be in 1..1000000 (got %d)", o->max_connections);
+    if (o->max_per_ip < 0 || o->max_per_ip > 1000000)
+        return bertc_fail(err, BERTC_ERR_ARG, "max connections per IP must be in 0..1000000, 0 = no limit (got %d)",
+                          o->max_per_ip);
+    if (o->max_buffered < o->limits.max_body || o->max_buffered > (size_t)1 << 40)
+        return bertc_fail(err, BERTC_ERR_ARG, "max buffered must be in max body (%zu)..%zu bytes (got %zu)",
+                          o->limits.max_body, (size_t)1 << 40, o->max_buffered);
+    if (o->max_request_time < 1 || o->max_request_time > 86400)
+        return bertc_fail(err, BERTC_ERR_ARG, "max request time must be in 1..86400 seconds (got %d)",
+                          o->max_request_time);
     if (o->limits.max_inputs < 1 || o->limits.max_inputs > 1000000)
         return bertc_fail(err, BERTC_ERR_ARG, "max inputs must be in 1..1000000 (got %d)", o->limits.max_inputs);
     if (o->limits.max_chars < 0) return bertc_fail(err, BERTC_ERR_ARG, "max chars must be >= 0 (got %ld)", o->limits.max_chars);
@@ -634,6 +720,8 @@ int bertc_server_start(bertc_server **out, bertc_classifier *c, const bertc_serv
     s->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)o->port, NULL, NULL,
                             on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->timeout,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)o->max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)o->max_per_ip,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_END);
     if (!s->d) {

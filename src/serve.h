@@ -44,6 +44,18 @@ typedef struct bertc_serve_opts {
     bertc_serve_limits limits;
     int queue;            /* requests waiting or being scored at once; more -> 429 (default 64) */
     int timeout;          /* seconds a connection may stay idle or stall mid-request (default 10) */
+    /* Slow-client limits: together they bound what clients can make the server hold. */
+    int max_connections;  /* open connections at once; more are closed on accept (default 512) */
+    int max_per_ip;       /* open connections from one IP address; more are closed (default 64) */
+    size_t max_buffered;  /* request-body bytes held by all requests in flight; a request that would
+                           * go over it -> 503 (default 64 MiB). A body announced by Content-Length
+                           * reserves its size before it is read; a chunked one as it arrives. The
+                           * first 64 KiB of each body are not counted (so small requests are served
+                           * while big slow ones hold the budget): bodies take at most
+                           * max_buffered + max_connections x 64 KiB in all. */
+    int max_request_time; /* seconds from a request's headers to the end of its body; a client still
+                           * sending after it is disconnected (default 60). --timeout bounds
+                           * silence; this bounds a client that trickles a byte now and then. */
     /* Called once on the worker thread before it scores anything (e.g. to set
      * the OpenMP thread count, which is per thread); may be NULL. */
     void (*worker_init)(void *arg);
@@ -107,7 +119,7 @@ typedef struct bertc_serve_stats {
     uint64_t inputs;    /* texts scored */
     uint64_t batches;   /* forward passes */
     uint64_t rejected;  /* /predict requests answered 4xx/5xx (429 included) */
-    uint64_t overloaded;/* of which 429 */
+    uint64_t overloaded;/* of which 429 (queue full) or 503 (max_buffered) */
     int queued;         /* requests waiting or being scored now */
 } bertc_serve_stats;
 

@@ -282,9 +282,11 @@ static void test_damage(const char *out) {
     CHECK(run(cmd) == 0, "%s", cmd);
     CHECK(latest(out) == 10, "truncated marker: falls back to 10");
     /* A leftover temporary folder of a dead writer and a checkpoint-60 without marker. */
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s/.checkpoint-60.tmp-999999999' '%s/checkpoint-70' && "
-             "cp -r '%s/checkpoint-10/.' '%s/.checkpoint-60.tmp-999999999/' && "
-             "cp '%s/checkpoint-10/config.json' '%s/checkpoint-70/'", out, out, out, out, out, out);
+    char key[17];
+    CHECK(bertc_ckpt_host_key(key, sizeof key) == 0 && strlen(key) == 16, "host key: %s", key);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/.checkpoint-60.tmp-999999999-%s' '%s/checkpoint-70' && "
+             "cp -r '%s/checkpoint-10/.' '%s/.checkpoint-60.tmp-999999999-%s/' && "
+             "cp '%s/checkpoint-10/config.json' '%s/checkpoint-70/'", out, key, out, out, out, key, out, out);
     CHECK(run(cmd) == 0, "%s", cmd);
     CHECK(latest(out) == 10, "temp folder and markerless folder ignored");
     long steps[16];
@@ -308,16 +310,31 @@ static void test_damage(const char *out) {
     CHECK(bertc_ckpt_load(spec, NULL, NULL, &o, NULL, &err) != BERTC_OK, "load refuses a missing folder");
     snprintf(spec, sizeof spec, "%s/checkpoint-30", out);
     CHECK(bertc_ckpt_load(spec, NULL, NULL, &o, NULL, &err) == BERTC_ERR_FORMAT, "load refuses a damaged checkpoint");
-    /* Cleaning removes the dead writer's folder only. */
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s/.checkpoint-80.tmp-%ld'", out, (long)getpid());
+    /* Cleaning removes the dead local writer's folder, and a foreign one only when
+     * a day old: a PID from another host or container (another key), or from a
+     * name without a key, says nothing about a process here. */
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/.checkpoint-80.tmp-%ld-%s' '%s/.checkpoint-81.tmp-999999999-0123456789abcdef' "
+             "'%s/.checkpoint-82.old-999999999' '%s/.checkpoint-83.tmp-999999999-0123456789abcdef' "
+             "'%s/.checkpoint-84.tmp-999999999' && touch -d '2 days ago' '%s/.checkpoint-83.tmp-999999999-0123456789abcdef' "
+             "'%s/.checkpoint-84.tmp-999999999'",
+             out, (long)getpid(), key, out, out, out, out, out, out);
     CHECK(run(cmd) == 0, "%s", cmd);
     int removed = 0;
-    CHECK(bertc_ckpt_clean_temp(out, &removed, &err) == BERTC_OK && removed == 1, "clean: %d removed %s", removed,
-          err.msg);
-    snprintf(path, sizeof path, "%s/.checkpoint-80.tmp-%ld", out, (long)getpid());
+    CHECK(bertc_ckpt_clean_temp(out, &removed, &err) == BERTC_OK && removed == 3, "clean: %d removed (want 3) %s",
+          removed, err.msg);
+    snprintf(path, sizeof path, "%s/.checkpoint-80.tmp-%ld-%s", out, (long)getpid(), key);
     CHECK(bertc_is_dir(path), "our own temp folder is not removed");
-    snprintf(path, sizeof path, "%s/.checkpoint-60.tmp-999999999", out);
-    CHECK(!bertc_is_dir(path), "the dead writer's temp folder is removed");
+    snprintf(path, sizeof path, "%s/.checkpoint-60.tmp-999999999-%s", out, key);
+    CHECK(!bertc_is_dir(path), "the dead local writer's temp folder is removed");
+    snprintf(path, sizeof path, "%s/.checkpoint-81.tmp-999999999-0123456789abcdef", out);
+    CHECK(bertc_is_dir(path), "a fresh temp folder of another host/container is kept (its PID means nothing here)");
+    snprintf(path, sizeof path, "%s/.checkpoint-82.old-999999999", out);
+    CHECK(bertc_is_dir(path), "a fresh temp folder without a host key is kept");
+    snprintf(path, sizeof path, "%s/.checkpoint-83.tmp-999999999-0123456789abcdef", out);
+    CHECK(!bertc_is_dir(path), "a foreign temp folder untouched for 2 days is removed");
+    snprintf(path, sizeof path, "%s/.checkpoint-84.tmp-999999999", out);
+    CHECK(!bertc_is_dir(path), "a keyless temp folder untouched for 2 days is removed");
     /* Rotation ignores incomplete folders. */
     int deleted = -1;
     CHECK(bertc_ckpt_rotate(out, 1, -1, &deleted, &err) == BERTC_OK && deleted == 1, "rotate: %d", deleted);
@@ -414,6 +431,21 @@ static void test_refusal(const char *out) {
     hf_model_free(&m);
 }
 
+/* Only the canonical decimal form is a checkpoint: checkpoint-007 is not step 7. */
+static void test_names(const char *base) {
+    char out[512], cmd[4096];
+    snprintf(out, sizeof out, "%s/names", base);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/checkpoint-7' '%s/checkpoint-007' '%s/checkpoint-0' '%s/checkpoint-00' "
+             "'%s/checkpoint-010' '%s/checkpoint-+8' '%s/checkpoint-9x'", out, out, out, out, out, out, out);
+    CHECK(run(cmd) == 0, "%s", cmd);
+    long steps[16];
+    int n = 0;
+    bertc_err err = {0};
+    CHECK(bertc_ckpt_list(out, 0, steps, 16, &n, &err) == BERTC_OK && n == 2 && steps[0] == 0 && steps[1] == 7,
+          "checkpoint names: only checkpoint-0 and checkpoint-7 are checkpoints (got %d: %ld %ld)", n,
+          n > 0 ? steps[0] : -1, n > 1 ? steps[1] : -1);
+}
+
 int main(void) {
     const char *tmp = test_env_("TMPDIR", "/tmp");
     snprintf(root, sizeof root, "%s/bertc-test-checkpoint-XXXXXX", tmp);
@@ -424,6 +456,7 @@ int main(void) {
     snprintf(out, sizeof out, "%s/damage", root);
     test_damage(out);
     test_rotation(root);
+    test_names(root);
     snprintf(out, sizeof out, "%s/refuse", root);
     test_refusal(out);
     char cmd[400];

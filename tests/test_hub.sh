@@ -67,9 +67,13 @@ check '[ $rc -eq 0 ] && grep -q "cut-tiny/model.safetensors range=bytes=" "$tmp/
 
 "$BERTC" tokenize --model owner/absent hello >/dev/null 2>"$tmp/err4"; rc=$?
 check '[ $rc -ne 0 ] && grep -q "404" "$tmp/err4" && [ ! -e "$models/absent" ]' "unknown model: $(cat "$tmp/err4")"
-if command -v script >/dev/null; then  # a pseudo-terminal: the bar is drawn
+# a pseudo-terminal: the bar is drawn. `script` (Debian's bsdutils, in tools/setup.sh)
+# is required: without it this check would silently not run.
+if command -v script >/dev/null; then
     rm -rf "$models/tiny"
     script -qec "$BERTC tokenize --model owner/tiny hello" /dev/null >"$tmp/tty" 2>&1
     check 'grep -q "downloading owner/tiny model.safetensors.*100%" "$tmp/tty"' "progress bar on a terminal"
+else
+    check false "no \`script\` command for the progress-bar check (install bsdutils: tools/setup.sh)"
 fi
 exit $fail

@@ -92,18 +92,28 @@ cmp -s "$tmp/ref/model/model.safetensors" "$tmp/run/model/model.safetensors" ||
 cmp -s <(strip_log "$tmp/ref/log.jsonl") <(strip_log "$tmp/run/log.jsonl") ||
     { bad "log.jsonl differs from the uninterrupted run"; diff <(strip_log "$tmp/ref/log.jsonl") <(strip_log "$tmp/run/log.jsonl") | head; }
 
-# SIGTERM: stop after the current step with a checkpoint, exit 128+15
+# SIGTERM: stop after the current step with a checkpoint, exit 128+15. Deterministic:
+# wait for the first checkpoint (step 3 of 64), freeze the run (SIGSTOP) so it cannot
+# finish first, queue SIGTERM, then let it go on (SIGCONT): the signal always lands
+# mid-run, never after the end.
 "$BERTC" train "${args[@]}" --out "$tmp/term" >"$tmp/t.out" 2>"$tmp/t.err" &
 pid=$!
-sleep "$(python3 -c "print(min(1.0, $t_ref * 0.3))")"
-kill -TERM $pid; wait $pid; rc=$?
-if [ $rc -eq 0 ]; then
-    echo "note: the run finished before SIGTERM arrived"
+for _ in $(seq 6000); do   # up to 60 s
+    [ -f "$tmp/term/checkpoint-3/COMPLETE" ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.01
+done
+if ! kill -STOP $pid 2>/dev/null; then
+    bad "SIGTERM: the run ended before its first checkpoint could be seen"; wait $pid
+elif [ ! -f "$tmp/term/checkpoint-3/COMPLETE" ]; then
+    kill -CONT $pid; kill $pid; wait $pid; bad "SIGTERM: no checkpoint-3 after 60 s"
 else
+    kill -TERM $pid; kill -CONT $pid; wait $pid; rc=$?
     [ $rc -eq 143 ] || bad "SIGTERM: exit $rc, expected 143"
     step=$(sed -nE 's/.*interrupted at step ([0-9]+) of.*/\1/p' "$tmp/t.err")
     [ -n "$step" ] || { bad "SIGTERM: no 'interrupted at step' message"; cat "$tmp/t.err"; }
     [ -n "$step" ] && { [ -f "$tmp/term/checkpoint-$step/COMPLETE" ] || bad "SIGTERM: no complete checkpoint-$step"; }
+    [ -n "$step" ] && [ "$step" -ge 64 ] && bad "SIGTERM: interrupted at step $step, not before the end"
     ls -d "$tmp"/term/.checkpoint-* >/dev/null 2>&1 && bad "SIGTERM: a temporary checkpoint folder was left"
     "$BERTC" train "${args[@]}" --out "$tmp/term" --resume latest >/dev/null 2>"$tmp/t2.err" || bad "resume after SIGTERM failed"
     grep -qx "resuming from $tmp/term/checkpoint-$step" "$tmp/t2.err" || bad "did not resume from checkpoint-$step"

@@ -75,6 +75,7 @@ static void print_multi(const bertc_mlmetrics *m, const cJSON *j, double thresho
 
 int cmd_eval(int argc, char **argv) {
     cli_flag fl[] = {
+        CLI_TASK_FLAG,
         {"model", "all-MiniLM-L6-v2", "fine-tuned model folder (or cached name) with a classifier", 0, 0, 0},
         {"data", NULL, "labelled data: PATH[:train|test] (default split test)", 0, 0, 0},
         CLI_DATA_FLAGS,

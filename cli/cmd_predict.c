@@ -58,6 +58,7 @@ static int cmp_desc(const void *a, const void *b, void *probs) {
 
 int cmd_predict(int argc, char **argv) {
     cli_flag fl[] = {
+        CLI_TASK_FLAG,
         {"model", "all-MiniLM-L6-v2", "model folder or cached model name", 0, 0, 0},
         {"top-k", "1", "print the K most probable labels (a list when K > 1)", 0, 0, 0},
         {"all-scores", NULL, "print every label with its probability (a list)", CLI_BOOL, 0, 0},

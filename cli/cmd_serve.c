@@ -15,6 +15,7 @@ static void set_worker_threads(void *arg) { cli_set_threads(*(long *)arg); }
 
 int cmd_serve(int argc, char **argv) {
     cli_flag fl[] = {
+        CLI_TASK_FLAG,
         {"model", "all-MiniLM-L6-v2", "model folder or cached model name", 0, 0, 0},
         {"host", "127.0.0.1", "IPv4 address to listen on", 0, 0, 0},
         {"port", "8080", "TCP port (0 = any free port; the one chosen is printed)", 0, 0, 0},

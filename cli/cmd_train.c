@@ -87,7 +87,7 @@ static void on_event(const bertc_train_event *e, void *user) {
 
 int cmd_train(int argc, char **argv) {
     cli_flag fl[] = {
-        {"task", "text-classification", "what to train: text-classification|token-classification (the head; a folder trained for another task gets a new one)", 0, 0, 0},
+        {"task", "text-classification", "what to train: text-classification|token-classification|question-answering (the head; a folder trained for another task gets a new one)", 0, 0, 0},
         {"model", "all-MiniLM-L6-v2", "model folder or cached model name to fine-tune", 0, 0, 0},
         {"train", NULL, "training data: aclImdb folder/.tar.gz[:train|test], .csv, .tsv, .jsonl, fastText .txt", 0, 0, 0},
         {"eval", NULL, "evaluation data (same formats; labels must be among the training labels)", 0, 0, 0},
@@ -210,7 +210,7 @@ int cmd_train(int argc, char **argv) {
     o.precision = cli_precision(fl);
     o.gradient_checkpointing = cli_bool(fl, "gradient-checkpointing");
     o.multi_label = cli_bool(fl, "multi-label");
-    o.task = cli_choice(fl, "task", "text-classification|token-classification");
+    o.task = cli_choice(fl, "task", "text-classification|token-classification|question-answering");
     o.label_all_tokens = cli_bool(fl, "label-all-tokens");
     o.label_separator = cli_str(fl, "label-separator");
     o.threshold = cli_float(fl, "threshold", 0, 1);

@@ -14,6 +14,21 @@ int cmd_eval(int argc, char **argv);
 int cmd_attention(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+/* token classification (cmd_token.c) and question answering (cmd_qa.c) */
+int cmd_predict_token(int argc, char **argv);
+int cmd_eval_token(int argc, char **argv);
+int cmd_serve_token(int argc, char **argv);
+int cmd_predict_qa(int argc, char **argv);
+int cmd_eval_qa(int argc, char **argv);
+int cmd_serve_qa(int argc, char **argv);
+/* tasks.c: the command body for the model's task (config.json architectures, or
+ * --task), or NULL for the command as named. */
+/* --task for predict/eval/serve: read by tasks.c before the command runs. */
+#define CLI_TASK_FLAG                                                                                   \
+    {"task", NULL, "text-classification|token-classification|question-answering (default: the model's " \
+                   "config.json architectures)", 0, 0, 0}
+typedef int (*cli_command_fn)(int argc, char **argv);
+cli_command_fn cli_task_command(const char *cmd, int argc, char **argv);
 
 /* Loads the tokenizer of a model folder or cached name, or exits with a message. */
 bert_tokenizer *cli_load_tokenizer(const char *model);

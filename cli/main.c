@@ -46,7 +46,8 @@ int main(int argc, char **argv) {
     for (const command *c = commands; c->name; c++) {
         if (strcmp(argv[1], c->name) == 0) {
             cli_cmd = c->name;
-            return c->run(argc, argv);
+            cli_command_fn task_run = cli_task_command(c->name, argc, argv);
+            return task_run ? task_run(argc, argv) : c->run(argc, argv);
         }
     }
     fprintf(stderr, "bertc: unknown command '%s' (see bertc --help)\n", argv[1]);

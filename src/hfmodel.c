@@ -1290,3 +1290,25 @@ int hf_model_save(const hf_model *m, const char *dir_in, bertc_err *err) {
     }
     return rc;
 }
+
+/* ---- Peeking at the task ---- */
+
+int hf_model_peek_task(const char *name_or_path, int *task, bertc_err *err) {
+    char dir[PATH_MAX], path[PATH_MAX];
+    *task = -1;
+    int rc = hf_model_resolve(name_or_path, dir, sizeof dir, err);
+    if (rc != BERTC_OK) return rc;
+    if (bertc_path_join(path, sizeof path, dir, "config.json") != 0)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
+    if (!bertc_is_file(path))
+        return bertc_fail(err, BERTC_ERR_NOTFOUND, "%s: missing: not a Hugging Face model folder", path);
+    cJSON *j = NULL;
+    if ((rc = json_load(&j, path, err)) != BERTC_OK) return rc;
+    const char *mt = NULL;
+    rc = json_str(j, path, "model_type", NULL, &mt, err);
+    if (rc == BERTC_OK)
+        rc = parse_architectures(task, j, path, mt && strcmp(mt, "distilbert") == 0 ? BERT_ARCH_DISTILBERT : BERT_ARCH_BERT,
+                                 err);
+    cJSON_Delete(j);
+    return rc;
+}

@@ -75,6 +75,11 @@ typedef struct hf_model {
 int hf_model_load(hf_model *m, const char *name_or_path, const hf_load_opts *opts, bertc_err *err);
 void hf_model_free(hf_model *m);
 
+/* The task config.json's architectures names (heads.h: BERT_TASK_*), or -1
+ * when it names no head, without loading anything else (the CLI picks a
+ * command's task this way). Errors as hf_model_load's for config.json. */
+int hf_model_peek_task(const char *name_or_path, int *task, bertc_err *err);
+
 /* Loads only the tokenizer of a model folder or cached name: tokenizer_config.json
  * (defaults where absent) and vocab.txt, no weights. *out is set on success. */
 int hf_tokenizer_load(bert_tokenizer **out, const char *name_or_path, bertc_err *err);

@@ -582,7 +582,9 @@ static int repoint_vocab(trainer *t, bertc_err *err) {
 static int setup(trainer *t, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     if (bertc_train_check_opts(o, err)) return err->code;
-    t->task = o->task == BERT_TASK_TOKEN_CLS ? &bertc_token_train_task : &bertc_text_train_task;
+    t->task = o->task == BERT_TASK_TOKEN_CLS ? &bertc_token_train_task
+              : o->task == BERT_TASK_QA      ? &bertc_qa_train_task
+                                             : &bertc_text_train_task;
     if (t->task->load(t, err)) return err->code;
     if (o->batch_size > t->n_train)
         return bertc_fail(err, BERTC_ERR_ARG, "--batch-size: %d is larger than the training data (%d examples in %s)",

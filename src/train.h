@@ -39,7 +39,7 @@ enum { BERTC_STRATEGY_NO = 0, BERTC_STRATEGY_STEPS, BERTC_STRATEGY_EPOCH, BERTC_
 enum { BERTC_METRIC_LOSS = 0, BERTC_METRIC_ACCURACY, BERTC_METRIC_F1 };
 
 typedef struct bertc_train_opts {
-    /* the task (heads.h): BERT_TASK_TEXT_CLS (default) or BERT_TASK_TOKEN_CLS */
+    /* the task (heads.h): BERT_TASK_TEXT_CLS (default), BERT_TASK_TOKEN_CLS or BERT_TASK_QA */
     int task;
     int label_all_tokens;       /* token classification: every sub-word carries its word's tag
                                    (B- turned into I- after the first) instead of -100 */

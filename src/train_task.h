@@ -90,6 +90,7 @@ typedef struct train_task {
 
 extern const train_task bertc_text_train_task;  /* src/tasks/text_train.c */
 extern const train_task bertc_token_train_task; /* src/tasks/token_train.c */
+extern const train_task bertc_qa_train_task;    /* src/tasks/qa_train.c */
 
 struct trainer {
     const bertc_train_opts *o;

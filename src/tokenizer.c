@@ -149,6 +149,10 @@ static int tokenizer_new(bert_tokenizer **out, const bert_tokenizer_opts *opts, 
 
 int bert_tokenizer_load(bert_tokenizer **out, const char *vocab_path,
                         const bert_tokenizer_opts *opts, bertc_err *err) {
+    size_t pl = strlen(vocab_path);
+    if (pl >= 5 && strcmp(vocab_path + pl - 5, ".json") == 0)  /* hf_model.vocab_path may be tokenizer.json */
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: a JSON file, not a vocab.txt: load a model folder's tokenizer "
+                          "with hf_model_tokenizer or hf_tokenizer_load (hfmodel.h)", vocab_path);
     bert_tokenizer *t = NULL;
     int rc = tokenizer_new(&t, opts, vocab_path, err);
     if (rc != BERTC_OK) return rc;

@@ -932,8 +932,8 @@ int hf_model_load(hf_model *m, const char *name_or_path, const hf_load_opts *opt
     if ((rc = st_open(&f, path, err)) != BERTC_OK) goto fail;
     if ((rc = load_tensors(m, f, arch, opts, summary, sizeof summary, err)) != BERTC_OK) goto fail;
     st_close(f);
-    snprintf(m->checks, sizeof m->checks, "safetensors header ok, %s, vocab %d <= %d", summary, ntok,
-             m->cfg.vocab_size);
+    snprintf(m->checks, sizeof m->checks, "safetensors header ok, %s, vocab %d <= %d (%s)", summary, ntok,
+             m->cfg.vocab_size, is_tokenizer_json(m->vocab_path) ? "tokenizer.json" : "vocab.txt");
     return BERTC_OK;
 fail:
     st_close(f);

@@ -117,6 +117,10 @@ def bad_cases(out):
     def nocls(j):
         v = j["model"]["vocab"]
         v["[CLS-gone]"] = v.pop("[CLS]")
+    def maxchars(j):
+        j["model"]["max_input_chars_per_word"] = 200
+    def lstrip(j):
+        j["added_tokens"][4]["lstrip"] = True
     def gap(j):
         j["model"]["vocab"]["[MASK]"] = 40000
     return [
@@ -129,6 +133,8 @@ def bad_cases(out):
         ("added", added, "added_tokens[5].content", "\"<extra>\""),
         ("padleft", padleft, "padding.direction", "\"Left\""),
         ("nocls", nocls, "vocabulary has no [CLS]", ""),
+        ("maxchars", maxchars, "model.max_input_chars_per_word is 200", "uses 100"),
+        ("lstrip", lstrip, "added_tokens[4].lstrip is true", ""),
         ("gap", gap, "model.vocab[\"[MASK]\"]", "0..30521"),
     ]
 

@@ -1,5 +1,6 @@
 /* hfmodel.h: Hugging Face model folders: config.json, tokenizer_config.json,
- * vocab.txt and model.safetensors in, the same out.
+ * tokenizer.json and/or vocab.txt (tokenizer_json.h; tokenizer.json wins) and
+ * model.safetensors in, the same (both vocabulary files) out.
  *
  * Loading validates everything before use (see safetensors.h for the file rules),
  * maps transformers' tensor names (BertModel: no prefix; BertForSequenceClassification

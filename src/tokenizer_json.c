@@ -35,6 +35,22 @@ static const char *json_kind(const cJSON *j) {
     return "an object";
 }
 
+/* A string from the file, made safe for a one-line message: control bytes,
+ * '"' and '\\' escaped, cut at about 60 bytes. */
+typedef struct shown { char s[260]; } shown;
+static shown esc(const char *in) {
+    shown o;
+    size_t k = 0;
+    for (size_t i = 0; in[i] && k < 240; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (i >= 60) { memcpy(o.s + k, "...", 3); k += 3; break; }
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') k += (size_t)snprintf(o.s + k, sizeof o.s - k, "\\x%02x", c);
+        else o.s[k++] = (char)c;
+    }
+    o.s[k] = '\0';
+    return o;
+}
+
 static const cJSON *get(const cJSON *o, const char *key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
 
 /* A string field that must equal want (absent allowed when absent_ok). */
@@ -46,7 +62,7 @@ static int want_str(const cJSON *o, const char *path, const char *field, const c
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s.%s: expected the string \"%s\", got %s", path, field, key,
                           want, json_kind(v));
     if (strcmp(v->valuestring, want) != 0)
-        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s.%s is \"%s\"; %s", path, field, key, v->valuestring, why);
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s.%s is \"%s\"; %s", path, field, key, esc(v->valuestring).s, why);
     return BERTC_OK;
 }
 
@@ -106,7 +122,7 @@ static int read_model(bert_tokenizer **out, const cJSON *root, const char *path,
                           path);
     if (type && strcmp(type->valuestring, "WordPiece") != 0)
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: model.type is \"%s\"; bertc reads WordPiece tokenizers only",
-                          path, type->valuestring);
+                          path, esc(type->valuestring).s);
     int rc;
     if ((rc = want_str(m, path, "model", "unk_token", "[UNK]", 1, "bertc's WordPiece uses [UNK]", err)) ||
         (rc = want_str(m, path, "model", "continuing_subword_prefix", "##", 1,
@@ -146,13 +162,13 @@ static int read_model(bert_tokenizer **out, const cJSON *root, const char *path,
             e->valuedouble >= n) {
             rc = bertc_fail(err, BERTC_ERR_FORMAT,
                             "%s: model.vocab[\"%s\"]: id must be an integer in 0..%d (ids 0..n-1, one per token)",
-                            path, e->string, n - 1);
+                            path, esc(e->string).s, n - 1);
             break;
         }
         int id = (int)e->valuedouble;
         if (toks[id]) {
             rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: model.vocab: id %d is given to both \"%s\" and \"%s\"", path,
-                            id, toks[id], e->string);
+                            id, esc(toks[id]).s, esc(e->string).s);
             break;
         }
         toks[id] = e->string;
@@ -186,7 +202,7 @@ static int read_normalizer(const cJSON *root, const char *path, bert_tokenizer_o
     if (!type) return err->code;
     if (strcmp(type, "BertNormalizer") != 0)
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: normalizer.type is \"%s\"; bertc implements BertNormalizer only",
-                          path, type);
+                          path, esc(type).s);
     int clean, chinese, lower, rc;
     if ((rc = get_bool(n, path, "normalizer", "clean_text", 1, &clean, err)) ||
         (rc = get_bool(n, path, "normalizer", "handle_chinese_chars", 1, &chinese, err)) ||
@@ -221,7 +237,7 @@ static int read_pre_tokenizer(const cJSON *root, const char *path, bertc_err *er
     if (!type) return err->code;
     if (strcmp(type, "BertPreTokenizer") != 0)
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: pre_tokenizer.type is \"%s\"; bertc implements BertPreTokenizer only",
-                          path, type);
+                          path, esc(type).s);
     return BERTC_OK;
 }
 
@@ -271,7 +287,7 @@ static int read_post_processor(const cJSON *root, const char *path, const bert_t
     if (strcmp(type, "TemplateProcessing") != 0)
         return bertc_fail(err, BERTC_ERR_FORMAT,
                           "%s: post_processor.type is \"%s\"; bertc implements BERT's TemplateProcessing/BertProcessing only",
-                          path, type);
+                          path, esc(type).s);
     const cJSON *single = get(p, "single"), *pair = get(p, "pair");
     if (cJSON_GetArraySize(single) != 3 || !piece_is(cJSON_GetArrayItem(single, 0), "SpecialToken", "[CLS]", 0) ||
         !piece_is(cJSON_GetArrayItem(single, 1), "Sequence", "A", 0) ||
@@ -316,7 +332,7 @@ static int read_added_tokens(const cJSON *root, const char *path, const bert_tok
         if (k == 5)
             return bertc_fail(err, BERTC_ERR_FORMAT,
                               "%s: %s.content is \"%s\"; bertc's tokenizer knows only BERT's special tokens "
-                              "[CLS] [SEP] [PAD] [UNK] [MASK]", path, field, c->valuestring);
+                              "[CLS] [SEP] [PAD] [UNK] [MASK]", path, field, esc(c->valuestring).s);
         if ((rc = get_int(e, path, field, "id", 0, INT32_MAX, &id, err))) return rc;
         int vid = bert_tokenizer_token_to_id(t, c->valuestring, strlen(c->valuestring));
         if (id != vid)

@@ -180,7 +180,7 @@ int cmd_info(int argc, char **argv) {
     bertc_err err = {0};
     if (hf_model_load(&m, cli_str(fl, "model"), &lo, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
     bert_tokenizer *tok = NULL;
-    if (bert_tokenizer_load(&tok, m.vocab_path, &m.tok, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
+    if (hf_model_tokenizer(&tok, &m, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
     const bert_config *c = &m.cfg;
     size_t sizes[BERT_NUM_PARAM_TENSORS];
     bert_param_sizes(sizes, c);

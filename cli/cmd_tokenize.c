@@ -18,7 +18,7 @@ static cJSON *int_array(const int32_t *v, int n, int stride) {
 
 int cmd_tokenize(int argc, char **argv) {
     cli_flag fl[] = {
-        {"model", "all-MiniLM-L6-v2", "model folder or cached model name (its vocab.txt and tokenizer_config.json)", 0, 0, 0},
+        {"model", "all-MiniLM-L6-v2", "model folder or cached model name (its tokenizer.json or vocab.txt, and tokenizer_config.json)", 0, 0, 0},
         {"max-length", "512", "truncate to this many tokens, specials included (0 = no truncation)", 0, 0, 0},
         {"truncation", "head", "single texts: head|tail|head+tail (pairs use longest_first)", 0, 0, 0},
         {"pair", NULL, "each input is 'TEXT_A<TAB>TEXT_B': [CLS] A [SEP] B [SEP]", CLI_BOOL, 0, 0},

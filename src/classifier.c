@@ -47,7 +47,7 @@ int bertc_classifier_open(bertc_classifier **out, const char *model, const bertc
     hf_load_opts_default(&lo);
     lo.seed = o->seed;
     int rc = hf_model_load(&c->hf, model, &lo, err);
-    if (rc == BERTC_OK) rc = bert_tokenizer_load(&c->tok, c->hf.vocab_path, &c->hf.tok, err);
+    if (rc == BERTC_OK) rc = hf_model_tokenizer(&c->tok, &c->hf, err);
     if (rc == BERTC_OK && bert_tokenizer_vocab_size(c->tok) > c->hf.cfg.vocab_size)
         rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: %d tokens but config.json vocab_size is %d",
                         c->hf.vocab_path, bert_tokenizer_vocab_size(c->tok), c->hf.cfg.vocab_size);

@@ -21,6 +21,7 @@
 #include "hub.h"
 #include "rng.h"
 #include "safetensors.h"
+#include "tokenizer_json.h"
 
 #define HF_MAX_JSON (16u << 20)    /* config.json / tokenizer_config.json size limit */
 #define HF_MAX_VOCAB (256u << 20)  /* vocab.txt size limit */
@@ -584,6 +585,71 @@ static int check_vocab(const char *path, int vocab_size, int *ntok, bertc_err *e
     return BERTC_OK;
 }
 
+/* transformers 5.24 rebuilds a BertTokenizer's normaliser from tokenizer_config.json
+ * (its defaults where a key is absent) and takes only the vocabulary from
+ * tokenizer.json; a generic tokenizer_class (PreTrainedTokenizerFast,
+ * TokenizersBackend) uses tokenizer.json as it is. 1 for the generic case. */
+static int tokenizer_json_options(const char *dir) {
+    char path[PATH_MAX];
+    cJSON *j = NULL;
+    bertc_err ignored = {0};
+    if (bertc_path_join(path, sizeof path, dir, "tokenizer_config.json") != 0 || !bertc_is_file(path) ||
+        json_load(&j, path, &ignored) != BERTC_OK)
+        return 0;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "tokenizer_class");
+    int generic = cJSON_IsString(c) && (strcmp(c->valuestring, "PreTrainedTokenizerFast") == 0 ||
+                                        strcmp(c->valuestring, "TokenizersBackend") == 0);
+    cJSON_Delete(j);
+    return generic;
+}
+
+int hf_vocab_path(char *out, size_t cap, const char *dir, bertc_err *err) {
+    if (bertc_path_join(out, cap, dir, "tokenizer.json") != 0) return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
+    if (bertc_is_file(out)) return BERTC_OK;  /* tokenizer.json wins, as in AutoTokenizer */
+    if (bertc_path_join(out, cap, dir, "vocab.txt") != 0) return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
+    if (!bertc_is_file(out))
+        return bertc_fail(err, BERTC_ERR_NOTFOUND,
+                          "%s: missing, and no tokenizer.json: a BERT model folder needs its WordPiece vocabulary", out);
+    return BERTC_OK;
+}
+
+static int is_tokenizer_json(const char *path) {
+    size_t n = strlen(path);
+    return n >= 14 && strcmp(path + n - 14, "tokenizer.json") == 0;
+}
+
+/* Loads the tokenizer at vocab_path (tokenizer.json or vocab.txt) of folder dir;
+ * *o comes in with tokenizer_config.json's options and leaves with those in force. */
+static int load_vocab_file(bert_tokenizer **out, bert_tokenizer_opts *o, const char *vocab_path, const char *dir,
+                           bertc_err *err) {
+    if (is_tokenizer_json(vocab_path))
+        return bert_tokenizer_json_load(out, o, vocab_path, tokenizer_json_options(dir), err);
+    return bert_tokenizer_load(out, vocab_path, o, err);
+}
+
+/* hf_model_load's look at tokenizer.json: it parses and checks (a vocabulary
+ * with the four required specials, no larger than the embedding matrix) and
+ * gives m->tok the options in force. */
+static int check_tokenizer_json(hf_model *m, const char *dir, int *ntok, bertc_err *err) {
+    bert_tokenizer *t = NULL;
+    int rc = load_vocab_file(&t, &m->tok, m->vocab_path, dir, err);
+    if (rc != BERTC_OK) return rc;
+    *ntok = bert_tokenizer_vocab_size(t);
+    bert_tokenizer_free(t);
+    if (*ntok > m->cfg.vocab_size)
+        return bertc_fail(err, BERTC_ERR_FORMAT,
+                          "%s: has %d tokens but config.json vocab_size is %d: ids past the embedding matrix "
+                          "(use the tokenizer.json that came with the model)",
+                          m->vocab_path, *ntok, m->cfg.vocab_size);
+    return BERTC_OK;
+}
+
+int hf_model_tokenizer(bert_tokenizer **out, const hf_model *m, bertc_err *err) {
+    if (!m->vocab_path) return bertc_fail(err, BERTC_ERR_ARG, "model has no vocabulary (not loaded)");
+    bert_tokenizer_opts o = m->tok;
+    return load_vocab_file(out, &o, m->vocab_path, m->dir ? m->dir : ".", err);
+}
+
 /* ---- Loading ---- */
 
 /* config.json's architectures: the head a folder was trained with, as
@@ -908,11 +974,14 @@ int hf_model_load(hf_model *m, const char *name_or_path, const hf_load_opts *opt
         return bertc_fail(err, BERTC_ERR_ARG, "task: must be -1 (the folder's) or a BERT_TASK_* (got %d)", opts->task);
     if ((rc = load_config(m, &arch, dir, opts, err)) != BERTC_OK) goto fail;
     if ((rc = load_tokenizer_config(&m->tok, dir, err)) != BERTC_OK) goto fail;
-    if (bertc_path_join(path, sizeof path, dir, "vocab.txt") != 0 || !(m->vocab_path = strdup(path))) {
-        rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: path too long or out of memory", dir);
+    if ((rc = hf_vocab_path(path, sizeof path, dir, err)) != BERTC_OK) goto fail;
+    if (!(m->vocab_path = strdup(path))) {
+        rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", dir);
         goto fail;
     }
-    if ((rc = check_vocab(m->vocab_path, m->cfg.vocab_size, &ntok, err)) != BERTC_OK) goto fail;
+    if ((rc = is_tokenizer_json(path) ? check_tokenizer_json(m, dir, &ntok, err)
+                                      : check_vocab(m->vocab_path, m->cfg.vocab_size, &ntok, err)) != BERTC_OK)
+        goto fail;
     if (bertc_path_join(path, sizeof path, dir, "model.safetensors") != 0) {
         rc = bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
         goto fail;
@@ -927,8 +996,8 @@ int hf_model_load(hf_model *m, const char *name_or_path, const hf_load_opts *opt
     if ((rc = st_open(&f, path, err)) != BERTC_OK) goto fail;
     if ((rc = load_tensors(m, f, arch, opts, summary, sizeof summary, err)) != BERTC_OK) goto fail;
     st_close(f);
-    snprintf(m->checks, sizeof m->checks, "safetensors header ok, %s, vocab %d <= %d", summary, ntok,
-             m->cfg.vocab_size);
+    snprintf(m->checks, sizeof m->checks, "safetensors header ok, %s, vocab %d <= %d (%s)", summary, ntok,
+             m->cfg.vocab_size, is_tokenizer_json(m->vocab_path) ? "tokenizer.json" : "vocab.txt");
     return BERTC_OK;
 fail:
     st_close(f);
@@ -942,11 +1011,8 @@ int hf_tokenizer_load(bert_tokenizer **out, const char *name_or_path, bertc_err 
     int rc = hf_model_resolve(name_or_path, dir, sizeof dir, err);
     if (rc != BERTC_OK) return rc;
     if ((rc = load_tokenizer_config(&o, dir, err)) != BERTC_OK) return rc;
-    if (bertc_path_join(path, sizeof path, dir, "vocab.txt") != 0)
-        return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
-    if (!bertc_is_file(path))
-        return bertc_fail(err, BERTC_ERR_NOTFOUND, "%s: missing: a BERT model folder needs its vocab.txt", path);
-    return bert_tokenizer_load(out, path, &o, err);
+    if ((rc = hf_vocab_path(path, sizeof path, dir, err)) != BERTC_OK) return rc;
+    return load_vocab_file(out, &o, path, dir, err);
 }
 
 /* ---- Resolving names ---- */
@@ -1212,17 +1278,28 @@ int hf_model_save_into(const hf_model *m, const char *dir, bertc_err *err) {
     if ((rc = write_json(dir, "config.json", config_json(m), err)) != BERTC_OK) return rc;
     if ((rc = write_weights(m, dir, err)) != BERTC_OK) return rc;
     /* vocab.txt: copied from the source (written atomically, so saving into the
-     * folder the model came from is safe). */
+     * folder the model came from is safe), or written from a tokenizer.json
+     * source; tokenizer.json: written from the tokenizer, as transformers 5.x
+     * writes it, so AutoTokenizer and older readers agree on the ids. */
     char *vocab = NULL;
     size_t len = 0;
     char path[PATH_MAX];
+    bert_tokenizer *tok = NULL;
     if (!m->vocab_path) return bertc_fail(err, BERTC_ERR_ARG, "%s: model has no vocab.txt to copy", dir);
-    if ((rc = bertc_read_file(m->vocab_path, HF_MAX_VOCAB, &vocab, &len, err)) != BERTC_OK) return rc;
+    if (!is_tokenizer_json(m->vocab_path) &&
+        (rc = bertc_read_file(m->vocab_path, HF_MAX_VOCAB, &vocab, &len, err)) != BERTC_OK)
+        return rc;
+    if ((rc = hf_model_tokenizer(&tok, m, err)) != BERTC_OK) { free(vocab); return rc; }
     if (bertc_path_join(path, sizeof path, dir, "vocab.txt") != 0)
         rc = bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
     else
-        rc = bertc_write_file_atomic(path, vocab, len, err);
+        rc = vocab ? bertc_write_file_atomic(path, vocab, len, err) : bert_tokenizer_write_vocab_txt(tok, path, err);
     free(vocab);
+    if (rc == BERTC_OK && bertc_path_join(path, sizeof path, dir, "tokenizer.json") != 0)
+        rc = bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
+    else if (rc == BERTC_OK)
+        rc = bert_tokenizer_json_write(tok, path, err);
+    bert_tokenizer_free(tok);
     if (rc != BERTC_OK) return rc;
     if ((rc = write_json(dir, "tokenizer_config.json", tokenizer_config_json(m), err)) != BERTC_OK) return rc;
     if ((rc = write_json(dir, "special_tokens_map.json", special_tokens_json(), err)) != BERTC_OK) return rc;

@@ -1,5 +1,6 @@
 /* hfmodel.h: Hugging Face model folders: config.json, tokenizer_config.json,
- * vocab.txt and model.safetensors in, the same out.
+ * tokenizer.json and/or vocab.txt (tokenizer_json.h; tokenizer.json wins) and
+ * model.safetensors in, the same (both vocabulary files) out.
  *
  * Loading validates everything before use (see safetensors.h for the file rules),
  * maps transformers' tensor names (BertModel: no prefix; BertForSequenceClassification
@@ -58,7 +59,7 @@ typedef struct hf_model {
     bert_config cfg;          /* dimensions, dropout, labels */
     bert_tokenizer_opts tok;  /* from tokenizer_config.json (defaults where absent) */
     char *dir;                /* the folder it was loaded from */
-    char *vocab_path;         /* dir/vocab.txt */
+    char *vocab_path;         /* dir/tokenizer.json, or dir/vocab.txt without one (hf_vocab_path) */
     float *params_memory;     /* bert_num_params(&cfg) floats, one allocation */
     size_t num_params;
     bert_params params;       /* slices of params_memory */
@@ -81,8 +82,20 @@ void hf_model_free(hf_model *m);
 int hf_model_peek_task(const char *name_or_path, int *task, bertc_err *err);
 
 /* Loads only the tokenizer of a model folder or cached name: tokenizer_config.json
- * (defaults where absent) and vocab.txt, no weights. *out is set on success. */
+ * (defaults where absent) and tokenizer.json or vocab.txt (hf_vocab_path), no
+ * weights. *out is set on success. */
 int hf_tokenizer_load(bert_tokenizer **out, const char *name_or_path, bertc_err *err);
+
+/* The tokenizer of a loaded model: m->vocab_path (tokenizer.json or vocab.txt)
+ * with m->tok. What every command uses instead of bert_tokenizer_load, so that
+ * tokenizer.json-only folders (transformers 5.x save_pretrained) work. */
+int hf_model_tokenizer(bert_tokenizer **out, const hf_model *m, bertc_err *err);
+
+/* The file folder dir's vocabulary is read from, into out (capacity cap):
+ * dir/tokenizer.json when it exists (it wins over vocab.txt, as AutoTokenizer's
+ * fast tokenizer does; docs/tokenizer.md), else dir/vocab.txt. BERTC_ERR_NOTFOUND
+ * when neither exists. */
+int hf_vocab_path(char *out, size_t cap, const char *dir, bertc_err *err);
 
 /* Resolves a folder path, or a name in ${XDG_CACHE_HOME:-~/.cache}/bertc/models/NAME,
  * into out (capacity cap). BERTC_ERR_NOTFOUND names what was tried. */
@@ -91,7 +104,8 @@ int hf_model_resolve(const char *name_or_path, char *out, size_t cap, bertc_err 
 /* Writes the model as a Hugging Face BertForSequenceClassification (or, for
  * DistilBERT, DistilBertForSequenceClassification) folder into an
  * existing directory dir (config.json with architectures, id2label, label2id;
- * model.safetensors under transformers' names; vocab.txt; tokenizer_config.json;
+ * model.safetensors under transformers' names; vocab.txt; tokenizer.json;
+ * tokenizer_config.json;
  * special_tokens_map.json). Files are fsync'd; dir is not renamed. */
 int hf_model_save_into(const hf_model *m, const char *dir, bertc_err *err);
 

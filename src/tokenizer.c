@@ -79,20 +79,85 @@ static int is_white_space(int32_t c) {
     return k == UTF8PROC_CATEGORY_ZS || k == UTF8PROC_CATEGORY_ZL || k == UTF8PROC_CATEGORY_ZP;
 }
 
-int bert_tokenizer_load(bert_tokenizer **out, const char *vocab_path,
-                        const bert_tokenizer_opts *opts, bertc_err *err) {
+/* Allocates t->tok, t->tok_len and the empty hash table for n ids. */
+static int vocab_alloc(bert_tokenizer *t, size_t n, const char *what, bertc_err *err) {
+    if (n == 0 || n > INT32_MAX / 4)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: vocabulary: %zu tokens (want 1 to %d)", what, n,
+                          INT32_MAX / 4);
+    t->vocab_size = (int)n;
+    uint32_t cap = 1;
+    while (cap < 2 * n) cap <<= 1;
+    t->mask = cap - 1;
+    t->tok = calloc(n, sizeof *t->tok);
+    t->tok_len = calloc(n, sizeof *t->tok_len);
+    t->table = malloc((size_t)cap * sizeof *t->table);
+    if (!t->tok || !t->tok_len || !t->table)
+        return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for %zu tokens", what, n);
+    memset(t->table, 0xff, (size_t)cap * sizeof *t->table);
+    return BERTC_OK;
+}
+
+/* Enters id (t->tok[id], t->tok_len[id] set) into the hash table. */
+static void vocab_insert(bert_tokenizer *t, int id) {
+    const char *tok = t->tok[id];
+    uint32_t len = t->tok_len[id];
+    for (uint32_t s = fnv1a(FNV_INIT, tok, len) & t->mask;; s = (s + 1) & t->mask) {
+        int old = t->table[s];
+        if (old < 0) { t->table[s] = id; break; }
+        if (t->tok_len[old] == len && memcmp(t->tok[old], tok, len) == 0) {
+            t->table[s] = id;      /* later line wins, as in a HashMap insert */
+            t->tok[old] = NULL;
+            break;
+        }
+    }
+}
+
+/* Finds the special tokens once the vocabulary is in place. */
+static int vocab_specials(bert_tokenizer *t, const char *what, bertc_err *err) {
+    static const char *names[5] = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"};
+    int ids[5];
+    for (int k = 0; k < 5; k++) {
+        ids[k] = bert_tokenizer_token_to_id(t, names[k], strlen(names[k]));
+        if (ids[k] < 0 && k < 4)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "%s: vocabulary has no %s token (required)", what, names[k]);
+        if (ids[k] >= 0) {
+            t->special_str[t->nspecial] = names[k];
+            t->special_len[t->nspecial] = (int)strlen(names[k]);
+            t->special_id[t->nspecial] = ids[k];
+            t->nspecial++;
+        }
+    }
+    t->sp = (bert_special_ids){ids[0], ids[1], ids[2], ids[3], ids[4]};
+    return BERTC_OK;
+}
+
+/* A new tokenizer with its options checked and resolved. */
+static int tokenizer_new(bert_tokenizer **out, const bert_tokenizer_opts *opts, const char *what, bertc_err *err) {
     bert_tokenizer_opts def;
     if (!opts) { bert_tokenizer_opts_default(&def); opts = &def; }
     if (opts->max_input_chars_per_word < 1)
         return bertc_fail(err, BERTC_ERR_ARG, "tokenizer: max_input_chars_per_word: %d is not positive",
                           opts->max_input_chars_per_word);
     bert_tokenizer *t = calloc(1, sizeof *t);
-    if (!t) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", vocab_path);
+    if (!t) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", what);
     t->opts = *opts;
     t->lower = opts->do_lower_case != 0;
     t->strip = opts->strip_accents < 0 ? t->lower : opts->strip_accents != 0;
+    *out = t;
+    return BERTC_OK;
+}
+
+int bert_tokenizer_load(bert_tokenizer **out, const char *vocab_path,
+                        const bert_tokenizer_opts *opts, bertc_err *err) {
+    size_t pl = strlen(vocab_path);
+    if (pl >= 5 && strcmp(vocab_path + pl - 5, ".json") == 0)  /* hf_model.vocab_path may be tokenizer.json */
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: a JSON file, not a vocab.txt: load a model folder's tokenizer "
+                          "with hf_model_tokenizer or hf_tokenizer_load (hfmodel.h)", vocab_path);
+    bert_tokenizer *t = NULL;
+    int rc = tokenizer_new(&t, opts, vocab_path, err);
+    if (rc != BERTC_OK) return rc;
     size_t len = 0;
-    int rc = bertc_read_file(vocab_path, (size_t)1 << 30, &t->mem, &len, err);
+    rc = bertc_read_file(vocab_path, (size_t)1 << 30, &t->mem, &len, err);
     if (rc != BERTC_OK) { free(t); return rc; }
 
     /* Lines as Rust's BufRead::lines: split on \n; a final \n ends the last line
@@ -100,23 +165,7 @@ int bert_tokenizer_load(bert_tokenizer **out, const char *vocab_path,
     size_t nlines = 0;
     for (size_t i = 0; i < len; i++) nlines += t->mem[i] == '\n';
     if (len > 0 && t->mem[len - 1] != '\n') nlines++;
-    if (nlines == 0 || nlines > INT32_MAX / 4) {
-        rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: vocabulary: %zu lines (want 1 to %d)",
-                        vocab_path, nlines, INT32_MAX / 4);
-        goto fail;
-    }
-    t->vocab_size = (int)nlines;
-    uint32_t cap = 1;
-    while (cap < 2 * nlines) cap <<= 1;
-    t->mask = cap - 1;
-    t->tok = calloc(nlines, sizeof *t->tok);
-    t->tok_len = calloc(nlines, sizeof *t->tok_len);
-    t->table = malloc((size_t)cap * sizeof *t->table);
-    if (!t->tok || !t->tok_len || !t->table) {
-        rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for %zu tokens", vocab_path, nlines);
-        goto fail;
-    }
-    memset(t->table, 0xff, (size_t)cap * sizeof *t->table);
+    if ((rc = vocab_alloc(t, nlines, vocab_path, err)) != BERTC_OK) goto fail;
 
     size_t pos = 0;
     for (int id = 0; id < t->vocab_size; id++) {
@@ -144,35 +193,56 @@ int bert_tokenizer_load(bert_tokenizer **out, const char *vocab_path,
         if (chars > t->max_tok_chars) t->max_tok_chars = chars;
         t->tok[id] = line;
         t->tok_len[id] = (uint32_t)keep;
-        uint32_t h = fnv1a(FNV_INIT, line, keep);
-        for (uint32_t s = h & t->mask;; s = (s + 1) & t->mask) {
-            int old = t->table[s];
-            if (old < 0) { t->table[s] = id; break; }
-            if (t->tok_len[old] == keep && memcmp(t->tok[old], line, keep) == 0) {
-                t->table[s] = id;      /* later line wins, as in a HashMap insert */
-                t->tok[old] = NULL;
-                break;
-            }
-        }
+        vocab_insert(t, id);
     }
+    if ((rc = vocab_specials(t, vocab_path, err)) != BERTC_OK) goto fail;
+    *out = t;
+    return BERTC_OK;
+fail:
+    bert_tokenizer_free(t);
+    return rc;
+}
 
-    static const char *names[5] = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"};
-    int ids[5];
-    for (int k = 0; k < 5; k++) {
-        ids[k] = bert_tokenizer_token_to_id(t, names[k], strlen(names[k]));
-        if (ids[k] < 0 && k < 4) {
-            rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: vocabulary has no %s token (required)",
-                            vocab_path, names[k]);
-            goto fail;
-        }
-        if (ids[k] >= 0) {
-            t->special_str[t->nspecial] = names[k];
-            t->special_len[t->nspecial] = (int)strlen(names[k]);
-            t->special_id[t->nspecial] = ids[k];
-            t->nspecial++;
-        }
+int bert_tokenizer_load_tokens(bert_tokenizer **out, const char *const *tokens, const size_t *lens, int n,
+                               const char *source, const bert_tokenizer_opts *opts, bertc_err *err) {
+    if (!source) source = "tokenizer";
+    bert_tokenizer *t = NULL;
+    int rc = tokenizer_new(&t, opts, source, err);
+    if (rc != BERTC_OK) return rc;
+    size_t total = 0;
+    for (int id = 0; id < n; id++) total += tokens[id] ? lens[id] + 1 : 0;
+    if ((rc = vocab_alloc(t, n > 0 ? (size_t)n : 0, source, err)) != BERTC_OK) goto fail;
+    if (!(t->mem = malloc(total + 1))) {
+        rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", source);
+        goto fail;
     }
-    t->sp = (bert_special_ids){ids[0], ids[1], ids[2], ids[3], ids[4]};
+    size_t pos = 0;
+    for (int id = 0; id < n; id++) {
+        if (!tokens[id]) continue;  /* an id without a token */
+        const char *s = tokens[id];
+        size_t i = 0;
+        int chars = 0;
+        while (i < lens[id]) {
+            utf8proc_int32_t c;
+            utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+                                                  (utf8proc_ssize_t)(lens[id] - i), &c);
+            if (k <= 0) {
+                rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: token of id %d: invalid UTF-8 at byte %zu",
+                                source, id, i);
+                goto fail;
+            }
+            i += (size_t)k;
+            chars++;
+        }
+        memcpy(t->mem + pos, s, lens[id]);
+        t->mem[pos + lens[id]] = '\0';
+        if (chars > t->max_tok_chars) t->max_tok_chars = chars;
+        t->tok[id] = t->mem + pos;
+        t->tok_len[id] = (uint32_t)lens[id];
+        pos += lens[id] + 1;
+        vocab_insert(t, id);
+    }
+    if ((rc = vocab_specials(t, source, err)) != BERTC_OK) goto fail;
     *out = t;
     return BERTC_OK;
 fail:

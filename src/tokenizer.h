@@ -8,8 +8,9 @@
  * transformers), [CLS] A [SEP] (B [SEP]) with token_type_ids, truncation,
  * padding, and per-token offsets into the original text (code points, as
  * transformers' return_offsets_mapping gives them, and bytes).
- * What it does not: read tokenizer_config.json (hfmodel.c fills
- * bert_tokenizer_opts), decode ids back to text, stride/overflow windows.
+ * What it does not: read tokenizer_config.json or tokenizer.json (hfmodel.c and
+ * tokenizer_json.c fill bert_tokenizer_opts and the token list), decode ids
+ * back to text, stride/overflow windows.
  * Choices where transformers is ambiguous are in docs/tokenizer.md.
  *
  * Memory: bert_tokenizer is an opaque handle owned by the caller
@@ -97,6 +98,13 @@ typedef struct bert_encoding {
  * BERTC_ERR_FORMAT. opts NULL means the defaults. *out is set on success only. */
 int bert_tokenizer_load(bert_tokenizer **out, const char *vocab_path,
                         const bert_tokenizer_opts *opts, bertc_err *err);
+/* The same from a token list held in memory (tokenizer_json.h reads one from
+ * tokenizer.json): id i is tokens[i] (lens[i] bytes, copied, no trimming);
+ * tokens[i] NULL leaves id i without a token. A token appearing twice keeps the
+ * later id, as above. Invalid UTF-8, n < 1 or a missing [CLS], [SEP], [PAD] or
+ * [UNK] is BERTC_ERR_FORMAT; messages start with `source` (e.g. the file name). */
+int bert_tokenizer_load_tokens(bert_tokenizer **out, const char *const *tokens, const size_t *lens, int n,
+                               const char *source, const bert_tokenizer_opts *opts, bertc_err *err);
 /* Frees the tokenizer; NULL is harmless. */
 void bert_tokenizer_free(bert_tokenizer *t);
 

@@ -549,24 +549,30 @@ static int write_json(const char *dir, const char *name, cJSON *j, bertc_err *er
     return rc;
 }
 
-/* A model loaded from a checkpoint copies vocab.txt from that folder when it is
- * saved, but checkpoint rotation may delete the folder mid-run. Point it at the
- * --model folder's vocab.txt instead (it must be the same vocabulary). */
+/* A model loaded from a checkpoint copies its vocabulary from that folder when
+ * it is saved, but checkpoint rotation may delete the folder mid-run. Point it
+ * at the --model folder's tokenizer.json or vocab.txt instead (hf_vocab_path),
+ * which must hold the same tokens (checkpoints carry both files, so the bytes
+ * may differ). */
 static int repoint_vocab(trainer *t, bertc_err *err) {
     char dir[4096], path[4096];
     bertc_err e2 = {0};
-    if (hf_model_resolve(t->o->model, dir, sizeof dir, &e2) || bertc_path_join(path, sizeof path, dir, "vocab.txt") ||
-        !bertc_is_file(path))
-        return bertc_fail(err, BERTC_ERR_NOTFOUND, "--model: %s: resuming needs the model's vocab.txt", t->o->model);
-    char *a = NULL, *b = NULL;
-    size_t al = 0, bl = 0;
-    int rc = bertc_read_file(path, 256u << 20, &a, &al, err);
-    if (!rc) rc = bertc_read_file(t->hf.vocab_path, 256u << 20, &b, &bl, err);
-    if (!rc && (al != bl || memcmp(a, b, al) != 0))
+    if (hf_model_resolve(t->o->model, dir, sizeof dir, &e2) || hf_vocab_path(path, sizeof path, dir, &e2))
+        return bertc_fail(err, BERTC_ERR_NOTFOUND, "--model: %s: resuming needs the model's tokenizer.json or vocab.txt",
+                          t->o->model);
+    bert_tokenizer *a = NULL, *b = NULL;
+    int rc = hf_tokenizer_load(&a, dir, err);
+    if (!rc) rc = hf_model_tokenizer(&b, &t->hf, err);
+    int same = !rc && bert_tokenizer_vocab_size(a) == bert_tokenizer_vocab_size(b);
+    for (int id = 0; same && id < bert_tokenizer_vocab_size(a); id++) {
+        const char *x = bert_tokenizer_id_to_token(a, id), *y = bert_tokenizer_id_to_token(b, id);
+        same = (x == y) || (x && y && strcmp(x, y) == 0);
+    }
+    if (!rc && !same)
         rc = bertc_fail(err, BERTC_ERR_ARG, "--model: %s differs from %s; resume with the run's --model", path,
                         t->hf.vocab_path);
-    free(a);
-    free(b);
+    bert_tokenizer_free(a);
+    bert_tokenizer_free(b);
     if (rc) return rc;
     char *p = strdup(path);
     if (!p) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
@@ -636,7 +642,7 @@ static int setup(trainer *t, bertc_err *err) {
     if (o->max_length > t->hf.cfg.max_position)
         return bertc_fail(err, BERTC_ERR_ARG, "--max-length: %d is more than the model's max_position_embeddings (%d)",
                           o->max_length, t->hf.cfg.max_position);
-    if (bert_tokenizer_load(&t->tok, t->hf.vocab_path, &t->hf.tok, err)) return err->code;
+    if (hf_model_tokenizer(&t->tok, &t->hf, err)) return err->code;
     t->pad_id = bert_tokenizer_special_ids(t->tok).pad;
     info(t, BERTC_TRAIN_INFO, "model: %s (%d layers, hidden %d, %zu parameters, %s head%s)", t->hf.dir,
          t->hf.cfg.num_layers, t->hf.cfg.hidden_size, t->hf.num_params, bert_head_of(t->hf.cfg.task)->name,

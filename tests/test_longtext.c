@@ -28,7 +28,7 @@ int main(void) {
     hf_model hf = {0};
     REQUIRE(hf_model_load(&hf, path, NULL, &err) == BERTC_OK, "%s: %s", path, err.msg);
     bert_tokenizer *tok = NULL;
-    REQUIRE(bert_tokenizer_load(&tok, hf.vocab_path, &hf.tok, &err) == BERTC_OK, "tokenizer: %s", err.msg);
+    REQUIRE(hf_model_tokenizer(&tok, &hf, &err) == BERTC_OK, "tokenizer: %s", err.msg);
     bert_model m;
     REQUIRE(bert_model_build(&m, &hf.cfg, hf.params_memory, 4, 64, 0, &err) == BERTC_OK, "build: %s", err.msg);
     int NL = hf.cfg.num_labels, ncases = 0, nwins = 0;

@@ -26,7 +26,7 @@ static int logits_of(const char *dir, cJSON *texts, float *out, int *NL, char la
     hf_model m = {0};
     if (hf_model_load(&m, dir, &lo, err)) return err->code;
     bert_tokenizer *tok = NULL;
-    int rc = bert_tokenizer_load(&tok, m.vocab_path, &m.tok, err);
+    int rc = hf_model_tokenizer(&tok, &m, err);
     int n = cJSON_GetArraySize(texts);
     bert_encoding enc[NMAX] = {{0}};
     bert_model bm = {0};

@@ -110,6 +110,9 @@ int bertc_classifier_run(bertc_classifier *c, const char *const *texts, const si
                          const char *const *texts_b, const size_t *lens_b, int n, float *probs,
                          float *logits, bertc_err *err) {
     int NL = c->hf.cfg.num_labels;
+    if (c->hf.cfg.task != BERT_TASK_TEXT_CLS)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: has a %s head; it does not classify texts", c->hf.dir,
+                          c->hf.cfg.task == BERT_TASK_TOKEN_CLS ? "token-classification" : "question-answering");
     for (int start = 0; start < n; start += c->opts.batch_size) {
         int B = n - start < c->opts.batch_size ? n - start : c->opts.batch_size;
         int T = 0;

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "../src/serve.h"
+#include "../src/tasks/token_decode.h"
 #include "commands.h"
 #include "flags.h"
 
@@ -19,6 +20,7 @@ int cmd_serve(int argc, char **argv) {
         {"model", "all-MiniLM-L6-v2", "model folder or cached model name", 0, 0, 0},
         {"host", "127.0.0.1", "IPv4 address to listen on", 0, 0, 0},
         {"port", "8080", "TCP port (0 = any free port; the one chosen is printed)", 0, 0, 0},
+        {"aggregation-strategy", "simple", "token-classification models: none|simple|first|average|max", 0, 0, 0},
         {"max-batch", "32", "most inputs scored in one forward pass (dynamic batching across requests)", 0, 0, 0},
         {"max-length", "0", "tokens per input incl. specials; longer inputs are truncated (0 = the model's maximum)", 0, 0, 0},
         {"truncation", "head", "head|tail|head+tail", 0, 0, 0},
@@ -50,6 +52,11 @@ int cmd_serve(int argc, char **argv) {
     o.limits.max_chars = cli_int(fl, "max-chars", 0, 1L << 30);
     o.queue = (int)cli_int(fl, "queue", 1, 1000000);
     o.timeout = (int)cli_int(fl, "timeout", 1, 86400);
+    {
+        bertc_err se = {0};
+        if (bertc_token_strategy_parse(&o.aggregation_strategy, cli_str(fl, "aggregation-strategy"), &se))
+            cli_die(2, "--aggregation-strategy: %s", se.msg);
+    }
     o.max_connections = (int)cli_int(fl, "max-connections", 1, 1000000);
     o.max_per_ip = (int)cli_int(fl, "max-per-ip", 0, 1000000);
     o.max_buffered = (size_t)cli_int(fl, "max-buffered", 1, 1L << 40);

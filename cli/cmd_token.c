@@ -5,7 +5,8 @@
  *            aggregation_strategy=S) gives them, one JSON list per line
  *   eval:    seqeval's entity scores and report over words of a CoNLL/JSONL set,
  *            token accuracy, loss; eval.json and predictions.jsonl
- *   serve:   the same entities over HTTP (cmd_serve.c's server) */
+ * `bertc serve` runs cmd_serve.c's command: the server answers a token model
+ * with entities (serve.c). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,9 +287,4 @@ int cmd_eval_token(int argc, char **argv) {
     bertc_token_data_free(&ds);
     bertc_classifier_free(c);
     return 0;
-}
-
-int cmd_serve_token(int argc, char **argv) {
-    (void)argc, (void)argv;
-    cli_die(2, "serve: token-classification models are not served yet (use bertc predict)");
 }

@@ -17,7 +17,6 @@ int cmd_serve(int argc, char **argv);
 /* token classification (cmd_token.c) and question answering (cmd_qa.c) */
 int cmd_predict_token(int argc, char **argv);
 int cmd_eval_token(int argc, char **argv);
-int cmd_serve_token(int argc, char **argv);
 int cmd_predict_qa(int argc, char **argv);
 int cmd_eval_qa(int argc, char **argv);
 int cmd_serve_qa(int argc, char **argv);

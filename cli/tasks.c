@@ -20,7 +20,7 @@ typedef struct task_commands {
 
 static const task_commands TABLE[] = {
     {BERT_TASK_TEXT_CLS, cmd_predict, cmd_eval, cmd_serve},
-    {BERT_TASK_TOKEN_CLS, cmd_predict_token, cmd_eval_token, cmd_serve_token},
+    {BERT_TASK_TOKEN_CLS, cmd_predict_token, cmd_eval_token, cmd_serve}, /* serve.c picks by the head */
     {BERT_TASK_QA, cmd_predict_qa, cmd_eval_qa, cmd_serve_qa},
 };
 

@@ -9,6 +9,7 @@
  * queued and the connection suspended) -> the worker scores its inputs and
  * resumes it -> last callback (answer) -> completed callback (freed). */
 #include "serve.h"
+#include "tasks/token_infer.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -40,6 +41,7 @@ void bertc_serve_opts_default(bertc_serve_opts *o) {
     o->max_per_ip = 64;
     o->max_buffered = (size_t)64 << 20;
     o->max_request_time = 60;
+    o->aggregation_strategy = BERTC_TOKEN_SIMPLE;
 }
 
 /* ---- Request bodies ---- */
@@ -266,14 +268,27 @@ typedef struct sreq {
     int shed;                   /* over max_buffered: body discarded, answered 503 at its end */
     struct timespec start;      /* headers in (CLOCK_MONOTONIC), for max_request_time */
     bertc_serve_request req;
-    float *probs;               /* (req.n, NL) */
+    float *probs;               /* text classification: (req.n, NL) */
+    char **answers;             /* token classification: (req.n) each input's JSON list of entities */
     int next_in, done_in;       /* inputs handed to / finished by the worker */
     int failed;                 /* the classifier failed on one of its inputs */
     char fail_msg[200];
 } sreq;
 
+/* What the worker does with a batch of texts and how an answer is written:
+ * chosen once, by the model's head, when the server starts. */
+typedef struct serve_task {
+    /* scores texts[0..n) and stores input b's result in bq[b] at index bi[b] */
+    int (*score)(bertc_server *s, struct sreq **bq, const int *bi, const char **texts, const size_t *lens, int n,
+                 bertc_err *err);
+    /* the 200 answer of a finished request (malloc'd), or NULL when out of memory */
+    char *(*format)(bertc_server *s, const struct sreq *q);
+} serve_task;
+
 struct bertc_server {
     bertc_classifier *c;
+    const serve_task *task;
+    int strategy;               /* token classification: the aggregation strategy */
     bertc_serve_opts o;
     int NL, max_batch, port;
     const char **labels;        /* (NL) */
@@ -368,8 +383,9 @@ static enum MHD_Result predict_body_done(struct MHD_Connection *conn, bertc_serv
     free(q->body);
     q->body = NULL;
     if (rc != 200) return answer_error(conn, s, q, &e);
-    q->probs = calloc((size_t)q->req.n * (size_t)s->NL, sizeof *q->probs);
-    if (!q->probs) return serr(&e, 500, "out of memory"), answer_error(conn, s, q, &e);
+    if (s->c->hf.cfg.task == BERT_TASK_TOKEN_CLS) q->answers = calloc((size_t)q->req.n, sizeof *q->answers);
+    else q->probs = calloc((size_t)q->req.n * (size_t)s->NL, sizeof *q->probs);
+    if (!q->probs && !q->answers) return serr(&e, 500, "out of memory"), answer_error(conn, s, q, &e);
     pthread_mutex_lock(&s->mu);
     if (s->queued >= s->o.queue) {
         pthread_mutex_unlock(&s->mu);
@@ -510,7 +526,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (q->state == REQ_DONE) { /* resumed by the worker */
         q->state = REQ_ANSWERED;
         if (q->failed) return serr(&e, 500, "%s", q->fail_msg), answer_error(conn, s, q, &e);
-        char *json = bertc_serve_format(&q->req, q->probs, s->NL, s->labels);
+        char *json = s->task->format(s, q);
         pthread_mutex_lock(&s->mu);
         s->st.requests += json != NULL;
         pthread_mutex_unlock(&s->mu);
@@ -529,6 +545,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     free(q->body);
     free(q->probs);
+    for (int i = 0; q->answers && i < q->req.n; i++) free(q->answers[i]);
+    free(q->answers);
     bertc_serve_request_free(&q->req);
     release(s, q);
     free(q);
@@ -538,17 +556,71 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     pthread_mutex_unlock(&s->mu);
 }
 
+/* ---- the two tasks the server answers ---- */
+
+static int score_text(bertc_server *s, sreq **bq, const int *bi, const char **texts, const size_t *lens, int n,
+                      bertc_err *err) {
+    int NL = s->NL;
+    int rc = bertc_classifier_run(s->c, texts, lens, NULL, NULL, n, s->w_probs, NULL, err);
+    pthread_mutex_lock(&s->mu);
+    for (int b = 0; rc == BERTC_OK && b < n; b++)
+        memcpy(bq[b]->probs + (size_t)bi[b] * NL, s->w_probs + (size_t)b * NL, (size_t)NL * sizeof(float));
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static char *format_text(bertc_server *s, const sreq *q) { return bertc_serve_format(&q->req, q->probs, s->NL, s->labels); }
+
+static int score_token(bertc_server *s, sreq **bq, const int *bi, const char **texts, const size_t *lens, int n,
+                       bertc_err *err) {
+    bertc_entity *ents[n];
+    int counts[n];
+    int rc = bertc_token_entities(s->c, texts, lens, n, s->strategy, ents, counts, err);
+    for (int b = 0; rc == BERTC_OK && b < n; b++) {
+        char *json = bertc_token_entities_json(ents[b], counts[b], s->strategy);
+        bertc_token_entities_free(ents[b], counts[b]);
+        if (!json && rc == BERTC_OK) rc = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        pthread_mutex_lock(&s->mu);
+        bq[b]->answers[bi[b]] = json;
+        pthread_mutex_unlock(&s->mu);
+    }
+    return rc;
+}
+
+/* A string input is answered with its list of entities, a list of inputs with
+ * a list of those lists, as the pipeline returns them. */
+static char *format_token(bertc_server *s, const sreq *q) {
+    (void)s;
+    if (!q->req.is_list) return strdup(q->answers[0] ? q->answers[0] : "[]");
+    size_t len = 2;
+    for (int i = 0; i < q->req.n; i++) len += strlen(q->answers[i]) + 2;
+    char *out = malloc(len + 1), *p = out;
+    if (!out) return NULL;
+    *p++ = '[';
+    for (int i = 0; i < q->req.n; i++) {
+        if (i) *p++ = ',', *p++ = ' ';
+        size_t k = strlen(q->answers[i]);
+        memcpy(p, q->answers[i], k);
+        p += k;
+    }
+    *p++ = ']';
+    *p = '\0';
+    return out;
+}
+
+static const serve_task SERVE_TEXT = {score_text, format_text};
+static const serve_task SERVE_TOKEN = {score_token, format_token};
+
 /* The worker: takes up to max_batch inputs from the head of the queue (across
  * requests, in order), scores them, resumes the requests it finished. */
 static void *worker_main(void *arg) {
     bertc_server *s = arg;
     if (s->o.worker_init) s->o.worker_init(s->o.worker_arg);
-    int B = s->max_batch, NL = s->NL;
+    int B = s->max_batch;
     sreq **bq = s->w_req;
     int *bi = s->w_idx;
     const char **texts = s->w_texts;
     size_t *lens = s->w_lens;
-    float *probs = s->w_probs;
     struct MHD_Connection **resume = s->w_resume;
     pthread_mutex_lock(&s->mu);
     for (;;) {
@@ -569,13 +641,12 @@ static void *worker_main(void *arg) {
                 texts[b] = bq[b]->req.texts[bi[b]];
                 lens[b] = bq[b]->req.lens[bi[b]];
             }
-            rc = bertc_classifier_run(s->c, texts, lens, NULL, NULL, n, probs, NULL, &err);
+            rc = s->task->score(s, bq, bi, texts, lens, n, &err);
         }
         pthread_mutex_lock(&s->mu);
         for (int b = 0; b < n; b++) {
             sreq *q = bq[b];
-            if (rc == BERTC_OK) memcpy(q->probs + (size_t)bi[b] * NL, probs + (size_t)b * NL, (size_t)NL * sizeof *probs);
-            else if (!q->failed) {
+            if (rc != BERTC_OK && !q->failed) {
                 q->failed = 1;
                 snprintf(q->fail_msg, sizeof q->fail_msg, "inputs[%d]: %.160s", bi[b], err.msg);
             }
@@ -619,6 +690,9 @@ static char *build_info(bertc_server *s) {
     }
     cJSON_AddStringToObject(j, "model", c->hf.dir ? c->hf.dir : "");
     cJSON_AddStringToObject(j, "model_type", c->hf.cfg.model_type == BERT_ARCH_DISTILBERT ? "distilbert" : "bert");
+    cJSON_AddStringToObject(j, "task", c->hf.cfg.task == BERT_TASK_TOKEN_CLS ? "token-classification" : "text-classification");
+    if (c->hf.cfg.task == BERT_TASK_TOKEN_CLS)
+        cJSON_AddStringToObject(j, "aggregation_strategy", bertc_token_strategy_name(s->strategy));
     for (int i = 0; i < s->NL; i++) cJSON_AddItemToArray(labels, cJSON_CreateString(s->labels[i]));
     cJSON_AddItemToObject(j, "labels", labels);
     cJSON_AddBoolToObject(j, "trained_classifier", !c->hf.new_head);
@@ -685,6 +759,12 @@ int bertc_server_start(bertc_server **out, bertc_classifier *c, const bertc_serv
     if (!s) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     s->c = c;
     s->o = *o;
+    s->task = c->hf.cfg.task == BERT_TASK_TOKEN_CLS ? &SERVE_TOKEN : &SERVE_TEXT;
+    s->strategy = o->aggregation_strategy;
+    if (c->hf.cfg.task == BERT_TASK_QA) {
+        free(s);
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: question-answering models are not served yet", c->hf.dir);
+    }
     s->listen_fd = MHD_INVALID_SOCKET;
     if (s->o.limits.max_chars == 0) s->o.limits.max_chars = 250L * c->opts.max_length;
     s->NL = bertc_classifier_num_labels(c);

@@ -56,6 +56,8 @@ typedef struct bertc_serve_opts {
     int max_request_time; /* seconds from a request's headers to the end of its body; a client still
                            * sending after it is disconnected (default 60). --timeout bounds
                            * silence; this bounds a client that trickles a byte now and then. */
+    int aggregation_strategy; /* token-classification models: how tokens become entities
+                                 (token_decode.h's BERTC_TOKEN_*; default BERTC_TOKEN_SIMPLE) */
     /* Called once on the worker thread before it scores anything (e.g. to set
      * the OpenMP thread count, which is per thread); may be NULL. */
     void (*worker_init)(void *arg);

@@ -53,6 +53,44 @@ PY
     ); then ok "predict $s: $msg"; else bad "predict $s: $msg"; fi
 done
 
+# 1b. serve: /predict answers what predict printed (a string and a list of inputs;
+#     scores within 1e-5, since a batch of other texts pads to another length)
+"$BERTC" serve --model "$fx/model" --port 0 --threads 1 2> "$tmp/serve.err" &
+spid=$!
+port=""
+for _ in $(seq 100); do
+    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.err" | sed 's/.*://')
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+if [ -z "$port" ]; then
+    bad "serve did not start: $(cat "$tmp/serve.err")"
+elif msg=$(python3 - "$port" "$fx/texts.txt" "$tmp/p_simple.jsonl" <<'PY'
+import http.client, json, sys, time
+port, texts, want = int(sys.argv[1]), open(sys.argv[2], encoding="utf-8").read().splitlines(), \
+    [json.loads(l) for l in open(sys.argv[3], encoding="utf-8")]
+def post(body):
+    for _ in range(50):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("POST", "/predict", json.dumps(body), {"Content-Type": "application/json"})
+            r = c.getresponse()
+            return r.status, json.loads(r.read())
+        except ConnectionRefusedError:
+            time.sleep(0.1)
+    raise SystemExit("no connection")
+def same(a, b):  # scores within 1e-5: another batch shape sums in another order
+    return len(a) == len(b) and all(list(x) == list(y) and all(
+        abs(x[k] - y[k]) <= 1e-5 if k == "score" else x[k] == y[k] for k in x) for x, y in zip(a, b))
+st, one = post({"inputs": texts[1]})
+assert st == 200 and same(one, want[1]), (st, one, want[1])
+st, many = post({"inputs": texts[:5]})
+assert st == 200 and len(many) == 5 and all(same(m, w) for m, w in zip(many, want[:5])), (st, many)
+print(f"/predict gives predict's entities for a string and a list of {len(many)}")
+PY
+); then ok "serve: $msg"; else bad "serve: $msg"; fi
+kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+
 # 2. eval against seqeval on bertc's own predictions
 if "$BERTC" eval --model "$fx/model" --data "$fx/tiny.conll" --run-dir "$tmp/ev" > "$tmp/ev.txt" 2>&1; then
     if msg=$(python3 - "$tmp/ev" <<'PY'

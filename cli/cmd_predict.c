@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../src/classifier.h"
+#include "../src/heads.h"
 #include "commands.h"
 #include "flags.h"
 #include "inputs.h"
@@ -209,6 +210,8 @@ int cmd_info(int argc, char **argv) {
     for (int i = 0; i < c->num_labels; i++) cJSON_AddItemToArray(labels, cJSON_CreateString(c->id2label[i]));
     cJSON_AddItemToObject(j, "labels", labels);
     cJSON_AddBoolToObject(j, "trained_classifier", !m.new_head);
+    cJSON_AddStringToObject(j, "task", bert_head_of(c->task)->name);
+    cJSON_AddStringToObject(j, "head", bert_head_of(c->task)->arch_class[c->model_type]);
     cJSON_AddStringToObject(j, "checks", m.checks);
     if (cli_bool(fl, "json")) {
         char *s = cJSON_PrintUnformatted(j);
@@ -224,6 +227,8 @@ int cmd_info(int argc, char **argv) {
         printf("vocabulary    %d tokens (config vocab_size %d), %s\n", bert_tokenizer_vocab_size(tok), c->vocab_size,
                m.tok.do_lower_case ? "uncased" : "cased");
         printf("max length    %d\n", m.tok.model_max_length > 0 ? m.tok.model_max_length : c->max_position);
+        printf("task          %s (%s head%s)\n", bert_head_of(c->task)->name, bert_head_of(c->task)->arch_class[c->model_type],
+               m.folder_task < 0 ? "; config.json names no head, so text classification" : "");
         printf("labels        %d%s:", c->num_labels, c->problem_type == BERT_PROBLEM_MULTI_LABEL ? " (multi-label)" : "");
         for (int i = 0; i < c->num_labels; i++) printf(" %s", c->id2label[i]);
         printf("%s\n", m.new_head ? "  (no classifier in the folder: a new head would be initialised)" : "");

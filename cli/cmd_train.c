@@ -100,7 +100,7 @@ int cmd_train(int argc, char **argv) {
         {"train-limit", "0", "keep the first N training examples after a seeded shuffle (0 = all)", 0, 0, 0},
         {"eval-limit", "0", "keep the first N evaluation examples after a seeded shuffle (0 = all)", 0, 0, 0},
         {"validation-split", "0", "carve this fraction of the training data out as evaluation data", 0, 0, 0},
-        {"max-length", "128", "tokens per text, [CLS]/[SEP] included", 0, 0, 0},
+        {"max-length", "128", "tokens per text, [CLS]/[SEP] included (question answering: 384, a window)", 0, 0, 0},
         {"truncation", "head", "head|tail|head+tail", 0, 0, 0},
         {"pad-to-max-length", NULL, "pad every batch to --max-length (default: to the batch's longest)", CLI_BOOL, 0, 0},
         {"group-by-length", NULL, "batch texts of similar length together (Trainer's LengthGroupedSampler)", CLI_BOOL, 0, 0},
@@ -214,6 +214,7 @@ int cmd_train(int argc, char **argv) {
     o.task = cli_choice(fl, "task", "text-classification|token-classification|question-answering");
     o.label_all_tokens = cli_bool(fl, "label-all-tokens");
     o.doc_stride = (int)cli_int(fl, "doc-stride", 0, 1 << 16);
+    if (o.task == BERT_TASK_QA && !cli_given(fl, "max-length")) o.max_length = 384; /* run_qa's max_seq_length */
     o.label_separator = cli_str(fl, "label-separator");
     o.threshold = cli_float(fl, "threshold", 0, 1);
     static const int lt[] = {BERTC_LONG_TRUNCATE, BERTC_LONG_HEAD_TAIL, BERTC_LONG_CHUNKS};

@@ -7,7 +7,8 @@ this runs under transformers 4.57 from build/venv-tf457 (re-executing itself the
 creating the environment first when it is missing).
 
   OUTDIR/tiny/             a random BertForQuestionAnswering (hidden 32, 2 layers, seeded,
-                           weights perturbed so answers differ clearly) on all-MiniLM-L6-v2's
+                           weights perturbed so answers differ clearly, [CLS] nudged so the
+                           null answer sometimes wins) on all-MiniLM-L6-v2's
                            vocabulary, saved with save_pretrained, MiniLM's tokenizer files
   OUTDIR/inputs.jsonl      ~30 {"question", "context"} pairs: accents, CJK, Hangul, punctuation
                            runs, long words split into many pieces, contexts longer than one
@@ -119,6 +120,11 @@ def main():
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.1)
         model.qa_outputs.weight.mul_(4.0)  # spread the logits: clear winners, no near ties
+        # [CLS] leans towards the null answer: with handle_impossible_answer about a third of the
+        # inputs answer "" (0 at 0.4, 10 of 30 at 0.6, 24 at 1.0)
+        w = model.qa_outputs.weight
+        cls_id = 101  # MiniLM's [CLS]
+        model.bert.embeddings.word_embeddings.weight[cls_id] += 0.6 * (w[0] + w[1]) / (w[0] + w[1]).norm()
     model.save_pretrained(d, safe_serialization=True)
     tok = AutoTokenizer.from_pretrained(d)
     assert tok.is_fast

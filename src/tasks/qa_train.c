@@ -170,9 +170,10 @@ static int qa_encode(trainer *t, int eval, encset *es, bertc_err *err) {
         if ((i & 255) == 0 && o->stop && *o->stop)
             rc = bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted while tokenizing; nothing was written");
     }
-    bertc_qa_features_free(&ftr);
+    int windows = f->F;
+    bertc_qa_features_free(&ftr); /* the training windows live on in es */
     if (rc) return rc;
-    info(t, BERTC_TRAIN_INFO, "%s: %d questions -> %d windows (--max-length %d, --doc-stride %d%s)", path, set->n, f->F,
+    info(t, BERTC_TRAIN_INFO, "%s: %d questions -> %d windows (--max-length %d, --doc-stride %d%s)", path, set->n, windows,
          o->max_length, o->doc_stride, o->pad_to_max_length ? ", padded" : "");
     if (edge > 0)
         info(t, BERTC_TRAIN_INFO,

@@ -64,6 +64,7 @@ deps:
 fixtures: $(STAMPS)
 # Generators that read the models gen_forward.py saves run after it.
 build/fixtures/api.stamp build/fixtures/attention.stamp: build/fixtures/forward.stamp
+build/fixtures/qa_cli.stamp: build/fixtures/qa_pipeline.stamp  # one creates build/venv-tf457 at a time
 build/fixtures/%.stamp: tools/gen_%.py tools/setup.sh
 	@mkdir -p build/fixtures
 	$(PYTHON) $< build/fixtures/$*

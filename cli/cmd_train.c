@@ -100,7 +100,7 @@ int cmd_train(int argc, char **argv) {
         {"train-limit", "0", "keep the first N training examples after a seeded shuffle (0 = all)", 0, 0, 0},
         {"eval-limit", "0", "keep the first N evaluation examples after a seeded shuffle (0 = all)", 0, 0, 0},
         {"validation-split", "0", "carve this fraction of the training data out as evaluation data", 0, 0, 0},
-        {"max-length", "128", "tokens per text, [CLS]/[SEP] included", 0, 0, 0},
+        {"max-length", "128", "tokens per text, [CLS]/[SEP] included (question answering: 384, a window)", 0, 0, 0},
         {"truncation", "head", "head|tail|head+tail", 0, 0, 0},
         {"pad-to-max-length", NULL, "pad every batch to --max-length (default: to the batch's longest)", CLI_BOOL, 0, 0},
         {"group-by-length", NULL, "batch texts of similar length together (Trainer's LengthGroupedSampler)", CLI_BOOL, 0, 0},
@@ -141,6 +141,7 @@ int cmd_train(int argc, char **argv) {
         {"label-separator", NULL, "multi-label CSV/TSV: separator inside the label field (e.g. ',')", 0, 0, 0},
         {"threshold", "0.5", "multi-label evaluation: a label is predicted when its probability >= this", 0, 0, 0},
         {"long-text", "truncate", "texts longer than --max-length: truncate (--truncation)|head+tail|chunks", 0, 0, 0},
+        {"doc-stride", "128", "question answering: context tokens shared by consecutive windows of a long context", 0, 0, 0},
         {"stride", NULL, "chunks: tokens shared by consecutive windows (default --max-length / 4)", 0, 0, 0},
         {"pool", "mean", "chunks: pool the windows' logits by mean|max", 0, 0, 0},
         {"max-windows", "0", "chunks: keep at most the first N windows of a text (0 = all; bounds memory)", 0, 0, 0},
@@ -212,6 +213,8 @@ int cmd_train(int argc, char **argv) {
     o.multi_label = cli_bool(fl, "multi-label");
     o.task = cli_choice(fl, "task", "text-classification|token-classification|question-answering");
     o.label_all_tokens = cli_bool(fl, "label-all-tokens");
+    o.doc_stride = (int)cli_int(fl, "doc-stride", 0, 1 << 16);
+    if (o.task == BERT_TASK_QA && !cli_given(fl, "max-length")) o.max_length = 384; /* run_qa's max_seq_length */
     o.label_separator = cli_str(fl, "label-separator");
     o.threshold = cli_float(fl, "threshold", 0, 1);
     static const int lt[] = {BERTC_LONG_TRUNCATE, BERTC_LONG_HEAD_TAIL, BERTC_LONG_CHUNKS};

@@ -65,6 +65,7 @@ void bertc_train_opts_default(bertc_train_opts *o) {
     o->threshold = 0.5;
     o->long_text = BERTC_LONG_TRUNCATE;
     o->stride = -1;
+    o->doc_stride = 128;
     o->pool = BERTC_POOL_MEAN;
 }
 
@@ -259,12 +260,14 @@ void bertc_encset_free(encset *e) {
     free(e->targets);
     free(e->win0);
     free(e->elen);
+    free(e->start);
+    free(e->end);
     memset(e, 0, sizeof *e);
 }
 
 /* Fills the batch buffers with examples idx[0..B) padded to T; returns T and
  * the number of sequences in *S (B, or with chunks their windows). Labels,
- * multi-hot targets and token tags are copied when es has them. */
+ * multi-hot targets, token tags and answer start/end are copied when es has them. */
 int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B, int *S) {
     int NL = t->hf.cfg.num_labels;
     int ns = 0;
@@ -299,6 +302,7 @@ int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B
                 ot[k] = real ? ty[k] : 0;
                 om[k] = real;
             }
+            if (es->start) t->b_start[r] = es->start[j], t->b_end[r] = es->end[j];
             if (es->tags) {
                 const int *tg = es->tags + es->off[j];
                 int *og = t->b_tags + (size_t)r * T;
@@ -720,10 +724,13 @@ static int setup(trainer *t, bertc_err *err) {
     t->b_mask = malloc(bt * sizeof(int));
     t->b_tags = t->tr.tags ? malloc(bt * sizeof(int)) : NULL;
     t->b_labels = malloc((size_t)Bt * sizeof(int));
+    int se = t->tr.start != NULL;
+    t->b_start = se ? malloc((size_t)Bmax * sizeof(int)) : NULL;
+    t->b_end = se ? malloc((size_t)Bmax * sizeof(int)) : NULL;
     if (t->ml) t->b_targets = malloc((size_t)Bt * (size_t)NL * sizeof(float));
     t->perm = malloc((size_t)t->tr.n * sizeof(int));
     if (!t->b_ids || !t->b_types || !t->b_mask || !t->b_labels || !t->perm || (t->tr.tags && !t->b_tags) ||
-        (t->ml && !t->b_targets))
+        (se && (!t->b_start || !t->b_end)) || (t->ml && !t->b_targets))
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for the batch buffers");
     if (t->task->prepare && t->task->prepare(t, err)) return err->code;
     t->perm_epoch = -1;
@@ -1028,6 +1035,8 @@ int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb, bert
     free(t.b_mask);
     free(t.b_tags);
     free(t.b_labels);
+    free(t.b_start);
+    free(t.b_end);
     free(t.b_targets);
     if (t.task) t.task->release(&t);
     free(t.perm);

@@ -43,6 +43,7 @@ typedef struct bertc_train_opts {
     int task;
     int label_all_tokens;       /* token classification: every sub-word carries its word's tag
                                    (B- turned into I- after the first) instead of -100 */
+    int doc_stride;             /* question answering: context tokens shared by consecutive windows (128) */
     /* inputs and output */
     const char *model;          /* folder or cached name (required) */
     const char *train;          /* data spec, data.h (required) */

@@ -51,6 +51,7 @@ typedef struct encset {
     int nseq;           /* sequences: n, or with chunks every window of every example */
     int *win0;          /* chunks: (n + 1) example i's windows are sequences [win0[i], win0[i+1]); else NULL */
     int *elen;          /* (n) example length for group_by_length: its tokens (all windows) */
+    int *start, *end;   /* question answering: (nseq) answer's first/last token of sequence j; else NULL */
 } encset;
 
 /* One evaluation's numbers. loss, accuracy and f1 go into log.jsonl as
@@ -122,6 +123,7 @@ struct trainer {
     int *b_ids, *b_types, *b_mask;  /* (Bmax, T) the batch's tokens */
     int *b_tags;                    /* (Bmax, T) token targets, -100 on padding (encsets with tags) */
     int *b_labels;                  /* (Bmax) example labels (encsets with labels) */
+    int *b_start, *b_end;           /* (Bmax) answer start/end token per sequence (encsets with start/end) */
     float *b_targets;               /* multi-label: (B texts, NL) */
     int b_nwin[4096];               /* windows of each example of the batch */
     int Bmax;                       /* sequences per forward the batch buffers hold */

@@ -310,21 +310,24 @@ static int dl_push(dlist *l, double x) {
 typedef struct logdata {
     dlist tstep, tloss;                 /* training entries */
     dlist estep, eepoch, eloss, eacc, ef1; /* evaluation entries */
+    dlist eprec, erec;                  /* evaluation entries (token classification) */
 } logdata;
 
 static int log_line(void *ctx, const cJSON *o, const where *w, bertc_err *err) {
     logdata *L = ctx;
-    double step, epoch, loss, eloss, eacc, ef1;
+    double step, epoch, loss, eloss, eacc, ef1, eprec, erec;
     int rc;
     if ((rc = get_num(o, "step", &step, w, err)) || (rc = get_num(o, "epoch", &epoch, w, err)) ||
         (rc = get_num(o, "loss", &loss, w, err)) || (rc = get_num(o, "eval_loss", &eloss, w, err)) ||
-        (rc = get_num(o, "eval_accuracy", &eacc, w, err)) || (rc = get_num(o, "eval_f1", &ef1, w, err)))
+        (rc = get_num(o, "eval_accuracy", &eacc, w, err)) || (rc = get_num(o, "eval_f1", &ef1, w, err)) ||
+        (rc = get_num(o, "eval_precision", &eprec, w, err)) || (rc = get_num(o, "eval_recall", &erec, w, err)))
         return rc;
     int is_eval = cJSON_HasObjectItem(o, "eval_loss") || cJSON_HasObjectItem(o, "eval_accuracy");
     int oom = 0;
     if (is_eval) {
         oom |= dl_push(&L->estep, step) | dl_push(&L->eepoch, epoch) | dl_push(&L->eloss, eloss) |
-               dl_push(&L->eacc, eacc) | dl_push(&L->ef1, ef1);
+               dl_push(&L->eacc, eacc) | dl_push(&L->ef1, ef1) | dl_push(&L->eprec, eprec) |
+               dl_push(&L->erec, erec);
     } else if (cJSON_HasObjectItem(o, "loss")) {
         oom |= dl_push(&L->tstep, step) | dl_push(&L->tloss, loss);
     } /* other records (a final train summary, say) are ignored */
@@ -333,7 +336,7 @@ static int log_line(void *ctx, const cJSON *o, const where *w, bertc_err *err) {
 }
 
 static void log_free(logdata *L) {
-    dlist *all[] = {&L->tstep, &L->tloss, &L->estep, &L->eepoch, &L->eloss, &L->eacc, &L->ef1};
+    dlist *all[] = {&L->tstep, &L->tloss, &L->estep, &L->eepoch, &L->eloss, &L->eacc, &L->ef1, &L->eprec, &L->erec};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->v);
 }
 
@@ -1013,6 +1016,412 @@ static void section_predictions(rep *r, const preddata *P, int present) {
     sb_puts(&r->html, "</section>\n");
 }
 
+/* ---- token classification (NER) -------------------------------------------- */
+
+#define N_SENTENCES 10     /* sample sentences shown */
+#define SENTENCE_WORDS 300 /* words of a sample sentence shown */
+#define N_TYPE_COLOURS 5   /* .t0 .. .t4 in the CSS, the chart palette's colours */
+#define MAX_TYPES 256      /* entity types given their own colour slot */
+
+/* One entity of a tag sequence: words [begin, end) of type (not NUL-terminated). */
+typedef struct entity {
+    size_t begin, end;
+    const char *type;
+    size_t tlen;
+} entity;
+
+/* seqeval's split of a tag: prefix = chunk[0], type = chunk[1:].split('-', 1)[-1]
+ * or "_" when that is empty. An empty tag counts as "O". */
+static void tag_split(const char *tag, char *prefix, const char **type, size_t *tlen) {
+    if (!tag || !*tag) { *prefix = 'O'; *type = "_"; *tlen = 1; return; }
+    *prefix = tag[0];
+    const char *rest = tag + 1;
+    while ((*rest & 0xC0) == 0x80) rest++; /* the rest of a multi-byte first character */
+    const char *dash = strchr(rest, '-');
+    const char *t = dash ? dash + 1 : rest;
+    if (!*t) { *type = "_"; *tlen = 1; return; }
+    *type = t;
+    *tlen = strlen(t);
+}
+
+/* seqeval.metrics.sequence_labeling.end_of_chunk / start_of_chunk (default mode). */
+static int chunk_ends(char prev, char tag, int same_type) {
+    if (prev == 'E' || prev == 'S') return 1;
+    if ((prev == 'B' || prev == 'I') && (tag == 'B' || tag == 'S' || tag == 'O')) return 1;
+    return prev != 'O' && prev != '.' && !same_type;
+}
+static int chunk_starts(char prev, char tag, int same_type) {
+    if (tag == 'B' || tag == 'S') return 1;
+    if ((prev == 'E' || prev == 'S' || prev == 'O') && (tag == 'E' || tag == 'I')) return 1;
+    return tag != 'O' && tag != '.' && !same_type;
+}
+
+/* seqeval's get_entities for one sentence: a B-X, or an I-X that does not
+ * continue an X, starts an entity. out has room for n entities; returns the
+ * count, sorted by first word. Types point into tags. */
+static size_t get_entities(entity *out, const char *const *tags, size_t n) {
+    char prev = 'O';
+    const char *ptype = "";
+    size_t plen = 0, begin = 0, k = 0;
+    for (size_t i = 0; i <= n; i++) {
+        char tag;
+        const char *type;
+        size_t tl;
+        tag_split(i < n ? tags[i] : "O", &tag, &type, &tl);
+        int same = tl == plen && memcmp(type, ptype, tl) == 0;
+        if (chunk_ends(prev, tag, same) && k < n) out[k++] = (entity){begin, i, ptype, plen};
+        if (chunk_starts(prev, tag, same)) begin = i;
+        prev = tag;
+        ptype = type;
+        plen = tl;
+    }
+    for (size_t i = 1; i < k; i++) /* insertion sort by begin; ends are already in order */
+        for (size_t j = i; j > 0 && out[j].begin < out[j - 1].begin; j--) {
+            entity t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return k;
+}
+
+/* Entity types in colour order: those of eval.json's per_type first (so the
+ * samples use the bar chart's colours), then the rest as they are met. */
+typedef struct typeset {
+    const char *name[MAX_TYPES];
+    size_t len[MAX_TYPES];
+    size_t n;
+} typeset;
+
+static size_t type_index(typeset *ts, const char *t, size_t len) {
+    for (size_t i = 0; i < ts->n; i++)
+        if (ts->len[i] == len && memcmp(ts->name[i], t, len) == 0) return i;
+    if (ts->n == MAX_TYPES) return MAX_TYPES;
+    ts->name[ts->n] = t;
+    ts->len[ts->n] = len;
+    return ts->n++;
+}
+
+static void sb_esc_len(sb *b, const char *s, size_t len) {
+    char buf[128];
+    if (len >= sizeof buf) len = sizeof buf - 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    sb_esc(b, buf);
+}
+
+/* predictions.jsonl of a token-classification eval: {"words", "tags", "pred"}. */
+typedef struct tokpred {
+    long total, right;
+    cJSON *right_s[N_SENTENCES], *wrong_s[N_SENTENCES]; /* copies of the first lines of each kind */
+    size_t nright, nwrong;
+} tokpred;
+
+/* words, tags and pred of one line, checked to be equally long arrays of strings. */
+static int tok_line_arrays(const cJSON *o, const char ***words, const char ***tags, const char ***pred, size_t *n,
+                           const where *w, bertc_err *err) {
+    size_t nw = 0, nt = 0, np = 0;
+    int rc;
+    *words = *tags = *pred = NULL;
+    if ((rc = get_strs(o, "words", words, &nw, w, err)) || (rc = get_strs(o, "tags", tags, &nt, w, err)) ||
+        (rc = get_strs(o, "pred", pred, &np, w, err)))
+        goto fail;
+    const char *absent = !*words ? "words" : !*tags ? "tags" : !*pred ? "pred" : NULL;
+    if (absent) { rc = bad(err, w, absent, "an array of strings (a token-classification prediction)"); goto fail; }
+    if (nt != nw || np != nw) {
+        rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s:%ld: \"words\" has %zu entries, \"tags\" %zu and \"pred\" %zu; "
+                        "they must be equally long", w->path, w->line, nw, nt, np);
+        goto fail;
+    }
+    *n = nw;
+    return BERTC_OK;
+fail:
+    free(*words);
+    free(*tags);
+    free(*pred);
+    *words = *tags = *pred = NULL;
+    return rc;
+}
+
+static int tok_pred_line(void *ctx, const cJSON *o, const where *w, bertc_err *err) {
+    tokpred *T = ctx;
+    const char **words, **tags, **pred;
+    size_t n;
+    int rc = tok_line_arrays(o, &words, &tags, &pred, &n, w, err);
+    if (rc) return rc;
+    int ok = 1;
+    for (size_t i = 0; i < n && ok; i++) ok = strcmp(tags[i], pred[i]) == 0;
+    free(words);
+    free(tags);
+    free(pred);
+    T->total++;
+    T->right += ok;
+    cJSON **slot = NULL;
+    if (ok && T->nright < N_SENTENCES) slot = &T->right_s[T->nright++];
+    if (!ok && T->nwrong < N_SENTENCES) slot = &T->wrong_s[T->nwrong++];
+    if (slot && !(*slot = cJSON_Duplicate(o, 1))) {
+        if (ok) T->nright--; else T->nwrong--;
+        return bertc_fail(err, BERTC_ERR_NOMEM, "%s:%ld: out of memory", w->path, w->line);
+    }
+    return BERTC_OK;
+}
+
+static void tokpred_free(tokpred *T) {
+    for (size_t i = 0; i < T->nright; i++) cJSON_Delete(T->right_s[i]);
+    for (size_t i = 0; i < T->nwrong; i++) cJSON_Delete(T->wrong_s[i]);
+}
+
+/* Loss (training and eval) and entity F1, precision, recall per step (log.jsonl). */
+static int tok_section_curves(rep *r, const logdata *L, int present) {
+    int rc;
+    fig_remove(r, "training_loss.png");
+    fig_remove(r, "eval_metrics.png");
+    h2(r, "training", "Loss and entity F1");
+    if (L->tloss.n || L->eloss.n) {
+        bertc_series loss[2] = {{"training loss", L->tstep.v, L->tloss.v, L->tloss.n},
+                                {"eval loss", L->estep.v, L->eloss.v, L->eloss.n}};
+        bertc_series f1[3] = {{"F1", L->estep.v, L->ef1.v, L->ef1.n},
+                              {"precision", L->estep.v, L->eprec.v, L->eprec.n},
+                              {"recall", L->estep.v, L->erec.v, L->erec.n}};
+        bertc_line_panel p[2] = {{{"Loss", "Step", "Loss", 0, 0}, loss, 2, 1},
+                                 {{"Entity F1 (seqeval)", "Step", "Score", 0, 0}, f1, 3, 1}};
+        if ((rc = bertc_chart_lines(fig_path(r, "training_curves.png"), NULL, p, 2, r->err)) ||
+            (rc = embed(r, "training_curves.png", "Training and evaluation loss, and entity F1, precision and recall per step")))
+            return rc;
+    } else {
+        fig_remove(r, "training_curves.png");
+        missing(r, "log.jsonl", present ? "no entries with \"loss\" or \"eval_loss\"" : "written by bertc train");
+    }
+    if (L->eloss.n) {
+        sb_puts(&r->html, "<table class=\"grid\" id=\"eval-table\"><tr><th>epoch</th><th>step</th><th>eval loss</th>"
+                          "<th>token accuracy</th><th>precision</th><th>recall</th><th>F1</th></tr>\n");
+        for (size_t i = 0; i < L->eloss.n; i++) {
+            char b[7][64];
+            fmt_num(b[0], 64, L->eepoch.v[i], "%.2f");
+            fmt_num(b[1], 64, L->estep.v[i], "%.0f");
+            fmt_num(b[2], 64, L->eloss.v[i], "%.4f");
+            fmt_num(b[3], 64, L->eacc.v[i], "%.4f");
+            fmt_num(b[4], 64, L->eprec.v[i], "%.4f");
+            fmt_num(b[5], 64, L->erec.v[i], "%.4f");
+            fmt_num(b[6], 64, L->ef1.v[i], "%.4f");
+            sb_printf(&r->html, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+                      b[0], b[1], b[2], b[3], b[4], b[5], b[6]);
+        }
+        sb_puts(&r->html, "</table>\n");
+    }
+    sb_puts(&r->html, "</section>\n");
+    return BERTC_OK;
+}
+
+/* Per-type F1 chart with its table, tag confusion matrix, seqeval report (eval.json). */
+static int tok_section_eval(rep *r, const cJSON *ev, const char *path, typeset *ts) {
+    where w = {path, 0};
+    int rc = BERTC_OK;
+    const char **names = NULL, **labels = NULL;
+    double *f1 = NULL, *cm = NULL;
+    size_t n = 0, nl = 0, R = 0, C = 0;
+    fig_remove(r, "per_label_f1.png");
+
+    h2(r, "per-type", "Entity F1 per type");
+    const cJSON *per = ev ? cJSON_GetObjectItemCaseSensitive(ev, "per_type") : NULL;
+    if (per && !cJSON_IsArray(per)) { rc = bad(r->err, &w, "per_type", "an array of objects"); goto done; }
+    n = per ? (size_t)cJSON_GetArraySize(per) : 0;
+    names = malloc(sizeof *names * (n ? n : 1));
+    f1 = malloc(sizeof *f1 * (n ? n : 1));
+    if (!names || !f1) { rc = bertc_fail(r->err, BERTC_ERR_NOMEM, "%s: out of memory", path); goto done; }
+    size_t i = 0;
+    const cJSON *row;
+    if (per) cJSON_ArrayForEach(row, per) {
+        if (!cJSON_IsObject(row)) { rc = bad(r->err, &w, "per_type", "an array of objects"); goto done; }
+        if ((rc = get_str(row, "type", &names[i], &w, r->err)) || (rc = get_num(row, "f1", &f1[i], &w, r->err)))
+            goto done;
+        if (!names[i]) names[i] = "?";
+        type_index(ts, names[i], strlen(names[i]));
+        i++;
+    }
+    const char *avg_keys[3] = {"micro", "macro", "weighted"};
+    const char *avg_names[3] = {"micro avg", "macro avg", "weighted avg"};
+    for (int k = 0; k < 3; k++) {
+        const cJSON *a = ev ? cJSON_GetObjectItemCaseSensitive(ev, avg_keys[k]) : NULL;
+        if (a && !cJSON_IsObject(a)) { rc = bad(r->err, &w, avg_keys[k], "an object"); goto done; }
+    }
+    if (n > 0 && n <= 1000) {
+        bertc_chart_frame f = {"Entity F1 per type", "Entity type", "F1", 0, 0};
+        sb_puts(&r->html, "<div class=\"side\">\n");
+        if ((rc = bertc_chart_bar(fig_path(r, "per_type_f1.png"), &f, names, f1, n, r->err)) ||
+            (rc = embed(r, "per_type_f1.png", "Bar chart of the entity F1 of each type")))
+            goto done;
+        sb_puts(&r->html, "<table class=\"grid\" id=\"per-type-table\">\n<tr><th>type</th><th>precision</th>"
+                          "<th>recall</th><th>f1-score</th><th>support</th></tr>\n");
+        cJSON_ArrayForEach(row, per) {
+            const char *name = NULL;
+            if ((rc = get_str(row, "type", &name, &w, r->err)) || (rc = report_row(r, row, name ? name : "?", &w)))
+                goto done;
+        }
+        int first = 1;
+        for (int k = 0; k < 3; k++) {
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(ev, avg_keys[k]);
+            if (!a) continue;
+            if (first) sb_puts(&r->html, "<tr class=\"sep\"><td colspan=\"5\"></td></tr>\n");
+            first = 0;
+            if ((rc = report_row(r, a, avg_names[k], &w))) goto done;
+        }
+        sb_puts(&r->html, "</table>\n</div>\n");
+    } else {
+        fig_remove(r, "per_type_f1.png");
+        missing(r, "eval.json", n ? "per_type has more than 1000 types" : "per_type, written by bertc eval --run-dir");
+    }
+    sb_puts(&r->html, "</section>\n");
+
+    h2(r, "confusion", "Tag confusion matrix");
+    if (ev && ((rc = get_strs(ev, "labels", &labels, &nl, &w, r->err)) ||
+               (rc = get_matrix(ev, "confusion", &cm, &R, &C, &w, r->err))))
+        goto done;
+    for (size_t k = 0; k < nl; k++) { /* types of the tags, after those of per_type */
+        char pre;
+        const char *t;
+        size_t tl;
+        tag_split(labels[k], &pre, &t, &tl);
+        if (pre != 'O') type_index(ts, t, tl);
+    }
+    if (cm && R > 0) {
+        if (R != C || (labels && nl != R) || R > 2048) {
+            rc = bertc_fail(r->err, BERTC_ERR_FORMAT,
+                            "%s: \"confusion\" is %zu x %zu; it must be square, at most 2048, with one row per tag "
+                            "of \"labels\" (%zu tags)", path, R, C, nl);
+            goto done;
+        }
+        bertc_heatmap h = {{"Tag Confusion Matrix (words)", "Predicted tag", "Gold tag", 0, 0}, cm, R, C, labels, labels,
+                           BERTC_CMAP_BLUES, 1, NAN, NAN, "words"};
+        if ((rc = bertc_chart_heatmap(fig_path(r, "confusion_matrix.png"), &h, r->err)) ||
+            (rc = embed(r, "confusion_matrix.png", "Tag confusion matrix: gold tags in rows, predicted tags in columns, word counts")))
+            goto done;
+        sb_puts(&r->html, "<p>Rows are the gold tags, columns the predicted ones; each cell counts words "
+                          "(the tag of a word's first sub-word).</p>\n");
+    } else {
+        fig_remove(r, "confusion_matrix.png");
+        missing(r, "eval.json", "labels and confusion, written by bertc eval --run-dir");
+    }
+    sb_puts(&r->html, "</section>\n");
+
+    h2(r, "classification-report", "Classification report (seqeval)");
+    const char *text = NULL;
+    if (ev && (rc = get_str(ev, "report", &text, &w, r->err))) goto done;
+    if (text) {
+        sb_puts(&r->html, "<pre id=\"seqeval-report\">");
+        sb_esc(&r->html, text);
+        sb_puts(&r->html, "</pre>\n");
+    } else {
+        missing(r, "eval.json", "report, written by bertc eval --run-dir");
+    }
+    sb_puts(&r->html, "</section>\n");
+done:
+    free(names);
+    free(f1);
+    free(labels);
+    free(cm);
+    return rc;
+}
+
+/* One line of a sample: the words with each entity of e as a coloured span;
+ * an entity that other lacks (same words, same type) is marked "miss". */
+static void tok_row(rep *r, const char *cls, const char *who, const char *const *words, size_t n,
+                    const entity *e, size_t ne, const entity *other, size_t no, typeset *ts, const char *miss_note) {
+    sb *h = &r->html;
+    sb_printf(h, "<div class=\"tags %s\"><span class=\"who\">%s</span>", cls, who);
+    size_t i = 0, k = 0;
+    while (i < n) {
+        while (k < ne && e[k].begin < i) k++; /* overlapping spans (malformed tags): first one wins */
+        if (k < ne && e[k].begin == i && e[k].end > i) {
+            const entity *x = &e[k];
+            int found = 0;
+            for (size_t j = 0; j < no && !found; j++)
+                found = other[j].begin == x->begin && other[j].end == x->end && other[j].tlen == x->tlen &&
+                        memcmp(other[j].type, x->type, x->tlen) == 0;
+            size_t t = type_index(ts, x->type, x->tlen);
+            sb_printf(h, " <span class=\"ent t%zu%s\" data-type=\"", t % N_TYPE_COLOURS, found ? "" : " miss");
+            sb_esc_len(h, x->type, x->tlen);
+            sb_puts(h, "\" title=\"");
+            sb_esc_len(h, x->type, x->tlen);
+            if (!found) { sb_puts(h, ": "); sb_puts(h, miss_note); }
+            sb_puts(h, "\">");
+            size_t end = x->end < n ? x->end : n;
+            for (; i < end; i++) {
+                if (i > x->begin) sb_puts(h, " ");
+                sb_esc(h, words[i]);
+            }
+            sb_puts(h, "<sup>");
+            sb_esc_len(h, x->type, x->tlen);
+            sb_puts(h, found ? "" : " &#10007;");
+            sb_puts(h, "</sup></span>");
+            k++;
+        } else {
+            sb_puts(h, " ");
+            sb_esc(h, words[i]);
+            i++;
+        }
+    }
+    sb_puts(h, "</div>\n");
+}
+
+/* One sample sentence, gold then predicted. The line was checked when it was read. */
+static int tok_sentence(rep *r, const cJSON *o, const char *cls, typeset *ts) {
+    const char **words, **tags, **pred;
+    size_t n;
+    where w = {"predictions.jsonl", 0};
+    int rc = tok_line_arrays(o, &words, &tags, &pred, &n, &w, r->err);
+    if (rc) return rc;
+    size_t shown = n < SENTENCE_WORDS ? n : SENTENCE_WORDS;
+    entity *g = malloc(sizeof *g * (shown + 1)), *p = malloc(sizeof *p * (shown + 1));
+    if (!g || !p) { rc = bertc_fail(r->err, BERTC_ERR_NOMEM, "predictions.jsonl: out of memory"); goto done; }
+    size_t ng = get_entities(g, tags, shown), np = get_entities(p, pred, shown);
+    sb_printf(&r->html, "<li class=\"sent %s\">\n", cls);
+    tok_row(r, "gold", "gold", words, shown, g, ng, p, np, ts, "not predicted");
+    tok_row(r, "pred", "predicted", words, shown, p, np, g, ng, ts, "not in gold");
+    if (shown < n) sb_printf(&r->html, "<p class=\"sub\">&hellip; and %zu more words</p>\n", n - shown);
+    sb_puts(&r->html, "</li>\n");
+done:
+    free(g);
+    free(p);
+    free(words);
+    free(tags);
+    free(pred);
+    return rc;
+}
+
+/* Up to N_SENTENCES samples: sentences with a wrong tag first (at least half
+ * when there are enough), then sentences tagged right. */
+static int tok_section_samples(rep *r, const tokpred *T, int present, typeset *ts) {
+    int rc = BERTC_OK;
+    h2(r, "predictions", "Sample sentences");
+    if (!present || T->total == 0) {
+        missing(r, "predictions.jsonl", "written by bertc eval --run-dir");
+        sb_puts(&r->html, "</section>\n");
+        return BERTC_OK;
+    }
+    size_t nr = T->nright < N_SENTENCES / 2 ? T->nright : N_SENTENCES / 2;
+    size_t nw = T->nwrong < N_SENTENCES - nr ? T->nwrong : N_SENTENCES - nr;
+    if (nr + nw < N_SENTENCES) nr = T->nright < N_SENTENCES - nw ? T->nright : N_SENTENCES - nw;
+    sb_printf(&r->html,
+              "<p>%ld sentences, %ld with every tag right (%.2f%%). Below, %zu with a wrong tag and %zu without. "
+              "Entities are grouped from the tags as seqeval groups them (a B-X, or an I-X that does not continue "
+              "an X, starts one); each sentence shows the gold entities, then the predicted ones, and an entity "
+              "with no exact match (same words, same type) on the other line has a dashed outline and "
+              "&#10007;.</p>\n",
+              T->total, T->right, 100.0 * (double)T->right / (double)T->total, nw, nr);
+    sb_puts(&r->html, "<ol class=\"sentences\" id=\"samples\">\n");
+    for (size_t i = 0; i < nw && !rc; i++) rc = tok_sentence(r, T->wrong_s[i], "wrong", ts);
+    for (size_t i = 0; i < nr && !rc; i++) rc = tok_sentence(r, T->right_s[i], "right", ts);
+    if (rc) return rc;
+    sb_puts(&r->html, "</ol>\n<p class=\"legend\">Types:");
+    for (size_t i = 0; i < ts->n; i++) {
+        sb_printf(&r->html, " <span class=\"ent t%zu\">", i % N_TYPE_COLOURS);
+        sb_esc_len(&r->html, ts->name[i], ts->len[i]);
+        sb_puts(&r->html, "</span>");
+    }
+    sb_puts(&r->html, "</p>\n</section>\n");
+    return BERTC_OK;
+}
+
 static const char CSS[] =
     "body{font-family:'DejaVu Sans',system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1a1a1a}"
     "main{max-width:1100px;margin:0 auto;padding:24px 32px 64px;background:#fff}"
@@ -1031,55 +1440,81 @@ static const char CSS[] =
     "blockquote{font-size:13px;color:#333;border-left:3px solid #ccd;margin:8px 0;padding:4px 12px}"
     "pre{background:#f6f7f9;padding:10px;font-size:13px}";
 
-int bertc_report_write(const char *run_dir, bertc_err *err) {
-    if (!run_dir || !bertc_is_dir(run_dir))
-        return bertc_fail(err, BERTC_ERR_NOTFOUND, "%s: not a run directory (see docs/run-dir.md)",
-                          run_dir ? run_dir : "(null)");
-    rep r = {.dir = run_dir, .err = err};
-    cJSON *run = NULL, *data = NULL, *ev = NULL, *at = NULL;
-    logdata L = {0};
+/* Only the token-classification page uses these (the text page keeps its bytes). */
+static const char TOKEN_CSS[] =
+    ".side{display:flex;flex-wrap:wrap;gap:20px;align-items:flex-start}.side figure{flex:1 1 520px}"
+    "ol.sentences li{margin:10px 0;font-size:14px}ol.sentences li.wrong{border-left:3px solid #d62728;padding-left:8px}"
+    "ol.sentences li.right{border-left:3px solid #2ca02c;padding-left:8px}"
+    ".tags{line-height:2.1}.who{display:inline-block;width:78px;color:#666;font-size:12px}"
+    ".ent{padding:2px 4px;border-radius:4px;border:1px solid transparent}.ent sup{font-size:10px;font-weight:700;margin-left:3px}"
+    ".ent.miss{border:2px dashed #d62728}"
+    ".t0{background:#c6dbef}.t1{background:#fdd0a2}.t2{background:#c7e9c0}.t3{background:#fcbba1}.t4{background:#dadaeb}";
+
+/* Everything both pages read, loaded and type-checked before anything is drawn. */
+typedef struct inputs {
+    cJSON *run, *data, *ev, *at;
+    logdata L;
+    int log_present;
+    char prun[4096], pdata[4096], peval[4096], pattn[4096], plog[4096];
+} inputs;
+
+/* A page kind: loads what only it reads, creates the report folder, draws its
+ * charts and writes the whole page into r->html. One is chosen per run. */
+typedef int (*page_fn)(rep *r, const inputs *in);
+
+static int make_figdir(rep *r) {
+    if (mkdir(r->figdir, 0755) != 0 && errno != EEXIST)
+        return bertc_fail(r->err, BERTC_ERR_IO, "%s: cannot create folder: %s", r->figdir, strerror(errno));
+    return BERTC_OK;
+}
+
+static void page_head(rep *r, const char *model, const char *h1, const char *extra_css) {
+    sb *h = &r->html;
+    sb_puts(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>bertc report");
+    if (model) { sb_puts(h, ": "); sb_esc(h, model); }
+    sb_printf(h, "</title>\n<style>%s%s</style>\n</head>\n<body>\n<main>\n<h1>%s</h1>\n", CSS, extra_css, h1);
+    sb_puts(h, "<p class=\"sub\">Run directory <code>");
+    sb_esc(h, r->dir);
+    sb_puts(h, "</code>");
+    if (model) { sb_puts(h, " &middot; model <code>"); sb_esc(h, model); sb_puts(h, "</code>"); }
+}
+
+static void page_foot(rep *r) {
+    sb_puts(&r->html, "<footer><p class=\"sub\">Written by bertc. Charts are also in <code>report/</code> beside this page.</p></footer>\n"
+                      "</main>\n</body>\n</html>\n");
+}
+
+/* The page of a text-classification run (one label, or labels, per text). */
+static int page_text(rep *r, const inputs *in) {
+    bertc_err *err = r->err;
     preddata P = {0};
     const char **elabels = NULL;
     size_t nel = 0;
-    char prun[4096], pdata[4096], peval[4096], pattn[4096], plog[4096], ppred[4096], phtml[4096];
-    int log_present = 0, pred_present = 0, rc;
+    char ppred[4096];
+    int pred_present = 0, rc;
+    const cJSON *ev = in->ev;
 
-    /* 1. Load and check everything. */
-    if ((rc = load_json(run_dir, "run.json", &run, prun, sizeof prun, err)) ||
-        (rc = load_json(run_dir, "data.json", &data, pdata, sizeof pdata, err)) ||
-        (rc = load_json(run_dir, "eval.json", &ev, peval, sizeof peval, err)) ||
-        (rc = load_json(run_dir, "attention.json", &at, pattn, sizeof pattn, err)) ||
-        (rc = each_jsonl(run_dir, "log.jsonl", plog, sizeof plog, &log_present, log_line, &L, err)))
-        goto done;
     /* Integer labels in predictions are named from eval.json, else data.json. */
     {
-        where w = {ev ? peval : pdata, 0};
-        const cJSON *src = ev && cJSON_HasObjectItem(ev, "labels") ? ev : data;
+        where w = {ev ? in->peval : in->pdata, 0};
+        const cJSON *src = ev && cJSON_HasObjectItem(ev, "labels") ? ev : in->data;
         if (src && (rc = get_strs(src, "labels", &elabels, &nel, &w, err))) goto done;
         P.labels = elabels;
         P.nlabels = nel;
     }
-    if ((rc = each_jsonl(run_dir, "predictions.jsonl", ppred, sizeof ppred, &pred_present, pred_line, &P, err)))
+    if ((rc = each_jsonl(r->dir, "predictions.jsonl", ppred, sizeof ppred, &pred_present, pred_line, &P, err)) ||
+        (rc = make_figdir(r)))
         goto done;
+    fig_remove(r, "training_curves.png"); /* charts of a token-classification page */
+    fig_remove(r, "per_type_f1.png");
 
-    /* 2. The report folder. */
-    if (bertc_path_join(r.figdir, sizeof r.figdir, run_dir, "report") != 0 ||
-        bertc_path_join(phtml, sizeof phtml, run_dir, "report.html") != 0) {
-        rc = bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", run_dir);
-        goto done;
-    }
-    if (mkdir(r.figdir, 0755) != 0 && errno != EEXIST) {
-        rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot create folder: %s", r.figdir, strerror(errno));
-        goto done;
-    }
-
-    /* 3. The page. */
     const char *model = NULL;
     double acc = NAN, loss = NAN, subset = NAN, hamming = NAN;
     int multi = ev && cJSON_HasObjectItem(ev, "per_label");
     {
-        where wr = {prun, 0}, we = {peval, 0};
-        if ((run && (rc = get_str(run, "model", &model, &wr, err))) ||
+        where wr = {in->prun, 0}, we = {in->peval, 0};
+        if ((in->run && (rc = get_str(in->run, "model", &model, &wr, err))) ||
             (ev && ((rc = get_num(ev, "accuracy", &acc, &we, err)) || (rc = get_num(ev, "loss", &loss, &we, err)) ||
                     (rc = get_num(ev, "subset_accuracy", &subset, &we, err)) ||
                     (rc = get_num(ev, "hamming_loss", &hamming, &we, err)))))
@@ -1087,15 +1522,8 @@ int bertc_report_write(const char *run_dir, bertc_err *err) {
         /* an eval run without run.json: its eval.json names the model */
         if (!model && ev && (rc = get_str(ev, "model", &model, &we, err))) goto done;
     }
-    sb *h = &r.html;
-    sb_puts(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>bertc report");
-    if (model) { sb_puts(h, ": "); sb_esc(h, model); }
-    sb_printf(h, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n<h1>BERT text classification: run report</h1>\n", CSS);
-    sb_puts(h, "<p class=\"sub\">Run directory <code>");
-    sb_esc(h, run_dir);
-    sb_puts(h, "</code>");
-    if (model) { sb_puts(h, " &middot; model <code>"); sb_esc(h, model); sb_puts(h, "</code>"); }
+    sb *h = &r->html;
+    page_head(r, model, "BERT text classification: run report", "");
     if (isfinite(acc)) sb_printf(h, " &middot; test accuracy <b>%.2f%%</b>", acc * 100);
     if (multi && isfinite(subset)) sb_printf(h, " &middot; subset accuracy <b>%.2f%%</b>", subset * 100);
     if (multi && isfinite(hamming)) sb_printf(h, " &middot; Hamming loss %.4f", hamming);
@@ -1106,24 +1534,114 @@ int bertc_report_write(const char *run_dir, bertc_err *err) {
     sb_puts(h, "</a>"
                "<a href=\"#classification-report\">Classification report</a><a href=\"#attention\">Attention</a>"
                "<a href=\"#predictions\">Predictions</a><a href=\"#settings\">Settings</a></nav>\n");
-    if ((rc = section_data(&r, data, pdata)) || (rc = section_log(&r, &L, log_present)) ||
-        (rc = section_eval(&r, ev, peval)) || (rc = section_attention(&r, at, pattn)))
+    if ((rc = section_data(r, in->data, in->pdata)) || (rc = section_log(r, &in->L, in->log_present)) ||
+        (rc = section_eval(r, ev, in->peval)) || (rc = section_attention(r, in->at, in->pattn)))
         goto done;
-    section_predictions(&r, &P, pred_present);
-    if ((rc = section_run(&r, run, prun))) goto done;
-    sb_puts(h, "<footer><p class=\"sub\">Written by bertc. Charts are also in <code>report/</code> beside this page.</p></footer>\n"
-               "</main>\n</body>\n</html>\n");
-    if (h->oom) { rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory building the page", phtml); goto done; }
-    rc = bertc_write_file_atomic(phtml, h->p, h->len, err);
+    section_predictions(r, &P, pred_present);
+    if ((rc = section_run(r, in->run, in->prun))) goto done;
+    page_foot(r);
+done:
+    free(elabels);
+    pred_free(&P);
+    return rc;
+}
+
+/* The page of a token-classification (NER) run: loss and entity-F1 curves,
+ * per-type F1, tag confusion matrix, seqeval report, highlighted samples. */
+static int page_token(rep *r, const inputs *in) {
+    bertc_err *err = r->err;
+    tokpred T = {0};
+    typeset *ts = calloc(1, sizeof *ts);
+    char ppred[4096];
+    int present = 0, rc;
+    if (!ts) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", r->dir);
+    if ((rc = each_jsonl(r->dir, "predictions.jsonl", ppred, sizeof ppred, &present, tok_pred_line, &T, err)) ||
+        (rc = make_figdir(r)))
+        goto done;
+    static const char *const text_only[] = {"label_distribution.png", "token_lengths.png", "attention.png"};
+    for (size_t i = 0; i < sizeof text_only / sizeof text_only[0]; i++) fig_remove(r, text_only[i]);
+
+    /* Header numbers: eval.json's, else the last evaluation of run.json. */
+    const char *model = NULL;
+    const cJSON *src = in->ev ? in->ev : in->run;
+    where wr = {in->prun, 0}, ws = {in->ev ? in->peval : in->prun, 0};
+    const char *keys[2][5] = {{"f1", "precision", "recall", "accuracy", "loss"},
+                              {"eval_f1", "eval_precision", "eval_recall", "eval_accuracy", "eval_loss"}};
+    double v[5] = {NAN, NAN, NAN, NAN, NAN}, sentences = NAN, words = NAN;
+    if (in->run && (rc = get_str(in->run, "model", &model, &wr, err))) goto done;
+    if (!model && in->ev && (rc = get_str(in->ev, "model", &model, &ws, err))) goto done;
+    for (int k = 0; k < 5 && src; k++)
+        if ((rc = get_num(src, keys[in->ev ? 0 : 1][k], &v[k], &ws, err))) goto done;
+    if (in->ev && ((rc = get_num(in->ev, "sentences", &sentences, &ws, err)) ||
+                   (rc = get_num(in->ev, "words", &words, &ws, err))))
+        goto done;
+
+    sb *h = &r->html;
+    page_head(r, model, "BERT token classification (NER): run report", TOKEN_CSS);
+    if (isfinite(v[0])) sb_printf(h, " &middot; entity F1 <b>%.2f%%</b>", v[0] * 100);
+    if (isfinite(v[1])) sb_printf(h, " &middot; precision %.2f%%", v[1] * 100);
+    if (isfinite(v[2])) sb_printf(h, " &middot; recall %.2f%%", v[2] * 100);
+    if (isfinite(v[3])) sb_printf(h, " &middot; token accuracy %.2f%%", v[3] * 100);
+    if (isfinite(v[4])) sb_printf(h, " &middot; loss %.4f", v[4]);
+    if (isfinite(sentences)) sb_printf(h, " &middot; %.0f sentences", sentences);
+    if (isfinite(words)) sb_printf(h, ", %.0f words", words);
+    sb_puts(h, "</p>\n<nav><a href=\"#training\">Training</a><a href=\"#per-type\">Per-type F1</a>"
+               "<a href=\"#confusion\">Tag confusion matrix</a><a href=\"#classification-report\">Classification report</a>"
+               "<a href=\"#predictions\">Sample sentences</a><a href=\"#settings\">Settings</a></nav>\n");
+    if ((rc = tok_section_curves(r, &in->L, in->log_present)) || (rc = tok_section_eval(r, in->ev, in->peval, ts)) ||
+        (rc = tok_section_samples(r, &T, present, ts)) || (rc = section_run(r, in->run, in->prun)))
+        goto done;
+    page_foot(r);
+done:
+    tokpred_free(&T);
+    free(ts);
+    return rc;
+}
+
+/* The task of a run: run.json's settings.task, else eval.json's task. */
+static int is_token_run(const cJSON *run, const cJSON *ev) {
+    const cJSON *settings = run ? cJSON_GetObjectItemCaseSensitive(run, "settings") : NULL;
+    const cJSON *task = cJSON_IsObject(settings) ? cJSON_GetObjectItemCaseSensitive(settings, "task") : NULL;
+    if (!cJSON_IsString(task) && ev) task = cJSON_GetObjectItemCaseSensitive(ev, "task");
+    return cJSON_IsString(task) && strcmp(task->valuestring, "token-classification") == 0;
+}
+
+int bertc_report_write(const char *run_dir, bertc_err *err) {
+    if (!run_dir || !bertc_is_dir(run_dir))
+        return bertc_fail(err, BERTC_ERR_NOTFOUND, "%s: not a run directory (see docs/run-dir.md)",
+                          run_dir ? run_dir : "(null)");
+    rep r = {.dir = run_dir, .err = err};
+    inputs *in = calloc(1, sizeof *in);
+    char phtml[4096];
+    int rc;
+    if (!in) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", run_dir);
+
+    /* 1. Load and check everything both pages read. */
+    if ((rc = load_json(run_dir, "run.json", &in->run, in->prun, sizeof in->prun, err)) ||
+        (rc = load_json(run_dir, "data.json", &in->data, in->pdata, sizeof in->pdata, err)) ||
+        (rc = load_json(run_dir, "eval.json", &in->ev, in->peval, sizeof in->peval, err)) ||
+        (rc = load_json(run_dir, "attention.json", &in->at, in->pattn, sizeof in->pattn, err)) ||
+        (rc = each_jsonl(run_dir, "log.jsonl", in->plog, sizeof in->plog, &in->log_present, log_line, &in->L, err)))
+        goto done;
+    if (bertc_path_join(r.figdir, sizeof r.figdir, run_dir, "report") != 0 ||
+        bertc_path_join(phtml, sizeof phtml, run_dir, "report.html") != 0) {
+        rc = bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", run_dir);
+        goto done;
+    }
+
+    /* 2. The page of the run's task: its own inputs, its charts, its sections. */
+    page_fn page = is_token_run(in->run, in->ev) ? page_token : page_text;
+    if ((rc = page(&r, in))) goto done;
+    if (r.html.oom) { rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory building the page", phtml); goto done; }
+    rc = bertc_write_file_atomic(phtml, r.html.p, r.html.len, err);
 
 done:
     free(r.html.p);
-    free(elabels);
-    log_free(&L);
-    pred_free(&P);
-    cJSON_Delete(run);
-    cJSON_Delete(data);
-    cJSON_Delete(ev);
-    cJSON_Delete(at);
+    log_free(&in->L);
+    cJSON_Delete(in->run);
+    cJSON_Delete(in->data);
+    cJSON_Delete(in->ev);
+    cJSON_Delete(in->at);
+    free(in);
     return rc;
 }

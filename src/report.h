@@ -14,6 +14,17 @@
  * weighted and samples averages, subset accuracy and Hamming loss; its
  * predictions (label lists) count as right when the sets are equal.
  *
+ * A token-classification run (run.json's settings.task, else eval.json's task,
+ * is "token-classification") gets its own page instead, chosen once: training
+ * and eval loss with entity F1, precision and recall per step (log.jsonl); a
+ * per-entity-type F1 bar chart beside a precision/recall table with the micro,
+ * macro and weighted averages; the tag confusion matrix (gold rows, predicted
+ * columns, word counts); the seqeval report text; and 10 sample sentences from
+ * predictions.jsonl (those with a wrong tag first) with each entity, grouped
+ * from the tags as seqeval's get_entities groups them, coloured by type on a
+ * gold line and a predicted line, an entity without an exact match on the
+ * other line outlined. docs/run-dir.md has the file formats.
+ *
  * Missing files, or missing keys in a file, make their section say so. A file
  * that is present but unreadable or malformed (bad JSON, a key of the wrong
  * type, ragged matrices) is an error naming the file, the line and the key.

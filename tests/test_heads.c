@@ -128,7 +128,7 @@ static void parity(const char *cs, const char *dir, hf_model *hf, int qa, int us
 
 /* ten AdamW steps as Trainer takes them */
 static void ten_steps(const char *cs, const char *dir, hf_model *hf, int qa) {
-    char p[4096], *text = NULL;
+    char p[4200], *text = NULL;
     size_t len = 0;
     bertc_err err = {0};
     snprintf(p, sizeof p, "%s/train10.json", dir);

@@ -1,4 +1,5 @@
-/* bertc.h: the public C API of libbertc, BERT text classification in C.
+/* bertc.h: the public C API of libbertc, BERT fine-tuning and serving in C:
+ * text classification and token classification (named entities).
  *
  * What it does: loads Hugging Face BERT model folders (config.json, vocab.txt,
  * tokenizer_config.json, model.safetensors), tokenizes text exactly as
@@ -96,6 +97,45 @@ int bertc_classify(bertc_classifier *c, const char *const *texts, const size_t *
                    bertc_err *err);
 int bertc_classify_pairs(bertc_classifier *c, const char *const *texts, const size_t *lens,
                          const char *const *texts_b, const size_t *lens_b, int n, float *probs, bertc_err *err);
+
+/* ---- Tasks ----
+ * A model folder's head decides what it does (config.json architectures):
+ * bertc_classify for text classification, bertc_entities for token
+ * classification (named-entity recognition). Question answering is reached
+ * through the `bertc` command for now. */
+typedef enum bertc_task {
+    BERTC_TASK_TEXT_CLASSIFICATION = 0,  /* BertForSequenceClassification: bertc_classify */
+    BERTC_TASK_TOKEN_CLASSIFICATION = 1, /* BertForTokenClassification: bertc_entities */
+    BERTC_TASK_QUESTION_ANSWERING = 2    /* BertForQuestionAnswering */
+} bertc_task;
+
+/* The task of an opened model (a bertc_task). bertc_classify on a model of
+ * another task fails with BERTC_ERR_UNSUPPORTED. */
+int bertc_model_task(const bertc_classifier *c);
+
+/* Entities of one text, as transformers' pipeline("token-classification",
+ * aggregation_strategy=...) returns them. Owned by the caller: free with
+ * bertc_entities_free (NULL is harmless). */
+typedef struct bertc_entity_list bertc_entity_list;
+typedef struct bertc_entity_view {
+    const char *entity; /* entity_group ("PER"); with aggregation "none" the token's tag ("B-PER") */
+    double score;       /* probability (mean over the group's tokens) */
+    int start, end;     /* [start, end) in Unicode code points of the text */
+    const char *word;   /* the entity's text as the tokenizer decodes it */
+} bertc_entity_view;
+
+/* Tags text (len bytes; invalid UTF-8 is cleaned as transformers does) with a
+ * token-classification model and groups the tokens by aggregation: "none",
+ * "simple", "first", "average" or "max" (NULL = "simple"). *out is set on
+ * success only. BERTC_ERR_UNSUPPORTED for a model of another task. */
+int bertc_entities(bertc_classifier *c, const char *text, size_t len, const char *aggregation,
+                   bertc_entity_list **out, bertc_err *err);
+int bertc_entity_count(const bertc_entity_list *l);
+/* Entity i (0 <= i < count), valid until bertc_entities_free; a zeroed view when out of range. */
+bertc_entity_view bertc_entity_at(const bertc_entity_list *l, int i);
+/* The list as the JSON the pipeline prints (malloc'd; the caller frees it), or NULL. */
+char *bertc_entities_json(const bertc_entity_list *l);
+void bertc_entities_free(bertc_entity_list *l);
 
 #ifdef __cplusplus
 }

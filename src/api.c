@@ -2,6 +2,9 @@
 #include "../include/bertc.h"
 
 #include "classifier.h"
+#include "tasks/token_infer.h"
+
+#include <stdlib.h>
 
 const char *bertc_version(void) { return "0.1.0"; }
 
@@ -39,4 +42,52 @@ int bertc_classify_pairs(bertc_classifier *c, const char *const *texts, const si
                          const char *const *texts_b, const size_t *lens_b, int n, float *probs, bertc_err *err) {
     if (!texts_b || !lens_b) return bertc_fail(err, BERTC_ERR_ARG, "bertc_classify_pairs: texts_b and lens_b are required");
     return bertc_classifier_run(c, texts, lens, texts_b, lens_b, n, probs, NULL, err);
+}
+
+int bertc_model_task(const bertc_classifier *c) { return c ? c->hf.cfg.task : -1; }
+
+struct bertc_entity_list {
+    bertc_entity *ents;
+    int n, strategy;
+};
+
+int bertc_entities(bertc_classifier *c, const char *text, size_t len, const char *aggregation,
+                   bertc_entity_list **out, bertc_err *err) {
+    if (!c || !out || (!text && len)) return bertc_fail(err, BERTC_ERR_ARG, "bertc_entities: NULL model, text or out");
+    int strategy = BERTC_TOKEN_SIMPLE;
+    if (aggregation && bertc_token_strategy_parse(&strategy, aggregation, err)) return err->code;
+    bertc_entity_list *l = calloc(1, sizeof *l);
+    if (!l) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    l->strategy = strategy;
+    const char *texts[1] = {text ? text : ""};
+    int rc = bertc_token_entities(c, texts, &len, 1, strategy, &l->ents, &l->n, err);
+    if (rc != BERTC_OK) {
+        free(l);
+        return rc;
+    }
+    *out = l;
+    return BERTC_OK;
+}
+
+int bertc_entity_count(const bertc_entity_list *l) { return l ? l->n : 0; }
+
+bertc_entity_view bertc_entity_at(const bertc_entity_list *l, int i) {
+    bertc_entity_view v = {0};
+    if (!l || i < 0 || i >= l->n) return v;
+    v.entity = l->ents[i].entity;
+    v.score = l->ents[i].score;
+    v.start = l->ents[i].start;
+    v.end = l->ents[i].end;
+    v.word = l->ents[i].word;
+    return v;
+}
+
+char *bertc_entities_json(const bertc_entity_list *l) {
+    return l ? bertc_token_entities_json(l->ents, l->n, l->strategy) : NULL;
+}
+
+void bertc_entities_free(bertc_entity_list *l) {
+    if (!l) return;
+    bertc_token_entities_free(l->ents, l->n);
+    free(l);
 }

@@ -5,6 +5,7 @@
 #                   sanitizer tests (asan-test)
 #   make asan-test  build with AddressSanitizer + UBSan into build-asan/ and run the tests
 #   make demo       the notebook end to end on the embedded defaults
+#   make demo-ner   named-entity recognition on CoNLL-2003 end to end (tools/demo_ner.sh)
 #   make bench      benchmarks against PyTorch / ONNX Runtime (never in CI)
 #   make fuzz       libFuzzer harnesses (fuzz/) under ASan+UBSan, FUZZ_SECONDS each (default 10)
 #   make deps       only the installs (tools/setup.sh all)
@@ -29,7 +30,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 GEN      := $(wildcard tools/gen_*.py)
 STAMPS   := $(GEN:tools/gen_%.py=build/fixtures/%.stamp)
 
-.PHONY: all deps test check asan-test fixtures demo bench fuzz clean
+.PHONY: all deps test check asan-test fixtures demo demo-ner bench fuzz clean
 all: $(BUILD)/bertc $(BUILD)/libbertc.a $(TEST_BIN)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -87,6 +88,9 @@ asan-test:
 
 demo: deps all
 	tools/demo.sh
+
+demo-ner: deps all
+	tools/demo_ner.sh
 
 bench: deps all
 	bench/run.sh

@@ -350,7 +350,7 @@ static int word_reserve(struct bert_scratch *s, int need) {
  * "replace" error handler follows), so code-point offsets agree with
  * bytes.decode("utf-8", "replace"). utf8proc_iterate reports an error but not
  * how many bytes the ill-formed sequence spans, hence this small decoder. */
-static int utf8_next(const uint8_t *s, size_t n, size_t i, int32_t *cp) {
+int bert_utf8_next(const uint8_t *s, size_t n, size_t i, int32_t *cp) {
     uint8_t b = s[i];
     if (b < 0x80) { *cp = b; return 1; }
     int need;
@@ -546,7 +546,7 @@ static int tokenize_into(const bert_tokenizer *t, struct bert_scratch *s, pieces
             }
         }
         int32_t c;
-        int k = utf8_next(u, len, i, &c);
+        int k = bert_utf8_next(u, len, i, &c);
         normalise_char(&sp, c, ci, (int32_t)i, (int32_t)(i + (size_t)k));
         i += (size_t)k;
     }

@@ -150,6 +150,12 @@ int bert_pad_batch(int32_t *input_ids, int32_t *token_type_ids, int32_t *attenti
                    const bert_tokenizer *t, const bert_encoding *encs, int B, int T,
                    bertc_err *err);
 
+/* Decodes one code point of s[0..n) at byte i (i < n) into *cp and returns
+ * its length in bytes. Each maximal ill-formed subpart is one U+FFFD, as
+ * Python's bytes.decode("utf-8", "replace"), so code-point offsets agree with
+ * transformers'. The one decoder the tokenizer and its callers share. */
+int bert_utf8_next(const uint8_t *s, size_t n, size_t i, int32_t *cp);
+
 /* Releases the encoding's arrays and zeroes it; a zeroed encoding is harmless. */
 void bert_encoding_free(bert_encoding *e);
 

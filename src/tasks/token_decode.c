@@ -25,41 +25,13 @@ const char *bertc_token_strategy_name(int strategy) {
     return strategy >= 0 && strategy < N_STRATEGIES ? STRATEGY_NAMES[strategy] : "?";
 }
 
-/* ------------------------------------------------------------------ UTF-8 */
-
-/* One code point at s[i] (i < n); each maximal ill-formed subpart is one U+FFFD,
- * as Python's bytes.decode("utf-8", "replace") and tokenizer.c's reader. */
-static int utf8_next(const uint8_t *s, size_t n, size_t i, int32_t *cp) {
-    uint8_t b = s[i];
-    if (b < 0x80) { *cp = b; return 1; }
-    int need;
-    int32_t c;
-    uint8_t lo = 0x80, hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) { need = 1; c = b & 0x1F; }
-    else if (b >= 0xE0 && b <= 0xEF) {
-        need = 2; c = b & 0x0F;
-        if (b == 0xE0) lo = 0xA0;
-        else if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        need = 3; c = b & 0x07;
-        if (b == 0xF0) lo = 0x90;
-        else if (b == 0xF4) hi = 0x8F;
-    } else { *cp = 0xFFFD; return 1; }
-    int k = 1;
-    for (int j = 0; j < need; j++, k++) {
-        if (i + (size_t)k >= n || s[i + k] < lo || s[i + k] > hi) { *cp = 0xFFFD; return k; }
-        lo = 0x80; hi = 0xBF;
-        c = (c << 6) | (s[i + k] & 0x3F);
-    }
-    *cp = c;
-    return k;
-}
+/* ------------------------------------------------------------------ UTF-8 (tokenizer.h's decoder) */
 
 /* Python's len() of the string s[0..n) decodes to. */
 static int utf8_len(const char *s, size_t n) {
     int32_t cp;
     int count = 0;
-    for (size_t i = 0; i < n; i += utf8_next((const uint8_t *)s, n, i, &cp)) count++;
+    for (size_t i = 0; i < n; i += bert_utf8_next((const uint8_t *)s, n, i, &cp)) count++;
     return count;
 }
 
@@ -82,7 +54,7 @@ static char *utf8_clean_dup(const char *s, size_t n) {
     if (!o) return NULL;
     int32_t cp;
     for (size_t i = 0; i < n;) {
-        int k = utf8_next((const uint8_t *)s, n, i, &cp);
+        int k = bert_utf8_next((const uint8_t *)s, n, i, &cp);
         if (cp == 0xFFFD) p += utf8_put(p, cp);
         else { memcpy(p, s + i, (size_t)k); p += k; }
         i += (size_t)k;
@@ -502,7 +474,7 @@ static void json_string(sbuf *b, const char *s) {
     sb_add(b, "\"", 1);
     for (size_t i = 0; i < n;) {
         int32_t c;
-        int k = utf8_next((const uint8_t *)s, n, i, &c);
+        int k = bert_utf8_next((const uint8_t *)s, n, i, &c);
         char e[16];
         i += (size_t)k;
         switch (c) {

@@ -9,15 +9,19 @@
 #   make bench      benchmarks against PyTorch / ONNX Runtime (never in CI)
 #   make fuzz       libFuzzer harnesses (fuzz/) under ASan+UBSan, FUZZ_SECONDS each (default 10)
 #   make deps       only the installs (tools/setup.sh all)
+#   make install PREFIX=/usr/local [DESTDIR=]  bin/bertc, lib/libbertc.so.0.1.0 (soname
+#                   libbertc.so.0, only include/bertc.h's functions exported), lib/libbertc.a,
+#                   include/bertc.h, lib/pkgconfig/bertc.pc; built apart in build-install/
 
 PYTHON  ?= python3
 CC      ?= gcc
 BUILD   ?= build
 OPT     ?= -O3 -march=native
 SAN     ?=
+PIC     ?=
 PKGS    := cairo
 WARN    := -Wall -Wextra -Werror -Wno-error=deprecated-declarations
-CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -g $(OPT) $(SAN) -fopenmp -fno-math-errno $(WARN) \
+CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -g $(OPT) $(SAN) $(PIC) -fopenmp -fno-math-errno $(WARN) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz \
            $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
@@ -30,7 +34,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 GEN      := $(wildcard tools/gen_*.py)
 STAMPS   := $(GEN:tools/gen_%.py=build/fixtures/%.stamp)
 
-.PHONY: all deps test check asan-test fixtures demo demo-ner bench fuzz clean
+.PHONY: all deps test check asan-test fixtures demo demo-ner bench fuzz clean install
 all: $(BUILD)/bertc $(BUILD)/libbertc.a $(TEST_BIN)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -47,6 +51,12 @@ $(BUILD)/obj/ops_cpu.o: CFLAGS += -fno-trapping-math
 $(BUILD)/libbertc.a: $(OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The shared library (make install builds it with PIC="-fPIC -fvisibility=hidden").
+VERSION := 0.1.0
+SOMAJOR := 0
+$(BUILD)/libbertc.so.$(VERSION): $(OBJ)
+	$(CC) -shared -Wl,-soname,libbertc.so.$(SOMAJOR) -Wl,--no-undefined -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 CLI_SRC  := $(wildcard cli/*.c)
 $(BUILD)/bertc: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/libbertc.a
@@ -100,5 +110,23 @@ FUZZ_SECONDS ?= 10
 fuzz:
 	$(MAKE) -f fuzz/fuzz.mk run FUZZ_SECONDS=$(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),FUZZ_TARGETS="$(FUZZ_TARGETS)")
 
+# Install like a library. Its objects are position-independent with hidden
+# symbols, so they are built apart (INSTALL_BUILD) and `make` stays as it is.
+PREFIX        ?= /usr/local
+INSTALL_BUILD ?= build-install
+LIBDIR        := $(DESTDIR)$(PREFIX)/lib
+install:
+	$(MAKE) BUILD=$(INSTALL_BUILD) PIC="-fPIC -fvisibility=hidden" \
+	        $(INSTALL_BUILD)/bertc $(INSTALL_BUILD)/libbertc.a $(INSTALL_BUILD)/libbertc.so.$(VERSION)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(LIBDIR)/pkgconfig
+	install -m 755 $(INSTALL_BUILD)/bertc $(DESTDIR)$(PREFIX)/bin/bertc
+	install -m 644 $(INSTALL_BUILD)/libbertc.a $(LIBDIR)/libbertc.a
+	install -m 755 $(INSTALL_BUILD)/libbertc.so.$(VERSION) $(LIBDIR)/libbertc.so.$(VERSION)
+	ln -sf libbertc.so.$(VERSION) $(LIBDIR)/libbertc.so.$(SOMAJOR)
+	ln -sf libbertc.so.$(SOMAJOR) $(LIBDIR)/libbertc.so
+	install -m 644 include/bertc.h $(DESTDIR)$(PREFIX)/include/bertc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(strip $(LDLIBS)) -lgomp -lpthread|' \
+	    tools/bertc.pc.in > $(LIBDIR)/pkgconfig/bertc.pc
+
 clean:
-	rm -rf build build-asan build-fuzz build-dev
+	rm -rf build build-asan build-fuzz build-dev build-install

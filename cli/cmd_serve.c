@@ -1,4 +1,4 @@
-/* cmd_serve.c: `bertc serve`: one model behind POST /predict, GET /health and
+/* cmd_serve.c: `bertc serve`: one model behind POST /predict (and POST /), GET /health and
  * GET /info (src/serve.h), until SIGTERM or SIGINT, which stop accepting,
  * answer what is in flight and exit 0. */
 #include <signal.h>

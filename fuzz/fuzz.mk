@@ -12,10 +12,10 @@ FUZZ_SECONDS ?= 10
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
                 -Wall -Wextra -Werror -Wno-unknown-pragmas -Wno-error=deprecated-declarations \
-                -Ifuzz/shim $(shell pkg-config --cflags cairo 2>/dev/null)
+                -Ifuzz/shim -Isrc $(shell pkg-config --cflags cairo 2>/dev/null)
 FUZZ_LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz \
                 $(shell pkg-config --libs cairo 2>/dev/null) -lm -lpthread
-FUZZ_SRC     := $(wildcard src/*.c)
+FUZZ_SRC     := $(wildcard src/*.c src/tasks/*.c)
 FUZZ_OBJ     := $(FUZZ_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_HARN    := $(wildcard fuzz/fuzz_*.c)
 FUZZ_NAMES   := $(FUZZ_HARN:fuzz/fuzz_%.c=%)

@@ -12,7 +12,9 @@
  * prints and never exits. Freeing NULL is harmless. Memory returned by the library
  * is owned by the handle it came from unless a comment says otherwise.
  *
- * Usage (link with build/libbertc.a and the libraries the Makefile lists):
+ * Usage (after `make install`: cc app.c $(pkg-config --cflags --libs bertc);
+ * in the tree: link build/libbertc.a and the libraries the Makefile lists;
+ * examples/classify.c is this example whole):
  *
  *     bertc_err err = {0};
  *     bertc_classifier *c = NULL;
@@ -38,6 +40,14 @@
 extern "C" {
 #endif
 
+/* The functions of this header are the only symbols libbertc.so exports: the
+ * library is built with -fvisibility=hidden and these carry default visibility. */
+#if defined(__GNUC__) || defined(__clang__)
+#define BERTC_API __attribute__((visibility("default")))
+#else
+#define BERTC_API
+#endif
+
 /* Status codes. */
 typedef enum bertc_status {
     BERTC_OK = 0,              /* success */
@@ -58,10 +68,10 @@ typedef struct bertc_err {
 } bertc_err;
 
 /* A short name for a status code ("format error", ...). Never NULL. */
-const char *bertc_status_name(int code);
+BERTC_API const char *bertc_status_name(int code);
 
 /* bertc's version, "MAJOR.MINOR.PATCH". */
-const char *bertc_version(void);
+BERTC_API const char *bertc_version(void);
 
 /* A loaded model ready to classify text: a Hugging Face model folder (or a name
  * in ~/.cache/bertc/models), its tokenizer and an inference arena for one batch.
@@ -78,24 +88,24 @@ typedef struct bertc_options {
 /* Opens a model. opts NULL = the defaults above. A folder without a trained
  * classifier gets a new head initialised with seed 42 (see bertc_has_trained_head).
  * *out is set on success only; bertc_close(NULL) is harmless. */
-int bertc_open(bertc_classifier **out, const char *model, const bertc_options *opts, bertc_err *err);
-void bertc_close(bertc_classifier *c);
+BERTC_API int bertc_open(bertc_classifier **out, const char *model, const bertc_options *opts, bertc_err *err);
+BERTC_API void bertc_close(bertc_classifier *c);
 
-int bertc_num_labels(const bertc_classifier *c);
+BERTC_API int bertc_num_labels(const bertc_classifier *c);
 /* The name of label i (config.json id2label), or NULL when i is out of range. */
-const char *bertc_label(const bertc_classifier *c, int i);
+BERTC_API const char *bertc_label(const bertc_classifier *c, int i);
 /* 1 if the folder held a classifier head, 0 if a new one was initialised. */
-int bertc_has_trained_head(const bertc_classifier *c);
+BERTC_API int bertc_has_trained_head(const bertc_classifier *c);
 /* 1 for problem_type multi_label_classification (probabilities are sigmoids). */
-int bertc_is_multi_label(const bertc_classifier *c);
+BERTC_API int bertc_is_multi_label(const bertc_classifier *c);
 
 /* Classifies n UTF-8 texts (lens[i] bytes each; invalid UTF-8 is cleaned as
  * transformers does) into probs, (n, num_labels) row-major: softmax
  * probabilities, or per-label sigmoids for a multi-label model. texts_b/lens_b
  * (bertc_classify_pairs) are the second texts of sentence pairs. */
-int bertc_classify(bertc_classifier *c, const char *const *texts, const size_t *lens, int n, float *probs,
+BERTC_API int bertc_classify(bertc_classifier *c, const char *const *texts, const size_t *lens, int n, float *probs,
                    bertc_err *err);
-int bertc_classify_pairs(bertc_classifier *c, const char *const *texts, const size_t *lens,
+BERTC_API int bertc_classify_pairs(bertc_classifier *c, const char *const *texts, const size_t *lens,
                          const char *const *texts_b, const size_t *lens_b, int n, float *probs, bertc_err *err);
 
 /* ---- Tasks ----
@@ -111,7 +121,7 @@ typedef enum bertc_task {
 
 /* The task of an opened model (a bertc_task). bertc_classify on a model of
  * another task fails with BERTC_ERR_UNSUPPORTED. */
-int bertc_model_task(const bertc_classifier *c);
+BERTC_API int bertc_model_task(const bertc_classifier *c);
 
 /* Entities of one text, as transformers' pipeline("token-classification",
  * aggregation_strategy=...) returns them. Owned by the caller: free with
@@ -128,14 +138,14 @@ typedef struct bertc_entity_view {
  * token-classification model and groups the tokens by aggregation: "none",
  * "simple", "first", "average" or "max" (NULL = "simple"). *out is set on
  * success only. BERTC_ERR_UNSUPPORTED for a model of another task. */
-int bertc_entities(bertc_classifier *c, const char *text, size_t len, const char *aggregation,
+BERTC_API int bertc_entities(bertc_classifier *c, const char *text, size_t len, const char *aggregation,
                    bertc_entity_list **out, bertc_err *err);
-int bertc_entity_count(const bertc_entity_list *l);
+BERTC_API int bertc_entity_count(const bertc_entity_list *l);
 /* Entity i (0 <= i < count), valid until bertc_entities_free; a zeroed view when out of range. */
-bertc_entity_view bertc_entity_at(const bertc_entity_list *l, int i);
+BERTC_API bertc_entity_view bertc_entity_at(const bertc_entity_list *l, int i);
 /* The list as the JSON the pipeline prints (malloc'd; the caller frees it), or NULL. */
-char *bertc_entities_json(const bertc_entity_list *l);
-void bertc_entities_free(bertc_entity_list *l);
+BERTC_API char *bertc_entities_json(const bertc_entity_list *l);
+BERTC_API void bertc_entities_free(bertc_entity_list *l);
 
 #ifdef __cplusplus
 }

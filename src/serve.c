@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,8 +107,56 @@ void bertc_serve_request_free(bertc_serve_request *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* top_k from v (a number or null) into *top_k; name is the field for messages. */
+static int parse_top_k(const cJSON *v, const char *name, int *top_k, bertc_serve_error *e) {
+    if (cJSON_IsNull(v)) { /* null: every label, as the pipeline's top_k=None */
+        *top_k = 0;
+        return 200;
+    }
+    /* Bounds before the cast: a double outside int's range has no int value. */
+    double x = cJSON_IsNumber(v) ? v->valuedouble : 0.5;
+    if (!cJSON_IsNumber(v) || isnan(x) || x != floor(x)) return serr(e, 400, "\"%s\" must be an integer", name);
+    if (x < 1) return serr(e, 422, "\"%s\" must be at least 1 (got %.0f)", name, x);
+    if (x > 1e9) return serr(e, 422, "\"%s\" must be at most 1000000000 (got %g)", name, x);
+    *top_k = (int)x;
+    return 200;
+}
+
+/* "raw_scores" (TEI) and "parameters" (the Inference API) of the object j. */
+static int parse_options(const cJSON *j, int *top_k, int *fn, int *api, bertc_serve_error *e) {
+    const cJSON *raw = cJSON_GetObjectItemCaseSensitive(j, "raw_scores");
+    if (raw && !cJSON_IsNull(raw)) {
+        if (!cJSON_IsBool(raw)) return serr(e, 400, "\"raw_scores\" must be true or false");
+        if (cJSON_IsTrue(raw)) *fn = BERTC_SERVE_FN_NONE;
+    }
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(j, "parameters");
+    if (!par || cJSON_IsNull(par)) return 200;
+    if (!cJSON_IsObject(par))
+        return serr(e, 400, "\"parameters\" must be an object like {\"top_k\": 2, \"function_to_apply\": \"softmax\"}");
+    *api = 1;
+    const cJSON *tk = cJSON_GetObjectItemCaseSensitive(par, "top_k");
+    int rc = tk ? parse_top_k(tk, "parameters.top_k", top_k, e) : 200;
+    if (rc != 200) return rc;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(par, "function_to_apply");
+    if (!f || cJSON_IsNull(f)) return 200;
+    if (!cJSON_IsString(f)) return serr(e, 400, "\"parameters.function_to_apply\" must be a string");
+    static const char *const names[] = {"softmax", "sigmoid", "none"};
+    for (int i = 0; i < 3; i++)
+        if (strcasecmp(f->valuestring, names[i]) == 0) {
+            *fn = BERTC_SERVE_FN_SOFTMAX + i;
+            return 200;
+        }
+    return serr(e, 422, "\"parameters.function_to_apply\" must be \"softmax\", \"sigmoid\" or \"none\" (got \"%.40s\")",
+                f->valuestring);
+}
+
 int bertc_serve_parse(bertc_serve_request *out, const char *body, size_t len, const bertc_serve_limits *lim,
                       bertc_serve_error *e) {
+    return bertc_serve_parse_route(out, body, len, lim, BERTC_SERVE_ROUTE_PREDICT, e);
+}
+
+int bertc_serve_parse_route(bertc_serve_request *out, const char *body, size_t len, const bertc_serve_limits *lim,
+                            int route, bertc_serve_error *e) {
     memset(out, 0, sizeof *out);
     memset(e, 0, sizeof *e);
     if (len > lim->max_body)
@@ -151,14 +200,15 @@ int bertc_serve_parse(bertc_serve_request *out, const char *body, size_t len, co
                 }
         }
     }
-    if (rc == 200 && tk && !cJSON_IsNull(tk)) {
-        /* Bounds before the cast: a double outside int's range has no int value. */
-        double v = cJSON_IsNumber(tk) ? tk->valuedouble : 0.5;
-        if (!cJSON_IsNumber(tk) || isnan(v) || v != floor(v)) rc = serr(e, 400, "\"top_k\" must be an integer");
-        else if (v < 1) rc = serr(e, 422, "\"top_k\" must be at least 1 (got %.0f)", v);
-        else if (v > 1e9) rc = serr(e, 422, "\"top_k\" must be at most 1000000000 (got %g)", v);
-        else top_k = (int)v;
-    } else if (rc == 200 && tk) top_k = 0; /* null: every label, as the pipeline's top_k=None */
+    /* The Inference API answers every label unless told otherwise; TEI the best one. */
+    int api = route == BERTC_SERVE_ROUTE_ROOT, fn = BERTC_SERVE_FN_DEFAULT;
+    if (rc == 200 && tk) rc = parse_top_k(tk, "top_k", &top_k, e);
+    if (rc == 200) {
+        int ptk = -1;
+        rc = parse_options(j, &ptk, &fn, &api, e);
+        if (ptk >= 0) top_k = ptk;
+        else if (api && !tk) top_k = 0;
+    }
     /* Sizes and character counts, then one allocation: (n) pointers, (n) lengths, the bytes. */
     size_t bytes = 0;
     if (rc == 200) {
@@ -196,6 +246,8 @@ int bertc_serve_parse(bertc_serve_request *out, const char *body, size_t len, co
         out->n = n;
         out->is_list = cJSON_IsArray(in);
         out->top_k = top_k;
+        out->api = api;
+        out->function = fn;
     }
     cJSON_Delete(j);
     free(copy);
@@ -224,9 +276,10 @@ char *bertc_serve_format(const bertc_serve_request *r, const float *probs, int N
         const float *p = probs + (size_t)b * NL;
         for (int i = 0; i < NL; i++) ord[i] = (score_order){p, i};
         qsort(ord, (size_t)NL, sizeof *ord, cmp_score);
-        cJSON *list = r->is_list ? cJSON_CreateArray() : root;
+        int nest = r->is_list || r->api;
+        cJSON *list = nest ? cJSON_CreateArray() : root;
         if (!list) { ok = 0; break; }
-        if (r->is_list) cJSON_AddItemToArray(root, list);
+        if (nest) cJSON_AddItemToArray(root, list);
         for (int k = 0; ok && k < K; k++) {
             cJSON *o = cJSON_CreateObject();
             ok = o && cJSON_AddStringToObject(o, "label", labels[ord[k].i] ? labels[ord[k].i] : "")
@@ -238,6 +291,23 @@ char *bertc_serve_format(const bertc_serve_request *r, const float *probs, int N
     cJSON_Delete(root);
     free(ord);
     return s;
+}
+
+void bertc_serve_scores(float *scores, const float *logits, const float *probs, int n, int NL, int fn) {
+    for (int b = 0; b < n; b++) {
+        const float *x = logits + (size_t)b * NL;
+        float *y = scores + (size_t)b * NL;
+        if (fn == BERTC_SERVE_FN_DEFAULT) memcpy(y, probs + (size_t)b * NL, (size_t)NL * sizeof *y);
+        else if (fn == BERTC_SERVE_FN_NONE) memmove(y, x, (size_t)NL * sizeof *y);
+        else if (fn == BERTC_SERVE_FN_SIGMOID)
+            for (int i = 0; i < NL; i++) y[i] = (float)(1.0 / (1.0 + exp(-(double)x[i])));
+        else {
+            double m = x[0], sum = 0;
+            for (int i = 1; i < NL; i++) m = x[i] > m ? x[i] : m;
+            for (int i = 0; i < NL; i++) sum += exp((double)x[i] - m);
+            for (int i = 0; i < NL; i++) y[i] = (float)(exp((double)x[i] - m) / sum);
+        }
+    }
 }
 
 char *bertc_serve_error_json(const bertc_serve_error *e) {
@@ -258,7 +328,8 @@ typedef struct sreq {
     struct sreq *next;          /* in the queue */
     struct MHD_Connection *conn;
     int state;                  /* REQ_*; QUEUED -> DONE under s->mu */
-    int route;                  /* 1: POST /predict reading its body */
+    int route;                  /* 1: POST /predict or POST / reading its body */
+    int root;                   /* the body came to POST / (the Inference API's route) */
     const char *allow;          /* the Allow header of a 405 */
     char *body;                 /* (cap) the body so far, for /predict */
     size_t len, cap;
@@ -268,7 +339,8 @@ typedef struct sreq {
     int shed;                   /* over max_buffered: body discarded, answered 503 at its end */
     struct timespec start;      /* headers in (CLOCK_MONOTONIC), for max_request_time */
     bertc_serve_request req;
-    float *probs;               /* text classification: (req.n, NL) */
+    float *probs;               /* text classification: (req.n, NL) the model's scores */
+    float *logits;              /* text classification: (req.n, NL) */
     char **answers;             /* token classification: (req.n) each input's JSON list of entities */
     int next_in, done_in;       /* inputs handed to / finished by the worker */
     int failed;                 /* the classifier failed on one of its inputs */
@@ -302,6 +374,7 @@ struct bertc_server {
     const char **w_texts;       /* (max_batch) */
     size_t *w_lens;             /* (max_batch) */
     float *w_probs;             /* (max_batch, NL) */
+    float *w_logits;            /* (max_batch, NL) */
     struct MHD_Connection **w_resume; /* (max_batch) requests finished by a batch */
     int worker_started, stopped;
 
@@ -379,12 +452,17 @@ static enum MHD_Result predict_body_done(struct MHD_Connection *conn, bertc_serv
         return serr(&e, 413, "request body of %zu bytes is over the limit of %zu (--max-body)",
                     q->len + q->dropped, s->o.limits.max_body),
                answer_error(conn, s, q, &e);
-    int rc = bertc_serve_parse(&q->req, q->body ? q->body : "", q->len, &s->o.limits, &e);
+    int rc = bertc_serve_parse_route(&q->req, q->body ? q->body : "", q->len, &s->o.limits,
+                                     q->root ? BERTC_SERVE_ROUTE_ROOT : BERTC_SERVE_ROUTE_PREDICT, &e);
     free(q->body);
     q->body = NULL;
     if (rc != 200) return answer_error(conn, s, q, &e);
     if (s->c->hf.cfg.task == BERT_TASK_TOKEN_CLS) q->answers = calloc((size_t)q->req.n, sizeof *q->answers);
-    else q->probs = calloc((size_t)q->req.n * (size_t)s->NL, sizeof *q->probs);
+    else {
+        q->probs = calloc((size_t)q->req.n * (size_t)s->NL, sizeof *q->probs);
+        q->logits = calloc((size_t)q->req.n * (size_t)s->NL, sizeof *q->logits);
+        if (!q->logits) free(q->probs), q->probs = NULL;
+    }
     if (!q->probs && !q->answers) return serr(&e, 500, "out of memory"), answer_error(conn, s, q, &e);
     pthread_mutex_lock(&s->mu);
     if (s->queued >= s->o.queue) {
@@ -460,12 +538,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             q->state = REQ_ANSWERED;
             return answer(conn, s, 200, url[1] == 'h' ? strdup("{\"status\":\"ok\"}") : info_json(s), NULL);
         }
-        if (strcmp(url, "/predict") != 0)
-            return serr(&e, 404, "no such path: %s (use POST /predict, GET /health, GET /info)", url),
+        if (strcmp(url, "/predict") != 0 && strcmp(url, "/") != 0)
+            return serr(&e, 404, "no such path: %s (use POST /predict, POST /, GET /health, GET /info)", url),
                    answer_error(conn, s, q, &e);
         q->allow = "POST";
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-            return serr(&e, 405, "%s /predict: use POST", method), answer_error(conn, s, q, &e);
+            return serr(&e, 405, "%s %s: use POST", method, url), answer_error(conn, s, q, &e);
+        q->root = url[1] == '\0';
         q->route = 1;
         /* An announced body over the limit is refused before it is read. */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -545,6 +624,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     free(q->body);
     free(q->probs);
+    free(q->logits);
     for (int i = 0; q->answers && i < q->req.n; i++) free(q->answers[i]);
     free(q->answers);
     bertc_serve_request_free(&q->req);
@@ -561,15 +641,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static int score_text(bertc_server *s, sreq **bq, const int *bi, const char **texts, const size_t *lens, int n,
                       bertc_err *err) {
     int NL = s->NL;
-    int rc = bertc_classifier_run(s->c, texts, lens, NULL, NULL, n, s->w_probs, NULL, err);
+    int rc = bertc_classifier_run(s->c, texts, lens, NULL, NULL, n, s->w_probs, s->w_logits, err);
     pthread_mutex_lock(&s->mu);
-    for (int b = 0; rc == BERTC_OK && b < n; b++)
+    for (int b = 0; rc == BERTC_OK && b < n; b++) {
         memcpy(bq[b]->probs + (size_t)bi[b] * NL, s->w_probs + (size_t)b * NL, (size_t)NL * sizeof(float));
+        memcpy(bq[b]->logits + (size_t)bi[b] * NL, s->w_logits + (size_t)b * NL, (size_t)NL * sizeof(float));
+    }
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
-static char *format_text(bertc_server *s, const sreq *q) { return bertc_serve_format(&q->req, q->probs, s->NL, s->labels); }
+/* The scores the request asked for: the model's own probabilities unless
+ * function_to_apply names another function (the same one gives them as is). */
+static char *format_text(bertc_server *s, const sreq *q) {
+    int fn = q->req.function, ml = bertc_classifier_multi_label(s->c);
+    if ((fn == BERTC_SERVE_FN_SOFTMAX && !ml) || (fn == BERTC_SERVE_FN_SIGMOID && ml)) fn = BERTC_SERVE_FN_DEFAULT;
+    if (fn == BERTC_SERVE_FN_DEFAULT) return bertc_serve_format(&q->req, q->probs, s->NL, s->labels);
+    float *sc = malloc((size_t)q->req.n * (size_t)s->NL * sizeof *sc);
+    if (!sc) return NULL;
+    bertc_serve_scores(sc, q->logits, q->probs, q->req.n, s->NL, fn);
+    char *r = bertc_serve_format(&q->req, sc, s->NL, s->labels);
+    free(sc);
+    return r;
+}
 
 static int score_token(bertc_server *s, sreq **bq, const int *bi, const char **texts, const size_t *lens, int n,
                        bertc_err *err) {
@@ -776,11 +870,12 @@ int bertc_server_start(bertc_server **out, bertc_classifier *c, const bertc_serv
     s->w_texts = malloc(B * sizeof *s->w_texts);
     s->w_lens = malloc(B * sizeof *s->w_lens);
     s->w_probs = malloc(B * (size_t)s->NL * sizeof *s->w_probs);
+    s->w_logits = malloc(B * (size_t)s->NL * sizeof *s->w_logits);
     s->w_resume = malloc(B * sizeof *s->w_resume);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->idle, NULL);
-    if (!s->labels || !s->w_req || !s->w_idx || !s->w_texts || !s->w_lens || !s->w_probs || !s->w_resume) {
+    if (!s->labels || !s->w_req || !s->w_idx || !s->w_texts || !s->w_lens || !s->w_probs || !s->w_logits || !s->w_resume) {
         bertc_server_free(s);
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     }
@@ -875,6 +970,7 @@ void bertc_server_free(bertc_server *s) {
     free(s->w_texts);
     free(s->w_lens);
     free(s->w_probs);
+    free(s->w_logits);
     free(s->w_resume);
     free(s);
 }

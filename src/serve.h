@@ -1,5 +1,7 @@
 /* serve.h: an HTTP server for one classifier, as Text Embeddings Inference
- * serves a classification model: POST /predict, GET /health, GET /info.
+ * serves a classification model: POST /predict, GET /health, GET /info; and
+ * as the Inference API / Inference Endpoints serve it: POST / (what
+ * huggingface_hub.InferenceClient(model="http://host:port") posts to).
  *
  * One libmicrohttpd polling thread reads requests, validates them
  * (bertc_serve_parse) and appends them to one bounded FIFO queue, then suspends
@@ -69,13 +71,30 @@ void bertc_serve_opts_default(bertc_serve_opts *o);
 
 /* ---- Request bodies (pure functions: what the fuzz harness exercises) ---- */
 
-/* A validated POST /predict body: {"inputs": "t"} or {"inputs": ["t1", ...]},
- * with an optional "top_k" (integer >= 1, or null for every label). Other keys
- * are ignored, as TEI does. */
+/* What turns a text-classification model's logits into scores (the pipeline's
+ * function_to_apply): the model's own (softmax, or sigmoid for a multi-label
+ * model), or the one a request names. */
+enum { BERTC_SERVE_FN_DEFAULT = 0, BERTC_SERVE_FN_SOFTMAX, BERTC_SERVE_FN_SIGMOID, BERTC_SERVE_FN_NONE };
+
+/* The route a body came to: TEI's POST /predict or the Inference API's POST /. */
+enum { BERTC_SERVE_ROUTE_PREDICT = 0, BERTC_SERVE_ROUTE_ROOT = 1 };
+
+/* A validated request body: {"inputs": "t"} or {"inputs": ["t1", ...]}, with
+ * optional TEI fields "top_k" (integer >= 1, or null for every label) and
+ * "raw_scores" (true: logits), and the Inference API's "parameters": {"top_k":
+ * k or null, "function_to_apply": "softmax"|"sigmoid"|"none"} (a "parameters"
+ * value wins over the top-level one). Other keys are ignored, as TEI does.
+ * Shapes (text classification): a TEI request to /predict answers a string with
+ * one list and a list of inputs with a list of lists; an Inference API request
+ * (POST /, or "parameters" present) answers every input with a list, the whole
+ * a list of those ([[...]] for a string, as InferenceClient reads it), and
+ * defaults to every label. */
 typedef struct bertc_serve_request {
     int n;          /* texts, 1..max_inputs */
-    int is_list;    /* 1: "inputs" was a list (answer a list of lists) */
-    int top_k;      /* labels per text; 0 = all (top_k null); default 1 */
+    int is_list;    /* 1: "inputs" was a list */
+    int api;        /* 1: answer in the Inference API's shape (a list of lists always) */
+    int top_k;      /* labels per text; 0 = all (top_k null; the Inference API's default); TEI default 1 */
+    int function;   /* BERTC_SERVE_FN_*: how logits become scores */
     char **texts;   /* (n) NUL-terminated UTF-8, inside store */
     size_t *lens;   /* (n) bytes */
     char *store;    /* one allocation holding texts, lens and the bytes */
@@ -89,24 +108,34 @@ typedef struct bertc_serve_error {
     char msg[256];    /* one line */
 } bertc_serve_error;
 
-/* Parses and validates len bytes of a request body (not NUL-terminated). On
- * success returns 200 and fills *out (free with bertc_serve_request_free); else
- * returns the status (400 malformed JSON, wrong types, invalid UTF-8, a NUL;
- * 413 over max_body; 422 empty inputs, too many, a text over max_chars or a
- * top_k below 1), fills *e and leaves *out zeroed. */
+/* Parses and validates len bytes of a request body (not NUL-terminated) sent
+ * to /predict. On success returns 200 and fills *out (free with
+ * bertc_serve_request_free); else returns the status (400 malformed JSON, wrong
+ * types, invalid UTF-8, a NUL; 413 over max_body; 422 empty inputs, too many, a
+ * text over max_chars, a top_k below 1 or an unknown function_to_apply), fills
+ * *e and leaves *out zeroed. */
 int bertc_serve_parse(bertc_serve_request *out, const char *body, size_t len, const bertc_serve_limits *lim,
                       bertc_serve_error *e);
+/* The same for a body sent to route (BERTC_SERVE_ROUTE_*): the root route
+ * always answers in the Inference API's shape. */
+int bertc_serve_parse_route(bertc_serve_request *out, const char *body, size_t len, const bertc_serve_limits *lim,
+                            int route, bertc_serve_error *e);
 void bertc_serve_request_free(bertc_serve_request *r);
 
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points
  * above U+10FFFF), else 0. */
 int bertc_utf8_valid(const char *s, size_t len);
 
-/* The /predict answer for r given probs (r->n, NL) and the label names, as
+/* The answer for r given scores (r->n, NL) and the label names, as
  * transformers' pipeline prints it: [{"label": L, "score": p}, ...] sorted by
- * score for a string input, a list of those for a list. A malloc'd
- * NUL-terminated string, or NULL when out of memory. */
+ * score for a string input to /predict, a list of those for a list or an
+ * Inference API request (r->api). A malloc'd NUL-terminated string, or NULL
+ * when out of memory. */
 char *bertc_serve_format(const bertc_serve_request *r, const float *probs, int NL, const char *const *labels);
+
+/* scores (n, NL) from logits (n, NL) by fn (BERTC_SERVE_FN_SOFTMAX, _SIGMOID or
+ * _NONE; _DEFAULT copies probs, the model's own scores). */
+void bertc_serve_scores(float *scores, const float *logits, const float *probs, int n, int NL, int fn);
 
 /* {"error": msg, "error_type": type} as a malloc'd string, or NULL. */
 char *bertc_serve_error_json(const bertc_serve_error *e);

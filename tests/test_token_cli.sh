@@ -53,7 +53,8 @@ PY
     ); then ok "predict $s: $msg"; else bad "predict $s: $msg"; fi
 done
 
-# 1b. serve: /predict answers what predict printed (a string and a list of inputs;
+# 1b. serve: /predict (and POST / with the Inference API's parameters) answers what
+#     predict printed (a string and a list of inputs;
 #     scores within 1e-5, since a batch of other texts pads to another length)
 "$BERTC" serve --model "$fx/model" --port 0 --threads 1 2> "$tmp/serve.err" &
 spid=$!
@@ -69,11 +70,11 @@ elif msg=$(python3 - "$port" "$fx/texts.txt" "$tmp/p_simple.jsonl" <<'PY'
 import http.client, json, sys, time
 port, texts, want = int(sys.argv[1]), open(sys.argv[2], encoding="utf-8").read().splitlines(), \
     [json.loads(l) for l in open(sys.argv[3], encoding="utf-8")]
-def post(body):
+def post(body, path="/predict"):
     for _ in range(50):
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            c.request("POST", "/predict", json.dumps(body), {"Content-Type": "application/json"})
+            c.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
             r = c.getresponse()
             return r.status, json.loads(r.read())
         except ConnectionRefusedError:
@@ -86,7 +87,11 @@ st, one = post({"inputs": texts[1]})
 assert st == 200 and same(one, want[1]), (st, one, want[1])
 st, many = post({"inputs": texts[:5]})
 assert st == 200 and len(many) == 5 and all(same(m, w) for m, w in zip(many, want[:5])), (st, many)
-print(f"/predict gives predict's entities for a string and a list of {len(many)}")
+# The Inference API's route and parameters: the same entities, in the shape
+# InferenceClient.token_classification reads (a string's list of entities).
+st, root = post({"inputs": texts[1], "parameters": {"top_k": 2}}, "/")
+assert st == 200 and same(root, want[1]), (st, root, want[1])
+print(f"/predict gives predict's entities for a string and a list of {len(many)}; POST / with parameters the same")
 PY
 ); then ok "serve: $msg"; else bad "serve: $msg"; fi
 kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null

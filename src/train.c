@@ -587,6 +587,56 @@ static int repoint_vocab(trainer *t, bertc_err *err) {
 
 
 
+/* A number as cJSON writes it: the shortest of %.15g and %.17g that reads back. */
+static const char *num_str(char *buf, size_t cap, double v) {
+    snprintf(buf, cap, "%.15g", v);
+    if (strtod(buf, NULL) != v) snprintf(buf, cap, "%.17g", v);
+    return buf;
+}
+
+/* A resume continues the run's data order, batches and updates only when the
+ * settings that decide them are the ones it was saved with (its checkpoint's
+ * training_args.json). A key that an older checkpoint lacks is not checked. */
+static int check_resume_settings(const trainer *t, bertc_err *err) {
+    const bertc_train_opts *o = t->o;
+    char p[4096];
+    if (bertc_path_join(p, sizeof p, t->resume_dir, "training_args.json"))
+        return bertc_fail(err, BERTC_ERR_ARG, "--resume: %s: path too long", t->resume_dir);
+    if (!bertc_is_file(p)) return BERTC_OK;
+    char *text = NULL;
+    size_t len = 0;
+    if (bertc_read_file(p, 1 << 20, &text, &len, err)) return bertc_err_prefix(err, "--resume");
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) return bertc_fail(err, BERTC_ERR_FORMAT, "--resume: %s: not valid JSON", p);
+    const struct {
+        const char *key, *flag;
+        double now;
+    } num[] = {
+        {"seed", "--seed", (double)o->seed},
+        {"batch_size", "--batch-size", o->batch_size},
+        {"gradient_accumulation_steps", "--gradient-accumulation-steps", o->grad_accum},
+        {"weight_decay", "--weight-decay", o->weight_decay},
+        {"max_length", "--max-length", o->max_length},
+    };
+    int rc = BERTC_OK;
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(j, "task");
+    const char *now = bert_head_of(t->task->task)->name;
+    if (!rc && cJSON_IsString(task) && strcmp(task->valuestring, now) != 0)
+        rc = bertc_fail(err, BERTC_ERR_ARG, "--resume: --task is %s here but %s in %s's run; resume with the run's --task",
+                        now, task->valuestring, t->resume_dir);
+    for (size_t k = 0; k < sizeof num / sizeof num[0] && !rc; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, num[k].key);
+        if (!cJSON_IsNumber(v) || v->valuedouble == num[k].now) continue;
+        char a[40], b[40];
+        rc = bertc_fail(err, BERTC_ERR_ARG, "--resume: %s is %s here but %s in %s's run; resume with %s %s", num[k].flag,
+                        num_str(a, sizeof a, num[k].now), num_str(b, sizeof b, v->valuedouble), t->resume_dir,
+                        num[k].flag, b);
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
 /* ---- setup: everything that can fail on bad input, before OUT is touched ---- */
 
 static int setup(trainer *t, bertc_err *err) {
@@ -595,15 +645,7 @@ static int setup(trainer *t, bertc_err *err) {
     t->task = o->task == BERT_TASK_TOKEN_CLS ? &bertc_token_train_task
               : o->task == BERT_TASK_QA      ? &bertc_qa_train_task
                                              : &bertc_text_train_task;
-    if (t->task->load(t, err)) return err->code;
-    if (o->batch_size > t->n_train)
-        return bertc_fail(err, BERTC_ERR_ARG, "--batch-size: %d is larger than the training data (%d examples in %s)",
-                          o->batch_size, t->n_train, t->train_path);
-    int NL = t->num_labels;
-    info(t, BERTC_TRAIN_INFO, "train: %d examples from %s; eval: %d examples; %d labels", t->n_train, t->train_path,
-         t->n_eval, NL);
-
-    /* resume point (reads only) */
+    /* resume point (reads only; before the data, so a resume with other settings fails at once) */
     if (o->resume) {
         bertc_err e2 = {0};
         if (strcmp(o->resume, "latest") == 0 && bertc_is_dir(o->out)) {
@@ -618,6 +660,7 @@ static int setup(trainer *t, bertc_err *err) {
                 return bertc_err_prefix(err, "--resume");
             t->resumed = 1;
         }
+        if (t->resumed && check_resume_settings(t, err)) return err->code;
         if (t->resumed) info(t, BERTC_TRAIN_INFO, "resuming from %s", t->resume_dir);
         else info(t, BERTC_TRAIN_INFO, "--resume latest: no complete checkpoint in %s; starting at step 0", o->out);
     } else {
@@ -627,6 +670,14 @@ static int setup(trainer *t, bertc_err *err) {
                               "--out: %s already holds a run (%s); use --resume latest to continue it or --overwrite to replace it",
                               o->out, what);
     }
+
+    if (t->task->load(t, err)) return err->code;
+    if (o->batch_size > t->n_train)
+        return bertc_fail(err, BERTC_ERR_ARG, "--batch-size: %d is larger than the training data (%d examples in %s)",
+                          o->batch_size, t->n_train, t->train_path);
+    int NL = t->num_labels;
+    info(t, BERTC_TRAIN_INFO, "train: %d examples from %s; eval: %d examples; %d labels", t->n_train, t->train_path,
+         t->n_eval, NL);
 
     hf_load_opts lo;
     hf_load_opts_default(&lo);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "../src/longtext.h"
 #include "../src/optim.h"
 #include "../src/train.h"
@@ -258,6 +260,17 @@ int cmd_train(int argc, char **argv) {
         printf(", \"eval_loss\": %.6f, \"eval_accuracy\": %.6f, \"eval_f1\": %.6f", res.eval_loss, res.eval_accuracy,
                res.eval_f1);
     if (res.has_best) printf(", \"best_metric\": %.6f, \"best_step\": %ld", res.best_metric, res.best_step);
-    printf(", \"model\": \"%s/model\"}\n", o.out);
+    /* the path as a JSON string: quotes, backslashes and control bytes escaped */
+    size_t cap = strlen(o.out) + sizeof "/model";
+    char *model_dir = malloc(cap);
+    if (!model_dir) cli_die(1, "out of memory");
+    snprintf(model_dir, cap, "%s/model", o.out);
+    cJSON *js = cJSON_CreateString(model_dir);
+    free(model_dir);
+    char *quoted = js ? cJSON_PrintUnformatted(js) : NULL;
+    cJSON_Delete(js);
+    if (!quoted) cli_die(1, "out of memory");
+    printf(", \"model\": %s}\n", quoted);
+    free(quoted);
     return 0;
 }

@@ -94,5 +94,13 @@ resume_refused --task "token-classification here but text-classification in" --t
 "$BERTC" train "${base[@]}" "${T[@]}" "${R[@]}" --resume latest --out "$tmp/run" >/dev/null 2>"$tmp/se" ||
     { echo "FAIL: resume with the same settings: $(tail -1 "$tmp/se")"; fail=1; }
 n=$((n + rs))
+
+# the JSON line on stdout is JSON whatever the --out path holds (quotes, backslashes, tabs)
+odd="$tmp/o\"dd\\di	r"
+"$BERTC" train "${base[@]}" "${T[@]}" --max-steps 1 --batch-size 4 --save-strategy no --eval-strategy no --out "$odd" \
+    >"$tmp/so" 2>"$tmp/se" || { echo "FAIL: run into an odd --out: $(tail -1 "$tmp/se")"; fail=1; }
+ODD="$odd" python3 -c 'import json,os,sys; j=json.loads(open(sys.argv[1]).read()); assert j["model"] == os.environ["ODD"] + "/model", j["model"]' "$tmp/so" ||
+    { echo "FAIL: stdout is not JSON naming the odd --out: $(cat "$tmp/so")"; fail=1; }
+echo "odd --out: $(cat "$tmp/so")"
 [ $fail -eq 0 ] && echo "train_errors: $n cases and the existing-run case passed"
 exit $fail

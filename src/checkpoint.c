@@ -293,6 +293,7 @@ static cJSON *state_to_json(const bertc_ckpt_state *st, const bertc_adamw *opt) 
         cJSON_AddStringToObject(r, st->rng[i].name, buf);
     }
     cJSON_AddNumberToObject(b, "skipped_steps", (double)st->skipped_steps);
+    if (st->eval_pending) cJSON_AddBoolToObject(b, "eval_pending", 1);
     if (opt) {
         cJSON *o = cJSON_AddObjectToObject(b, "optimizer");
         cJSON_AddStringToObject(o, "type", "adamw");
@@ -367,6 +368,10 @@ int bertc_ckpt_read_state(const char *dir, bertc_ckpt_state *st, bertc_err *err)
     else if (get_long(d, "batch", 0, LONG_MAX / 2, &s.data_batch)) bad = "bertc.data.batch";
     else if (get_long(b, "skipped_steps", 0, LONG_MAX / 2, &s.skipped_steps)) bad = "bertc.skipped_steps";
     else if (r && !cJSON_IsObject(r)) bad = "bertc.rng";
+    else if (cJSON_GetObjectItemCaseSensitive(b, "eval_pending") &&
+             !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(b, "eval_pending")))
+        bad = "bertc.eval_pending (true or false)";
+    if (!bad) s.eval_pending = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "eval_pending"));
     if (!bad) {
         const cJSON *e;
         cJSON_ArrayForEach(e, r) {

@@ -268,6 +268,11 @@ void bertc_encset_free(encset *e) {
 /* Fills the batch buffers with examples idx[0..B) padded to T; returns T and
  * the number of sequences in *S (B, or with chunks their windows). Labels,
  * multi-hot targets, token tags and answer start/end are copied when es has them. */
+int bertc_trainer_eval_stopped(const trainer *t, bertc_err *err) {
+    if (!(t->o->stop && *t->o->stop)) return BERTC_OK;
+    return bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted during the evaluation");
+}
+
 int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B, int *S) {
     int NL = t->hf.cfg.num_labels;
     int ns = 0;
@@ -838,8 +843,12 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         info(t, BERTC_TRAIN_INFO, "continuing at step %ld of %ld", step, t->total);
         /* evaluations since the best one (early stopping's counter) */
         if (t->st.has_best)
-            for (long s = t->st.best_step + 1; s <= step; s++) t->patience += is_eval_point(t, s);
+            for (long s = t->st.best_step + 1; s <= step - t->st.eval_pending; s++) t->patience += is_eval_point(t, s);
     }
+    /* a checkpoint written when the evaluation at its step was interrupted:
+     * that evaluation runs first, as it would have without the interruption */
+    int pending = t->resumed && t->st.eval_pending && t->has_eval;
+    t->st.eval_pending = 0;
     t->last_saved = t->resumed ? step : -1;
     int bad_run = 0;
     double interval_loss = 0;
@@ -851,7 +860,19 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
     int has_ev = 0;
     size_t P = t->m.num_params;
     int B = o->batch_size;
-    while (step < t->total) {
+    while (step < t->total || pending) {
+        bertc_train_event e = {0};
+        int improved = 0, eval_stopped = 0;
+        double t1 = 0;
+        if (pending) {
+            pending = 0;
+            e.kind = BERTC_TRAIN_STEP;
+            e.step = step;
+            e.epoch = epoch_of(t, step);
+            e.loss = e.grad_norm = NAN;
+            e.lr = bertc_sched_lr(&t->sched, step);
+            goto evaluate_now;
+        }
         long ep = step / t->spe, k = step % t->spe;
         if (ep != t->perm_epoch) make_perm(t, ep);
         long b0 = k * o->grad_accum, b1 = b0 + o->grad_accum;
@@ -898,7 +919,6 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
             interval_n++;
             last_norm = norm;
         }
-        bertc_train_event e = {0};
         e.kind = BERTC_TRAIN_STEP;
         e.step = step;
         e.epoch = epoch_of(t, step);
@@ -925,12 +945,17 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
             interval_n = 0;
         }
 
-        int improved = 0;
+    evaluate_now:
         if (t->has_eval && is_eval_point(t, step)) {
-            double t1 = now_s();
+            t1 = now_s();
             memset(&ev, 0, sizeof ev);
             ev.loss = ev.accuracy = ev.f1 = NAN;
-            if (t->task->evaluate(t, &ev, err)) return err->code;
+            if (t->task->evaluate(t, &ev, err)) {
+                if (err->code != BERTC_ERR_INTERRUPTED) return err->code;
+                eval_stopped = 1; /* the checkpoint below runs it again on resume */
+            }
+        }
+        if (!eval_stopped && t->has_eval && is_eval_point(t, step)) {
             ev_loss = ev.loss, ev_acc = ev.accuracy, ev_f1 = ev.f1;
             for (int x = 0; x < ev.nextra; x++)
                 if (strcmp(ev.extra[x].key, "eval_hamming_loss") == 0) ev_ham = ev.extra[x].value;
@@ -972,7 +997,8 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         if (o->save_strategy == BERTC_STRATEGY_STEPS) save = step % o->save_steps == 0 || step == t->total;
         else if (o->save_strategy == BERTC_STRATEGY_EPOCH) save = step % t->spe == 0 || step == t->total;
         else if (o->save_strategy == BERTC_STRATEGY_BEST) save = improved;
-        interrupted = o->stop && *o->stop;
+        interrupted = eval_stopped || (o->stop && *o->stop);
+        t->st.eval_pending = eval_stopped;
         if (stopped_early && o->save_strategy != BERTC_STRATEGY_NO && o->save_strategy != BERTC_STRATEGY_BEST) save = 1;
         if (save || interrupted) {
             if (bad_run > 0) {
@@ -983,8 +1009,8 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         }
         if (interrupted) {
             if (res) res->steps = step;
-            return bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted at step %ld of %ld; continue with --resume latest",
-                              step, t->total);
+            return bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted at step %ld of %ld%s; continue with --resume latest",
+                              step, t->total, eval_stopped ? " during its evaluation" : "");
         }
         if (stopped_early) {
             info(t, BERTC_TRAIN_INFO, "early stopping at step %ld: %d evaluations without improvement", step, t->patience);

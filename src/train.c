@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -459,6 +460,47 @@ static int clear_previous(const char *out, bertc_err *err) {
     return rc;
 }
 
+/* One bertc train per OUT: an flock on OUT/.lock, which holds the holder's PID.
+ * create = 0: only checks (creates nothing; no lock file, no holder: fine).
+ * create = 1: takes the lock and keeps it on *fd until the run closes it. A
+ * lock held by another process fails with a line naming OUT and that PID. */
+static int lock_out(const char *out, int create, int *fd, bertc_err *err) {
+    char p[4096];
+    if (bertc_path_join(p, sizeof p, out, ".lock")) return bertc_fail(err, BERTC_ERR_ARG, "--out: path too long");
+    int f = open(p, create ? O_RDWR | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0644);
+    if (f < 0) {
+        if (!create && (errno == ENOENT || errno == ENOTDIR)) return BERTC_OK;
+        return bertc_fail(err, BERTC_ERR_IO, "%s: cannot open: %s", p, strerror(errno));
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char buf[32] = "";
+        ssize_t n = pread(f, buf, sizeof buf - 1, 0);
+        if (n > 0) buf[n] = '\0';
+        long pid = strtol(buf, NULL, 10);
+        close(f);
+        if (e != EWOULDBLOCK) return bertc_fail(err, BERTC_ERR_IO, "%s: cannot lock: %s", p, strerror(e));
+        char who[48] = "a process that has not written its PID yet";
+        if (pid > 0) snprintf(who, sizeof who, "PID %ld", pid);
+        return bertc_fail(err, BERTC_ERR_IO,
+                          "--out: %s is in use by another bertc train (%s holds %s); wait for it to end or choose another --out",
+                          out, who, p);
+    }
+    if (!create) {
+        close(f);
+        return BERTC_OK;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite(f, pid, (size_t)n, 0) != n) {
+        int e = errno;
+        close(f);
+        return bertc_fail(err, BERTC_ERR_IO, "%s: cannot write: %s", p, strerror(e));
+    }
+    *fd = f;
+    return BERTC_OK;
+}
+
 static int mkdir_p(const char *path, bertc_err *err) {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
@@ -647,6 +689,7 @@ static int check_resume_settings(const trainer *t, bertc_err *err) {
 static int setup(trainer *t, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     if (bertc_train_check_opts(o, err)) return err->code;
+    if (lock_out(o->out, 0, NULL, err)) return err->code; /* another run in OUT: fail before the data */
     t->task = o->task == BERT_TASK_TOKEN_CLS ? &bertc_token_train_task
               : o->task == BERT_TASK_QA      ? &bertc_qa_train_task
                                              : &bertc_text_train_task;
@@ -808,6 +851,7 @@ static int setup(trainer *t, bertc_err *err) {
 static int open_out(trainer *t, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     if (mkdir_p(o->out, err)) return err->code;
+    if (lock_out(o->out, 1, &t->lockfd, err)) return err->code;
     if (!t->resumed && o->overwrite && clear_previous(o->out, err)) return err->code;
     int removed = 0;
     if (bertc_ckpt_clean_temp(o->out, &removed, err)) return err->code;
@@ -1096,6 +1140,7 @@ int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb, bert
     t.cb = cb;
     t.err = err;
     t.logfd = -1;
+    t.lockfd = -1;
     t.t0 = now_s();
     if (res) memset(res, 0, sizeof *res);
     int rc = setup(&t, err);
@@ -1105,6 +1150,7 @@ int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb, bert
         rc = run(&t, res, err);
     }
     if (t.logfd >= 0) close(t.logfd);
+    if (t.lockfd >= 0) close(t.lockfd); /* releases OUT */
     cJSON_Delete(t.args);
     free(t.args_json);
     free(t.b_ids);

@@ -136,6 +136,7 @@ struct trainer {
     char resume_dir[4096];
     int resumed;
     int logfd;
+    int lockfd;                     /* OUT/.lock, flock'd for the whole run; -1 before */
     long log_bytes, log_lines;
     char *args_json;
     cJSON *args;

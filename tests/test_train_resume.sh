@@ -4,7 +4,8 @@
 # resumed with --resume latest each time. Checks that every restart begins at the
 # newest complete checkpoint, and that the final weights and the log equal an
 # uninterrupted run's bit for bit. Then SIGTERM: a clean checkpoint and exit 143.
-# Then SIGINT during an evaluation, and a second signal (ends the run at once).
+# Then SIGINT during an evaluation, and a second signal (ends the run at once); then a
+# second bertc train on the OUT of a running one (refused: OUT/.lock).
 # Also: a run with --gradient-checkpointing ends with the same weights and log.
 # Fixtures: tools/gen_train.py. KILLS (default 20; 6 under sanitizers).
 set -u
@@ -181,6 +182,31 @@ if start_in_eval "$tmp/eint2x"; then
     cmp -s "$tmp/eref/model/model.safetensors" "$tmp/eint2x/model/model.safetensors" ||
         bad "weights after a second signal + resume differ"
     echo "a second signal: killed at once (exit $rc), resumed from checkpoint-2 to the same weights"
+fi
+
+# one run per OUT: a second bertc train on the OUT of a running one (frozen mid-run) fails at
+# once with a line naming the folder and the first run's PID, and changes nothing there
+if start_in_eval "$tmp/elock"; then
+    snap() { (cd "$1" && find . -printf '%p %s %T@\n' | sort && find . -type f -exec md5sum {} + | sort) | md5sum; }
+    before=$(snap "$tmp/elock")
+    for how in "--resume latest" "--overwrite"; do
+        # shellcheck disable=SC2086
+        timeout 60 "$BERTC" train "${eargs[@]}" --out "$tmp/elock" $how >/dev/null 2>"$tmp/lock.err"; rc=$?
+        last=$(tail -1 "$tmp/lock.err")
+        [ $rc -ne 0 ] && [ $rc -ne 124 ] || bad "a second run in the same OUT ($how): exit $rc"
+        case "$last" in *"$tmp/elock is in use by another bertc train (PID $pid "*) ;;
+            *) bad "a second run in the same OUT ($how): message '$last' lacks the folder and PID $pid" ;; esac
+        [ "$(wc -l <"$tmp/lock.err")" -eq 1 ] || { bad "a second run ($how): more than one line"; cat "$tmp/lock.err"; }
+        [ "$before" = "$(snap "$tmp/elock")" ] || bad "a second run in the same OUT ($how) changed it"
+        echo "a second run in the same OUT ($how): exit $rc: $last"
+    done
+    kill -CONT $pid; wait $pid; rc=$?
+    [ $rc -eq 0 ] || bad "the first run failed after the second was refused: exit $rc"
+    cmp -s "$tmp/eref/model/model.safetensors" "$tmp/elock/model/model.safetensors" ||
+        bad "the first run's weights differ after the second was refused"
+    # the lock ends with the run: a resume now takes it
+    "$BERTC" train "${eargs[@]}" --out "$tmp/elock" --resume latest >/dev/null 2>"$tmp/lock2.err" ||
+        { tail -1 "$tmp/lock2.err"; bad "a run after the first ended could not take OUT"; }
 fi
 [ $fail -eq 0 ] && echo "train_resume: all checks passed"
 exit $fail

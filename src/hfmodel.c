@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -1307,18 +1306,6 @@ int hf_model_save_into(const hf_model *m, const char *dir, bertc_err *err) {
     return bertc_fsync_dir(dir, err);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
-/* Removes a folder and everything under it (no symlinks followed). */
-static void remove_tree(const char *path) {
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* The files hf_model_save_into writes (and their ".tmp." leftovers); anything
  * else in a folder being replaced is someone else's and is kept. */
 static int own_file(const char *name) {
@@ -1388,33 +1375,33 @@ int hf_model_save(const hf_model *m, const char *dir_in, bertc_err *err) {
     else if (slash == parent) parent[1] = '\0';
     else *slash = '\0';
 
-    remove_tree(tmp);  /* a leftover of an earlier crash with the same pid */
+    bertc_rmtree(tmp);  /* a leftover of an earlier crash with the same pid */
     if (mkdir(tmp, 0755) != 0) return bertc_fail(err, BERTC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     int rc = hf_model_save_into(m, tmp, err);
     /* files bertc did not write (a README, another framework's weights) stay */
     if (rc == BERTC_OK && exists) rc = keep_foreign(dir, tmp, 1, dir, err);
     if (rc == BERTC_OK) rc = bertc_fsync_dir(tmp, err);
     if (rc != BERTC_OK) {
-        remove_tree(tmp);
+        bertc_rmtree(tmp);
         return rc;
     }
     if (exists) {
-        remove_tree(old);
+        bertc_rmtree(old);
         if (rename(dir, old) != 0) {
             rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot move the old folder aside: %s", dir, strerror(errno));
-            remove_tree(tmp);
+            bertc_rmtree(tmp);
             return rc;
         }
     }
     if (rename(tmp, dir) != 0) {
         rc = bertc_fail(err, BERTC_ERR_IO, "%s: rename from %s failed: %s", dir, tmp, strerror(errno));
         if (exists) rename(old, dir);
-        remove_tree(tmp);
+        bertc_rmtree(tmp);
         return rc;
     }
     rc = bertc_fsync_dir(parent, err);
     if (exists) {
-        remove_tree(old);
+        bertc_rmtree(old);
         if (rc == BERTC_OK) rc = bertc_fsync_dir(parent, err);
     }
     return rc;

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -417,11 +416,6 @@ static int save_checkpoint(trainer *t, long step, bertc_err *err) {
     return BERTC_OK;
 }
 
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
 /* A previous run's files in out (fresh runs refuse them without --overwrite). */
 static int previous_run(const char *out, char *what, size_t cap) {
     DIR *d = opendir(out);
@@ -450,8 +444,8 @@ static int clear_previous(const char *out, bertc_err *err) {
         if (strncmp(n, "checkpoint-", 11) == 0 || strcmp(n, "model") == 0 || strcmp(n, "log.jsonl") == 0 ||
             strcmp(n, "run.json") == 0) {
             char p[4096];
-            if (bertc_path_join(p, sizeof p, out, n) || nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS) != 0) {
-                rc = bertc_fail(err, BERTC_ERR_IO, "%s/%s: cannot remove the previous run's file", out, n);
+            if (bertc_path_join(p, sizeof p, out, n) || bertc_rmtree(p) != 0) {
+                rc = bertc_fail(err, BERTC_ERR_IO, "%s/%s: cannot remove the previous run's file: %s", out, n, strerror(errno));
                 break;
             }
         }

@@ -1,6 +1,6 @@
 /* cmd_attention.c: `bertc attention`: one layer's attention probabilities for a
  * text (one head or the mean of the heads), as the notebook's heatmap (PNG,
- * tokens on both axes) and as attention.json; and `bertc report RUN_DIR`. */
+ * tokens on both axes) and as attention.json. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,6 @@
 
 #include "../src/chart.h"
 #include "../src/evaluate.h"
-#include "../src/report.h"
 #include "commands.h"
 #include "flags.h"
 
@@ -146,28 +145,5 @@ int cmd_attention(int argc, char **argv) {
     bertc_classifier_free(c);
     bertc_data_free(&ds);
     free(owned);
-    return 0;
-}
-
-int cmd_report(int argc, char **argv) {
-    cli_flag fl[] = {
-        {NULL, NULL, NULL, 0, 0, 0},
-    };
-    int npos = 0;
-    char **pos = cli_parse_or_exit(
-        "report", " RUN_DIR",
-        "Reads RUN_DIR/{run.json,data.json,log.jsonl,eval.json,predictions.jsonl,attention.json}\n"
-        "(docs/run-dir.md; each optional) and writes RUN_DIR/report.html with the charts\n"
-        "embedded, plus RUN_DIR/report/*.png.\n",
-        fl, argc, argv, &npos);
-    if (npos != 1) cli_die(2, "expected one RUN_DIR (bertc report RUN_DIR)");
-    const char *dir = pos[0];
-    free(pos);
-    bertc_err err = {0};
-    int rc = bertc_report_write(dir, &err);
-    bertc_chart_shutdown();
-    if (rc != BERTC_OK) cli_die(1, "%s", err.msg);
-    size_t n = strlen(dir);
-    printf("report: %s%sreport.html\n", dir, n > 0 && dir[n - 1] == '/' ? "" : "/");
     return 0;
 }

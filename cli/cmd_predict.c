@@ -1,5 +1,5 @@
-/* cmd_predict.c: `bertc predict` (label and score per input, as transformers'
- * pipeline("text-classification")) and `bertc info` (what a model folder holds). */
+/* cmd_predict.c: `bertc predict`: label and score per input, as transformers'
+ * pipeline("text-classification"). */
 #include <cjson/cJSON.h>
 #include <omp.h>
 #include <stdio.h>
@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "../src/classifier.h"
-#include "../src/heads.h"
 #include "commands.h"
 #include "flags.h"
 #include "inputs.h"
@@ -165,77 +164,5 @@ int cmd_predict(int argc, char **argv) {
     bertc_classifier_free(c);
     cli_inputs_free(&in);
     free(pos);
-    return 0;
-}
-
-int cmd_info(int argc, char **argv) {
-    cli_flag fl[] = {
-        {"model", "all-MiniLM-L6-v2", "model folder or cached model name", 0, 0, 0},
-        {"json", NULL, "print one JSON object instead of text", CLI_BOOL, 0, 0},
-        {NULL, NULL, NULL, 0, 0, 0},
-    };
-    free(cli_parse_or_exit("info", "", NULL, fl, argc, argv, NULL));
-    hf_load_opts lo;
-    hf_load_opts_default(&lo);
-    hf_model m = {0};
-    bertc_err err = {0};
-    if (hf_model_load(&m, cli_str(fl, "model"), &lo, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
-    bert_tokenizer *tok = NULL;
-    if (hf_model_tokenizer(&tok, &m, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
-    const bert_config *c = &m.cfg;
-    size_t sizes[BERT_NUM_PARAM_TENSORS];
-    bert_param_sizes(sizes, c);
-    size_t emb = sizes[BERT_WTE] + sizes[BERT_WPE] + sizes[BERT_WTT];
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "folder", m.dir);
-    int distil = c->model_type == BERT_ARCH_DISTILBERT;
-    cJSON_AddStringToObject(j, "model_type", distil ? "distilbert" : "bert");
-    cJSON_AddStringToObject(j, "problem_type",
-                            c->problem_type == BERT_PROBLEM_MULTI_LABEL ? "multi_label_classification"
-                                                                        : "single_label_classification");
-    cJSON_AddNumberToObject(j, "hidden_size", c->hidden_size);
-    cJSON_AddNumberToObject(j, "num_hidden_layers", c->num_layers);
-    cJSON_AddNumberToObject(j, "num_attention_heads", c->num_heads);
-    cJSON_AddNumberToObject(j, "intermediate_size", c->intermediate_size);
-    cJSON_AddNumberToObject(j, "max_position_embeddings", c->max_position);
-    cJSON_AddNumberToObject(j, "type_vocab_size", c->type_vocab_size);
-    cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
-    cJSON_AddNumberToObject(j, "vocab_tokens", bert_tokenizer_vocab_size(tok));
-    cJSON_AddNumberToObject(j, "parameters", (double)m.num_params);
-    cJSON_AddNumberToObject(j, "embedding_parameters", (double)emb);
-    cJSON_AddStringToObject(j, "dtype", m.source_dtype);
-    cJSON_AddBoolToObject(j, "do_lower_case", m.tok.do_lower_case);
-    cJSON_AddNumberToObject(j, "model_max_length", m.tok.model_max_length);
-    cJSON *labels = cJSON_CreateArray();
-    for (int i = 0; i < c->num_labels; i++) cJSON_AddItemToArray(labels, cJSON_CreateString(c->id2label[i]));
-    cJSON_AddItemToObject(j, "labels", labels);
-    cJSON_AddBoolToObject(j, "trained_classifier", !m.new_head);
-    cJSON_AddStringToObject(j, "task", bert_head_of(c->task)->name);
-    cJSON_AddStringToObject(j, "head", bert_head_of(c->task)->arch_class[c->model_type]);
-    cJSON_AddStringToObject(j, "checks", m.checks);
-    if (cli_bool(fl, "json")) {
-        char *s = cJSON_PrintUnformatted(j);
-        puts(s);
-        free(s);
-    } else {
-        printf("folder        %s\n", m.dir);
-        printf("architecture  %s: %d layers, hidden %d, %d heads, intermediate %d, %d positions, %d token types\n",
-               distil ? "DistilBERT" : "BERT", c->num_layers, c->hidden_size, c->num_heads, c->intermediate_size,
-               c->max_position, c->type_vocab_size);
-        printf("parameters    %.2fM (%.2fM in embeddings), stored as %s\n", m.num_params / 1e6, emb / 1e6,
-               m.source_dtype);
-        printf("vocabulary    %d tokens (config vocab_size %d), %s\n", bert_tokenizer_vocab_size(tok), c->vocab_size,
-               m.tok.do_lower_case ? "uncased" : "cased");
-        printf("max length    %d\n", m.tok.model_max_length > 0 ? m.tok.model_max_length : c->max_position);
-        printf("task          %s (%s head%s)\n", bert_head_of(c->task)->name, bert_head_of(c->task)->arch_class[c->model_type],
-               m.folder_task < 0 ? "; config.json names no head, so text classification" : "");
-        printf("labels        %d%s:", c->num_labels, c->problem_type == BERT_PROBLEM_MULTI_LABEL ? " (multi-label)" : "");
-        for (int i = 0; i < c->num_labels; i++) printf(" %s", c->id2label[i]);
-        printf("%s\n", m.new_head ? "  (no classifier in the folder: a new head would be initialised)" : "");
-        printf("checked       %s\n", m.checks);
-    }
-    cJSON_Delete(j);
-    bert_tokenizer_free(tok);
-    hf_model_free(&m);
     return 0;
 }

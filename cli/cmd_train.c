@@ -1,13 +1,16 @@
 /* cmd_train.c: `bertc train`: fine-tune a model on labelled text, as
  * transformers' Trainer does (src/train.h), with a progress bar on a terminal
- * and plain log lines otherwise. SIGINT/SIGTERM stop after the current step
- * with a checkpoint; `--resume latest` continues. */
+ * and plain log lines otherwise. SIGINT/SIGTERM stop after the current step or
+ * evaluation batch with a checkpoint (a second one ends the process at once);
+ * `--resume latest` continues. */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "../src/longtext.h"
 #include "../src/optim.h"
@@ -19,7 +22,18 @@ void cli_set_threads(long n); /* cmd_predict.c */
 
 static volatile sig_atomic_t stop_signal;
 
-static void on_signal(int sig) { stop_signal = sig; }
+/* The first SIGINT/SIGTERM asks for a stop (after the current step or evaluation
+ * batch, with a checkpoint); the handler then restores the default action, so a
+ * second one ends the process at once, leaving the last complete checkpoint. */
+static void on_signal(int sig) {
+    stop_signal = sig;
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGINT, &dfl, NULL);
+    sigaction(SIGTERM, &dfl, NULL);
+}
 
 typedef struct progress {
     int tty;
@@ -234,7 +248,9 @@ int cmd_train(int argc, char **argv) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
+    sigemptyset(&sa.sa_mask); /* both blocked in the handler: a second one waits for the default action */
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     o.stop = &stop_signal;
@@ -258,6 +274,17 @@ int cmd_train(int argc, char **argv) {
         printf(", \"eval_loss\": %.6f, \"eval_accuracy\": %.6f, \"eval_f1\": %.6f", res.eval_loss, res.eval_accuracy,
                res.eval_f1);
     if (res.has_best) printf(", \"best_metric\": %.6f, \"best_step\": %ld", res.best_metric, res.best_step);
-    printf(", \"model\": \"%s/model\"}\n", o.out);
+    /* the path as a JSON string: quotes, backslashes and control bytes escaped */
+    size_t cap = strlen(o.out) + sizeof "/model";
+    char *model_dir = malloc(cap);
+    if (!model_dir) cli_die(1, "out of memory");
+    snprintf(model_dir, cap, "%s/model", o.out);
+    cJSON *js = cJSON_CreateString(model_dir);
+    free(model_dir);
+    char *quoted = js ? cJSON_PrintUnformatted(js) : NULL;
+    cJSON_Delete(js);
+    if (!quoted) cli_die(1, "out of memory");
+    printf(", \"model\": %s}\n", quoted);
+    free(quoted);
     return 0;
 }

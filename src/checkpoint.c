@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -35,18 +34,6 @@ static const char *const tensor_names[BERT_NUM_PARAM_TENSORS] = {
     "wte", "wpe", "wtt", "lnew", "lneb", "qkvw", "qkvb", "attow", "attob", "ln1w", "ln1b",
     "fcw", "fcb", "fcprojw", "fcprojb", "ln2w", "ln2b", "poolw", "poolb", "clsw", "clsb",
 };
-
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* rm -r path (no error when it does not exist). */
-static int rm_rf(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
-    return nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Writes a whole file and fsyncs it (no rename: used inside the temp folder). */
 static int write_file_sync(const char *path, const void *data, size_t len, bertc_err *err) {
@@ -293,6 +280,7 @@ static cJSON *state_to_json(const bertc_ckpt_state *st, const bertc_adamw *opt) 
         cJSON_AddStringToObject(r, st->rng[i].name, buf);
     }
     cJSON_AddNumberToObject(b, "skipped_steps", (double)st->skipped_steps);
+    if (st->eval_pending) cJSON_AddBoolToObject(b, "eval_pending", 1);
     if (opt) {
         cJSON *o = cJSON_AddObjectToObject(b, "optimizer");
         cJSON_AddStringToObject(o, "type", "adamw");
@@ -367,6 +355,10 @@ int bertc_ckpt_read_state(const char *dir, bertc_ckpt_state *st, bertc_err *err)
     else if (get_long(d, "batch", 0, LONG_MAX / 2, &s.data_batch)) bad = "bertc.data.batch";
     else if (get_long(b, "skipped_steps", 0, LONG_MAX / 2, &s.skipped_steps)) bad = "bertc.skipped_steps";
     else if (r && !cJSON_IsObject(r)) bad = "bertc.rng";
+    else if (cJSON_GetObjectItemCaseSensitive(b, "eval_pending") &&
+             !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(b, "eval_pending")))
+        bad = "bertc.eval_pending (true or false)";
+    if (!bad) s.eval_pending = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "eval_pending"));
     if (!bad) {
         const cJSON *e;
         cJSON_ArrayForEach(e, r) {
@@ -626,7 +618,7 @@ int bertc_ckpt_save(const char *out_dir, const hf_model *model, const bertc_adam
         rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot create the output folder: %s", out_dir, strerror(errno));
         goto done;
     }
-    rm_rf(tmp);
+    bertc_rmtree(tmp);
     if (mkdir(tmp, 0755) != 0) {
         rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
         goto done;
@@ -659,7 +651,7 @@ int bertc_ckpt_save(const char *out_dir, const hf_model *model, const bertc_adam
         /* Replacing a checkpoint of the same step (a resumed run saving again):
          * move it aside first; a crash between the renames leaves no
          * checkpoint-N, and resume falls back to the one before. */
-        rm_rf(old);
+        bertc_rmtree(old);
         if (rename(final, old) != 0) {
             rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot move the old checkpoint aside: %s", final, strerror(errno));
             goto fail;
@@ -672,10 +664,10 @@ int bertc_ckpt_save(const char *out_dir, const hf_model *model, const bertc_adam
         goto fail;
     }
     rc = bertc_fsync_dir(out_dir, err);
-    if (moved_old) rm_rf(old);
+    if (moved_old) bertc_rmtree(old);
     goto done;
 fail:
-    rm_rf(tmp);
+    bertc_rmtree(tmp);
 done:
     free(args_text);
     free(state_text);
@@ -845,7 +837,7 @@ int bertc_ckpt_rotate(const char *out_dir, int keep, long best_step, int *delete
         if (i == cnt - 1 || all[i] == best_step) continue;
         char dir[PATH_MAX];
         ckpt_dir(dir, sizeof dir, out_dir, all[i]);
-        if (rm_rf(dir) != 0) rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot delete: %s", dir, strerror(errno));
+        if (bertc_rmtree(dir) != 0) rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot delete: %s", dir, strerror(errno));
         remaining--;
         ndel++;
         if (rc == BERTC_OK && deleted) (*deleted)++;
@@ -892,7 +884,7 @@ int bertc_ckpt_clean_temp(const char *out_dir, int *removed, bertc_err *err) {
             struct stat sb;
             if (lstat(p, &sb) != 0 || now - sb.st_mtime < BERTC_CKPT_FOREIGN_TEMP_AGE) continue;
         }
-        if (rm_rf(p) != 0) {
+        if (bertc_rmtree(p) != 0) {
             rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot delete: %s", p, strerror(errno));
             break;
         }

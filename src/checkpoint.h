@@ -79,6 +79,8 @@ typedef struct bertc_ckpt_state {
     long log_lines;           /* lines of log.jsonl written when this was saved */
     long log_bytes;           /* its size in bytes then */
     long skipped_steps;       /* optimizer steps skipped for a non-finite gradient norm */
+    int eval_pending;         /* 1: saved when the evaluation at global_step was interrupted; a
+                               * resume runs that evaluation before the next step */
     int num_rng;              /* used slots of rng */
     bertc_ckpt_rng rng[BERTC_CKPT_MAX_RNG];
 } bertc_ckpt_state;

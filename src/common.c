@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -190,4 +191,26 @@ int bertc_is_dir(const char *path) {
 int bertc_is_file(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static _Thread_local int rmtree_errno; /* first failure of the walk in progress */
+
+static int rmtree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    if (remove(path) != 0 && errno != ENOENT && !rmtree_errno) rmtree_errno = errno;
+    return 0;
+}
+
+int bertc_rmtree(const char *path) {
+    struct stat sb;
+    if (lstat(path, &sb) != 0) return errno == ENOENT ? 0 : -1;
+    rmtree_errno = 0;
+    if (nftw(path, rmtree_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && !rmtree_errno) rmtree_errno = errno ? errno : EIO;
+    if (rmtree_errno) {
+        errno = rmtree_errno;
+        return -1;
+    }
+    return 0;
 }

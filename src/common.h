@@ -48,6 +48,11 @@ int bertc_fsync_dir(const char *dir, bertc_err *err);
 /* Joins dir and name with one '/' into out (capacity cap). Returns -1 if it does not fit. */
 int bertc_path_join(char *out, size_t cap, const char *dir, const char *name);
 
+/* rm -r path: a file, a link (never followed) or a folder with everything
+ * under it. A missing path is success. Goes on past an entry it cannot remove
+ * and returns -1 with errno of the first failure, else 0. */
+int bertc_rmtree(const char *path);
+
 /* 1 if path names an existing directory / regular file, else 0. */
 int bertc_is_dir(const char *path);
 int bertc_is_file(const char *path);

@@ -7,9 +7,9 @@
 #include "heads.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -1306,16 +1306,53 @@ int hf_model_save_into(const hf_model *m, const char *dir, bertc_err *err) {
     return bertc_fsync_dir(dir, err);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
+/* The files hf_model_save_into writes (and their ".tmp." leftovers); anything
+ * else in a folder being replaced is someone else's and is kept. */
+static int own_file(const char *name) {
+    static const char *const own[] = {"config.json",           "model.safetensors",     "vocab.txt",
+                                      "tokenizer.json",        "tokenizer_config.json", "special_tokens_map.json"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        size_t n = strlen(own[i]);
+        if (strncmp(name, own[i], n) == 0 && (name[n] == '\0' || strncmp(name + n, ".tmp.", 5) == 0)) return 1;
+    }
+    return 0;
 }
 
-/* Removes a folder and everything under it (no symlinks followed). */
-static void remove_tree(const char *path) {
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+/* Puts what src holds besides bertc's own files (all of it below the top) into
+ * dst: hard links for files, the same target for symbolic links, folders made
+ * anew. Nothing in src changes. */
+static int keep_foreign(const char *src, const char *dst, int top, const char *what, bertc_err *err) {
+    DIR *d = opendir(src);
+    if (!d) return bertc_fail(err, BERTC_ERR_IO, "%s: cannot read: %s", src, strerror(errno));
+    struct dirent *e;
+    int rc = BERTC_OK;
+    while (rc == BERTC_OK && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || (top && own_file(n))) continue;
+        char from[PATH_MAX], to[PATH_MAX];
+        struct stat sb;
+        if (bertc_path_join(from, sizeof from, src, n) || bertc_path_join(to, sizeof to, dst, n)) {
+            rc = bertc_fail(err, BERTC_ERR_ARG, "%s/%s: path too long", src, n);
+        } else if (lstat(from, &sb) != 0) {
+            rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot stat: %s", from, strerror(errno));
+        } else if (S_ISDIR(sb.st_mode)) {
+            if (mkdir(to, sb.st_mode & 07777) != 0)
+                rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot create: %s", to, strerror(errno));
+            else
+                rc = keep_foreign(from, to, 0, what, err);
+        } else if (S_ISLNK(sb.st_mode)) {
+            char target[PATH_MAX];
+            ssize_t k = readlink(from, target, sizeof target - 1);
+            if (k < 0 || (target[k] = '\0', symlink(target, to) != 0))
+                rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot keep this link: %s; move it out of %s and save again", from,
+                                strerror(errno), what);
+        } else if (!S_ISREG(sb.st_mode) || link(from, to) != 0) {
+            rc = bertc_fail(err, BERTC_ERR_IO, "%s: not written by bertc and cannot be kept (%s); move it out of %s and save again",
+                            from, S_ISREG(sb.st_mode) ? strerror(errno) : "not a file, folder or link", what);
+        }
+    }
+    closedir(d);
+    return rc;
 }
 
 int hf_model_save(const hf_model *m, const char *dir_in, bertc_err *err) {
@@ -1338,31 +1375,33 @@ int hf_model_save(const hf_model *m, const char *dir_in, bertc_err *err) {
     else if (slash == parent) parent[1] = '\0';
     else *slash = '\0';
 
-    remove_tree(tmp);  /* a leftover of an earlier crash with the same pid */
+    bertc_rmtree(tmp);  /* a leftover of an earlier crash with the same pid */
     if (mkdir(tmp, 0755) != 0) return bertc_fail(err, BERTC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     int rc = hf_model_save_into(m, tmp, err);
+    /* files bertc did not write (a README, another framework's weights) stay */
+    if (rc == BERTC_OK && exists) rc = keep_foreign(dir, tmp, 1, dir, err);
     if (rc == BERTC_OK) rc = bertc_fsync_dir(tmp, err);
     if (rc != BERTC_OK) {
-        remove_tree(tmp);
+        bertc_rmtree(tmp);
         return rc;
     }
     if (exists) {
-        remove_tree(old);
+        bertc_rmtree(old);
         if (rename(dir, old) != 0) {
             rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot move the old folder aside: %s", dir, strerror(errno));
-            remove_tree(tmp);
+            bertc_rmtree(tmp);
             return rc;
         }
     }
     if (rename(tmp, dir) != 0) {
         rc = bertc_fail(err, BERTC_ERR_IO, "%s: rename from %s failed: %s", dir, tmp, strerror(errno));
         if (exists) rename(old, dir);
-        remove_tree(tmp);
+        bertc_rmtree(tmp);
         return rc;
     }
     rc = bertc_fsync_dir(parent, err);
     if (exists) {
-        remove_tree(old);
+        bertc_rmtree(old);
         if (rc == BERTC_OK) rc = bertc_fsync_dir(parent, err);
     }
     return rc;

@@ -110,7 +110,11 @@ int hf_model_resolve(const char *name_or_path, char *out, size_t cap, bertc_err 
 int hf_model_save_into(const hf_model *m, const char *dir, bertc_err *err);
 
 /* Atomic save: writes into "dir.tmp-PID" beside dir, fsyncs, renames onto dir
- * (replacing an existing folder), fsyncs the parent. On failure dir is untouched. */
+ * (replacing an existing folder), fsyncs the parent. On failure dir is untouched.
+ * An existing dir's files that hf_model_save_into does not write (a README.md,
+ * pytorch_model.bin, subfolders, links) are kept: hard-linked into the new folder
+ * before the swap; one that cannot be (a socket, a link refused) fails the save
+ * with a message naming it. */
 int hf_model_save(const hf_model *m, const char *dir, bertc_err *err);
 
 #endif /* BERTC_HFMODEL_H */

@@ -8,7 +8,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,15 +303,6 @@ static int fetch_file(CURL *c, const char *name, const char *url_base, const cha
 
 /* ---- The folder ---- */
 
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void remove_tree(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 /* mkdir -p for the parent of path (the owner folder of "owner/name"). */
 static int make_parent(const char *path, bertc_err *err) {
@@ -448,12 +438,12 @@ int hub_download(const char *name, const char *cache_root, const hub_opts *opts,
         }
         if (missing) {
             bertc_err_prefix(err, "%s: %s is required", name, hf->file);
-            remove_tree(partial); /* the server has no such model: nothing to resume */
+            bertc_rmtree(partial); /* the server has no such model: nothing to resume */
         }
         goto done;
     }
     if ((rc = validate(partial, err)) != BERTC_OK) {
-        remove_tree(partial);
+        bertc_rmtree(partial);
         goto done;
     }
     int fd; /* the completion marker (probe is reused for its path) */

@@ -11,12 +11,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -268,6 +268,11 @@ void bertc_encset_free(encset *e) {
 /* Fills the batch buffers with examples idx[0..B) padded to T; returns T and
  * the number of sequences in *S (B, or with chunks their windows). Labels,
  * multi-hot targets, token tags and answer start/end are copied when es has them. */
+int bertc_trainer_eval_stopped(const trainer *t, bertc_err *err) {
+    if (!(t->o->stop && *t->o->stop)) return BERTC_OK;
+    return bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted during the evaluation");
+}
+
 int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B, int *S) {
     int NL = t->hf.cfg.num_labels;
     int ns = 0;
@@ -411,11 +416,6 @@ static int save_checkpoint(trainer *t, long step, bertc_err *err) {
     return BERTC_OK;
 }
 
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
 /* A previous run's files in out (fresh runs refuse them without --overwrite). */
 static int previous_run(const char *out, char *what, size_t cap) {
     DIR *d = opendir(out);
@@ -444,14 +444,55 @@ static int clear_previous(const char *out, bertc_err *err) {
         if (strncmp(n, "checkpoint-", 11) == 0 || strcmp(n, "model") == 0 || strcmp(n, "log.jsonl") == 0 ||
             strcmp(n, "run.json") == 0) {
             char p[4096];
-            if (bertc_path_join(p, sizeof p, out, n) || nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS) != 0) {
-                rc = bertc_fail(err, BERTC_ERR_IO, "%s/%s: cannot remove the previous run's file", out, n);
+            if (bertc_path_join(p, sizeof p, out, n) || bertc_rmtree(p) != 0) {
+                rc = bertc_fail(err, BERTC_ERR_IO, "%s/%s: cannot remove the previous run's file: %s", out, n, strerror(errno));
                 break;
             }
         }
     }
     closedir(d);
     return rc;
+}
+
+/* One bertc train per OUT: an flock on OUT/.lock, which holds the holder's PID.
+ * create = 0: only checks (creates nothing; no lock file, no holder: fine).
+ * create = 1: takes the lock and keeps it on *fd until the run closes it. A
+ * lock held by another process fails with a line naming OUT and that PID. */
+static int lock_out(const char *out, int create, int *fd, bertc_err *err) {
+    char p[4096];
+    if (bertc_path_join(p, sizeof p, out, ".lock")) return bertc_fail(err, BERTC_ERR_ARG, "--out: path too long");
+    int f = open(p, create ? O_RDWR | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0644);
+    if (f < 0) {
+        if (!create && (errno == ENOENT || errno == ENOTDIR)) return BERTC_OK;
+        return bertc_fail(err, BERTC_ERR_IO, "%s: cannot open: %s", p, strerror(errno));
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char buf[32] = "";
+        ssize_t n = pread(f, buf, sizeof buf - 1, 0);
+        if (n > 0) buf[n] = '\0';
+        long pid = strtol(buf, NULL, 10);
+        close(f);
+        if (e != EWOULDBLOCK) return bertc_fail(err, BERTC_ERR_IO, "%s: cannot lock: %s", p, strerror(e));
+        char who[48] = "a process that has not written its PID yet";
+        if (pid > 0) snprintf(who, sizeof who, "PID %ld", pid);
+        return bertc_fail(err, BERTC_ERR_IO,
+                          "--out: %s is in use by another bertc train (%s holds %s); wait for it to end or choose another --out",
+                          out, who, p);
+    }
+    if (!create) {
+        close(f);
+        return BERTC_OK;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite(f, pid, (size_t)n, 0) != n) {
+        int e = errno;
+        close(f);
+        return bertc_fail(err, BERTC_ERR_IO, "%s: cannot write: %s", p, strerror(e));
+    }
+    *fd = f;
+    return BERTC_OK;
 }
 
 static int mkdir_p(const char *path, bertc_err *err) {
@@ -587,23 +628,66 @@ static int repoint_vocab(trainer *t, bertc_err *err) {
 
 
 
+/* A number as cJSON writes it: the shortest of %.15g and %.17g that reads back. */
+static const char *num_str(char *buf, size_t cap, double v) {
+    snprintf(buf, cap, "%.15g", v);
+    if (strtod(buf, NULL) != v) snprintf(buf, cap, "%.17g", v);
+    return buf;
+}
+
+/* A resume continues the run's data order, batches and updates only when the
+ * settings that decide them are the ones it was saved with (its checkpoint's
+ * training_args.json). A key that an older checkpoint lacks is not checked. */
+static int check_resume_settings(const trainer *t, bertc_err *err) {
+    const bertc_train_opts *o = t->o;
+    char p[4096];
+    if (bertc_path_join(p, sizeof p, t->resume_dir, "training_args.json"))
+        return bertc_fail(err, BERTC_ERR_ARG, "--resume: %s: path too long", t->resume_dir);
+    if (!bertc_is_file(p)) return BERTC_OK;
+    char *text = NULL;
+    size_t len = 0;
+    if (bertc_read_file(p, 1 << 20, &text, &len, err)) return bertc_err_prefix(err, "--resume");
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) return bertc_fail(err, BERTC_ERR_FORMAT, "--resume: %s: not valid JSON", p);
+    const struct {
+        const char *key, *flag;
+        double now;
+    } num[] = {
+        {"seed", "--seed", (double)o->seed},
+        {"batch_size", "--batch-size", o->batch_size},
+        {"gradient_accumulation_steps", "--gradient-accumulation-steps", o->grad_accum},
+        {"weight_decay", "--weight-decay", o->weight_decay},
+        {"max_length", "--max-length", o->max_length},
+    };
+    int rc = BERTC_OK;
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(j, "task");
+    const char *now = bert_head_of(t->task->task)->name;
+    if (!rc && cJSON_IsString(task) && strcmp(task->valuestring, now) != 0)
+        rc = bertc_fail(err, BERTC_ERR_ARG, "--resume: --task is %s here but %s in %s's run; resume with the run's --task",
+                        now, task->valuestring, t->resume_dir);
+    for (size_t k = 0; k < sizeof num / sizeof num[0] && !rc; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, num[k].key);
+        if (!cJSON_IsNumber(v) || v->valuedouble == num[k].now) continue;
+        char a[40], b[40];
+        rc = bertc_fail(err, BERTC_ERR_ARG, "--resume: %s is %s here but %s in %s's run; resume with %s %s", num[k].flag,
+                        num_str(a, sizeof a, num[k].now), num_str(b, sizeof b, v->valuedouble), t->resume_dir,
+                        num[k].flag, b);
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
 /* ---- setup: everything that can fail on bad input, before OUT is touched ---- */
 
 static int setup(trainer *t, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     if (bertc_train_check_opts(o, err)) return err->code;
+    if (lock_out(o->out, 0, NULL, err)) return err->code; /* another run in OUT: fail before the data */
     t->task = o->task == BERT_TASK_TOKEN_CLS ? &bertc_token_train_task
               : o->task == BERT_TASK_QA      ? &bertc_qa_train_task
                                              : &bertc_text_train_task;
-    if (t->task->load(t, err)) return err->code;
-    if (o->batch_size > t->n_train)
-        return bertc_fail(err, BERTC_ERR_ARG, "--batch-size: %d is larger than the training data (%d examples in %s)",
-                          o->batch_size, t->n_train, t->train_path);
-    int NL = t->num_labels;
-    info(t, BERTC_TRAIN_INFO, "train: %d examples from %s; eval: %d examples; %d labels", t->n_train, t->train_path,
-         t->n_eval, NL);
-
-    /* resume point (reads only) */
+    /* resume point (reads only; before the data, so a resume with other settings fails at once) */
     if (o->resume) {
         bertc_err e2 = {0};
         if (strcmp(o->resume, "latest") == 0 && bertc_is_dir(o->out)) {
@@ -618,6 +702,7 @@ static int setup(trainer *t, bertc_err *err) {
                 return bertc_err_prefix(err, "--resume");
             t->resumed = 1;
         }
+        if (t->resumed && check_resume_settings(t, err)) return err->code;
         if (t->resumed) info(t, BERTC_TRAIN_INFO, "resuming from %s", t->resume_dir);
         else info(t, BERTC_TRAIN_INFO, "--resume latest: no complete checkpoint in %s; starting at step 0", o->out);
     } else {
@@ -627,6 +712,14 @@ static int setup(trainer *t, bertc_err *err) {
                               "--out: %s already holds a run (%s); use --resume latest to continue it or --overwrite to replace it",
                               o->out, what);
     }
+
+    if (t->task->load(t, err)) return err->code;
+    if (o->batch_size > t->n_train)
+        return bertc_fail(err, BERTC_ERR_ARG, "--batch-size: %d is larger than the training data (%d examples in %s)",
+                          o->batch_size, t->n_train, t->train_path);
+    int NL = t->num_labels;
+    info(t, BERTC_TRAIN_INFO, "train: %d examples from %s; eval: %d examples; %d labels", t->n_train, t->train_path,
+         t->n_eval, NL);
 
     hf_load_opts lo;
     hf_load_opts_default(&lo);
@@ -752,6 +845,7 @@ static int setup(trainer *t, bertc_err *err) {
 static int open_out(trainer *t, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     if (mkdir_p(o->out, err)) return err->code;
+    if (lock_out(o->out, 1, &t->lockfd, err)) return err->code;
     if (!t->resumed && o->overwrite && clear_previous(o->out, err)) return err->code;
     int removed = 0;
     if (bertc_ckpt_clean_temp(o->out, &removed, err)) return err->code;
@@ -787,8 +881,12 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         info(t, BERTC_TRAIN_INFO, "continuing at step %ld of %ld", step, t->total);
         /* evaluations since the best one (early stopping's counter) */
         if (t->st.has_best)
-            for (long s = t->st.best_step + 1; s <= step; s++) t->patience += is_eval_point(t, s);
+            for (long s = t->st.best_step + 1; s <= step - t->st.eval_pending; s++) t->patience += is_eval_point(t, s);
     }
+    /* a checkpoint written when the evaluation at its step was interrupted:
+     * that evaluation runs first, as it would have without the interruption */
+    int pending = t->resumed && t->st.eval_pending && t->has_eval;
+    t->st.eval_pending = 0;
     t->last_saved = t->resumed ? step : -1;
     int bad_run = 0;
     double interval_loss = 0;
@@ -800,7 +898,19 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
     int has_ev = 0;
     size_t P = t->m.num_params;
     int B = o->batch_size;
-    while (step < t->total) {
+    while (step < t->total || pending) {
+        bertc_train_event e = {0};
+        int improved = 0, eval_stopped = 0;
+        double t1 = 0;
+        if (pending) {
+            pending = 0;
+            e.kind = BERTC_TRAIN_STEP;
+            e.step = step;
+            e.epoch = epoch_of(t, step);
+            e.loss = e.grad_norm = NAN;
+            e.lr = bertc_sched_lr(&t->sched, step);
+            goto evaluate_now;
+        }
         long ep = step / t->spe, k = step % t->spe;
         if (ep != t->perm_epoch) make_perm(t, ep);
         long b0 = k * o->grad_accum, b1 = b0 + o->grad_accum;
@@ -847,7 +957,6 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
             interval_n++;
             last_norm = norm;
         }
-        bertc_train_event e = {0};
         e.kind = BERTC_TRAIN_STEP;
         e.step = step;
         e.epoch = epoch_of(t, step);
@@ -874,12 +983,17 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
             interval_n = 0;
         }
 
-        int improved = 0;
+    evaluate_now:
         if (t->has_eval && is_eval_point(t, step)) {
-            double t1 = now_s();
+            t1 = now_s();
             memset(&ev, 0, sizeof ev);
             ev.loss = ev.accuracy = ev.f1 = NAN;
-            if (t->task->evaluate(t, &ev, err)) return err->code;
+            if (t->task->evaluate(t, &ev, err)) {
+                if (err->code != BERTC_ERR_INTERRUPTED) return err->code;
+                eval_stopped = 1; /* the checkpoint below runs it again on resume */
+            }
+        }
+        if (!eval_stopped && t->has_eval && is_eval_point(t, step)) {
             ev_loss = ev.loss, ev_acc = ev.accuracy, ev_f1 = ev.f1;
             for (int x = 0; x < ev.nextra; x++)
                 if (strcmp(ev.extra[x].key, "eval_hamming_loss") == 0) ev_ham = ev.extra[x].value;
@@ -921,7 +1035,8 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         if (o->save_strategy == BERTC_STRATEGY_STEPS) save = step % o->save_steps == 0 || step == t->total;
         else if (o->save_strategy == BERTC_STRATEGY_EPOCH) save = step % t->spe == 0 || step == t->total;
         else if (o->save_strategy == BERTC_STRATEGY_BEST) save = improved;
-        interrupted = o->stop && *o->stop;
+        interrupted = eval_stopped || (o->stop && *o->stop);
+        t->st.eval_pending = eval_stopped;
         if (stopped_early && o->save_strategy != BERTC_STRATEGY_NO && o->save_strategy != BERTC_STRATEGY_BEST) save = 1;
         if (save || interrupted) {
             if (bad_run > 0) {
@@ -932,8 +1047,8 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         }
         if (interrupted) {
             if (res) res->steps = step;
-            return bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted at step %ld of %ld; continue with --resume latest",
-                              step, t->total);
+            return bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted at step %ld of %ld%s; continue with --resume latest",
+                              step, t->total, eval_stopped ? " during its evaluation" : "");
         }
         if (stopped_early) {
             info(t, BERTC_TRAIN_INFO, "early stopping at step %ld: %d evaluations without improvement", step, t->patience);
@@ -1019,6 +1134,7 @@ int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb, bert
     t.cb = cb;
     t.err = err;
     t.logfd = -1;
+    t.lockfd = -1;
     t.t0 = now_s();
     if (res) memset(res, 0, sizeof *res);
     int rc = setup(&t, err);
@@ -1028,6 +1144,7 @@ int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb, bert
         rc = run(&t, res, err);
     }
     if (t.logfd >= 0) close(t.logfd);
+    if (t.lockfd >= 0) close(t.lockfd); /* releases OUT */
     cJSON_Delete(t.args);
     free(t.args_json);
     free(t.b_ids);

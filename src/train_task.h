@@ -136,6 +136,7 @@ struct trainer {
     char resume_dir[4096];
     int resumed;
     int logfd;
+    int lockfd;                     /* OUT/.lock, flock'd for the whole run; -1 before */
     long log_bytes, log_lines;
     char *args_json;
     cJSON *args;
@@ -169,5 +170,9 @@ void bertc_encset_free(encset *e);
 /* Fills the batch buffers with examples idx[0..B) of es padded to T; returns T
  * and the number of sequences in *S. */
 int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B, int *S);
+/* Between evaluation batches: BERTC_ERR_INTERRUPTED (with a message) once
+ * o->stop is set, else BERTC_OK. An evaluate returns it as is; the trainer then
+ * writes a checkpoint that runs this evaluation again on resume. */
+int bertc_trainer_eval_stopped(const trainer *t, bertc_err *err);
 
 #endif /* BERTC_TRAIN_TASK_H */

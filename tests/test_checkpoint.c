@@ -98,6 +98,7 @@ static void make_state(bertc_ckpt_state *st, long step) {
     st->log_lines = 3 * step;
     st->log_bytes = 250 * step + 17;
     st->skipped_steps = 2;
+    st->eval_pending = 1;
     bertc_rng a, b;
     bertc_rng_seed(&a, 42 + (uint64_t)step);
     bertc_rng_seed(&b, 0xffffffffffffffffULL);
@@ -171,6 +172,7 @@ static void test_round_trip(const char *out) {
               strcmp(st2.best_checkpoint, st.best_checkpoint) == 0 &&
               strcmp(st2.best_metric_name, "eval_f1") == 0 && st2.greater_is_better == 1, "best");
         CHECK(st2.log_lines == 30 && st2.log_bytes == 2517 && st2.skipped_steps == 2, "log position");
+        CHECK(st2.eval_pending == 1, "eval_pending survives");
         bertc_rng a, b;
         CHECK(bertc_ckpt_get_rng(&st2, "dropout", &a, &err) == BERTC_OK &&
               memcmp(&a, &st.rng[0].state, sizeof a) == 0, "dropout rng");

@@ -188,11 +188,38 @@ static void test_minilm(void) {
           "num_labels 3 -> 2 gives a new head: %s", err.msg);
     hf_model_free(&m3);
 
-    /* Saving over an existing folder replaces it and leaves nothing beside it. */
+    /* Saving over an existing folder replaces bertc's files, keeps the others
+     * (a file, a folder, a link) and leaves nothing beside it. */
+    char p1[400], p2[400], p3[400], p4[400];
+    snprintf(p1, sizeof p1, "%s/README.md", out);
+    snprintf(p2, sizeof p2, "%s/extra", out);
+    snprintf(p3, sizeof p3, "%s/extra/notes.txt", out);
+    snprintf(p4, sizeof p4, "%s/tokenizer_config.json", out);
+    write_text(p1, "# my model\n");
+    mkdir(p2, 0755);
+    write_text(p3, "notes\n");
+    char l1[400];
+    snprintf(l1, sizeof l1, "%s/readme-link", out);
+    CHECK(symlink("README.md", l1) == 0, "symlink");
+    write_text(p4, "stale");
     rc = hf_model_save(&m2, out, &err);
     CHECK(rc == BERTC_OK, "save over existing folder: %s", err.msg);
     list_dir(listing, sizeof listing, parent);
     CHECK(!strcmp(listing, "minilm-cls "), "parent after replacing: \"%s\"", listing);
+    char *r1 = read_text(p1), *r3 = read_text(p3), *r4 = read_text(p4);
+    char target[64] = "";
+    ssize_t tl = readlink(l1, target, sizeof target - 1);
+    if (tl > 0) target[tl] = 0;
+    CHECK(r1 && !strcmp(r1, "# my model\n"), "a file bertc did not write survives the save");
+    CHECK(r3 && !strcmp(r3, "notes\n"), "a folder bertc did not write survives the save");
+    CHECK(!strcmp(target, "README.md"), "a link bertc did not write survives the save: \"%s\"", target);
+    CHECK(r4 && strcmp(r4, "stale") != 0, "bertc's own tokenizer_config.json is replaced");
+    free(r1);
+    free(r3);
+    free(r4);
+    rc = hf_model_load(&m3, out, &o, &err);
+    CHECK(rc == BERTC_OK, "reload after keeping foreign files: %s", err.msg);
+    hf_model_free(&m3);
 
     /* A failing save (vocab.txt gone) leaves the target untouched, no temp folder. */
     char cfgout[300];

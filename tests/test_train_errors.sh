@@ -65,5 +65,42 @@ before=$(ls -laR "$tmp/prev" | md5sum)
 [ $rc -eq 2 ] && grep -q -- "--out" "$tmp/se" || { echo "FAIL: existing run: exit $rc: $(tail -1 "$tmp/se")"; fail=1; }
 [ "$before" = "$(ls -laR "$tmp/prev" | md5sum)" ] || { echo "FAIL: existing run was changed"; fail=1; }
 echo "existing run: exit $rc: $(tail -1 "$tmp/se")"
+
+# --resume with other settings than the checkpoint's run: refused with one line naming the
+# flag and both values, before anything in OUT changes
+R=(--max-steps 2 --save-strategy steps --save-steps 2 --batch-size 4)
+"$BERTC" train "${base[@]}" "${T[@]}" "${R[@]}" --out "$tmp/run" >/dev/null 2>"$tmp/se" ||
+    { echo "FAIL: resume setup run: $(tail -1 "$tmp/se")"; fail=1; }
+snap() { (cd "$tmp/run" && find . -printf '%p %s %T@\n' | sort && find . -type f -exec md5sum {} + | sort) | md5sum; }
+before=$(snap)
+rs=0
+resume_refused() {   # FLAG NEEDLE ARGS...
+    local flag=$1 needle=$2; shift 2
+    rs=$((rs + 1))
+    "$BERTC" train "${base[@]}" "${T[@]}" "${R[@]}" --resume latest "$@" --out "$tmp/run" >/dev/null 2>"$tmp/se"; local rc=$?
+    local last; last=$(tail -1 "$tmp/se")
+    [ $rc -eq 2 ] || { echo "FAIL: resume with $*: exit $rc, expected 2"; fail=1; }
+    case "$last" in "bertc train: --resume: $flag is "*"$needle"*) ;; *) echo "FAIL: resume with $*: message '$last' lacks '$flag ... $needle'"; fail=1 ;; esac
+    [ "$before" = "$(snap)" ] || { echo "FAIL: resume with $*: OUT was changed"; fail=1; before=$(snap); }
+    echo "resume with $*: exit $rc: $last"
+}
+resume_refused --seed "7 here but 42 in" --seed 7
+resume_refused --batch-size "2 here but 4 in" --batch-size 2
+resume_refused --gradient-accumulation-steps "2 here but 1 in" --gradient-accumulation-steps 2
+resume_refused --weight-decay "0.01 here but 0 in" --weight-decay 0.01
+resume_refused --max-length "32 here but 128 in" --max-length 32
+resume_refused --task "token-classification here but text-classification in" --task token-classification
+# the same settings resume
+"$BERTC" train "${base[@]}" "${T[@]}" "${R[@]}" --resume latest --out "$tmp/run" >/dev/null 2>"$tmp/se" ||
+    { echo "FAIL: resume with the same settings: $(tail -1 "$tmp/se")"; fail=1; }
+n=$((n + rs))
+
+# the JSON line on stdout is JSON whatever the --out path holds (quotes, backslashes, tabs)
+odd="$tmp/o\"dd\\di	r"
+"$BERTC" train "${base[@]}" "${T[@]}" --max-steps 1 --batch-size 4 --save-strategy no --eval-strategy no --out "$odd" \
+    >"$tmp/so" 2>"$tmp/se" || { echo "FAIL: run into an odd --out: $(tail -1 "$tmp/se")"; fail=1; }
+ODD="$odd" python3 -c 'import json,os,sys; j=json.loads(open(sys.argv[1]).read()); assert j["model"] == os.environ["ODD"] + "/model", j["model"]' "$tmp/so" ||
+    { echo "FAIL: stdout is not JSON naming the odd --out: $(cat "$tmp/so")"; fail=1; }
+echo "odd --out: $(cat "$tmp/so")"
 [ $fail -eq 0 ] && echo "train_errors: $n cases and the existing-run case passed"
 exit $fail

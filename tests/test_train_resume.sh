@@ -4,6 +4,8 @@
 # resumed with --resume latest each time. Checks that every restart begins at the
 # newest complete checkpoint, and that the final weights and the log equal an
 # uninterrupted run's bit for bit. Then SIGTERM: a clean checkpoint and exit 143.
+# Then SIGINT during an evaluation, and a second signal (ends the run at once); then a
+# second bertc train on the OUT of a running one (refused: OUT/.lock).
 # Also: a run with --gradient-checkpointing ends with the same weights and log.
 # Fixtures: tools/gen_train.py. KILLS (default 20; 6 under sanitizers).
 set -u
@@ -120,6 +122,91 @@ else
     cmp -s "$tmp/ref/model/model.safetensors" "$tmp/term/model/model.safetensors" ||
         bad "weights after SIGTERM + resume differ from the uninterrupted run"
     echo "SIGTERM at step $step: exit $rc, checkpoint-$step complete, resumed to the same weights"
+fi
+
+# Ctrl-C during an evaluation: the evaluation stops between batches and the run writes a
+# checkpoint at that step which runs the evaluation again on resume (same log, same weights).
+# A second signal ends the run at once, leaving the last complete checkpoint. Deterministic:
+# the run is frozen (SIGSTOP) once step 4's log line is out (the evaluation at step 4 follows
+# it and lasts seconds), the signals are queued, then it goes on (SIGCONT).
+reps=700; [ -n "${BERTC_SANITIZED:-}" ] && reps=120
+for _ in $(seq $reps); do cat "$F/eval.jsonl"; done >"$tmp/long.jsonl"
+eargs=(--model "$F/tiny" --train "$F/train.jsonl" --eval "$tmp/long.jsonl" --max-steps 6 --batch-size 4
+       --eval-batch-size 1 --logging-steps 2 --eval-strategy steps --eval-steps 4 --save-strategy steps
+       --save-steps 2 --threads 1 --no-report)
+"$BERTC" train "${eargs[@]}" --out "$tmp/eref" >/dev/null 2>"$tmp/e.err" || { cat "$tmp/e.err"; bad "long-evaluation reference run failed"; }
+ev_rt=$(sed -nE 's/.*"eval_runtime": ([0-9.e+-]+).*/\1/p' "$tmp/eref/log.jsonl" | head -1)
+echo "long evaluation: ${ev_rt}s for $((reps * 32)) examples"
+# start_in_eval OUT: starts a run, freezes it at step 4's evaluation; sets $pid
+start_in_eval() {
+    "$BERTC" train "${eargs[@]}" --out "$1" >/dev/null 2>"$1.err" &
+    pid=$!
+    for _ in $(seq 6000); do
+        grep -q '"step": 4,.*"learning_rate"' "$1/log.jsonl" 2>/dev/null && break
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.01
+    done
+    kill -STOP $pid 2>/dev/null || { bad "$1: the run ended before step 4"; return 1; }
+    [ -e "$1/checkpoint-4" ] && { kill -CONT $pid; wait $pid; bad "$1: the evaluation ended before the signal (too short)"; return 1; }
+    return 0
+}
+if start_in_eval "$tmp/eint"; then
+    kill -INT $pid; t0=$(date +%s.%N); kill -CONT $pid; wait $pid; rc=$?; t1=$(date +%s.%N)
+    took=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    [ $rc -eq 130 ] || bad "SIGINT in the evaluation: exit $rc, expected 130"
+    grep -q "interrupted at step 4 of 6 during its evaluation" "$tmp/eint.err" ||
+        { bad "SIGINT in the evaluation: no 'interrupted at step 4 of 6 during its evaluation'"; tail -2 "$tmp/eint.err"; }
+    awk -v t="$took" -v e="$ev_rt" 'BEGIN { exit !(t < e / 2) }' ||
+        bad "SIGINT in the evaluation: the run took ${took}s to stop (the evaluation takes ${ev_rt}s)"
+    [ -f "$tmp/eint/checkpoint-4/COMPLETE" ] || bad "SIGINT in the evaluation: no complete checkpoint-4"
+    grep -Eq '"eval_pending":[[:space:]]*true' "$tmp/eint/checkpoint-4/trainer_state.json" ||
+        bad "SIGINT in the evaluation: checkpoint-4 does not say its evaluation is pending"
+    grep -q '"eval_loss"' "$tmp/eint/log.jsonl" && bad "SIGINT in the evaluation: an evaluation line was logged before the resume"
+    "$BERTC" train "${eargs[@]}" --out "$tmp/eint" --resume latest >/dev/null 2>"$tmp/eint2.err" ||
+        { tail -2 "$tmp/eint2.err"; bad "resume after SIGINT in the evaluation failed"; }
+    cmp -s <(strip_log "$tmp/eref/log.jsonl") <(strip_log "$tmp/eint/log.jsonl") ||
+        { bad "log after SIGINT in the evaluation + resume differs"; diff <(strip_log "$tmp/eref/log.jsonl") <(strip_log "$tmp/eint/log.jsonl"); }
+    cmp -s "$tmp/eref/model/model.safetensors" "$tmp/eint/model/model.safetensors" ||
+        bad "weights after SIGINT in the evaluation + resume differ"
+    echo "SIGINT in the evaluation: exit $rc after ${took}s, checkpoint-4 with the evaluation pending, resumed to the same log and weights"
+fi
+if start_in_eval "$tmp/eint2x"; then
+    kill -INT $pid; kill -TERM $pid; kill -CONT $pid; wait $pid; rc=$?
+    [ $rc -eq 143 ] || bad "a second signal: exit $rc, expected 143 (killed by SIGTERM)"
+    grep -q "interrupted at step" "$tmp/eint2x.err" && bad "a second signal: the run went on to stop cleanly instead of ending at once"
+    [ -e "$tmp/eint2x/checkpoint-4" ] && bad "a second signal: checkpoint-4 was written"
+    [ -f "$tmp/eint2x/checkpoint-2/COMPLETE" ] || bad "a second signal: checkpoint-2 is not complete"
+    "$BERTC" train "${eargs[@]}" --out "$tmp/eint2x" --resume latest >/dev/null 2>"$tmp/eint3.err" ||
+        { tail -2 "$tmp/eint3.err"; bad "resume after a second signal failed"; }
+    grep -qx "resuming from $tmp/eint2x/checkpoint-2" "$tmp/eint3.err" || bad "a second signal: did not resume from checkpoint-2"
+    cmp -s "$tmp/eref/model/model.safetensors" "$tmp/eint2x/model/model.safetensors" ||
+        bad "weights after a second signal + resume differ"
+    echo "a second signal: killed at once (exit $rc), resumed from checkpoint-2 to the same weights"
+fi
+
+# one run per OUT: a second bertc train on the OUT of a running one (frozen mid-run) fails at
+# once with a line naming the folder and the first run's PID, and changes nothing there
+if start_in_eval "$tmp/elock"; then
+    snap() { (cd "$1" && find . -printf '%p %s %T@\n' | sort && find . -type f -exec md5sum {} + | sort) | md5sum; }
+    before=$(snap "$tmp/elock")
+    for how in "--resume latest" "--overwrite"; do
+        # shellcheck disable=SC2086
+        timeout 60 "$BERTC" train "${eargs[@]}" --out "$tmp/elock" $how >/dev/null 2>"$tmp/lock.err"; rc=$?
+        last=$(tail -1 "$tmp/lock.err")
+        [ $rc -ne 0 ] && [ $rc -ne 124 ] || bad "a second run in the same OUT ($how): exit $rc"
+        case "$last" in *"$tmp/elock is in use by another bertc train (PID $pid "*) ;;
+            *) bad "a second run in the same OUT ($how): message '$last' lacks the folder and PID $pid" ;; esac
+        [ "$(wc -l <"$tmp/lock.err")" -eq 1 ] || { bad "a second run ($how): more than one line"; cat "$tmp/lock.err"; }
+        [ "$before" = "$(snap "$tmp/elock")" ] || bad "a second run in the same OUT ($how) changed it"
+        echo "a second run in the same OUT ($how): exit $rc: $last"
+    done
+    kill -CONT $pid; wait $pid; rc=$?
+    [ $rc -eq 0 ] || bad "the first run failed after the second was refused: exit $rc"
+    cmp -s "$tmp/eref/model/model.safetensors" "$tmp/elock/model/model.safetensors" ||
+        bad "the first run's weights differ after the second was refused"
+    # the lock ends with the run: a resume now takes it
+    "$BERTC" train "${eargs[@]}" --out "$tmp/elock" --resume latest >/dev/null 2>"$tmp/lock2.err" ||
+        { tail -1 "$tmp/lock2.err"; bad "a run after the first ended could not take OUT"; }
 fi
 [ $fail -eq 0 ] && echo "train_resume: all checks passed"
 exit $fail

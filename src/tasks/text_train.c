@@ -253,6 +253,7 @@ static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *h
     int idx[4096];
     for (int s = 0; s < t->ev.n; s += EB) {
         int B = t->ev.n - s < EB ? t->ev.n - s : EB;
+        if (bertc_trainer_eval_stopped(t, err)) return err->code;
         for (int b = 0; b < B; b++) idx[b] = s + b;
         int S;
         int T = fill_batch(t, &t->ev, idx, B, &S);

@@ -191,6 +191,7 @@ static int token_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
     int idx[4096];
     for (int st = 0; st < t->ev.n; st += EB) {
         int B = t->ev.n - st < EB ? t->ev.n - st : EB;
+        if (bertc_trainer_eval_stopped(t, err)) return err->code;
         for (int b = 0; b < B; b++) idx[b] = st + b;
         int S;
         int T = bertc_trainer_fill_batch(t, &t->ev, idx, B, &S);

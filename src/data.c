@@ -796,6 +796,31 @@ static int json_str(loader *L, const cJSON *o, const char *key, long line, int r
     return BERTC_OK;
 }
 
+int bertc_jsonl_next(char **p, const char *end, long *line, cJSON **obj) {
+    *obj = NULL;
+    while (*p < end) {
+        ++*line;
+        char *s = *p, *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *le = nl ? nl : end;
+        *p = nl ? nl + 1 : (char *)end;
+        size_t len = (size_t)(le - s);
+        if (strspn(s, " \t\r") >= len) continue; /* a blank line */
+        const char *jend = NULL;
+        cJSON *o = cJSON_ParseWithLengthOpts(s, len, &jend, 0);
+        if (o && jend && strspn(jend, " \t\r") < (size_t)(le - jend)) { /* more after the value */
+            cJSON_Delete(o);
+            o = NULL;
+        }
+        if (!cJSON_IsObject(o)) {
+            cJSON_Delete(o);
+            return -1;
+        }
+        *obj = o;
+        return 1;
+    }
+    return 0;
+}
+
 static int read_jsonl(loader *L) {
     char *buf;
     size_t n;
@@ -804,22 +829,10 @@ static int read_jsonl(loader *L) {
     if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
     long line = 0;
     int rc = BERTC_OK;
-    while (p < end && rc == BERTC_OK) {
-        line++;
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *le = nl ? nl : end;
-        char *s = p;
-        p = nl ? nl + 1 : end;
-        size_t len = (size_t)(le - s);
-        if (strspn(s, " \t\r") >= len) continue; /* a blank line */
-        const char *jend = NULL;
-        cJSON *o = cJSON_ParseWithLengthOpts(s, len, &jend, 0);
-        if (o && jend && strspn(jend, " \t\r") < (size_t)(le - jend)) {
-            cJSON_Delete(o);
-            o = NULL;
-        }
-        if (!cJSON_IsObject(o)) {
-            cJSON_Delete(o);
+    cJSON *o = NULL;
+    int got;
+    while (rc == BERTC_OK && (got = bertc_jsonl_next(&p, end, &line, &o)) != 0) {
+        if (got < 0) {
             rc = bertc_fail(L->err, BERTC_ERR_FORMAT, "%s: invalid JSON: each line must be one JSON object",
                             where(wb, sizeof wb, L->path, line));
             break;

@@ -157,6 +157,15 @@ void bertc_data_label_counts(const bertc_dataset *ds, long *counts);
  * one-hot row of e->label. */
 void bertc_data_multi_hot(const bertc_dataset *ds, const bertc_example *e, float *row);
 
+/* JSON Lines, for every reader of them (here and src/tasks/token_data.c):
+ * parses the next line of [*p, end) that is not blank (spaces, tabs, CR) as
+ * exactly one JSON value, advancing *p past it and counting lines in *line.
+ * Returns 1 with *obj an object (the caller cJSON_Deletes it), 0 at the end of
+ * the buffer, -1 when the line is not one JSON object (*obj NULL; *line is
+ * that line). */
+struct cJSON;
+int bertc_jsonl_next(char **p, const char *end, long *line, struct cJSON **obj);
+
 /* Frees everything ds owns and zeroes it. NULL or zeroed: nothing happens. */
 void bertc_data_free(bertc_dataset *ds);
 

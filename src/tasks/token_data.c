@@ -1,6 +1,7 @@
 /* token_data.c: tagged-sentence readers (CoNLL, JSON Lines), label lists,
  * shuffling, and run_ner.py's word-piece alignment. Contract in token_data.h. */
 #include "tasks/token_data.h"
+#include "data.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -194,22 +195,10 @@ static int read_jsonl(builder *B) {
     if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
     long line = 0;
     int rc = BERTC_OK;
-    while (p < end && rc == BERTC_OK) {
-        line++;
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *le = nl ? nl : end;
-        char *s = p;
-        p = nl ? nl + 1 : end;
-        size_t len = (size_t)(le - s);
-        if (strspn(s, " \t\r") >= len) continue; /* a blank line */
-        const char *jend = NULL;
-        cJSON *o = cJSON_ParseWithLengthOpts(s, len, &jend, 0);
-        if (o && jend && strspn(jend, " \t\r") < (size_t)(le - jend)) {
-            cJSON_Delete(o);
-            o = NULL;
-        }
-        if (!cJSON_IsObject(o)) {
-            cJSON_Delete(o);
+    cJSON *o = NULL;
+    int got;
+    while (rc == BERTC_OK && (got = bertc_jsonl_next(&p, end, &line, &o)) != 0) {
+        if (got < 0) {
             rc = bertc_fail(B->err, BERTC_ERR_FORMAT,
                             "%s:%ld: invalid JSON: each line must be one JSON object "
                             "{\"tokens\": [\"EU\", ...], \"ner_tags\": [\"B-ORG\", ...]}",

@@ -109,16 +109,9 @@ int cmd_eval(int argc, char **argv) {
     cli_long_text_read(&lt, fl, cli_given(fl, "text-pair-column"), "--text-pair-column", pad);
     cli_set_threads(cli_int(fl, "threads", 0, 1024));
     const char *model = cli_str(fl, "model");
-    const char *out_json = cli_str(fl, "output"), *out_pred = cli_str(fl, "predictions");
-    const char *run_dir = cli_str(fl, "run-dir");
+    const char *out_json, *out_pred, *run_dir = cli_str(fl, "run-dir");
     char run_json[4096], run_pred[4096];
-    if (run_dir) {
-        if (bertc_path_join(run_json, sizeof run_json, run_dir, "eval.json") ||
-            bertc_path_join(run_pred, sizeof run_pred, run_dir, "predictions.jsonl"))
-            cli_die(2, "--run-dir: path too long");
-        if (!out_json) out_json = run_json;
-        if (!out_pred) out_pred = run_pred;
-    }
+    cli_eval_outputs(fl, &out_json, &out_pred, run_json, run_pred, sizeof run_json);
     if (!cli_str(fl, "data") || !*cli_str(fl, "data"))
         cli_die(2, "--data is required (PATH[:train|test], see docs/data.md)");
 

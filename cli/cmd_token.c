@@ -144,16 +144,9 @@ int cmd_eval_token(int argc, char **argv) {
     cli_set_threads(cli_int(fl, "threads", 0, 1024));
     const char *data = cli_str(fl, "data");
     if (!data || !*data) cli_die(2, "--data is required (CoNLL columns or JSON Lines, see docs/tasks-token.md)");
-    const char *out_json = cli_str(fl, "output"), *out_pred = cli_str(fl, "predictions");
-    const char *run_dir = cli_str(fl, "run-dir");
+    const char *out_json, *out_pred, *run_dir = cli_str(fl, "run-dir");
     char run_json[4096], run_pred[4096];
-    if (run_dir) {
-        if (bertc_path_join(run_json, sizeof run_json, run_dir, "eval.json") ||
-            bertc_path_join(run_pred, sizeof run_pred, run_dir, "predictions.jsonl"))
-            cli_die(2, "--run-dir: path too long");
-        if (!out_json) out_json = run_json;
-        if (!out_pred) out_pred = run_pred;
-    }
+    cli_eval_outputs(fl, &out_json, &out_pred, run_json, run_pred, sizeof run_json);
     bertc_classifier *c = open_token_model(cli_str(fl, "model"), batch, max_length, cli_precision(fl));
     int NL = c->hf.cfg.num_labels;
     const char *const *names = (const char *const *)c->hf.cfg.id2label;

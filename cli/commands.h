@@ -94,6 +94,11 @@ void cli_long_text_read(cli_long_text *lt, const struct cli_flag *fl, int pair, 
 void cli_long_text_stride(cli_long_text *lt, int max_length);
 /* Creates a directory unless it exists, or exits. */
 void cli_mkdir(const char *dir);
+/* eval's output files: --output and --predictions, else RUN_DIR/eval.json and
+ * RUN_DIR/predictions.jsonl with --run-dir (built in the caller's buffers of cap
+ * bytes); NULL when neither is given. Exits 2 on a path too long. */
+void cli_eval_outputs(const struct cli_flag *fl, const char **out_json, const char **out_pred, char *json_buf,
+                      char *pred_buf, size_t cap);
 /* Bytes of the first n code points of s (Python's s[:n]). */
 size_t cli_utf8_prefix(const char *s, size_t len, size_t n);
 

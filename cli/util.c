@@ -47,3 +47,15 @@ void cli_long_text_stride(cli_long_text *lt, int max_length) {
     if (max_length < 3 || lt->stride > max_length - 3)
         cli_die(2, "--stride: must be in 0..%d for --max-length %d", max_length - 3, max_length);
 }
+
+void cli_eval_outputs(const cli_flag *fl, const char **out_json, const char **out_pred, char *json_buf,
+                      char *pred_buf, size_t cap) {
+    *out_json = cli_str(fl, "output");
+    *out_pred = cli_str(fl, "predictions");
+    const char *run_dir = cli_str(fl, "run-dir");
+    if (!run_dir) return;
+    if (bertc_path_join(json_buf, cap, run_dir, "eval.json") || bertc_path_join(pred_buf, cap, run_dir, "predictions.jsonl"))
+        cli_die(2, "--run-dir: path too long");
+    if (!*out_json) *out_json = json_buf;
+    if (!*out_pred) *out_pred = pred_buf;
+}

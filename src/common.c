@@ -1,6 +1,8 @@
 /* common.c: error slots, checked parsing, size arithmetic, file helpers. */
 #include "common.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -213,4 +215,23 @@ int bertc_rmtree(const char *path) {
         return -1;
     }
     return 0;
+}
+
+int bertc_json_read(cJSON **out, const char *path, size_t max_bytes, bertc_err *err) {
+    char *text = NULL;
+    size_t len = 0;
+    *out = NULL;
+    int rc = bertc_read_file(path, max_bytes, &text, &len, err);
+    if (rc != BERTC_OK) return rc;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
+    if (!j || strlen(text) != len) {
+        size_t at = (end && end >= text) ? (size_t)(end - text) : 0;
+        free(text);
+        cJSON_Delete(j);
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: not valid JSON (near byte %zu)", path, at);
+    }
+    free(text);
+    *out = j;
+    return BERTC_OK;
 }

@@ -36,6 +36,13 @@ int bertc_add_size(size_t a, size_t b, size_t *out);
 int bertc_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
                     bertc_err *err);
 
+/* Reads path (at most max_bytes) as one JSON value, strictly: the whole file
+ * must parse (a NUL byte or trailing junk is an error). *out (the caller
+ * cJSON_Deletes it) is set on success only; BERTC_ERR_FORMAT names the file and
+ * the byte where parsing stopped. */
+struct cJSON;
+int bertc_json_read(struct cJSON **out, const char *path, size_t max_bytes, bertc_err *err);
+
 /* Writes len bytes to path atomically: path.tmp.PID is written, fsync'd and
  * renamed over path, then the parent directory is fsync'd. On failure path is
  * untouched and the temporary file removed. */

@@ -74,20 +74,10 @@ static int json_check_dups(const cJSON *obj, const char *path, const char *what,
 
 /* Reads path as a JSON object. */
 static int json_load(cJSON **out, const char *path, bertc_err *err) {
-    char *text = NULL;
-    size_t len = 0;
+    cJSON *j = NULL;
+    int rc = bertc_json_read(&j, path, HF_MAX_JSON, err);
     *out = NULL;
-    int rc = bertc_read_file(path, HF_MAX_JSON, &text, &len, err);
     if (rc != BERTC_OK) return rc;
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
-    if (!j || strlen(text) != len) {
-        size_t at = (end && end >= text) ? (size_t)(end - text) : 0;
-        free(text);
-        cJSON_Delete(j);
-        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: not valid JSON (near byte %zu)", path, at);
-    }
-    free(text);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: not a JSON object", path);

@@ -203,7 +203,7 @@ static int read_normalizer(const cJSON *root, const char *path, bert_tokenizer_o
     if (strcmp(type, "BertNormalizer") != 0)
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: normalizer.type is \"%s\"; bertc implements BertNormalizer only",
                           path, esc(type).s);
-    int clean, chinese, lower, rc;
+    int clean = 1, chinese = 1, lower = 1, rc;
     if ((rc = get_bool(n, path, "normalizer", "clean_text", 1, &clean, err)) ||
         (rc = get_bool(n, path, "normalizer", "handle_chinese_chars", 1, &chinese, err)) ||
         (rc = get_bool(n, path, "normalizer", "lowercase", 1, &lower, err)))
@@ -382,19 +382,9 @@ static int read_trunc_pad(const cJSON *root, const char *path, const bert_tokeni
 
 int bert_tokenizer_json_load(bert_tokenizer **out, bert_tokenizer_opts *opts, const char *path,
                              int normalizer_options, bertc_err *err) {
-    char *text = NULL;
-    size_t len = 0;
-    int rc = bertc_read_file(path, TJ_MAX_BYTES, &text, &len, err);
+    cJSON *root = NULL;
+    int rc = bertc_json_read(&root, path, TJ_MAX_BYTES, err);
     if (rc != BERTC_OK) return rc;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
-    if (!root || strlen(text) != len) {
-        size_t at = (end && end >= text) ? (size_t)(end - text) : 0;
-        free(text);
-        cJSON_Delete(root);
-        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: not valid JSON (near byte %zu)", path, at);
-    }
-    free(text);
     bert_tokenizer *t = NULL;
     bert_tokenizer_opts o = *opts;
     if (!cJSON_IsObject(root))

@@ -24,13 +24,24 @@ static volatile sig_atomic_t stop_signal;
 
 /* The first SIGINT/SIGTERM asks for a stop (after the current step or evaluation
  * batch, with a checkpoint); the handler then restores the default action, so a
- * second one ends the process at once, leaving the last complete checkpoint. */
+ * second one ends the process at once, leaving the last complete checkpoint.
+ * Signals sent to the process go to any of its threads (OpenBLAS's, the
+ * sanitizers'), so two can run this handler at the same time on two threads: the
+ * count below is what decides which one is the second, and the second re-raises
+ * itself under the default action (kept pending by sa_mask until it returns). */
+static int signals_seen;
+
 static void on_signal(int sig) {
-    stop_signal = sig;
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
+    if (__atomic_fetch_add(&signals_seen, 1, __ATOMIC_SEQ_CST) > 0) {
+        sigaction(sig, &dfl, NULL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
     sigaction(SIGINT, &dfl, NULL);
     sigaction(SIGTERM, &dfl, NULL);
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../src/classifier.h"
+#include "../src/heads.h"
 #include "commands.h"
 #include "flags.h"
 #include "inputs.h"
@@ -30,7 +31,7 @@ int cli_precision(const cli_flag *fl) {
 }
 
 bertc_classifier *cli_open_classifier(const char *model, int batch, int max_length, const char *trunc,
-                                      int pad, long seed, int precision) {
+                                      int pad, long seed, int precision, int task) {
     bertc_classifier_opts o;
     bertc_classifier_opts_default(&o);
     o.batch_size = batch;
@@ -39,14 +40,20 @@ bertc_classifier *cli_open_classifier(const char *model, int batch, int max_leng
     o.pad_to_max = pad;
     o.seed = (uint64_t)seed;
     o.precision = precision;
+    o.task = task;
     bertc_err err = {0};
     bertc_classifier *c = NULL;
     if (bertc_classifier_open(&c, model, &o, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
-    if (c->hf.new_head)
+    if (c->hf.new_head && c->hf.cfg.task == BERT_TASK_TEXT_CLS)
         fprintf(stderr,
                 "bertc %s: note: %s has no trained classifier; using a new %d-label head initialised with "
                 "seed %ld (normal, std %g), so its predictions mean nothing until it is fine-tuned\n",
                 cli_cmd, c->hf.dir, c->hf.cfg.num_labels, seed, c->hf.cfg.initializer_range);
+    else if (c->hf.new_head)
+        fprintf(stderr,
+                "bertc %s: note: %s has no trained %s head; using a new one initialised with seed %ld, so its "
+                "output means nothing until it is fine-tuned\n",
+                cli_cmd, c->hf.dir, bert_head_of(c->hf.cfg.task)->name, seed);
     return c;
 }
 
@@ -109,7 +116,7 @@ int cmd_predict(int argc, char **argv) {
     }
     double t_start = now_seconds();
     bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, lt.trunc, pad, seed,
-                                              cli_precision(fl));
+                                              cli_precision(fl), -1);
     int NL = bertc_classifier_num_labels(c);
     int ml = bertc_classifier_multi_label(c);
     if (!ml && cli_given(fl, "threshold"))

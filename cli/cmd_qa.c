@@ -1,13 +1,14 @@
-/* cmd_qa.c: `bertc predict`, `eval` and `serve` for question-answering models
+/* cmd_qa.c: `bertc predict` and `eval` for question-answering models
  * (BertForQuestionAnswering / DistilBertForQuestionAnswering).
  *
  *   predict  answers as transformers 4.57's QuestionAnsweringPipeline gives them:
  *            {score, start, end, answer} (a list with --top-k > 1), for
- *            --question/--context or JSON Lines {"question", "context"}
+ *            --question/--context or JSON Lines {"question", "context"}; the
+ *            library's bertc_qa_answers (the path of bertc_answer and serve)
  *   eval     run_qa.py's evaluation: windows (padded to --max-length, as run_qa's
  *            default), postprocess_qa_predictions and the official SQuAD v1.1 /
  *            v2.0 metrics, printed as the SQuAD scripts' JSON
- *   serve    not supported yet (src/serve.c serves a bertc_classifier only)
+ * serve is cmd_serve.c's, which serves every head (src/serve.c picks by it).
  *
  * The work is src/tasks/qa_*.h's; this file reads flags, loads the model and prints. */
 #include <cjson/cJSON.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../src/classifier.h"
 #include "../src/hfmodel.h"
 #include "../src/tasks/qa_data.h"
 #include "../src/tasks/qa_decode.h"
@@ -62,34 +64,7 @@ static void qa_close(qa_model *q) {
     hf_model_free(&q->hf);
 }
 
-static int utf8_chars(const char *s, size_t n) {
-    int c = 0;
-    for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return c;
-}
-
 /* ---- predict ---- */
-
-/* One input's answers as the pipeline prints them. */
-static cJSON *answers_json(const bertc_qa_answer *a, int n, const char *context) {
-    cJSON *arr = cJSON_CreateArray();
-    for (int k = 0; k < n; k++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "score", a[k].score);
-        cJSON_AddNumberToObject(o, "start", a[k].start);
-        cJSON_AddNumberToObject(o, "end", a[k].end);
-        size_t len = (size_t)(a[k].byte_end - a[k].byte_start);
-        char *text = strndup(context + a[k].byte_start, len);
-        if (!text) cli_die(1, "out of memory");
-        cJSON_AddStringToObject(o, "answer", text);
-        free(text);
-        cJSON_AddItemToArray(arr, o);
-    }
-    if (n != 1) return arr; /* the pipeline returns a list unless there is exactly one answer, whatever top_k */
-    cJSON *one = cJSON_DetachItemFromArray(arr, 0);
-    cJSON_Delete(arr);
-    return one;
-}
 
 int cmd_predict_qa(int argc, char **argv) {
     cli_flag fl[] = {
@@ -110,17 +85,19 @@ int cmd_predict_qa(int argc, char **argv) {
         {NULL, NULL, NULL, 0, 0, 0},
     };
     free(cli_parse_or_exit("predict", " (--question Q --context C | --input FILE.jsonl|-)", NULL, fl, argc, argv, NULL));
-    bertc_qa_pipeline_opts po;
-    bertc_qa_pipeline_opts_default(&po);
-    po.top_k = (int)cli_int(fl, "top-k", 1, 1000);
-    po.max_answer_len = (int)cli_int(fl, "max-answer-length", 1, 1 << 20);
-    po.handle_impossible_answer = cli_bool(fl, "handle-impossible-answer");
-    po.align_to_words = !cli_bool(fl, "no-align-to-words");
+    bertc_qa_predict_opts po;
+    bertc_qa_predict_opts_default(&po);
+    po.decode.top_k = (int)cli_int(fl, "top-k", 1, 1000);
+    po.decode.max_answer_len = (int)cli_int(fl, "max-answer-length", 1, 1 << 20);
+    po.decode.handle_impossible_answer = cli_bool(fl, "handle-impossible-answer");
+    po.decode.align_to_words = !cli_bool(fl, "no-align-to-words");
     int max_length = (int)cli_int(fl, "max-length", 4, 1 << 20);
     int stride = cli_given(fl, "doc-stride") ? (int)cli_int(fl, "doc-stride", 0, 1 << 20)
                                               : (max_length / 2 < 128 ? max_length / 2 : 128);
     if (stride > max_length) /* the pipeline's own check; a stride the window cannot hold fails per question */
         cli_die(2, "--doc-stride: %d is larger than --max-length %d", stride, max_length);
+    po.max_seq_len = max_length;
+    po.doc_stride = stride;
     int batch = (int)cli_int(fl, "batch-size", 1, 4096);
     long seed = cli_int(fl, "seed", 0, 0x7fffffffL);
     cli_set_threads(cli_int(fl, "threads", 0, 1024));
@@ -161,45 +138,44 @@ int cmd_predict_qa(int argc, char **argv) {
         if (!*context) cli_die(2, "--context: empty (the pipeline refuses it too)");
     }
 
-    qa_model q;
-    qa_open(&q, cli_str(fl, "model"), batch, max_length, seed);
-    bertc_qa_opts fo = {.max_length = max_length, .stride = stride, .pad_to_max_length = 0, .lstrip_question = 0};
-    bertc_qa_answer *ans = malloc((size_t)po.top_k * sizeof *ans);
-    if (!ans) cli_die(1, "out of memory");
+    /* the library does the work (tasks/qa_infer.h: the same path as bertc_answer and serve) */
+    bertc_classifier_opts co;
+    bertc_classifier_opts_default(&co);
+    co.batch_size = batch;
+    co.max_length = max_length;
+    co.seed = (uint64_t)seed;
+    co.task = BERT_TASK_QA;
     bertc_err err = {0};
+    bertc_classifier *c = NULL;
+    int rc = bertc_classifier_open(&c, cli_str(fl, "model"), &co, &err);
+    if (rc != BERTC_OK) {
+        if (rc == BERTC_ERR_ARG) cli_die(2, "--max-length: %s", err.msg); /* batch and task were checked above */
+        cli_die(1, "--model: %s", err.msg);
+    }
+    if (c->hf.new_head)
+        fprintf(stderr,
+                "bertc %s: note: %s has no trained question-answering head; using a new one initialised with seed "
+                "%ld, so its answers mean nothing until it is fine-tuned\n",
+                cli_cmd, c->hf.dir, seed);
+    bertc_qa_answer *ans = malloc((size_t)po.decode.top_k * sizeof *ans);
+    if (!ans) cli_die(1, "out of memory");
     for (int i = 0; i < n; i++) {
         const char *qt = objs ? cJSON_GetObjectItemCaseSensitive(objs[i], "question")->valuestring : question;
         const char *ct = objs ? cJSON_GetObjectItemCaseSensitive(objs[i], "context")->valuestring : context;
         char id[64];
         if (objs) snprintf(id, sizeof id, "line %d", lineno[i]);
         else snprintf(id, sizeof id, "--question");
-        bertc_qa_example ex = {0};
-        ex.id = id;
-        ex.question = (char *)qt, ex.question_len = strlen(qt);
-        ex.context = (char *)ct, ex.context_len = strlen(ct);
-        ex.context_chars = utf8_chars(ct, ex.context_len);
-        bertc_qa_features f = {0};
-        if (bertc_qa_features_add(&f, q.tok, &ex, 0, &fo, &err) != BERTC_OK)
-            cli_die(1, "%s%s%s", objs ? name : "", objs ? ": " : "", err.msg);
-        float *st = malloc((size_t)f.F * (size_t)f.M * sizeof *st), *en = malloc((size_t)f.F * (size_t)f.M * sizeof *en);
-        if (!st || !en) cli_die(1, "out of memory");
         int na = 0;
-        if (bertc_qa_logits(st, en, &q.m, &f, 0, f.F, q.pad_id, &err) != BERTC_OK ||
-            bertc_qa_pipeline_decode(ans, &na, &ex, &f, 0, f.F, st, en, &po, &err) != BERTC_OK)
-            cli_die(1, "%s%s%s: %s", objs ? name : "", objs ? ": " : "", id, err.msg);
-        cJSON *out = answers_json(ans, na, ct);
-        char *line = cJSON_PrintUnformatted(out);
+        if (bertc_qa_answers(ans, &na, c, qt, strlen(qt), ct, strlen(ct), &po, id, &err) != BERTC_OK)
+            cli_die(1, "%s%s%s", objs ? name : "", objs ? ": " : "", err.msg);
+        char *line = bertc_qa_answers_json(ans, na, ct);
         if (!line) cli_die(1, "out of memory");
         puts(line);
         free(line);
-        cJSON_Delete(out);
-        free(st);
-        free(en);
-        bertc_qa_features_free(&f);
     }
     fflush(stdout);
     free(ans);
-    qa_close(&q);
+    bertc_classifier_free(c);
     for (int i = 0; i < n && objs; i++) cJSON_Delete(objs[i]);
     free(objs);
     free(lineno);
@@ -322,12 +298,4 @@ int cmd_eval_qa(int argc, char **argv) {
     qa_close(&q);
     bertc_qa_set_free(&set);
     return 0;
-}
-
-/* ---- serve ---- */
-
-int cmd_serve_qa(int argc, char **argv) {
-    (void)argc, (void)argv;
-    cli_die(2, "question answering: serve is not supported yet (src/serve.c serves text classifiers only); use "
-               "bertc predict --task question-answering --input FILE.jsonl");
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <pthread.h>
 
+#include "../src/heads.h"
 #include "../src/serve.h"
 #include "../src/tasks/token_decode.h"
 #include "commands.h"
@@ -79,13 +80,17 @@ int cmd_serve(int argc, char **argv) {
     /* OpenMP's thread count is per thread: set it here (the model sizes its
      * thread pool when it is built) and again on the worker that runs it. */
     cli_set_threads(threads);
+    const char *task_name = cli_str(fl, "task"); /* tasks.c checked it */
+    int task = task_name && bert_head_by_name(task_name) ? bert_head_by_name(task_name)->task : -1;
     bertc_classifier *c = cli_open_classifier(cli_str(fl, "model"), batch, max_length, cli_str(fl, "truncation"), 0, seed,
-                                              cli_precision(fl));
+                                              cli_precision(fl), task);
     bertc_err err = {0};
     bertc_server *s = NULL;
     if (bertc_server_start(&s, c, &o, &err) != BERTC_OK) cli_die(1, "%s", err.msg);
-    fprintf(stderr, "bertc serve: listening on http://%s:%d (model %s, %d labels, max batch %d, max length %d)\n",
-            o.host, bertc_server_port(s), c->hf.dir, bertc_classifier_num_labels(c), batch, c->opts.max_length);
+    char labels[32] = "";
+    if (c->hf.cfg.task != BERT_TASK_QA) snprintf(labels, sizeof labels, ", %d labels", bertc_classifier_num_labels(c));
+    fprintf(stderr, "bertc serve: listening on http://%s:%d (model %s, %s%s, max batch %d, max length %d)\n", o.host,
+            bertc_server_port(s), c->hf.dir, bert_head_of(c->hf.cfg.task)->name, labels, batch, c->opts.max_length);
     fflush(stderr);
 
     int sig = 0;

@@ -19,7 +19,6 @@ int cmd_predict_token(int argc, char **argv);
 int cmd_eval_token(int argc, char **argv);
 int cmd_predict_qa(int argc, char **argv);
 int cmd_eval_qa(int argc, char **argv);
-int cmd_serve_qa(int argc, char **argv);
 /* tasks.c: the command body for the model's task (config.json architectures, or
  * --task), or NULL for the command as named. */
 /* --task for predict/eval/serve: read by tasks.c before the command runs. */
@@ -39,9 +38,10 @@ bert_trunc cli_truncation(const char *v);
 void cli_set_threads(long n);
 
 /* Opens a classifier or exits; notes on stderr when the head is new.
- * precision: BERT_PREC_FP32 or BERT_PREC_BF16 (cli_precision). */
+ * precision: BERT_PREC_FP32 or BERT_PREC_BF16 (cli_precision). task: -1 for
+ * the folder's head, or a BERT_TASK_* (--task) for a new head of that task. */
 struct bertc_classifier *cli_open_classifier(const char *model, int batch, int max_length, const char *trunc,
-                                             int pad, long seed, int precision);
+                                             int pad, long seed, int precision, int task);
 
 /* --precision, as predict, eval, serve and train take it. */
 #define CLI_PRECISION_FLAG \

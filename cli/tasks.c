@@ -2,7 +2,8 @@
  * `eval` and `serve` read the model's config.json first (its architectures
  * name the head, heads.h) and run the task's own command: text classification
  * in cmd_predict.c / cmd_eval.c / cmd_serve.c, token classification in
- * cmd_token.c, question answering in cmd_qa.c. --task overrides the folder's. */
+ * cmd_token.c, question answering in cmd_qa.c; one `serve` for all (serve.c
+ * picks the scorer by the head). --task overrides the folder's. */
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ typedef struct task_commands {
 static const task_commands TABLE[] = {
     {BERT_TASK_TEXT_CLS, cmd_predict, cmd_eval, cmd_serve},
     {BERT_TASK_TOKEN_CLS, cmd_predict_token, cmd_eval_token, cmd_serve}, /* serve.c picks by the head */
-    {BERT_TASK_QA, cmd_predict_qa, cmd_eval_qa, cmd_serve_qa},
+    {BERT_TASK_QA, cmd_predict_qa, cmd_eval_qa, cmd_serve},
 };
 
 /* The value of --NAME (as "--NAME V" or "--NAME=V") in argv[2..], or def. */

@@ -111,12 +111,12 @@ BERTC_API int bertc_classify_pairs(bertc_classifier *c, const char *const *texts
 /* ---- Tasks ----
  * A model folder's head decides what it does (config.json architectures):
  * bertc_classify for text classification, bertc_entities for token
- * classification (named-entity recognition). Question answering is reached
- * through the `bertc` command for now. */
+ * classification (named-entity recognition), bertc_answer for extractive
+ * question answering. */
 typedef enum bertc_task {
     BERTC_TASK_TEXT_CLASSIFICATION = 0,  /* BertForSequenceClassification: bertc_classify */
     BERTC_TASK_TOKEN_CLASSIFICATION = 1, /* BertForTokenClassification: bertc_entities */
-    BERTC_TASK_QUESTION_ANSWERING = 2    /* BertForQuestionAnswering */
+    BERTC_TASK_QUESTION_ANSWERING = 2    /* BertForQuestionAnswering: bertc_answer */
 } bertc_task;
 
 /* The task of an opened model (a bertc_task). bertc_classify on a model of
@@ -146,6 +146,64 @@ BERTC_API bertc_entity_view bertc_entity_at(const bertc_entity_list *l, int i);
 /* The list as the JSON the pipeline prints (malloc'd; the caller frees it), or NULL. */
 BERTC_API char *bertc_entities_json(const bertc_entity_list *l);
 BERTC_API void bertc_entities_free(bertc_entity_list *l);
+
+/* Extractive question answering, as transformers 4.57's
+ * pipeline("question-answering") answers (its defaults in brackets):
+ *
+ *     bertc_answer_list *a = NULL;
+ *     if (bertc_answer(c, "Who?", 4, ctx, strlen(ctx), NULL, &a, &err) != BERTC_OK) ... err.msg
+ *     bertc_answer_view v = bertc_answer_at(a, 0);   // v.answer, v.score, v.start, v.end
+ *     bertc_answers_free(a);
+ */
+typedef struct bertc_qa_options {
+    int top_k;                    /* answers at most, best first (1..10000) [1] */
+    int doc_stride;               /* context tokens shared by consecutive windows of a long context;
+                                     -1 = min(max_seq_len / 2, 128) [-1]; at most max_seq_len */
+    int max_answer_len;           /* tokens an answer may span (>= 1) [15] */
+    int max_seq_len;              /* tokens per window, [CLS] question [SEP] context part [SEP];
+                                     0 = min(384, the model's max length) [0]; at most the
+                                     bertc_options.max_length the model was opened with */
+    int max_question_len;         /* >= 1 [64]; checked and otherwise unused, as in the pipeline,
+                                     which reads it only with a slow (Python) tokenizer */
+    int handle_impossible_answer; /* 1: the empty answer ("" at 0..0, the [CLS] score) competes [0] */
+    int align_to_words;           /* 1: an answer covers whole words; 0: exact token offsets [1] */
+} bertc_qa_options;
+
+/* Fills o with the pipeline's defaults above (what a NULL options pointer means). */
+BERTC_API void bertc_qa_options_default(bertc_qa_options *o);
+
+/* The answers to one question on one context. Owned by the caller: free with
+ * bertc_answers_free (NULL is harmless). */
+typedef struct bertc_answer_list bertc_answer_list;
+typedef struct bertc_answer_view {
+    const char *answer;         /* the answer's text (NUL-terminated; "" for the empty answer) */
+    double score;               /* the pipeline's score: p(start) x p(end), summed over equal texts */
+    int start, end;             /* [start, end) in Unicode code points of the context (Python
+                                   str indices, as the pipeline's "start"/"end"); 0, 0 for "" */
+    size_t byte_start, byte_end;/* the same span in bytes of the context */
+} bertc_answer_view;
+
+/* Answers question (qlen bytes) from context (clen bytes), both non-empty,
+ * valid UTF-8 without NUL bytes, with a question-answering model (a
+ * BertForQuestionAnswering / DistilBertForQuestionAnswering folder). A context
+ * longer than a window is read in overlapping windows and the best spans of all
+ * of them compete. o NULL = the pipeline's defaults. *out is set on success
+ * only; it may hold no answer (every span longer than max_answer_len).
+ * Errors: BERTC_ERR_ARG for a NULL or empty text, invalid UTF-8, an option out
+ * of range (the message names the field), or a question so long it leaves the
+ * context no room in max_seq_len; BERTC_ERR_UNSUPPORTED for a model of another
+ * task. */
+BERTC_API int bertc_answer(bertc_classifier *c, const char *question, size_t qlen, const char *context, size_t clen,
+                 const bertc_qa_options *o, bertc_answer_list **out, bertc_err *err);
+BERTC_API int bertc_answer_count(const bertc_answer_list *l);
+/* Answer i (0 <= i < count), best first, valid until bertc_answers_free; a
+ * zeroed view when out of range. */
+BERTC_API bertc_answer_view bertc_answer_at(const bertc_answer_list *l, int i);
+/* The answers as the JSON the pipeline prints: {"score", "start", "end",
+ * "answer"} when there is exactly one, else a list of them (malloc'd; the
+ * caller frees it), or NULL. */
+BERTC_API char *bertc_answers_json(const bertc_answer_list *l);
+BERTC_API void bertc_answers_free(bertc_answer_list *l);
 
 #ifdef __cplusplus
 }

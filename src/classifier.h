@@ -35,6 +35,9 @@ typedef struct bertc_classifier_opts {
     int precision;       /* BERT_PREC_FP32 (default) or BERT_PREC_BF16 (ops_bf16.h; refused
                             with BERTC_ERR_ARG where the CPU has no AVX512-BF16) */
     uint64_t seed;       /* seeds a new head when the folder has no classifier */
+    int task;            /* -1 (default): the head config.json's architectures names; a
+                            BERT_TASK_* gives a bare encoder (or another task's folder) a
+                            new head of that task (hf_load_opts.task) */
 } bertc_classifier_opts;
 
 void bertc_classifier_opts_default(bertc_classifier_opts *o);

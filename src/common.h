@@ -60,6 +60,10 @@ int bertc_path_join(char *out, size_t cap, const char *dir, const char *name);
  * and returns -1 with errno of the first failure, else 0. */
 int bertc_rmtree(const char *path);
 
+/* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points
+ * above U+10FFFF), else 0. */
+int bertc_utf8_valid(const char *s, size_t len);
+
 /* 1 if path names an existing directory / regular file, else 0. */
 int bertc_is_dir(const char *path);
 int bertc_is_file(const char *path);

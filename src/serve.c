@@ -9,6 +9,7 @@
  * queued and the connection suspended) -> the worker scores its inputs and
  * resumes it -> last callback (answer) -> completed callback (freed). */
 #include "serve.h"
+#include "heads.h"
 #include "tasks/token_infer.h"
 
 #include <arpa/inet.h>
@@ -46,31 +47,6 @@ void bertc_serve_opts_default(bertc_serve_opts *o) {
 }
 
 /* ---- Request bodies ---- */
-
-int bertc_utf8_valid(const char *str, size_t len) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        if (c < 0x80) { i++; continue; }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF) n = 2;
-        else if (c == 0xE0) { n = 3; lo = 0xA0; }
-        else if (c == 0xED) { n = 3; hi = 0x9F; }          /* no UTF-16 surrogates */
-        else if (c >= 0xE1 && c <= 0xEF) n = 3;
-        else if (c == 0xF0) { n = 4; lo = 0x90; }
-        else if (c >= 0xF1 && c <= 0xF3) n = 4;
-        else if (c == 0xF4) { n = 4; hi = 0x8F; }          /* <= U+10FFFF */
-        else return 0;                                      /* 0x80..0xC1, 0xF5.. */
-        if (len - i < n) return 0;
-        if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-        for (size_t k = 2; k < n; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-        i += n;
-    }
-    return 1;
-}
 
 static int serr(bertc_serve_error *e, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int serr(bertc_serve_error *e, int status, const char *fmt, ...) {
@@ -155,13 +131,15 @@ int bertc_serve_parse(bertc_serve_request *out, const char *body, size_t len, co
     return bertc_serve_parse_route(out, body, len, lim, BERTC_SERVE_ROUTE_PREDICT, e);
 }
 
-int bertc_serve_parse_route(bertc_serve_request *out, const char *body, size_t len, const bertc_serve_limits *lim,
-                            int route, bertc_serve_error *e) {
-    memset(out, 0, sizeof *out);
-    memset(e, 0, sizeof *e);
+/* The checks every body gets (size, NUL bytes, UTF-8, JSON), then *out = the
+ * parsed document (the caller cJSON_Deletes it). example: the shape named in
+ * the message for an empty body. */
+static int parse_body(cJSON **out, const char *body, size_t len, const bertc_serve_limits *lim, const char *example,
+                      bertc_serve_error *e) {
+    *out = NULL;
     if (len > lim->max_body)
         return serr(e, 413, "request body of %zu bytes is over the limit of %zu (--max-body)", len, lim->max_body);
-    if (len == 0) return serr(e, 400, "empty body: expected JSON like {\"inputs\": \"text\"}");
+    if (len == 0) return serr(e, 400, "empty body: expected JSON like %s", example);
     if (memchr(body, '\0', len)) return serr(e, 400, "the body contains a NUL byte");
     if (!bertc_utf8_valid(body, len)) return serr(e, 400, "the body is not valid UTF-8");
     if (has_escaped_nul(body, len)) return serr(e, 400, "\\u0000 in a string is not supported");
@@ -172,13 +150,19 @@ int bertc_serve_parse_route(bertc_serve_request *out, const char *body, size_t l
     memcpy(copy, body, len);
     copy[len] = '\0';
     const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
-    if (!j) {
-        size_t at = end && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
-        free(copy);
-        return serr(e, 400, "malformed JSON near byte %zu", at);
-    }
-    int rc = 200;
+    *out = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
+    size_t at = end && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
+    free(copy);
+    return *out ? 200 : serr(e, 400, "malformed JSON near byte %zu", at);
+}
+
+int bertc_serve_parse_route(bertc_serve_request *out, const char *body, size_t len, const bertc_serve_limits *lim,
+                            int route, bertc_serve_error *e) {
+    memset(out, 0, sizeof *out);
+    memset(e, 0, sizeof *e);
+    cJSON *j = NULL;
+    int rc = parse_body(&j, body, len, lim, "{\"inputs\": \"text\"}", e);
+    if (rc != 200) return rc;
     const cJSON *in = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "inputs") : NULL;
     const cJSON *tk = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "top_k") : NULL;
     int n = 0, top_k = 1;
@@ -250,7 +234,135 @@ int bertc_serve_parse_route(bertc_serve_request *out, const char *body, size_t l
         out->function = fn;
     }
     cJSON_Delete(j);
-    free(copy);
+    return rc;
+}
+
+/* parameters.NAME of a QA body: an integer >= lo (null: *v untouched). */
+static int qa_int_param(const cJSON *par, const char *name, int lo, int *v, bertc_serve_error *e) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(par, name);
+    if (!x || cJSON_IsNull(x)) return 200;
+    double d = cJSON_IsNumber(x) ? x->valuedouble : 0.5;
+    if (!cJSON_IsNumber(x) || isnan(d) || d != floor(d)) return serr(e, 400, "\"parameters.%s\" must be an integer", name);
+    if (d < lo) return serr(e, 422, "\"parameters.%s\" must be at least %d (got %.0f)", name, lo, d);
+    if (d > 1e9) return serr(e, 422, "\"parameters.%s\" must be at most 1000000000 (got %g)", name, d);
+    *v = (int)d;
+    return 200;
+}
+
+/* parameters.NAME of a QA body: true or false (null: *v untouched). */
+static int qa_bool_param(const cJSON *par, const char *name, int *v, bertc_serve_error *e) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(par, name);
+    if (!x || cJSON_IsNull(x)) return 200;
+    if (!cJSON_IsBool(x)) return serr(e, 400, "\"parameters.%s\" must be true or false", name);
+    *v = cJSON_IsTrue(x);
+    return 200;
+}
+
+static int qa_params(bertc_qa_predict_opts *o, const cJSON *par, bertc_serve_error *e) {
+    bertc_qa_predict_opts_default(o);
+    if (!par || cJSON_IsNull(par)) return 200;
+    if (!cJSON_IsObject(par))
+        return serr(e, 400, "\"parameters\" must be an object like {\"top_k\": 2, \"max_answer_len\": 15}");
+    static const char *const known[] = {"top_k", "doc_stride", "max_answer_len", "max_seq_len", "max_question_len",
+                                        "handle_impossible_answer", "align_to_words"};
+    for (const cJSON *x = par->child; x; x = x->next) {
+        size_t k = 0;
+        while (k < sizeof known / sizeof *known && strcmp(x->string, known[k]) != 0) k++;
+        if (k == sizeof known / sizeof *known)
+            return serr(e, 422, "\"parameters.%.40s\" is not a question-answering parameter (top_k, doc_stride, "
+                                "max_answer_len, max_seq_len, max_question_len, handle_impossible_answer, "
+                                "align_to_words)", x->string);
+    }
+    int rc = qa_int_param(par, "top_k", 1, &o->decode.top_k, e);
+    if (rc == 200 && o->decode.top_k > BERTC_QA_MAX_TOP_K)
+        rc = serr(e, 422, "\"parameters.top_k\" must be at most %d (got %d)", BERTC_QA_MAX_TOP_K, o->decode.top_k);
+    if (rc == 200) rc = qa_int_param(par, "doc_stride", 0, &o->doc_stride, e);
+    if (rc == 200) rc = qa_int_param(par, "max_answer_len", 1, &o->decode.max_answer_len, e);
+    if (rc == 200) rc = qa_int_param(par, "max_seq_len", 4, &o->max_seq_len, e);
+    if (rc == 200) rc = qa_int_param(par, "max_question_len", 1, &o->max_question_len, e);
+    if (rc == 200) rc = qa_bool_param(par, "handle_impossible_answer", &o->decode.handle_impossible_answer, e);
+    if (rc == 200) rc = qa_bool_param(par, "align_to_words", &o->decode.align_to_words, e);
+    return rc;
+}
+
+/* inputs (or inputs[i]) of a QA body: {"question": "...", "context": "..."}, each
+ * non-empty and within max_chars; *bytes grows by the two strings' sizes. */
+static int qa_input(const cJSON *in, const char *where, const bertc_serve_limits *lim, size_t *bytes,
+                    bertc_serve_error *e) {
+    if (!cJSON_IsObject(in))
+        return serr(e, 400, "%s must be an object {\"question\": \"...\", \"context\": \"...\"}", where);
+    static const char *const names[2] = {"question", "context"};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(in, names[k]);
+        if (!t) return serr(e, 400, "%s.%s is missing", where, names[k]);
+        if (!cJSON_IsString(t)) return serr(e, 400, "%s.%s must be a string", where, names[k]);
+        size_t l = strlen(t->valuestring), chars = utf8_chars(t->valuestring, l);
+        if (l == 0) return serr(e, 422, "%s.%s is empty (the pipeline refuses it too)", where, names[k]);
+        if (lim->max_chars < 0 || chars > (size_t)lim->max_chars)
+            return serr(e, 422, "%s.%s has %zu characters, more than the limit of %ld (--max-chars)", where, names[k],
+                        chars, lim->max_chars);
+        *bytes += l + 1; /* bounded by the body's length: each string came from it */
+    }
+    return 200;
+}
+
+int bertc_serve_parse_qa(bertc_serve_request *out, const char *body, size_t len, const bertc_serve_limits *lim,
+                         bertc_serve_error *e) {
+    memset(out, 0, sizeof *out);
+    memset(e, 0, sizeof *e);
+    cJSON *j = NULL;
+    int rc = parse_body(&j, body, len, lim, "{\"inputs\": {\"question\": \"...\", \"context\": \"...\"}}", e);
+    if (rc != 200) return rc;
+    const cJSON *in = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "inputs") : NULL;
+    int n = 0;
+    size_t bytes = 0;
+    if (!cJSON_IsObject(j))
+        rc = serr(e, 400, "expected a JSON object like {\"inputs\": {\"question\": \"...\", \"context\": \"...\"}}");
+    else if (!in) rc = serr(e, 400, "missing \"inputs\": {\"question\": \"...\", \"context\": \"...\"} (or a list of them)");
+    else if (cJSON_IsObject(in)) n = 1, rc = qa_input(in, "inputs", lim, &bytes, e);
+    else if (!cJSON_IsArray(in))
+        rc = serr(e, 400, "\"inputs\" must be an object {\"question\": \"...\", \"context\": \"...\"} or a list of them");
+    else {
+        n = cJSON_GetArraySize(in);
+        if (n == 0) rc = serr(e, 422, "\"inputs\" is an empty list");
+        else if (n > lim->max_inputs)
+            rc = serr(e, 422, "%d inputs, more than the limit of %d per request (--max-inputs)", n, lim->max_inputs);
+        int i = 0;
+        for (const cJSON *t = in->child; rc == 200 && t; t = t->next, i++) {
+            char where[32];
+            snprintf(where, sizeof where, "inputs[%d]", i);
+            rc = qa_input(t, where, lim, &bytes, e);
+        }
+    }
+    if (rc == 200) rc = qa_params(&out->qa, cJSON_GetObjectItemCaseSensitive(j, "parameters"), e);
+    /* One allocation: (n) question pointers and lengths, (n) context pointers and lengths, the bytes. */
+    size_t head = (size_t)n * 2 * (sizeof(char *) + sizeof(size_t));
+    if (rc == 200 && !(out->store = malloc(head + bytes))) rc = serr(e, 500, "out of memory for %d inputs", n);
+    if (rc == 200) {
+        char *p = out->store;
+        out->texts = (char **)p, p += (size_t)n * sizeof(char *);
+        out->contexts = (char **)p, p += (size_t)n * sizeof(char *);
+        out->lens = (size_t *)p, p += (size_t)n * sizeof(size_t);
+        out->context_lens = (size_t *)p, p += (size_t)n * sizeof(size_t);
+        int i = 0;
+        for (const cJSON *t = cJSON_IsObject(in) ? in : in->child; t && i < n; t = t->next, i++) {
+            const char *qs = cJSON_GetObjectItemCaseSensitive(t, "question")->valuestring;
+            const char *cs = cJSON_GetObjectItemCaseSensitive(t, "context")->valuestring;
+            out->lens[i] = strlen(qs), out->context_lens[i] = strlen(cs);
+            out->texts[i] = memcpy(p, qs, out->lens[i] + 1), p += out->lens[i] + 1;
+            out->contexts[i] = memcpy(p, cs, out->context_lens[i] + 1), p += out->context_lens[i] + 1;
+            if (cJSON_IsObject(in)) break;
+        }
+        out->n = n;
+        out->is_list = cJSON_IsArray(in);
+        out->api = 1;
+        out->top_k = out->qa.decode.top_k;
+    }
+    if (rc != 200) {
+        free(out->store);
+        memset(out, 0, sizeof *out);
+    }
+    cJSON_Delete(j);
     return rc;
 }
 
@@ -341,16 +453,24 @@ typedef struct sreq {
     bertc_serve_request req;
     float *probs;               /* text classification: (req.n, NL) the model's scores */
     float *logits;              /* text classification: (req.n, NL) */
-    char **answers;             /* token classification: (req.n) each input's JSON list of entities */
+    char **answers;             /* token classification, question answering: (req.n) each input's
+                                   JSON answer (its entities; its answer or answers) */
     int next_in, done_in;       /* inputs handed to / finished by the worker */
-    int failed;                 /* the classifier failed on one of its inputs */
-    char fail_msg[200];
+    int failed;                 /* the model failed on one of its inputs: answered fail_status */
+    int fail_status;            /* 422 when the input was at fault (BERTC_ERR_ARG), else 500 */
+    char fail_msg[480];
 } sreq;
 
-/* What the worker does with a batch of texts and how an answer is written:
- * chosen once, by the model's head, when the server starts. */
+/* How a body is read, what the worker does with a batch of inputs and how an
+ * answer is written: chosen once, by the model's head, when the server starts. */
 typedef struct serve_task {
-    /* scores texts[0..n) and stores input b's result in bq[b] at index bi[b] */
+    /* parses and validates a complete body into q->req (200, or the refusal in *e) */
+    int (*parse)(bertc_server *s, struct sreq *q, bertc_serve_error *e);
+    /* 1: each input's answer is a JSON string in q->answers; 0: scores in q->probs/q->logits */
+    int json_answers;
+    /* scores texts[0..n) and stores input b's result in bq[b] at index bi[b]; an
+     * error returned fails every request of the batch, one marked on a request
+     * (mark_failed) only that one */
     int (*score)(bertc_server *s, struct sreq **bq, const int *bi, const char **texts, const size_t *lens, int n,
                  bertc_err *err);
     /* the 200 answer of a finished request (malloc'd), or NULL when out of memory */
@@ -452,12 +572,11 @@ static enum MHD_Result predict_body_done(struct MHD_Connection *conn, bertc_serv
         return serr(&e, 413, "request body of %zu bytes is over the limit of %zu (--max-body)",
                     q->len + q->dropped, s->o.limits.max_body),
                answer_error(conn, s, q, &e);
-    int rc = bertc_serve_parse_route(&q->req, q->body ? q->body : "", q->len, &s->o.limits,
-                                     q->root ? BERTC_SERVE_ROUTE_ROOT : BERTC_SERVE_ROUTE_PREDICT, &e);
+    int rc = s->task->parse(s, q, &e);
     free(q->body);
     q->body = NULL;
     if (rc != 200) return answer_error(conn, s, q, &e);
-    if (s->c->hf.cfg.task == BERT_TASK_TOKEN_CLS) q->answers = calloc((size_t)q->req.n, sizeof *q->answers);
+    if (s->task->json_answers) q->answers = calloc((size_t)q->req.n, sizeof *q->answers);
     else {
         q->probs = calloc((size_t)q->req.n * (size_t)s->NL, sizeof *q->probs);
         q->logits = calloc((size_t)q->req.n * (size_t)s->NL, sizeof *q->logits);
@@ -604,7 +723,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (q->state == REQ_READING) return predict_body_done(conn, s, q);
     if (q->state == REQ_DONE) { /* resumed by the worker */
         q->state = REQ_ANSWERED;
-        if (q->failed) return serr(&e, 500, "%s", q->fail_msg), answer_error(conn, s, q, &e);
+        if (q->failed) return serr(&e, q->fail_status, "%s", q->fail_msg), answer_error(conn, s, q, &e);
         char *json = s->task->format(s, q);
         pthread_mutex_lock(&s->mu);
         s->st.requests += json != NULL;
@@ -636,7 +755,24 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     pthread_mutex_unlock(&s->mu);
 }
 
-/* ---- the two tasks the server answers ---- */
+/* ---- the tasks the server answers ---- */
+
+static int parse_texts(bertc_server *s, sreq *q, bertc_serve_error *e) {
+    return bertc_serve_parse_route(&q->req, q->body ? q->body : "", q->len, &s->o.limits,
+                                   q->root ? BERTC_SERVE_ROUTE_ROOT : BERTC_SERVE_ROUTE_PREDICT, e);
+}
+
+/* Records that input i of q failed (under s->mu): its request is answered
+ * with the message, 422 when the input was at fault. */
+static void mark_failed(bertc_server *s, sreq *q, int i, const bertc_err *err) {
+    pthread_mutex_lock(&s->mu);
+    if (!q->failed) {
+        q->failed = 1;
+        q->fail_status = err->code == BERTC_ERR_ARG ? 422 : 500;
+        snprintf(q->fail_msg, sizeof q->fail_msg, "inputs[%d]: %.440s", i, err->msg);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
 
 static int score_text(bertc_server *s, sreq **bq, const int *bi, const char **texts, const size_t *lens, int n,
                       bertc_err *err) {
@@ -681,9 +817,10 @@ static int score_token(bertc_server *s, sreq **bq, const int *bi, const char **t
     return rc;
 }
 
-/* A string input is answered with its list of entities, a list of inputs with
- * a list of those lists, as the pipeline returns them. */
-static char *format_token(bertc_server *s, const sreq *q) {
+/* One input (a string, or one question) is answered with its JSON answer (its
+ * list of entities; its answer, or list of answers), a list of inputs with a
+ * list of those, as the pipelines return them. */
+static char *format_answers(bertc_server *s, const sreq *q) {
     (void)s;
     if (!q->req.is_list) return strdup(q->answers[0] ? q->answers[0] : "[]");
     size_t len = 2;
@@ -702,8 +839,52 @@ static char *format_token(bertc_server *s, const sreq *q) {
     return out;
 }
 
-static const serve_task SERVE_TEXT = {score_text, format_text};
-static const serve_task SERVE_TOKEN = {score_token, format_token};
+/* Question answering: the body's parameters are checked against the model
+ * here (max_seq_len, doc_stride), so a request the pipeline would refuse is
+ * answered 422 before it is queued. */
+static int parse_qa(bertc_server *s, sreq *q, bertc_serve_error *e) {
+    int rc = bertc_serve_parse_qa(&q->req, q->body ? q->body : "", q->len, &s->o.limits, e);
+    if (rc != 200) return rc;
+    bertc_qa_predict_opts resolved;
+    bertc_err err = {0};
+    if (bertc_qa_predict_opts_resolve(&resolved, &q->req.qa, s->c, &err) != BERTC_OK) {
+        bertc_serve_request_free(&q->req);
+        return serr(e, 422, "parameters.%s", err.msg);
+    }
+    q->req.qa = resolved;
+    return 200;
+}
+
+/* Each question is answered on its own (its windows make the forward
+ * batches); a question the model cannot take fails only its request. */
+static int score_qa(bertc_server *s, sreq **bq, const int *bi, const char **texts, const size_t *lens, int n,
+                    bertc_err *err) {
+    (void)err;
+    for (int b = 0; b < n; b++) {
+        const bertc_serve_request *r = &bq[b]->req;
+        bertc_qa_answer *a = malloc((size_t)r->qa.decode.top_k * sizeof *a);
+        bertc_err e = {0};
+        int na = 0;
+        int rc = a ? bertc_qa_answers(a, &na, s->c, texts[b], lens[b], r->contexts[bi[b]], r->context_lens[bi[b]],
+                                      &r->qa, NULL, &e)
+                   : bertc_fail(&e, BERTC_ERR_NOMEM, "out of memory");
+        char *json = rc == BERTC_OK ? bertc_qa_answers_json(a, na, r->contexts[bi[b]]) : NULL;
+        free(a);
+        if (rc == BERTC_OK && !json) rc = bertc_fail(&e, BERTC_ERR_NOMEM, "out of memory");
+        if (rc != BERTC_OK) {
+            mark_failed(s, bq[b], bi[b], &e);
+            continue;
+        }
+        pthread_mutex_lock(&s->mu);
+        bq[b]->answers[bi[b]] = json;
+        pthread_mutex_unlock(&s->mu);
+    }
+    return BERTC_OK;
+}
+
+static const serve_task SERVE_TEXT = {parse_texts, 0, score_text, format_text};
+static const serve_task SERVE_TOKEN = {parse_texts, 1, score_token, format_answers};
+static const serve_task SERVE_QA = {parse_qa, 1, score_qa, format_answers};
 
 /* The worker: takes up to max_batch inputs from the head of the queue (across
  * requests, in order), scores them, resumes the requests it finished. */
@@ -742,7 +923,8 @@ static void *worker_main(void *arg) {
             sreq *q = bq[b];
             if (rc != BERTC_OK && !q->failed) {
                 q->failed = 1;
-                snprintf(q->fail_msg, sizeof q->fail_msg, "inputs[%d]: %.160s", bi[b], err.msg);
+                q->fail_status = 500;
+                snprintf(q->fail_msg, sizeof q->fail_msg, "inputs[%d]: %.440s", bi[b], err.msg);
             }
             q->done_in++;
         }
@@ -784,7 +966,7 @@ static char *build_info(bertc_server *s) {
     }
     cJSON_AddStringToObject(j, "model", c->hf.dir ? c->hf.dir : "");
     cJSON_AddStringToObject(j, "model_type", c->hf.cfg.model_type == BERT_ARCH_DISTILBERT ? "distilbert" : "bert");
-    cJSON_AddStringToObject(j, "task", c->hf.cfg.task == BERT_TASK_TOKEN_CLS ? "token-classification" : "text-classification");
+    cJSON_AddStringToObject(j, "task", bert_head_of(c->hf.cfg.task)->name);
     if (c->hf.cfg.task == BERT_TASK_TOKEN_CLS)
         cJSON_AddStringToObject(j, "aggregation_strategy", bertc_token_strategy_name(s->strategy));
     for (int i = 0; i < s->NL; i++) cJSON_AddItemToArray(labels, cJSON_CreateString(s->labels[i]));
@@ -853,12 +1035,10 @@ int bertc_server_start(bertc_server **out, bertc_classifier *c, const bertc_serv
     if (!s) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     s->c = c;
     s->o = *o;
-    s->task = c->hf.cfg.task == BERT_TASK_TOKEN_CLS ? &SERVE_TOKEN : &SERVE_TEXT;
+    /* the one place the head is asked: everything after goes through s->task */
+    s->task = c->hf.cfg.task == BERT_TASK_TOKEN_CLS ? &SERVE_TOKEN : c->hf.cfg.task == BERT_TASK_QA ? &SERVE_QA
+                                                                                                  : &SERVE_TEXT;
     s->strategy = o->aggregation_strategy;
-    if (c->hf.cfg.task == BERT_TASK_QA) {
-        free(s);
-        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: question-answering models are not served yet", c->hf.dir);
-    }
     s->listen_fd = MHD_INVALID_SOCKET;
     if (s->o.limits.max_chars == 0) s->o.limits.max_chars = 250L * c->opts.max_length;
     s->NL = bertc_classifier_num_labels(c);

@@ -1,7 +1,11 @@
-/* serve.h: an HTTP server for one classifier, as Text Embeddings Inference
+/* serve.h: an HTTP server for one model, as Text Embeddings Inference
  * serves a classification model: POST /predict, GET /health, GET /info; and
  * as the Inference API / Inference Endpoints serve it: POST / (what
  * huggingface_hub.InferenceClient(model="http://host:port") posts to).
+ * The model's head picks, once at start, how bodies are read, inputs scored
+ * and answers written: text classification (labels and scores), token
+ * classification (entities) or question answering ({"question", "context"}
+ * inputs, answers as transformers' question-answering pipeline).
  *
  * One libmicrohttpd polling thread reads requests, validates them
  * (bertc_serve_parse) and appends them to one bounded FIFO queue, then suspends
@@ -32,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "classifier.h"
+#include "tasks/qa_infer.h"
 
 /* Request limits; each violation is answered with a JSON error. */
 typedef struct bertc_serve_limits {
@@ -90,13 +95,17 @@ enum { BERTC_SERVE_ROUTE_PREDICT = 0, BERTC_SERVE_ROUTE_ROOT = 1 };
  * a list of those ([[...]] for a string, as InferenceClient reads it), and
  * defaults to every label. */
 typedef struct bertc_serve_request {
-    int n;          /* texts, 1..max_inputs */
+    int n;          /* texts (question answering: questions), 1..max_inputs */
     int is_list;    /* 1: "inputs" was a list */
     int api;        /* 1: answer in the Inference API's shape (a list of lists always) */
     int top_k;      /* labels per text; 0 = all (top_k null; the Inference API's default); TEI default 1 */
     int function;   /* BERTC_SERVE_FN_*: how logits become scores */
     char **texts;   /* (n) NUL-terminated UTF-8, inside store */
     size_t *lens;   /* (n) bytes */
+    char **contexts;       /* question answering: (n) each question's context, inside store; else NULL */
+    size_t *context_lens;  /* (n) bytes */
+    bertc_qa_predict_opts qa; /* question answering: the request's parameters (unresolved:
+                                 max_seq_len 0 and doc_stride -1 mean the pipeline's defaults) */
     char *store;    /* one allocation holding texts, lens and the bytes */
 } bertc_serve_request;
 
@@ -105,7 +114,7 @@ typedef struct bertc_serve_error {
     int status;       /* 400, 413, 422, 429, 404, 405, 500, 503 */
     const char *type; /* "validation", "overloaded", "not_found", "method_not_allowed",
                          "backend", "unavailable" (static strings) */
-    char msg[256];    /* one line */
+    char msg[512];    /* one line */
 } bertc_serve_error;
 
 /* Parses and validates len bytes of a request body (not NUL-terminated) sent
@@ -122,9 +131,18 @@ int bertc_serve_parse_route(bertc_serve_request *out, const char *body, size_t l
                             int route, bertc_serve_error *e);
 void bertc_serve_request_free(bertc_serve_request *r);
 
-/* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points
- * above U+10FFFF), else 0. */
-int bertc_utf8_valid(const char *s, size_t len);
+/* A question-answering body (the Inference API's question-answering shape, the
+ * same at / and /predict): {"inputs": {"question": Q, "context": C}} or a list
+ * of such objects, with optional "parameters": {"top_k", "doc_stride",
+ * "max_answer_len", "max_seq_len", "max_question_len" (integers or null),
+ * "handle_impossible_answer", "align_to_words" (booleans or null)}; a null
+ * leaves the pipeline's default. Into out: texts = questions, contexts, and
+ * out->qa. Refusals as bertc_serve_parse (400 wrong types or malformed; 422 an
+ * empty question or context, too many inputs or characters, a parameter out of
+ * range or unknown), naming the field. Checks against the model (max_seq_len
+ * within its max length, doc_stride within max_seq_len) are the server's. */
+int bertc_serve_parse_qa(bertc_serve_request *out, const char *body, size_t len, const bertc_serve_limits *lim,
+                         bertc_serve_error *e);
 
 /* The answer for r given scores (r->n, NL) and the label names, as
  * transformers' pipeline prints it: [{"label": L, "score": p}, ...] sorted by

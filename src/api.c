@@ -5,6 +5,23 @@
 #include "tasks/token_infer.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* Errors on the handle (bertc_errmsg): a call on an open classifier runs with a
+ * local error slot, then leaves its status and message on the handle and copies
+ * them to the caller's slot, which may be NULL. */
+static int on_handle(bertc_classifier *c, int rc, const bertc_err *e, bertc_err *err) {
+    if (c) {
+        if (rc == BERTC_OK) memset(&c->last_err, 0, sizeof c->last_err);
+        else c->last_err = *e;
+    }
+    if (rc != BERTC_OK && err) *err = *e;
+    return rc;
+}
+
+int bertc_errcode(const bertc_classifier *c) { return c ? c->last_err.code : BERTC_ERR_NOMEM; }
+
+const char *bertc_errmsg(const bertc_classifier *c) { return c ? c->last_err.msg : "out of memory or no handle"; }
 
 const char *bertc_version(void) { return "0.1.0"; }
 
@@ -35,13 +52,20 @@ int bertc_is_multi_label(const bertc_classifier *c) { return bertc_classifier_mu
 
 int bertc_classify(bertc_classifier *c, const char *const *texts, const size_t *lens, int n, float *probs,
                    bertc_err *err) {
-    return bertc_classifier_run(c, texts, lens, NULL, NULL, n, probs, NULL, err);
+    bertc_err e = {0};
+    int rc = c ? bertc_classifier_run(c, texts, lens, NULL, NULL, n, probs, NULL, &e)
+               : bertc_fail(&e, BERTC_ERR_ARG, "bertc_classify: NULL model");
+    return on_handle(c, rc, &e, err);
 }
 
 int bertc_classify_pairs(bertc_classifier *c, const char *const *texts, const size_t *lens,
                          const char *const *texts_b, const size_t *lens_b, int n, float *probs, bertc_err *err) {
-    if (!texts_b || !lens_b) return bertc_fail(err, BERTC_ERR_ARG, "bertc_classify_pairs: texts_b and lens_b are required");
-    return bertc_classifier_run(c, texts, lens, texts_b, lens_b, n, probs, NULL, err);
+    bertc_err e = {0};
+    int rc;
+    if (!c) rc = bertc_fail(&e, BERTC_ERR_ARG, "bertc_classify_pairs: NULL model");
+    else if (!texts_b || !lens_b) rc = bertc_fail(&e, BERTC_ERR_ARG, "bertc_classify_pairs: texts_b and lens_b are required");
+    else rc = bertc_classifier_run(c, texts, lens, texts_b, lens_b, n, probs, NULL, &e);
+    return on_handle(c, rc, &e, err);
 }
 
 int bertc_model_task(const bertc_classifier *c) { return c ? c->hf.cfg.task : -1; }
@@ -51,8 +75,8 @@ struct bertc_entity_list {
     int n, strategy;
 };
 
-int bertc_entities(bertc_classifier *c, const char *text, size_t len, const char *aggregation,
-                   bertc_entity_list **out, bertc_err *err) {
+static int entities(bertc_classifier *c, const char *text, size_t len, const char *aggregation,
+                    bertc_entity_list **out, bertc_err *err) {
     if (!c || !out || (!text && len)) return bertc_fail(err, BERTC_ERR_ARG, "bertc_entities: NULL model, text or out");
     int strategy = BERTC_TOKEN_SIMPLE;
     if (aggregation && bertc_token_strategy_parse(&strategy, aggregation, err)) return err->code;
@@ -67,6 +91,12 @@ int bertc_entities(bertc_classifier *c, const char *text, size_t len, const char
     }
     *out = l;
     return BERTC_OK;
+}
+
+int bertc_entities(bertc_classifier *c, const char *text, size_t len, const char *aggregation,
+                   bertc_entity_list **out, bertc_err *err) {
+    bertc_err e = {0};
+    return on_handle(c, entities(c, text, len, aggregation, out, &e), &e, err);
 }
 
 int bertc_entity_count(const bertc_entity_list *l) { return l ? l->n : 0; }

@@ -111,6 +111,13 @@ BERTC_API int bertc_classify(bertc_classifier *c, const char *const *texts, cons
 BERTC_API int bertc_classify_pairs(bertc_classifier *c, const char *const *texts, const size_t *lens,
                          const char *const *texts_b, const size_t *lens_b, int n, float *probs, bertc_err *err);
 
+/* The raw classifier outputs, (n, num_labels) row-major logits, for callers that
+ * apply their own function (transformers' function_to_apply: softmax, sigmoid
+ * or none). texts_b/lens_b NULL for single texts, else the second texts of pairs. */
+BERTC_API int bertc_classify_logits(bertc_classifier *c, const char *const *texts, const size_t *lens,
+                                    const char *const *texts_b, const size_t *lens_b, int n, float *logits,
+                                    bertc_err *err);
+
 /* ---- Tasks ----
  * A model folder's head decides what it does (config.json architectures):
  * bertc_classify for text classification, bertc_entities for token

@@ -68,6 +68,20 @@ int bertc_classify_pairs(bertc_classifier *c, const char *const *texts, const si
     return on_handle(c, rc, &e, err);
 }
 
+int bertc_classify_logits(bertc_classifier *c, const char *const *texts, const size_t *lens,
+                          const char *const *texts_b, const size_t *lens_b, int n, float *logits, bertc_err *err) {
+    bertc_err e = {0};
+    int rc;
+    float *probs = NULL;
+    if (!c || !logits || n < 0) rc = bertc_fail(&e, BERTC_ERR_ARG, "bertc_classify_logits: NULL model or logits, or n < 0");
+    else if (!!texts_b != !!lens_b) rc = bertc_fail(&e, BERTC_ERR_ARG, "bertc_classify_logits: texts_b and lens_b go together");
+    else if (!(probs = malloc(((size_t)n + 1) * (size_t)bertc_classifier_num_labels(c) * sizeof *probs)))
+        rc = bertc_fail(&e, BERTC_ERR_NOMEM, "out of memory");
+    else rc = bertc_classifier_run(c, texts, lens, texts_b, lens_b, n, probs, logits, &e);
+    free(probs);
+    return on_handle(c, rc, &e, err);
+}
+
 int bertc_model_task(const bertc_classifier *c) { return c ? c->hf.cfg.task : -1; }
 
 struct bertc_entity_list {

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 
 from setuptools import setup
-from setuptools.command.bdist_wheel import bdist_wheel
 from setuptools.command.build_py import build_py
 from setuptools.dist import Distribution
 
@@ -47,12 +46,22 @@ class BinaryDistribution(Distribution):
         return True
 
 
-class PlatformWheel(bdist_wheel):
-    """py3-none-<platform>: ctypes, no CPython extension, so any Python 3."""
+cmdclass = {"build_py": BuildPyWithLib}
+try:  # setuptools >= 70.1 has bdist_wheel; older ones take it from the wheel package
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:
+    try:
+        from wheel.bdist_wheel import bdist_wheel
+    except ImportError:
+        bdist_wheel = None
+if bdist_wheel is not None:
+    class PlatformWheel(bdist_wheel):
+        """py3-none-<platform>: ctypes, no CPython extension, so any Python 3."""
 
-    def get_tag(self):
-        _, _, plat = super().get_tag()
-        return "py3", "none", plat
+        def get_tag(self):
+            _, _, plat = super().get_tag()
+            return "py3", "none", plat
 
+    cmdclass["bdist_wheel"] = PlatformWheel
 
-setup(cmdclass={"build_py": BuildPyWithLib, "bdist_wheel": PlatformWheel}, distclass=BinaryDistribution)
+setup(cmdclass=cmdclass, distclass=BinaryDistribution)

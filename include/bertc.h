@@ -29,8 +29,9 @@
  *     printf("%s %.3f\n", bertc_label(c, probs[1] > probs[0]), probs[1]);
  *     bertc_close(c);
  *
- * Training and evaluation are bertc_train and bertc_evaluate (below); reports,
- * attention maps and serving are reached through the `bertc` command (cli/).
+ * Training and evaluation are bertc_train and bertc_evaluate, attention maps
+ * bertc_attend (below); reports and serving are reached through the `bertc`
+ * command (cli/).
  * Python: the bertc package in python/ calls this API through ctypes
  * (docs/python.md).
  */
@@ -156,6 +157,27 @@ BERTC_API bertc_entity_view bertc_entity_at(const bertc_entity_list *l, int i);
 /* The list as the JSON the pipeline prints (malloc'd; the caller frees it), or NULL. */
 BERTC_API char *bertc_entities_json(const bertc_entity_list *l);
 BERTC_API void bertc_entities_free(bertc_entity_list *l);
+
+/* ---- Attention ----
+ * One layer's attention probabilities for one text (what `bertc attention`
+ * draws; the seed notebook's output_attentions heat map). Owned by the caller:
+ * free with bertc_attention_map_free (NULL is harmless). */
+typedef struct bertc_attention_map bertc_attention_map;
+
+/* Runs a text-classification model on text (len bytes) and keeps layer's
+ * attention: layer 0-based, negative counts from the end (-1 = the last); head
+ * 0..heads-1, or -1 for the mean over the heads. A text longer than the model's
+ * max_length is BERTC_ERR_ARG unless truncate is 1; max_tokens > 0 crops the map
+ * to the first max_tokens tokens. *out is set on success only. */
+BERTC_API int bertc_attend(bertc_classifier *c, const char *text, size_t len, int layer, int head, int truncate,
+                              int max_tokens, bertc_attention_map **out, bertc_err *err);
+/* T, the tokens in the map ([CLS] and [SEP] included). */
+BERTC_API int bertc_attention_size(const bertc_attention_map *m);
+/* Token i (0 <= i < T) as the tokenizer spells it ("[CLS]", "##ing"), or NULL. */
+BERTC_API const char *bertc_attention_token(const bertc_attention_map *m, int i);
+/* (T, T) row-major: weights[i*T + j] is how much query token i attends to key j; rows sum to 1. */
+BERTC_API const float *bertc_attention_weights(const bertc_attention_map *m);
+BERTC_API void bertc_attention_map_free(bertc_attention_map *m);
 
 /* ---- Errors on the handle ----
  * Every call on an open bertc_classifier also leaves its status and message on

@@ -7,7 +7,9 @@
  *    step 5 and ends with the same weights, byte for byte, as the uninterrupted run;
  *  - bertc_evaluate's metrics equal `bertc eval --json`'s on the same data;
  *  - bad options are BERTC_ERR_ARG naming the field, with nothing written;
- *  - errors on the handle: bertc_errcode/bertc_errmsg after a failed and a good call. */
+ *  - errors on the handle: bertc_errcode/bertc_errmsg after a failed and a good call;
+ *  - bertc_attend: tokens from [CLS], rows summing to 1 (the values are checked
+ *    against transformers by python/tests/test_pipeline.py and test_attention.sh). */
 #include <cjson/cJSON.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -253,6 +255,22 @@ int main(void) {
     bertc_entity_list *el = NULL;
     CHECK(bertc_entities(c, t, l, NULL, &el, NULL) == BERTC_ERR_UNSUPPORTED && strlen(bertc_errmsg(c)) > 0,
           "entities on a text classifier: '%s'", bertc_errmsg(c));
+    /* attention through the API: [CLS] first, rows are distributions, a bad layer on the handle */
+    bertc_attention_map *am = NULL;
+    CHECK(bertc_attend(c, t, l, -1, 0, 0, 0, &am, NULL) == BERTC_OK, "attend: %s", bertc_errmsg(c));
+    int T = bertc_attention_size(am);
+    CHECK(T == 5 && strcmp(bertc_attention_token(am, 0), "[CLS]") == 0 && bertc_attention_token(am, T) == NULL,
+          "5 tokens from [CLS], got %d", T);
+    const float *w = bertc_attention_weights(am);
+    for (int i = 0; w && i < T; i++) {
+        double sum = 0;
+        for (int j = 0; j < T; j++) sum += w[i * T + j];
+        CHECK(fabs(sum - 1) < 1e-5, "attention row %d sums to %g", i, sum);
+    }
+    bertc_attention_map_free(am);
+    am = NULL;
+    CHECK(bertc_attend(c, t, l, 7, 0, 0, 0, &am, NULL) == BERTC_ERR_ARG && strstr(bertc_errmsg(c), "layer") && !am,
+          "layer 7 refused: '%s'", bertc_errmsg(c));
     bertc_close(c);
     CHECK(strlen(bertc_errmsg(NULL)) > 0, "errmsg(NULL) is a message");
 

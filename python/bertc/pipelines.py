@@ -80,6 +80,25 @@ class TextClassificationPipeline:
         del keep_a, keep_b
         return [list(out[i * NL:(i + 1) * NL]) for i in range(n)]
 
+    def attention(self, text, layer=-1, head=0, truncation=False, max_tokens=0):
+        """One layer's attention for text, as transformers' output_attentions
+        gives it (attentions[layer][0, head]): {"tokens": [T str], "weights":
+        T rows of T floats} (row i: how query token i attends to each key).
+        layer counts from the end when negative; head=None is the mean over heads."""
+        b = text.encode("utf-8", "surrogatepass")
+        m = ctypes.c_void_p()
+        h = -1 if head is None else head
+        self.model.check(lib.bertc_attend(self.model._h, b, len(b), layer, h, int(bool(truncation)), max_tokens,
+                                             ctypes.byref(m), None))
+        try:
+            T = lib.bertc_attention_size(m)
+            w = lib.bertc_attention_weights(m)
+            tokens = [lib.bertc_attention_token(m, i).decode("utf-8") for i in range(T)]
+            weights = [[w[i * T + j] for j in range(T)] for i in range(T)]
+        finally:
+            lib.bertc_attention_map_free(m)
+        return {"tokens": tokens, "weights": weights}
+
     def _scores(self, logits, fn):
         if fn is None:
             fn = "sigmoid" if self.model.multi_label or self.model.num_labels == 1 else "softmax"

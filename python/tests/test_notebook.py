@@ -22,4 +22,5 @@ def test_imdb_notebook_runs(tmp_path, monkeypatch):
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "Test Accuracy:" in text and "Classification Report:" in text and "Predicted Sentiment:" in text
+    assert "tokens: ['[CLS]'" in text  # the attention cell ran
     assert (tmp_path / "run" / "model" / "model.safetensors").exists()

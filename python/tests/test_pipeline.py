@@ -83,6 +83,28 @@ def test_token_classification_matches_transformers():
     assert ours(texts[0]) == ours(texts[0], aggregation_strategy="none")  # transformers' default
 
 
+def test_attention_matches_transformers_output_attentions(hf, ours):
+    import torch
+    import transformers
+    text = "A wonderful film, moving and funny."
+    enc = hf.tokenizer(text, return_tensors="pt")
+    model = transformers.BertForSequenceClassification.from_pretrained(str(fixture("forward/minilm2")),
+                                                                       attn_implementation="eager")
+    with torch.no_grad():
+        att = model(**enc, output_attentions=True).attentions
+    tokens = hf.tokenizer.convert_ids_to_tokens(enc["input_ids"][0])
+    for layer, head in [(-1, 0), (0, 1), (-2, None)]:
+        got = ours.attention(text, layer=layer, head=head)
+        want = att[layer][0].mean(0) if head is None else att[layer][0, head]
+        assert got["tokens"] == tokens
+        for i, row in enumerate(got["weights"]):
+            for j, v in enumerate(row):
+                assert math.isclose(v, float(want[i, j]), abs_tol=1e-5), (layer, head, i, j)
+    assert len(ours.attention(text, max_tokens=4)["tokens"]) == 4
+    with pytest.raises(bertc.BertcError, match="layer"):
+        ours.attention(text, layer=99)
+
+
 def test_errors_are_bertc_errors_with_the_message(tmp_path):
     with pytest.raises(bertc.BertcError) as e:
         bertc.pipeline("text-classification", model=str(tmp_path / "nope"))

@@ -43,9 +43,10 @@ class _Model:
             raise BertcError(lib.bertc_errmsg(self._h).decode("utf-8", "replace"), rc)
 
     def close(self):
-        if getattr(self, "_h", None):
-            lib.bertc_close(self._h)
-            self._h = None
+        h = getattr(self, "_h", None)
+        if h and lib is not None:  # lib may be gone at interpreter shutdown
+            lib.bertc_close(h)
+        self._h = None
 
     def __del__(self):
         self.close()

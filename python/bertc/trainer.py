@@ -305,19 +305,20 @@ class Trainer:
 
     def evaluate(self, eval_dataset=None, metric_key_prefix="eval"):
         """Scores output_dir/model on eval_dataset (or the trainer's) with
-        bertc_evaluate: Trainer's eval_-prefixed scalars (loss, accuracy, f1 =
-        macro F1, runtime, samples per second) plus the whole report under
+        bertc_evaluate at args.max_length: Trainer's eval_-prefixed scalars
+        (loss, accuracy, f1 as the training log's eval_f1: the second label's F1
+        for two labels, else macro; micro for multi-label; runtime, samples per second) plus the whole report under
         "<prefix>_report" (confusion matrix, per class, report_text)."""
         data = eval_dataset if eval_dataset is not None else self.eval_dataset
         spec = _dataset_spec(data, self.args.output_dir, "eval_dataset.jsonl")
         r = evaluate(self.model_dir, spec, batch_size=self.args.per_device_eval_batch_size,
+                     max_length=self.args.max_length,
                      text_column=self.args.text_column, text_pair_column=self.args.text_pair_column,
                      label_column=self.args.label_column, data_format=self.args.data_format,
                      threads=self.args.threads)
         p = metric_key_prefix
         out = {f"{p}_loss": r.get("loss"), f"{p}_accuracy": r.get("accuracy")}
-        if isinstance(r.get("macro_avg"), dict):
-            out[f"{p}_f1"] = r["macro_avg"].get("f1")
+        out[f"{p}_f1"] = r.get("best_f1")  # the F1 the training log's eval_f1 is
         out[f"{p}_runtime"] = r.get("seconds")
         out[f"{p}_samples_per_second"] = r.get("examples_per_second")
         out[f"{p}_report"] = r

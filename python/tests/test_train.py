@@ -11,6 +11,17 @@ import bertc
 from conftest import ROOT, fixture
 
 
+def test_trainer_evaluate_equals_the_last_training_evaluation(tiny_run):
+    out, r = tiny_run
+    args = bertc.TrainingArguments(output_dir=str(out), max_length=64, disable_tqdm=True)
+    ev = bertc.Trainer(model=str(fixture("train/tiny")), args=args,
+                       eval_dataset=str(fixture("train/eval.jsonl"))).evaluate()
+    last = [h for h in r["log_history"] if "eval_accuracy" in h][-1]
+    assert ev["eval_accuracy"] == last["eval_accuracy"]
+    assert abs(ev["eval_f1"] - last["eval_f1"]) < 1e-9
+    assert abs(ev["eval_loss"] - last["eval_loss"]) < 1e-5
+
+
 def test_train_returns_metrics_and_log_history(tiny_run):
     out, r = tiny_run
     assert r["global_step"] == 6
@@ -57,7 +68,9 @@ def test_trainer_with_lists_of_dicts_and_trainer_evaluate(tmp_path):
     assert out.global_step == 2 and seen.count("step") == 2 and seen.count("log") == 2
     assert [h["step"] for h in t.state.log_history if "loss" in h] == [1, 2]
     ev = t.evaluate()
-    assert ev["eval_report"]["n"] == 16 and 0 <= ev["eval_accuracy"] <= 1 and "eval_f1" in ev
+    assert ev["eval_report"]["n"] == 16 and 0 <= ev["eval_accuracy"] <= 1
+    assert ev["eval_report"]["max_length"] == 32  # the run's max_length
+    assert ev["eval_f1"] == ev["eval_report"]["per_class"][1]["f1"]  # two labels: the second's F1, as training logs
 
 
 def test_bad_arguments_raise_with_the_field_named(tmp_path):

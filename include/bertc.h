@@ -219,7 +219,7 @@ typedef struct bertc_train_options {
     const char *label_column;     /* "label" */
     long train_limit;             /* > 0: the first N examples after a seeded shuffle; 0 all */
     long eval_limit;              /* same for the evaluation data */
-    int max_length;               /* tokens per text, specials included (128) */
+    int max_length;               /* tokens per text, specials included (128; question answering: 384 when left at 128) */
     int pad_to_max_length;        /* 1: every batch is max_length long */
     double num_train_epochs;      /* 3 (a whole number of epochs) */
     long max_steps;               /* > 0: optimizer steps in the run, overrides epochs; 0 */

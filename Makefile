@@ -12,6 +12,8 @@
 #   make install PREFIX=/usr/local [DESTDIR=]  bin/bertc, lib/libbertc.so.0.1.0 (soname
 #                   libbertc.so.0, only include/bertc.h's functions exported), lib/libbertc.a,
 #                   include/bertc.h, lib/pkgconfig/bertc.pc; built apart in build-install/
+#   make wheel      the Python package (python/) as a wheel in build/wheel/, libbertc.so bundled
+#   make pylib      only the shared library the Python package loads (build-install/libbertc.so.0.1.0)
 
 PYTHON  ?= python3
 CC      ?= gcc
@@ -34,7 +36,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 GEN      := $(wildcard tools/gen_*.py)
 STAMPS   := $(GEN:tools/gen_%.py=build/fixtures/%.stamp)
 
-.PHONY: all deps test check asan-test fixtures demo demo-ner bench fuzz clean install
+.PHONY: all deps test check asan-test fixtures demo demo-ner bench fuzz clean install pylib wheel
 all: $(BUILD)/bertc $(BUILD)/libbertc.a $(TEST_BIN)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -128,5 +130,13 @@ install:
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(strip $(LDLIBS)) -lgomp -lpthread|' \
 	    tools/bertc.pc.in > $(LIBDIR)/pkgconfig/bertc.pc
 
+# The Python package (docs/python.md): pip builds python/ in place, and its
+# setup.py bundles build-install's libbertc.so (the PIC, hidden-symbol build above).
+pylib:
+	$(MAKE) BUILD=$(INSTALL_BUILD) PIC="-fPIC -fvisibility=hidden" $(INSTALL_BUILD)/libbertc.so.$(VERSION)
+
+wheel: pylib
+	$(PYTHON) -m pip wheel --no-build-isolation --no-deps -w build/wheel ./python
+
 clean:
-	rm -rf build build-asan build-fuzz build-dev build-install
+	rm -rf build build-asan build-fuzz build-dev build-install python/build python/bertc.egg-info python/bertc/lib

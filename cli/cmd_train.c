@@ -268,8 +268,8 @@ int cmd_train(int argc, char **argv) {
 
     progress p = {isatty(2), 0};
     bertc_train_callbacks cb = {on_event, &p};
-    bertc_train_result res;
-    int rc = bertc_train(&o, &cb, &res, &err);
+    bertc_train_stats res;
+    int rc = bertc_train_run(&o, &cb, &res, &err);
     end_bar(&p);
     if (rc == BERTC_ERR_INTERRUPTED) {
         fprintf(stderr, "bertc train: %s\n", err.msg);

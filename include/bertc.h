@@ -8,7 +8,8 @@
  *
  * Conventions (SQLite-style): every function that can fail returns an int status
  * (BERTC_OK on success) and leaves a one-line, human-readable message naming the
- * file/field/flag on the handle or on the bertc_err passed in. Library code never
+ * file/field/flag on the bertc_err passed in (which may be NULL) and, for a call
+ * on an open bertc_classifier, on the handle too (bertc_errmsg). Library code never
  * prints and never exits. Freeing NULL is harmless. Memory returned by the library
  * is owned by the handle it came from unless a comment says otherwise.
  *
@@ -28,8 +29,11 @@
  *     printf("%s %.3f\n", bertc_label(c, probs[1] > probs[0]), probs[1]);
  *     bertc_close(c);
  *
- * Training, evaluation, reports and serving are reached through the `bertc`
- * command (cli/); their library modules live in src/ and are not yet API.
+ * Training and evaluation are bertc_train and bertc_evaluate, attention maps
+ * bertc_attend (below); reports and serving are reached through the `bertc`
+ * command (cli/).
+ * Python: the bertc package in python/ calls this API through ctypes
+ * (docs/python.md).
  */
 #ifndef BERTC_H
 #define BERTC_H
@@ -107,6 +111,13 @@ BERTC_API int bertc_classify(bertc_classifier *c, const char *const *texts, cons
                    bertc_err *err);
 BERTC_API int bertc_classify_pairs(bertc_classifier *c, const char *const *texts, const size_t *lens,
                          const char *const *texts_b, const size_t *lens_b, int n, float *probs, bertc_err *err);
+
+/* The raw classifier outputs, (n, num_labels) row-major logits, for callers that
+ * apply their own function (transformers' function_to_apply: softmax, sigmoid
+ * or none). texts_b/lens_b NULL for single texts, else the second texts of pairs. */
+BERTC_API int bertc_classify_logits(bertc_classifier *c, const char *const *texts, const size_t *lens,
+                                    const char *const *texts_b, const size_t *lens_b, int n, float *logits,
+                                    bertc_err *err);
 
 /* ---- Tasks ----
  * A model folder's head decides what it does (config.json architectures):
@@ -204,6 +215,187 @@ BERTC_API bertc_answer_view bertc_answer_at(const bertc_answer_list *l, int i);
  * caller frees it), or NULL. */
 BERTC_API char *bertc_answers_json(const bertc_answer_list *l);
 BERTC_API void bertc_answers_free(bertc_answer_list *l);
+
+/* ---- Attention ----
+ * One layer's attention probabilities for one text (what `bertc attention`
+ * draws; the seed notebook's output_attentions heat map). Owned by the caller:
+ * free with bertc_attention_map_free (NULL is harmless). */
+typedef struct bertc_attention_map bertc_attention_map;
+
+/* Runs a text-classification model on text (len bytes) and keeps layer's
+ * attention: layer 0-based, negative counts from the end (-1 = the last); head
+ * 0..heads-1, or -1 for the mean over the heads. A text longer than the model's
+ * max_length is BERTC_ERR_ARG unless truncate is 1; max_tokens > 0 crops the map
+ * to the first max_tokens tokens. *out is set on success only. */
+BERTC_API int bertc_attend(bertc_classifier *c, const char *text, size_t len, int layer, int head, int truncate,
+                              int max_tokens, bertc_attention_map **out, bertc_err *err);
+/* T, the tokens in the map ([CLS] and [SEP] included). */
+BERTC_API int bertc_attention_size(const bertc_attention_map *m);
+/* Token i (0 <= i < T) as the tokenizer spells it ("[CLS]", "##ing"), or NULL. */
+BERTC_API const char *bertc_attention_token(const bertc_attention_map *m, int i);
+/* (T, T) row-major: weights[i*T + j] is how much query token i attends to key j; rows sum to 1. */
+BERTC_API const float *bertc_attention_weights(const bertc_attention_map *m);
+BERTC_API void bertc_attention_map_free(bertc_attention_map *m);
+
+/* ---- Errors on the handle ----
+ * Every call on an open bertc_classifier also leaves its status and message on
+ * the handle (SQLite's sqlite3_errcode/sqlite3_errmsg), whether or not the
+ * bertc_err argument was NULL: a binding may pass NULL and read them here.
+ * A successful call resets them to BERTC_OK and "". The text is valid until the
+ * next call on the handle. bertc_errmsg(NULL) is "out of memory or no handle"
+ * (bertc_open, which has no handle yet, reports through its bertc_err). */
+BERTC_API int bertc_errcode(const bertc_classifier *c);
+BERTC_API const char *bertc_errmsg(const bertc_classifier *c);
+
+/* ---- Training and evaluation ----
+ * What `bertc train` and `bertc eval` do, as calls (docs/train.md, docs/python.md).
+ *
+ *     bertc_train_options o;
+ *     bertc_train_options_init(&o);
+ *     o.model = "all-MiniLM-L6-v2"; o.train_file = "train.jsonl";
+ *     o.eval_file = "eval.jsonl"; o.output_dir = "runs/x"; o.max_steps = 100;
+ *     bertc_train_result r; bertc_err err = {0};
+ *     int rc = bertc_train(&o, on_progress, NULL, &r, &err);
+ *     // BERTC_OK: runs/x/model is the trained model; BERTC_ERR_INTERRUPTED: the
+ *     // callback asked to stop, runs/x/checkpoint-N is complete and
+ *     // o.resume_from_checkpoint = "latest" continues the run.
+ *
+ * Strings in the options are borrowed for the call. Field names are those of
+ * transformers' TrainingArguments where one exists (and the CLI flag with '-'
+ * for '_' otherwise); every field is checked before anything is written, and a
+ * bad one is BERTC_ERR_ARG naming it (with its `bertc train` flag name). */
+typedef struct bertc_train_options {
+    const char *model;            /* folder or cached name ("all-MiniLM-L6-v2") */
+    const char *train_file;       /* data spec (docs/data.md): aclImdb folder/.tar.gz[:split], .csv, .tsv,
+                                     .jsonl, fastText .txt; CoNLL for token classification (required) */
+    const char *eval_file;        /* data spec, or NULL: no evaluation */
+    const char *output_dir;       /* run directory: checkpoint-N/, model/, log.jsonl, run.json (required) */
+    int task;                     /* a bertc_task (text classification) */
+    const char *format;           /* NULL: from the file name; else imdb|csv|tsv|jsonl|fasttext|conll */
+    const char *text_column;      /* "text" */
+    const char *text_pair_column; /* NULL: single texts */
+    const char *label_column;     /* "label" */
+    long train_limit;             /* > 0: the first N examples after a seeded shuffle; 0 all */
+    long eval_limit;              /* same for the evaluation data */
+    int max_length;               /* tokens per text, specials included (128; question answering: 384 when left at 128) */
+    int pad_to_max_length;        /* 1: every batch is max_length long */
+    double num_train_epochs;      /* 3 (a whole number of epochs) */
+    long max_steps;               /* > 0: optimizer steps in the run, overrides epochs; 0 */
+    int per_device_train_batch_size; /* 8 */
+    int per_device_eval_batch_size;  /* 8 */
+    int gradient_accumulation_steps; /* 1 */
+    double learning_rate;         /* 5e-5 */
+    double weight_decay;          /* 0 */
+    double max_grad_norm;         /* 1.0; 0 disables clipping */
+    const char *lr_scheduler_type;/* "linear" | "cosine" | "constant" | "constant_with_warmup" */
+    double warmup_ratio;          /* 0 */
+    long warmup_steps;            /* >= 0 overrides warmup_ratio; -1 */
+    unsigned long long seed;      /* 42: the new head, dropout, shuffles, batch order */
+    long logging_steps;           /* 100; 0: no loss lines in log.jsonl */
+    const char *eval_strategy;    /* "epoch" | "steps" | "no" */
+    long eval_steps;              /* with "steps": every N steps; 0: logging_steps */
+    const char *save_strategy;    /* "epoch" | "steps" | "best" | "no" */
+    long save_steps;              /* with "steps": every N steps (500) */
+    int save_total_limit;         /* keep at most N checkpoints; 0 all */
+    int load_best_model_at_end;   /* output_dir/model is the best checkpoint */
+    const char *metric_for_best_model; /* "loss" | "accuracy" | "f1" */
+    int early_stopping_patience;  /* stop after N evaluations without improvement; 0 off */
+    const char *resume_from_checkpoint; /* NULL, "latest" or a checkpoint folder */
+    int overwrite_output_dir;     /* 1: a fresh run may replace a previous one in output_dir */
+    const char *precision;        /* "fp32" | "bf16" (where the CPU has AVX512-BF16) */
+    int gradient_checkpointing;   /* 1: recompute each layer in the backward */
+    int threads;                  /* CPU threads for this process; 0: leave as they are */
+    int report;                   /* 1: write output_dir/report.html at the end (default) */
+} bertc_train_options;
+
+/* Fills o with the defaults above (those of `bertc train`). */
+BERTC_API void bertc_train_options_init(bertc_train_options *o);
+
+/* What a progress callback is told. */
+typedef enum bertc_progress_kind {
+    BERTC_PROGRESS_INFO = 0, /* message: a line of information (data, model, resume) */
+    BERTC_PROGRESS_STEP = 1, /* after every optimizer step (loss: this step's) */
+    BERTC_PROGRESS_LOG = 2,  /* a loss line was logged (loss: the mean since the last) */
+    BERTC_PROGRESS_EVAL = 3, /* an evaluation finished (eval_*) */
+    BERTC_PROGRESS_SAVE = 4, /* a checkpoint or the final model was written (message: folder) */
+    BERTC_PROGRESS_WARN = 5, /* message: something that does not stop the run (a skipped step) */
+    BERTC_PROGRESS_BATCH = 6 /* bertc_evaluate: step examples of total_steps done */
+} bertc_progress_kind;
+
+typedef struct bertc_progress {
+    int kind;                     /* a bertc_progress_kind */
+    long step, total_steps;       /* optimizer steps done / in the run */
+    double epoch;                 /* fractional epochs done */
+    double loss;                  /* STEP: the step's loss; LOG: the interval's mean */
+    double learning_rate;         /* of the next step, as Trainer logs it */
+    double grad_norm;             /* pre-clip gradient norm of the last step */
+    double samples_per_second;    /* training throughput so far */
+    double elapsed, eta;          /* seconds since the start / left (estimated) */
+    double eval_loss, eval_accuracy, eval_f1; /* EVAL; NaN otherwise */
+    const char *message;          /* INFO/SAVE/WARN; else NULL. Valid during the call */
+} bertc_progress;
+
+/* Called on the thread that called bertc_train/bertc_evaluate. Returning
+ * non-zero cancels: training stops after the current step (or evaluation
+ * batch) with a complete checkpoint of that step, as Ctrl-C does in `bertc
+ * train`, and bertc_train returns BERTC_ERR_INTERRUPTED; evaluation stops
+ * before its next batch and writes nothing. */
+typedef int (*bertc_progress_fn)(const bertc_progress *p, void *user);
+
+typedef struct bertc_train_result {
+    long global_step;             /* optimizer steps done (also when cancelled) */
+    long skipped_steps;           /* steps skipped for a non-finite loss or gradient */
+    double train_runtime;         /* seconds this call trained */
+    double train_samples_per_second;
+    int has_eval;                 /* 1: eval_* hold the last evaluation */
+    double eval_loss, eval_accuracy, eval_f1;
+    int has_best;                 /* 1: best_metric/best_step hold the best evaluation */
+    double best_metric;
+    long best_step;
+    int stopped_early;            /* early stopping ended the run */
+} bertc_train_result;
+
+/* Fine-tunes o->model on o->train_file into o->output_dir (what `bertc train`
+ * does; docs/train.md). progress may be NULL. res (may be NULL) is filled on
+ * BERTC_OK and, global_step only, on BERTC_ERR_INTERRUPTED. Returns BERTC_OK
+ * (output_dir/model written), BERTC_ERR_INTERRUPTED (cancelled: a checkpoint
+ * of the last step was written; resume_from_checkpoint "latest" continues),
+ * BERTC_ERR_NUMERIC (too many non-finite steps), or another status with its
+ * message on err. Sets the process's thread count when o->threads > 0. */
+BERTC_API int bertc_train(const bertc_train_options *o, bertc_progress_fn progress, void *user,
+                          bertc_train_result *res, bertc_err *err);
+
+typedef struct bertc_eval_options {
+    const char *model;            /* a fine-tuned folder with a classifier (required) */
+    const char *eval_file;        /* labelled data spec (required; an aclImdb spec's default split is test) */
+    const char *format;           /* NULL: from the file name */
+    const char *text_column;      /* "text" */
+    const char *text_pair_column; /* NULL: single texts */
+    const char *label_column;     /* "label" */
+    long limit;                   /* > 0: the first N examples after a shuffle with seed; 0 all */
+    unsigned long long seed;      /* 42 */
+    int per_device_eval_batch_size; /* 32 */
+    int max_length;               /* 0: the model's maximum */
+    const char *output_dir;       /* NULL, or a folder for eval.json and predictions.jsonl */
+    const char *precision;        /* "fp32" | "bf16" */
+    int threads;                  /* 0: leave as they are */
+} bertc_eval_options;
+
+/* Fills o with the defaults above (those of `bertc eval`). */
+BERTC_API void bertc_eval_options_init(bertc_eval_options *o);
+
+/* Scores o->model on o->eval_file as `bertc eval --json` does and sets *metrics
+ * to that JSON object as text (malloc'd; free with bertc_free): accuracy, loss,
+ * per-class precision/recall/f1, macro and weighted averages, the confusion
+ * matrix, labels and report_text; multi-label models: their figures (docs/cli.md).
+ * progress (may be NULL) gets BERTC_PROGRESS_BATCH calls; returning non-zero
+ * stops with BERTC_ERR_INTERRUPTED and nothing written. Text-classification
+ * models only (BERTC_ERR_UNSUPPORTED otherwise). */
+BERTC_API int bertc_evaluate(const bertc_eval_options *o, bertc_progress_fn progress, void *user, char **metrics,
+                             bertc_err *err);
+
+/* Frees memory the library returned to the caller (bertc_evaluate's metrics). */
+BERTC_API void bertc_free(void *p);
 
 #ifdef __cplusplus
 }

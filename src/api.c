@@ -8,6 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Errors on the handle (bertc_errmsg): a call on an open classifier runs with a
+ * local error slot, then leaves its status and message on the handle and copies
+ * them to the caller's slot, which may be NULL. */
+static int on_handle(bertc_classifier *c, int rc, const bertc_err *e, bertc_err *err) {
+    if (c) {
+        if (rc == BERTC_OK) memset(&c->last_err, 0, sizeof c->last_err);
+        else c->last_err = *e;
+    }
+    if (rc != BERTC_OK && err) *err = *e;
+    return rc;
+}
+
+int bertc_errcode(const bertc_classifier *c) { return c ? c->last_err.code : BERTC_ERR_NOMEM; }
+
+const char *bertc_errmsg(const bertc_classifier *c) { return c ? c->last_err.msg : "out of memory or no handle"; }
+
 const char *bertc_version(void) { return "0.1.0"; }
 
 int bertc_open(bertc_classifier **out, const char *model, const bertc_options *opts, bertc_err *err) {
@@ -37,13 +53,34 @@ int bertc_is_multi_label(const bertc_classifier *c) { return bertc_classifier_mu
 
 int bertc_classify(bertc_classifier *c, const char *const *texts, const size_t *lens, int n, float *probs,
                    bertc_err *err) {
-    return bertc_classifier_run(c, texts, lens, NULL, NULL, n, probs, NULL, err);
+    bertc_err e = {0};
+    int rc = c ? bertc_classifier_run(c, texts, lens, NULL, NULL, n, probs, NULL, &e)
+               : bertc_fail(&e, BERTC_ERR_ARG, "bertc_classify: NULL model");
+    return on_handle(c, rc, &e, err);
 }
 
 int bertc_classify_pairs(bertc_classifier *c, const char *const *texts, const size_t *lens,
                          const char *const *texts_b, const size_t *lens_b, int n, float *probs, bertc_err *err) {
-    if (!texts_b || !lens_b) return bertc_fail(err, BERTC_ERR_ARG, "bertc_classify_pairs: texts_b and lens_b are required");
-    return bertc_classifier_run(c, texts, lens, texts_b, lens_b, n, probs, NULL, err);
+    bertc_err e = {0};
+    int rc;
+    if (!c) rc = bertc_fail(&e, BERTC_ERR_ARG, "bertc_classify_pairs: NULL model");
+    else if (!texts_b || !lens_b) rc = bertc_fail(&e, BERTC_ERR_ARG, "bertc_classify_pairs: texts_b and lens_b are required");
+    else rc = bertc_classifier_run(c, texts, lens, texts_b, lens_b, n, probs, NULL, &e);
+    return on_handle(c, rc, &e, err);
+}
+
+int bertc_classify_logits(bertc_classifier *c, const char *const *texts, const size_t *lens,
+                          const char *const *texts_b, const size_t *lens_b, int n, float *logits, bertc_err *err) {
+    bertc_err e = {0};
+    int rc;
+    float *probs = NULL;
+    if (!c || !logits || n < 0) rc = bertc_fail(&e, BERTC_ERR_ARG, "bertc_classify_logits: NULL model or logits, or n < 0");
+    else if (!!texts_b != !!lens_b) rc = bertc_fail(&e, BERTC_ERR_ARG, "bertc_classify_logits: texts_b and lens_b go together");
+    else if (!(probs = malloc(((size_t)n + 1) * (size_t)bertc_classifier_num_labels(c) * sizeof *probs)))
+        rc = bertc_fail(&e, BERTC_ERR_NOMEM, "out of memory");
+    else rc = bertc_classifier_run(c, texts, lens, texts_b, lens_b, n, probs, logits, &e);
+    free(probs);
+    return on_handle(c, rc, &e, err);
 }
 
 int bertc_model_task(const bertc_classifier *c) { return c ? c->hf.cfg.task : -1; }
@@ -53,8 +90,8 @@ struct bertc_entity_list {
     int n, strategy;
 };
 
-int bertc_entities(bertc_classifier *c, const char *text, size_t len, const char *aggregation,
-                   bertc_entity_list **out, bertc_err *err) {
+static int entities(bertc_classifier *c, const char *text, size_t len, const char *aggregation,
+                    bertc_entity_list **out, bertc_err *err) {
     if (!c || !out || (!text && len)) return bertc_fail(err, BERTC_ERR_ARG, "bertc_entities: NULL model, text or out");
     int strategy = BERTC_TOKEN_SIMPLE;
     if (aggregation && bertc_token_strategy_parse(&strategy, aggregation, err)) return err->code;
@@ -69,6 +106,12 @@ int bertc_entities(bertc_classifier *c, const char *text, size_t len, const char
     }
     *out = l;
     return BERTC_OK;
+}
+
+int bertc_entities(bertc_classifier *c, const char *text, size_t len, const char *aggregation,
+                   bertc_entity_list **out, bertc_err *err) {
+    bertc_err e = {0};
+    return on_handle(c, entities(c, text, len, aggregation, out, &e), &e, err);
 }
 
 int bertc_entity_count(const bertc_entity_list *l) { return l ? l->n : 0; }
@@ -123,8 +166,8 @@ void bertc_answers_free(bertc_answer_list *l) {
     free(l);
 }
 
-int bertc_answer(bertc_classifier *c, const char *question, size_t qlen, const char *context, size_t clen,
-                 const bertc_qa_options *o, bertc_answer_list **out, bertc_err *err) {
+static int answer(bertc_classifier *c, const char *question, size_t qlen, const char *context, size_t clen,
+                  const bertc_qa_options *o, bertc_answer_list **out, bertc_err *err) {
     if (!c || !out) return bertc_fail(err, BERTC_ERR_ARG, "bertc_answer: NULL model or out");
     if (!question) return bertc_fail(err, BERTC_ERR_ARG, "bertc_answer: question is NULL");
     if (!context) return bertc_fail(err, BERTC_ERR_ARG, "bertc_answer: context is NULL");
@@ -170,6 +213,12 @@ int bertc_answer(bertc_classifier *c, const char *question, size_t qlen, const c
     }
     *out = l;
     return BERTC_OK;
+}
+
+int bertc_answer(bertc_classifier *c, const char *question, size_t qlen, const char *context, size_t clen,
+                 const bertc_qa_options *o, bertc_answer_list **out, bertc_err *err) {
+    bertc_err e = {0};
+    return on_handle(c, answer(c, question, qlen, context, clen, o, out, &e), &e, err);
 }
 
 int bertc_answer_count(const bertc_answer_list *l) { return l ? l->n : 0; }

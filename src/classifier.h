@@ -49,6 +49,7 @@ typedef struct bertc_classifier {
     bertc_classifier_opts opts;  /* with max_length resolved */
     bert_encoding *enc;          /* (batch_size) reusable encodings */
     int32_t *ids, *types, *mask; /* (batch_size, max_length) */
+    bertc_err last_err;          /* the last public API call's status and message (bertc_errmsg) */
 } bertc_classifier;
 
 int bertc_classifier_open(bertc_classifier **out, const char *model, const bertc_classifier_opts *o,

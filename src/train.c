@@ -873,7 +873,7 @@ static int is_eval_point(const trainer *t, long step) {
 
 /* ---- the run ---- */
 
-static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
+static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     int NL = t->hf.cfg.num_labels;
     long step = t->st.global_step;
@@ -1127,7 +1127,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
     return BERTC_OK;
 }
 
-int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb, bertc_train_result *res, bertc_err *err) {
+int bertc_train_run(const bertc_train_opts *o, const bertc_train_callbacks *cb, bertc_train_stats *res, bertc_err *err) {
     trainer t;
     memset(&t, 0, sizeof t);
     t.o = o;

@@ -25,8 +25,8 @@
  *     o.train_limit = 1000; o.eval_limit = 200; o.pad_to_max_length = 1;
  *     o.load_best = 1; o.stop = &flag_set_by_sigint;
  *     bertc_train_callbacks cb = {on_event, NULL};
- *     bertc_train_result res;
- *     if (bertc_train(&o, &cb, &res, &err) != BERTC_OK) fprintf(stderr, "%s\n", err.msg);
+ *     bertc_train_stats res;
+ *     if (bertc_train_run(&o, &cb, &res, &err) != BERTC_OK) fprintf(stderr, "%s\n", err.msg);
  */
 #ifndef BERTC_TRAIN_H
 #define BERTC_TRAIN_H
@@ -158,7 +158,7 @@ typedef struct bertc_train_callbacks {
     void *user;
 } bertc_train_callbacks;
 
-typedef struct bertc_train_result {
+typedef struct bertc_train_stats {
     long steps;                /* optimizer steps done */
     long skipped_steps;        /* steps skipped for non-finite values */
     double wall_seconds;       /* this process's training time */
@@ -169,14 +169,14 @@ typedef struct bertc_train_result {
     double best_metric;
     long best_step;
     int stopped_early;         /* early stopping ended the run */
-} bertc_train_result;
+} bertc_train_stats;
 
 /* Runs the whole training. Returns BERTC_OK (OUT/model written),
  * BERTC_ERR_INTERRUPTED (*stop was set: a checkpoint of the last step was
  * written), BERTC_ERR_NUMERIC (too many non-finite steps in a row: the last
  * good checkpoint is kept, nothing non-finite is written), or the error of the
  * failing step with its message on err. res may be NULL. */
-int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb,
-                bertc_train_result *res, bertc_err *err);
+int bertc_train_run(const bertc_train_opts *o, const bertc_train_callbacks *cb,
+                bertc_train_stats *res, bertc_err *err);
 
 #endif /* BERTC_TRAIN_H */

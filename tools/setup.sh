@@ -3,7 +3,9 @@
 #   tools/setup.sh apt      Debian packages (build and run: BLAS, utf8proc, cJSON, ...)
 #   tools/setup.sh python   the reference stack for fixtures and benchmarks (never needed by bertc itself)
 #   tools/setup.sh model    the embedded default model all-MiniLM-L6-v2 into the bertc cache
-#   tools/setup.sh all      all three
+#   tools/setup.sh pytest   what the Python package's tests use: pytest, tqdm, nbclient, ipykernel,
+#                           matplotlib (the example notebook); never needed by the package itself
+#   tools/setup.sh all      all four
 # Each step checks first and does nothing when its work is already done.
 set -euo pipefail
 
@@ -67,10 +69,18 @@ step_model() {
     mv "$dest.partial" "$dest"
 }
 
+PYTEST_PACKAGES="pytest tqdm nbclient nbformat ipykernel matplotlib"
+step_pytest() {
+    if $PYTHON -c 'import pytest, tqdm, nbclient, nbformat, ipykernel, matplotlib' 2>/dev/null; then return 0; fi
+    echo "setup: installing the Python package's test tools ($PYTEST_PACKAGES)"
+    $PYTHON -m pip install -q --disable-pip-version-check $PYTEST_PACKAGES
+}
+
 case "${1:-all}" in
     apt) step_apt ;;
     python) step_python ;;
     model) step_model ;;
-    all) step_apt; step_python; step_model ;;
-    *) echo "usage: tools/setup.sh [apt|python|model|all]" >&2; exit 2 ;;
+    pytest) step_pytest ;;
+    all) step_apt; step_python; step_model; step_pytest ;;
+    *) echo "usage: tools/setup.sh [apt|python|model|pytest|all]" >&2; exit 2 ;;
 esac

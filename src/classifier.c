@@ -1,5 +1,6 @@
 /* classifier.c: load once, classify in batches. */
 #include "classifier.h"
+#include "hub.h"
 #include "ops_bf16.h"
 #include "longtext.h"
 
@@ -13,6 +14,7 @@ void bertc_classifier_opts_default(bertc_classifier_opts *o) {
     o->max_length = 0;
     o->trunc = BERT_TRUNC_HEAD;
     o->seed = 42;
+    o->allow_download = hub_downloads_allowed();
 }
 
 void bertc_classifier_free(bertc_classifier *c) {
@@ -46,6 +48,7 @@ int bertc_classifier_open(bertc_classifier **out, const char *model, const bertc
     hf_load_opts lo;
     hf_load_opts_default(&lo);
     lo.seed = o->seed;
+    lo.allow_download = o->allow_download;
     int rc = hf_model_load(&c->hf, model, &lo, err);
     if (rc == BERTC_OK) rc = hf_model_tokenizer(&c->tok, &c->hf, err);
     if (rc == BERTC_OK && bert_tokenizer_vocab_size(c->tok) > c->hf.cfg.vocab_size)

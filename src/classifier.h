@@ -35,6 +35,8 @@ typedef struct bertc_classifier_opts {
     int precision;       /* BERT_PREC_FP32 (default) or BERT_PREC_BF16 (ops_bf16.h; refused
                             with BERTC_ERR_ARG where the CPU has no AVX512-BF16) */
     uint64_t seed;       /* seeds a new head when the folder has no classifier */
+    int allow_download;  /* 1: a Hub id missing from the cache may be downloaded (hfmodel.h
+                            hf_model_find); default hub_downloads_allowed(), 0 in the library */
 } bertc_classifier_opts;
 
 void bertc_classifier_opts_default(bertc_classifier_opts *o);

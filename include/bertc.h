@@ -74,7 +74,8 @@ BERTC_API const char *bertc_status_name(int code);
 BERTC_API const char *bertc_version(void);
 
 /* A loaded model ready to classify text: a Hugging Face model folder (or a name
- * in ~/.cache/bertc/models), its tokenizer and an inference arena for one batch.
+ * in ~/.cache/bertc/models, resolved as docs/models.md says; bertc_open never
+ * downloads), its tokenizer and an inference arena for one batch.
  * Not thread-safe: use one per thread. */
 typedef struct bertc_classifier bertc_classifier;
 

@@ -648,6 +648,63 @@ static void prune_empty(const char *root, const char *id) {
     if (repo_path(path, sizeof path, root, id, NULL, NULL) == 0) rmdir(path); /* fails unless empty */
 }
 
+/* One download of id at one commit: the paths and handles its steps share. */
+typedef struct hub_job {
+    const char *id, *commit, *cache_root;
+    const char *ep;           /* the endpoint, without trailing '/' (eplen bytes) */
+    int eplen;
+    const char *auth;         /* "Authorization: Bearer ..." or NULL */
+    const hub_opts *o;
+    CURL *c;
+    file_meta config;         /* config.json's metadata, read first */
+    char tmpd[PATH_MAX];      /* .incomplete/COMMIT */
+    char snap[PATH_MAX];      /* snapshots/COMMIT */
+} hub_job;
+
+/* Fetches every file of hub_files into j->tmpd, each from the commit and
+ * checked against its metadata, then validates the folder. */
+static int fetch_all(hub_job *j, bertc_err *err) {
+    char url[HUB_MAX_URL];
+    for (size_t i = 0; i < sizeof hub_files / sizeof hub_files[0]; i++) {
+        const hub_file *hf = &hub_files[i];
+        file_meta fm = j->config;
+        int missing = 0, rc;
+        if ((size_t)snprintf(url, sizeof url, "%.*s/%s/resolve/%s/%s", j->eplen, j->ep, j->id, j->commit,
+                             hf->file) >= sizeof url)
+            return bertc_fail(err, BERTC_ERR_ARG, "%s: URL too long", j->id);
+        if (i > 0 && (rc = head_file(j->c, url, hf->file, j->auth, j->o, &fm, &missing, err)) != BERTC_OK) {
+            if (missing && hf->optional) {
+                if (err) err->code = BERTC_OK, err->msg[0] = '\0';
+                continue;
+            }
+            return missing ? bertc_err_prefix(err, "%s: %s is required", j->id, hf->file) : rc;
+        }
+        if (strcmp(fm.commit, j->commit))
+            return bertc_fail(err, BERTC_ERR_IO, "%s: %s answered for commit %s, not %s", url, hf->file, fm.commit,
+                              j->commit);
+        rc = fetch_file(j->c, j->id, url, j->tmpd, hf->file, &fm, hf->max_bytes, j->auth, j->o, err);
+        if (rc == BERTC_ERR_NOTFOUND) return bertc_err_prefix(err, "%s: %s is required", j->id, hf->file);
+        if (rc != BERTC_OK) return rc;
+    }
+    return validate(j->tmpd, err);
+}
+
+/* Marks j->tmpd complete and renames it to snapshots/COMMIT (fsync'd). */
+static int install(hub_job *j, bertc_err *err) {
+    char probe[PATH_MAX], snaps[PATH_MAX];
+    int fd, rc;
+    if (bertc_path_join(probe, sizeof probe, j->tmpd, ".complete") != 0 ||
+        repo_path(snaps, sizeof snaps, j->cache_root, j->id, "snapshots", NULL) != 0)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", j->tmpd);
+    if ((fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+        return bertc_fail(err, BERTC_ERR_IO, "%s: cannot create: %s", probe, strerror(errno));
+    close(fd);
+    if ((rc = bertc_fsync_dir(j->tmpd, err)) != BERTC_OK || (rc = make_dirs(snaps, err)) != BERTC_OK) return rc;
+    if (rename(j->tmpd, j->snap) != 0)
+        return bertc_fail(err, BERTC_ERR_IO, "cannot rename %s to %s: %s", j->tmpd, j->snap, strerror(errno));
+    return bertc_fsync_dir(snaps, err);
+}
+
 int hub_download(const char *id, const char *cache_root, const hub_opts *opts, char *out, size_t cap,
                  bertc_err *err) {
     hub_opts defaults;
@@ -667,29 +724,27 @@ int hub_download(const char *id, const char *cache_root, const hub_opts *opts, c
         return bertc_fail(err, BERTC_ERR_ARG, "HF_ENDPOINT \"%s\": must start with http:// or https://", ep);
     size_t eplen = strlen(ep);
     while (eplen > 8 && ep[eplen - 1] == '/') eplen--;
+    if (eplen > HUB_MAX_URL / 2) return bertc_fail(err, BERTC_ERR_ARG, "HF_ENDPOINT: too long");
 
     char token[HUB_MAX_TOKEN + 1], auth[HUB_MAX_TOKEN + 32];
     int rc = find_token(token, sizeof token, opts, err);
     if (rc != BERTC_OK) return rc;
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    const char *authp = token[0] ? auth : NULL;
 
-    char folder[256], locks[PATH_MAX], lockp[PATH_MAX], snap[PATH_MAX], incomplete[PATH_MAX], tmpd[PATH_MAX];
-    char url[HUB_MAX_URL], probe[PATH_MAX];
+    char folder[256], locks[PATH_MAX], lockp[PATH_MAX], incomplete[PATH_MAX], url[HUB_MAX_URL], probe[PATH_MAX];
     if (repo_folder_name(folder, sizeof folder, id) != 0 ||
         bertc_path_join(locks, sizeof locks, cache_root, ".locks") != 0 ||
         (size_t)snprintf(lockp, sizeof lockp, "%s/%s.lock", locks, folder) >= sizeof lockp ||
         repo_path(incomplete, sizeof incomplete, cache_root, id, ".incomplete", NULL) != 0)
         return bertc_fail(err, BERTC_ERR_ARG, "%s: cache path too long", cache_root);
 
-    CURL *c = curl_easy_init();
-    if (!c) return bertc_fail(err, BERTC_ERR_NOMEM, "libcurl: cannot create a handle");
-    int lock_fd = -1, made_tmp = 0;
-    file_meta fm0;
-    int missing = 0;
+    hub_job j = {.id = id, .cache_root = cache_root, .ep = ep, .eplen = (int)eplen, .auth = token[0] ? auth : NULL,
+                 .o = opts, .c = curl_easy_init()};
+    if (!j.c) return bertc_fail(err, BERTC_ERR_NOMEM, "libcurl: cannot create a handle");
+    int lock_fd = -1, made_tmp = 0, missing = 0;
 
     /* 1. Which commit the revision names (config.json's metadata). */
-    char *rev_esc = curl_easy_escape(c, rev, 0);
+    char *rev_esc = curl_easy_escape(j.c, rev, 0);
     int long_url = !rev_esc || (size_t)snprintf(url, sizeof url, "%.*s/%s/resolve/%s/config.json", (int)eplen, ep,
                                                 id, rev_esc) >= sizeof url;
     curl_free(rev_esc);
@@ -697,93 +752,44 @@ int hub_download(const char *id, const char *cache_root, const hub_opts *opts, c
         rc = bertc_fail(err, BERTC_ERR_ARG, "%s: URL too long", id);
         goto done;
     }
-    if ((rc = head_file(c, url, "config.json", authp, opts, &fm0, &missing, err)) != BERTC_OK) {
-        if (missing)
-            bertc_err_prefix(err, "%s: no model of that id at revision %s on %.*s", id, rev, (int)eplen, ep);
+    if ((rc = head_file(j.c, url, "config.json", j.auth, opts, &j.config, &missing, err)) != BERTC_OK) {
+        if (missing) bertc_err_prefix(err, "%s: no model of that id at revision %s on %.*s", id, rev, (int)eplen, ep);
         goto done;
     }
-    const char *commit = fm0.commit;
-    if (repo_path(snap, sizeof snap, cache_root, id, "snapshots", commit) != 0 ||
-        bertc_path_join(tmpd, sizeof tmpd, incomplete, commit) != 0) {
+    j.commit = j.config.commit;
+    if (repo_path(j.snap, sizeof j.snap, cache_root, id, "snapshots", j.commit) != 0 ||
+        bertc_path_join(j.tmpd, sizeof j.tmpd, incomplete, j.commit) != 0) {
         rc = bertc_fail(err, BERTC_ERR_ARG, "%s: cache path too long", cache_root);
         goto done;
     }
 
-    /* 2. One download per model at a time. */
+    /* 2. One download per model at a time; the commit may be here already
+     * (under another revision, or another process just finished it). */
     if ((rc = make_dirs(locks, err)) != BERTC_OK) goto done;
     lock_fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
         rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot lock: %s", lockp, strerror(errno));
         goto done;
     }
-    if (bertc_path_join(probe, sizeof probe, snap, ".complete") == 0 && bertc_is_file(probe))
-        goto finish; /* this commit is here already (another revision, or another process) */
-    if ((rc = make_dirs(tmpd, err)) != BERTC_OK) goto done;
-    made_tmp = 1;
-    drop_other_commits(incomplete, commit);
-
-    /* 3. The files, each from the commit, checked against its metadata. */
-    for (size_t i = 0; i < sizeof hub_files / sizeof hub_files[0]; i++) {
-        const hub_file *hf = &hub_files[i];
-        file_meta fm = fm0;
-        if ((size_t)snprintf(url, sizeof url, "%.*s/%s/resolve/%s/%s", (int)eplen, ep, id, commit, hf->file) >=
-            sizeof url) {
-            rc = bertc_fail(err, BERTC_ERR_ARG, "%s: URL too long", id);
-            goto done;
-        }
-        if (i > 0 && (rc = head_file(c, url, hf->file, authp, opts, &fm, &missing, err)) != BERTC_OK) {
-            if (missing && hf->optional) {
-                rc = BERTC_OK;
-                if (err) err->code = BERTC_OK, err->msg[0] = '\0';
-                continue;
-            }
-            if (missing) bertc_err_prefix(err, "%s: %s is required", id, hf->file);
-            goto done;
-        }
-        if (strcmp(fm.commit, commit)) {
-            rc = bertc_fail(err, BERTC_ERR_IO, "%s: %s answered for commit %s, not %s", url, hf->file, fm.commit,
-                            commit);
-            goto done;
-        }
-        rc = fetch_file(c, id, url, tmpd, hf->file, &fm, hf->max_bytes, authp, opts, err);
-        if (rc != BERTC_OK) {
-            if (rc == BERTC_ERR_NOTFOUND) bertc_err_prefix(err, "%s: %s is required", id, hf->file);
-            goto done;
-        }
+    if (bertc_path_join(probe, sizeof probe, j.snap, ".complete") != 0 || !bertc_is_file(probe)) {
+        /* 3. The files into .incomplete/COMMIT, then one rename into snapshots/. */
+        if ((rc = make_dirs(j.tmpd, err)) != BERTC_OK) goto done;
+        made_tmp = 1;
+        drop_other_commits(incomplete, j.commit);
+        if ((rc = fetch_all(&j, err)) != BERTC_OK || (rc = install(&j, err)) != BERTC_OK) goto done;
+        made_tmp = 0;
+        rmdir(incomplete);
     }
-    if ((rc = validate(tmpd, err)) != BERTC_OK) goto done;
-
-    /* 4. Complete: marker, then one rename into snapshots/. */
-    int fd;
-    if (bertc_path_join(probe, sizeof probe, tmpd, ".complete") != 0 ||
-        (fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
-        rc = bertc_fail(err, BERTC_ERR_IO, "%s: cannot create: %s", probe, strerror(errno));
-        goto done;
-    }
-    close(fd);
-    char snaps[PATH_MAX];
-    if ((rc = bertc_fsync_dir(tmpd, err)) != BERTC_OK ||
-        (rc = repo_path(snaps, sizeof snaps, cache_root, id, "snapshots", NULL) ? bertc_fail(err, BERTC_ERR_ARG, "path too long") : BERTC_OK) != BERTC_OK ||
-        (rc = make_dirs(snaps, err)) != BERTC_OK)
-        goto done;
-    if (rename(tmpd, snap) != 0) {
-        rc = bertc_fail(err, BERTC_ERR_IO, "cannot rename %s to %s: %s", tmpd, snap, strerror(errno));
-        goto done;
-    }
-    made_tmp = 0;
-    rmdir(incomplete);
-    if ((rc = bertc_fsync_dir(snaps, err)) != BERTC_OK) goto done;
-finish:
-    if (strcmp(rev, commit) && (rc = write_ref(cache_root, id, rev, commit, err)) != BERTC_OK) goto done;
-    if ((size_t)snprintf(out, cap, "%s", snap) >= cap) rc = bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", snap);
+    if (strcmp(rev, j.commit) && (rc = write_ref(cache_root, id, rev, j.commit, err)) != BERTC_OK) goto done;
+    if ((size_t)snprintf(out, cap, "%s", j.snap) >= cap) rc = bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", j.snap);
 done:
     /* A transfer error keeps the download to resume; anything else that failed
      * (corrupt file, failed validation, a required file missing) keeps nothing. */
     if (rc != BERTC_OK && rc != BERTC_ERR_IO && made_tmp) {
-        bertc_rmtree(tmpd);
+        bertc_rmtree(j.tmpd);
         prune_empty(cache_root, id);
     }
     if (lock_fd >= 0) close(lock_fd);
-    curl_easy_cleanup(c);
+    curl_easy_cleanup(j.c);
     return rc;
 }

@@ -2,7 +2,8 @@
 # setup.sh: installs what bertc's build, tests and demo need, idempotently.
 #   tools/setup.sh apt      Debian packages (build and run: BLAS, utf8proc, cJSON, ...)
 #   tools/setup.sh python   the reference stack for fixtures and benchmarks (never needed by bertc itself)
-#   tools/setup.sh model    the embedded default model all-MiniLM-L6-v2 into the bertc cache
+#   tools/setup.sh model    the embedded default model all-MiniLM-L6-v2 into the bertc cache, with its
+#                           Hub id sentence-transformers/all-MiniLM-L6-v2 as an alias (docs/models.md)
 #   tools/setup.sh all      all three
 # Each step checks first and does nothing when its work is already done.
 set -euo pipefail

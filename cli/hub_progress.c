@@ -53,6 +53,7 @@ static void draw(void *ctx, const char *name, const char *file, uint64_t done, u
 }
 
 __attribute__((constructor)) static void install_hub_progress(void) {
+    hub_set_downloads(1); /* the command line may fetch Hub ids (HF_HUB_OFFLINE=1 stops it) */
     const char *off = getenv("HF_HUB_DISABLE_PROGRESS_BARS");
     if (isatty(STDERR_FILENO) && !(off && *off && strcmp(off, "0"))) hub_set_progress(draw, NULL);
 }

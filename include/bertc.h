@@ -78,7 +78,8 @@ BERTC_API const char *bertc_status_name(int code);
 BERTC_API const char *bertc_version(void);
 
 /* A loaded model ready to classify text: a Hugging Face model folder (or a name
- * in ~/.cache/bertc/models), its tokenizer and an inference arena for one batch.
+ * in ~/.cache/bertc/models, resolved as docs/models.md says; bertc_open never
+ * downloads), its tokenizer and an inference arena for one batch.
  * Not thread-safe: use one per thread. */
 typedef struct bertc_classifier bertc_classifier;
 
@@ -87,6 +88,8 @@ typedef struct bertc_options {
     int max_length;         /* tokens per sequence incl. [CLS]/[SEP]; 0 = the model's maximum */
     int truncation;         /* 0 head (transformers), 1 tail, 2 head+tail (first 128 + last max_length-130) */
     int pad_to_max_length;  /* 1: pad every batch to max_length (padding="max_length") */
+    int allow_download;     /* 1: a Hub id missing from the cache may be downloaded (docs/models.md);
+                               0: folders and the cache only, no network I/O (and the default) */
 } bertc_options;
 
 /* Opens a model. opts NULL = the defaults above. A folder without a trained

@@ -37,6 +37,7 @@ int bertc_open(bertc_classifier **out, const char *model, const bertc_options *o
         o.max_length = opts->max_length;
         o.trunc = (bert_trunc)opts->truncation;
         o.pad_to_max = opts->pad_to_max_length != 0;
+        o.allow_download = opts->allow_download != 0;
     }
     return bertc_classifier_open(out, model, &o, err);
 }

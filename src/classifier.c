@@ -1,5 +1,6 @@
 /* classifier.c: load once, classify in batches. */
 #include "classifier.h"
+#include "hub.h"
 #include "ops_bf16.h"
 #include "longtext.h"
 
@@ -14,6 +15,7 @@ void bertc_classifier_opts_default(bertc_classifier_opts *o) {
     o->trunc = BERT_TRUNC_HEAD;
     o->seed = 42;
     o->task = -1;
+    o->allow_download = hub_downloads_allowed();
 }
 
 void bertc_classifier_free(bertc_classifier *c) {
@@ -48,6 +50,7 @@ int bertc_classifier_open(bertc_classifier **out, const char *model, const bertc
     hf_load_opts_default(&lo);
     lo.seed = o->seed;
     lo.task = o->task;
+    lo.allow_download = o->allow_download;
     int rc = hf_model_load(&c->hf, model, &lo, err);
     if (rc == BERTC_OK) rc = hf_model_tokenizer(&c->tok, &c->hf, err);
     if (rc == BERTC_OK && bert_tokenizer_vocab_size(c->tok) > c->hf.cfg.vocab_size)

@@ -38,6 +38,8 @@ typedef struct bertc_classifier_opts {
     int task;            /* -1 (default): the head config.json's architectures names; a
                             BERT_TASK_* gives a bare encoder (or another task's folder) a
                             new head of that task (hf_load_opts.task) */
+    int allow_download;  /* 1: a Hub id missing from the cache may be downloaded (hfmodel.h
+                            hf_model_find); default hub_downloads_allowed(), 0 in the library */
 } bertc_classifier_opts;
 
 void bertc_classifier_opts_default(bertc_classifier_opts *o);

@@ -34,6 +34,7 @@ void hf_load_opts_default(hf_load_opts *o) {
     o->task = -1;
     o->labels = NULL;
     o->seed = 42;
+    o->allow_download = hub_downloads_allowed();
 }
 
 /* BertTokenizerFast's defaults (the same as bert_tokenizer_opts_default). */
@@ -953,7 +954,7 @@ int hf_model_load(hf_model *m, const char *name_or_path, const hf_load_opts *opt
         return bertc_fail(err, BERTC_ERR_ARG, "num_labels: must be -1 (keep) or 1..%d (got %d)", BERT_MAX_LABELS,
                           opts->num_labels);
     char dir[PATH_MAX], path[PATH_MAX];
-    int rc = hf_model_resolve(name_or_path, dir, sizeof dir, err);
+    int rc = hf_model_find(name_or_path, opts->allow_download, dir, sizeof dir, err);
     if (rc != BERTC_OK) return rc;
     const hf_arch *arch = NULL;
     st_file *f = NULL;
@@ -1007,61 +1008,81 @@ int hf_tokenizer_load(bert_tokenizer **out, const char *name_or_path, bertc_err 
 
 /* ---- Resolving names ---- */
 
-/* The seam for Hub downloads (hub.h): fetches NAME into cache_dir/NAME unless
- * HF_HUB_OFFLINE is set or NAME cannot be a Hub id. BERTC_ERR_NOTFOUND means
- * "not available" (offline, unreachable, 404); other codes are download errors
- * whose message stands on its own. */
-static int hub_fetch(const char *name, const char *cache_dir, bertc_err *err) {
-    if (hub_offline()) return bertc_fail(err, BERTC_ERR_NOTFOUND, "HF_HUB_OFFLINE is set, no download tried");
-    if (!hub_valid_name(name)) return bertc_fail(err, BERTC_ERR_NOTFOUND, "not a Hub model id");
-    hub_opts o;
-    hub_opts_default(&o);
-    return hub_download(name, cache_dir, &o, err);
+/* The local name that CACHE/aliases.json gives Hub id `id`, into out; 0 when none.
+ * The file is an object of strings, {"owner/name": "NAME"}, written by
+ * tools/setup.sh so that a model installed under a local name also answers to
+ * its Hub id (all-MiniLM-L6-v2 for sentence-transformers/all-MiniLM-L6-v2). */
+static int alias_for(const char *root, const char *id, char *out, size_t cap) {
+    char path[PATH_MAX], *text = NULL;
+    size_t len;
+    bertc_err e = {0};
+    if (bertc_path_join(path, sizeof path, root, "aliases.json") != 0 || !bertc_is_file(path) ||
+        bertc_read_file(path, 1u << 20, &text, &len, &e) != BERTC_OK)
+        return 0;
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free(text);
+    const cJSON *v = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, id) : NULL;
+    int ok = cJSON_IsString(v) && hub_valid_name(v->valuestring) && !strchr(v->valuestring, '/') &&
+             (size_t)snprintf(out, cap, "%s", v->valuestring) < cap;
+    cJSON_Delete(j);
+    return ok;
 }
 
-/* 1 if root/NAME/config.json exists for one of the two names (copied into out). */
-static int find_in_cache(char *out, size_t cap, const char *root, const char *name, const char *base) {
-    const char *tries[2] = {name, base};
+/* 1 when root/name/config.json exists (the folder into out). */
+static int local_model(const char *root, const char *name, char *out, size_t cap) {
     char cand[PATH_MAX], cfgp[PATH_MAX];
-    for (int i = 0; i < 2; i++) {
-        if (!tries[i] || !*tries[i] || strstr(tries[i], "..")) continue;
-        if (bertc_path_join(cand, sizeof cand, root, tries[i]) != 0 ||
-            bertc_path_join(cfgp, sizeof cfgp, cand, "config.json") != 0)
-            continue;
-        if (bertc_is_file(cfgp) && (size_t)snprintf(out, cap, "%s", cand) < cap) return 1;
+    if (bertc_path_join(cand, sizeof cand, root, name) != 0 || bertc_path_join(cfgp, sizeof cfgp, cand, "config.json") != 0 ||
+        !bertc_is_file(cfgp))
+        return 0;
+    return (size_t)snprintf(out, cap, "%s", cand) < cap;
+}
+
+int hf_model_find(const char *name_or_path, int allow_download, char *out, size_t cap, bertc_err *err) {
+    const char *s = name_or_path;
+    if (!s || !*s) return bertc_fail(err, BERTC_ERR_ARG, "model: empty name or path");
+    if (bertc_is_dir(s)) {
+        if ((size_t)snprintf(out, cap, "%s", s) >= cap) return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", s);
+        return BERTC_OK;
     }
-    return 0;
+    /* A path, not a Hub id: neither the cache nor the network is asked. Like
+     * transformers, "a/b" is a Hub id unless it cannot be one; unlike it, an
+     * "a/b" whose "a" is an existing folder is taken as a missing path. */
+    const char *slash = strchr(s, '/');
+    char first[PATH_MAX];
+    int first_is_dir = slash && (size_t)(slash - s) < sizeof first &&
+                       (snprintf(first, sizeof first, "%.*s", (int)(slash - s), s), bertc_is_dir(first));
+    if (!hub_valid_name(s) || first_is_dir)
+        return bertc_fail(err, BERTC_ERR_NOTFOUND, "model \"%s\": no such folder%s", s,
+                          first_is_dir ? "" : " (and not a Hub id: owner/name of letters, digits, '.', '_', '-')");
+    char root[PATH_MAX], local[256], repo[PATH_MAX];
+    if (hub_cache_root(root, sizeof root) != 0) return bertc_fail(err, BERTC_ERR_ARG, "model cache path too long");
+    /* A local name (one part): the folder a tool installed as CACHE/NAME. */
+    if (!slash && local_model(root, s, out, cap)) return BERTC_OK;
+    /* A Hub id a local name stands for (CACHE/aliases.json). */
+    if (alias_for(root, s, local, sizeof local) && local_model(root, local, out, cap)) return BERTC_OK;
+    /* The Hub id under its full id and revision (main). */
+    if (hub_cache_find(s, NULL, root, out, cap)) return BERTC_OK;
+    int rn = slash ? snprintf(repo, sizeof repo, "%s/models--%.*s--%s", root, (int)(slash - s), s, slash + 1)
+                   : snprintf(repo, sizeof repo, "%s/models--%s", root, s);
+    if (rn < 0 || (size_t)rn >= sizeof repo) memcpy(repo, "(path too long)", 16);
+    if (!allow_download || hub_offline())
+        return bertc_fail(err, BERTC_ERR_NOTFOUND,
+                          "model \"%s\": no such folder, and the Hub id is not in the cache (%s); %s "
+                          "(tools/setup.sh model installs the default all-MiniLM-L6-v2)",
+                          s, repo,
+                          hub_offline() ? "HF_HUB_OFFLINE is set, no download tried"
+                                        : "downloads are off for this caller (allow_download)");
+    hub_opts o;
+    hub_opts_default(&o);
+    bertc_err e2 = {0};
+    int rc = hub_download(s, root, &o, out, cap, &e2);
+    if (rc == BERTC_OK) return BERTC_OK;
+    if (rc == BERTC_ERR_NOTFOUND) return bertc_fail(err, rc, "model \"%s\": no such folder, and %s", s, e2.msg);
+    return bertc_fail(err, rc, "model \"%s\": %s", s, e2.msg);
 }
 
 int hf_model_resolve(const char *name_or_path, char *out, size_t cap, bertc_err *err) {
-    if (!name_or_path || !*name_or_path) return bertc_fail(err, BERTC_ERR_ARG, "model: empty name or path");
-    if (bertc_is_dir(name_or_path)) {
-        if ((size_t)snprintf(out, cap, "%s", name_or_path) >= cap)
-            return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", name_or_path);
-        return BERTC_OK;
-    }
-    char root[PATH_MAX], cand[PATH_MAX];
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg) snprintf(root, sizeof root, "%s/bertc/models", xdg);
-    else snprintf(root, sizeof root, "%s/.cache/bertc/models", home && *home ? home : ".");
-    /* "owner/name" Hub ids are looked up as given, then by their last part. */
-    const char *base = strrchr(name_or_path, '/');
-    int is_path = name_or_path[0] == '/' || name_or_path[0] == '.';
-    bertc_err hub_err = {0};
-    if (!is_path) {
-        if (find_in_cache(out, cap, root, name_or_path, base ? base + 1 : NULL)) return BERTC_OK;
-        int hrc = hub_fetch(name_or_path, root, &hub_err);
-        if (hrc == BERTC_OK && find_in_cache(out, cap, root, name_or_path, base ? base + 1 : NULL))
-            return BERTC_OK;
-        if (hrc != BERTC_OK && hrc != BERTC_ERR_NOTFOUND)
-            return bertc_fail(err, hrc, "model \"%s\": %s", name_or_path, hub_err.msg);
-    }
-    if (bertc_path_join(cand, sizeof cand, root, base && !is_path ? base + 1 : name_or_path) != 0)
-        memcpy(cand, "(cache path too long)", 22);
-    return bertc_fail(err, BERTC_ERR_NOTFOUND,
-                      "model \"%s\" not found: it is not a folder, and %s/config.json does not exist "
-                      "(run tools/setup.sh model for the default all-MiniLM-L6-v2, or pass a model folder)%s%s",
-                      name_or_path, cand, hub_err.msg[0] ? "; download: " : "", hub_err.msg);
+    return hf_model_find(name_or_path, hub_downloads_allowed(), out, cap, err);
 }
 
 /* ---- Saving ---- */

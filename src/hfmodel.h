@@ -35,6 +35,8 @@ typedef struct hf_load_opts {
                              for another task then gets a new head of this one */
     char **labels;        /* optional label names for a new head (num_labels of them), or NULL */
     uint64_t seed;        /* seeds a new classifier head (normal(0, initializer_range)) */
+    int allow_download;   /* 1: a Hub id missing from the cache may be downloaded (hub.h);
+                             default hub_downloads_allowed(): 0 in the library, 1 in the CLI */
 } hf_load_opts;
 /* Details of the contract above, as hfmodel.c implements it:
  * - Labels: with labels != NULL and num_labels > 0 the names are used (new head
@@ -97,8 +99,23 @@ int hf_model_tokenizer(bert_tokenizer **out, const hf_model *m, bertc_err *err);
  * when neither exists. */
 int hf_vocab_path(char *out, size_t cap, const char *dir, bertc_err *err);
 
-/* Resolves a folder path, or a name in ${XDG_CACHE_HOME:-~/.cache}/bertc/models/NAME,
- * into out (capacity cap). BERTC_ERR_NOTFOUND names what was tried. */
+/* Finds the model folder name_or_path names, into out (capacity cap), as
+ * transformers resolves from_pretrained's argument (docs/models.md):
+ *   1. an existing folder is used as it is;
+ *   2. anything that cannot be a Hub id ("owner/name" or "name", hub_valid_name),
+ *      or whose first part is an existing folder ("models/bert-base" with a
+ *      models/ here), is a missing path: "no such folder", nothing else tried;
+ *   3. a bare NAME installed as CACHE/NAME (tools/setup.sh: all-MiniLM-L6-v2);
+ *   4. a Hub id that CACHE/aliases.json maps to such a local NAME;
+ *   5. the Hub id in the cache under its full id at revision main
+ *      (CACHE/models--OWNER--NAME/snapshots/(refs/main));
+ *   6. a download (hub_download) when allow_download is 1 and HF_HUB_OFFLINE
+ *      is not set.
+ * Never by a last path component: "owner/name" is never a cached "name".
+ * BERTC_ERR_NOTFOUND names what was tried; download errors keep their codes. */
+int hf_model_find(const char *name_or_path, int allow_download, char *out, size_t cap, bertc_err *err);
+
+/* hf_model_find with the process default for downloads (hub_downloads_allowed). */
 int hf_model_resolve(const char *name_or_path, char *out, size_t cap, bertc_err *err);
 
 /* Writes the model as a Hugging Face BertForSequenceClassification (or, for

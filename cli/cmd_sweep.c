@@ -51,6 +51,22 @@ typedef struct sweep {
     int nseeds;
 } sweep;
 
+/* SIGINT/SIGTERM: passed on to the running trial, which checkpoints and exits;
+ * the sweep then exits too (--resume continues). */
+static volatile sig_atomic_t sweep_stop;
+static volatile pid_t child_pid;
+
+static void on_signal(int sig) {
+    sweep_stop = sig;
+    if (child_pid > 0) kill(child_pid, sig);
+}
+
+static void stop_if_asked(const sweep *s) {
+    if (!sweep_stop) return;
+    fprintf(stderr, "bertc sweep: interrupted; continue with the same flags and --resume (%s)\n", s->out);
+    exit(128 + sweep_stop);
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -117,11 +133,13 @@ static int run_trial(sweep *s, int i, int stop_epoch) {
         execv("/proc/self/exe", argv);
         _exit(127);
     }
+    child_pid = pid;
     s->runs++;
     free(argv);
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
+    child_pid = 0;
     if (WIFEXITED(st)) return WEXITSTATUS(st);
     return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
@@ -206,9 +224,11 @@ static int ensure_epoch(sweep *s, int i, int ep, double *score) {
     /* there already (its log has the evaluation; the last epoch also its run.json): not run again */
     if ((ep < s->epochs[i] || bertc_is_file(done)) && trial_score(s, dir, ep, score, &err) == BERTC_OK)
         return 0;
+    stop_if_asked(s);
     if (over_budget(s)) return 1;
     fprintf(stderr, "trial %d: training to epoch %d of %d (%s/trial-%d.log)\n", i, ep, s->epochs[i], s->out, i);
     int rc = run_trial(s, i, ep < s->epochs[i] ? ep : 0);
+    stop_if_asked(s);
     if (rc == 2) cli_die(2, "trial %d: bertc train refused its flags; see %s/trial-%d.log", i, s->out, i);
     if (rc != 0) {
         fprintf(stderr, "trial %d: bertc train exited with %d; see %s/trial-%d.log\n", i, rc, s->out, i);
@@ -423,6 +443,12 @@ int cmd_sweep(int argc, char **argv) {
     fprintf(stderr, "sweep: %d trials, %s search, scored on %s (%s is better)%s\n", s.n, names[search], s.metric,
             s.lower_better ? "lower" : "higher", s.budget_s > 0 ? ", with a time budget" : "");
 
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     s.t0 = now_s();
     if (search == BERTC_SEARCH_HALVING) run_halving(&s);
     else run_plain(&s);

@@ -25,7 +25,7 @@ PKGS    := cairo
 WARN    := -Wall -Wextra -Werror -Wno-error=deprecated-declarations
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -g $(OPT) $(SAN) $(PIC) -fopenmp -fno-math-errno $(WARN) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz \
+LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz -lwordnet \
            $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 LDFLAGS := -fopenmp $(SAN)
 

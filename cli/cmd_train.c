@@ -14,6 +14,7 @@
 
 #include "../src/longtext.h"
 #include "../src/optim.h"
+#include "../src/experiment.h"
 #include "../src/train.h"
 #include "commands.h"
 #include "flags.h"
@@ -49,6 +50,8 @@ static void on_signal(int sig) {
 typedef struct progress {
     int tty;
     int bar_shown;
+    double stop_at_epoch; /* > 0: ask for a stop after the evaluation at this epoch (sweeps) */
+    int stopped_at_epoch; /* set when that stop was asked */
 } progress;
 
 static void fmt_time(char *buf, size_t cap, double s) {
@@ -94,6 +97,10 @@ static void on_event(const bertc_train_event *e, void *user) {
         else
             fprintf(stderr, "eval at step %ld (epoch %.2f): loss %.4f  accuracy %.4f  f1 %.4f\n", e->step, e->epoch,
                     e->eval_loss, e->eval_accuracy, e->eval_f1);
+        if (p->stop_at_epoch > 0 && e->epoch >= p->stop_at_epoch - 1e-9 && e->step < e->total_steps && !stop_signal) {
+            p->stopped_at_epoch = 1;
+            stop_signal = -1; /* not a signal: the trainer checkpoints and returns as for one */
+        }
         return;
     case BERTC_TRAIN_SAVE:
         end_bar(p);
@@ -108,6 +115,55 @@ static void on_event(const bertc_train_event *e, void *user) {
         end_bar(p);
         fprintf(stderr, "%s\n", e->msg);
     }
+}
+
+/* 1 when the last train_once stopped at --stop-at-epoch (the run continues later). */
+static int last_stopped;
+
+/* One training run with o; prints its JSON line. Returns the exit status. */
+static int train_once(const bertc_train_opts *o, double stop_at) {
+    progress p = {isatty(2), 0, stop_at, 0};
+    bertc_train_callbacks cb = {on_event, &p};
+    bertc_train_stats res;
+    bertc_err err = {0};
+    int rc = bertc_train_run(o, &cb, &res, &err);
+    end_bar(&p);
+    last_stopped = rc == BERTC_ERR_INTERRUPTED && p.stopped_at_epoch;
+    if (rc == BERTC_ERR_INTERRUPTED && p.stopped_at_epoch) {
+        stop_signal = 0;
+        fprintf(stderr, "stopped after the evaluation at epoch %g (--stop-at-epoch); continue with --resume latest\n", stop_at);
+        printf("{\"stopped_at_epoch\": %g, \"steps\": %ld}\n", stop_at, res.steps);
+        fflush(stdout);
+        return 0;
+    }
+    if (rc == BERTC_ERR_INTERRUPTED) {
+        fprintf(stderr, "bertc train: %s\n", err.msg);
+        return 128 + (stop_signal ? (int)stop_signal : SIGINT);
+    }
+    if (rc != BERTC_OK) {
+        fprintf(stderr, "bertc train: %s\n", err.msg);
+        return rc == BERTC_ERR_ARG ? 2 : 1;
+    }
+    printf("{\"steps\": %ld, \"wall_seconds\": %.3f, \"train_samples_per_second\": %.3f", res.steps, res.wall_seconds,
+           res.train_samples_per_second);
+    if (res.has_eval)
+        printf(", \"eval_loss\": %.6f, \"eval_accuracy\": %.6f, \"eval_f1\": %.6f", res.eval_loss, res.eval_accuracy,
+               res.eval_f1);
+    if (res.has_best) printf(", \"best_metric\": %.6f, \"best_step\": %ld", res.best_metric, res.best_step);
+    /* the path as a JSON string: quotes, backslashes and control bytes escaped */
+    size_t cap = strlen(o->out) + sizeof "/model";
+    char *model_dir = malloc(cap);
+    if (!model_dir) cli_die(1, "out of memory");
+    snprintf(model_dir, cap, "%s/model", o->out);
+    cJSON *js = cJSON_CreateString(model_dir);
+    free(model_dir);
+    char *quoted = js ? cJSON_PrintUnformatted(js) : NULL;
+    cJSON_Delete(js);
+    if (!quoted) cli_die(1, "out of memory");
+    printf(", \"model\": %s}\n", quoted);
+    free(quoted);
+    fflush(stdout);
+    return 0;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -125,6 +181,7 @@ int cmd_train(int argc, char **argv) {
         {"train-limit", "0", "keep the first N training examples after a seeded shuffle (0 = all)", 0, 0, 0},
         {"eval-limit", "0", "keep the first N evaluation examples after a seeded shuffle (0 = all)", 0, 0, 0},
         {"validation-split", "0", "carve this fraction of the training data out as evaluation data", 0, 0, 0},
+        {"augment", NULL, "EDA augmentation of the training texts: eda or eda:alpha=0.1,n=4 (keys alpha, alpha_sr, alpha_ri, alpha_rs, p_rd, n, seed; see bertc augment)", 0, 0, 0},
         {"max-length", "128", "tokens per text, [CLS]/[SEP] included (question answering: 384, a window)", 0, 0, 0},
         {"truncation", "head", "head|tail|head+tail", 0, 0, 0},
         {"pad-to-max-length", NULL, "pad every batch to --max-length (default: to the batch's longest)", CLI_BOOL, 0, 0},
@@ -145,6 +202,8 @@ int cmd_train(int argc, char **argv) {
         {"warmup-steps", "-1", "warmup steps; overrides --warmup-ratio when >= 0", 0, 0, 0},
         {"class-weights", NULL, "weighted loss: auto (n / (labels * count)) or w1,w2,...", 0, 0, 0},
         {"seed", "42", "seeds the new head, dropout, shuffles and batch order", 0, 0, 0},
+        {"seeds", NULL, "repeat the run under each seed, '42,43,44': OUT/seed-S/ each, OUT/seeds.json with mean and sample std (ddof 1)", 0, 0, 0},
+        {"stop-at-epoch", "0", "checkpoint and stop after the evaluation at this epoch, to be continued with --resume latest (sweeps use it; 0 = off)", 0, 0, 0},
         {"logging-steps", "100", "append the mean loss to log.jsonl every N steps (0 = never)", 0, 0, 0},
         {"eval-strategy", "epoch", "evaluate: epoch|steps|no", 0, 0, 0},
         {"eval-steps", "0", "with --eval-strategy steps: every N steps (0 = --logging-steps)", 0, 0, 0},
@@ -193,6 +252,7 @@ int cmd_train(int argc, char **argv) {
     o.train_limit = tl > 0 ? tl : -1;
     o.eval_limit = el > 0 ? el : -1;
     o.validation_split = cli_float(fl, "validation-split", 0, 0.999999);
+    o.augment = cli_str(fl, "augment");
     o.max_length = (int)cli_int(fl, "max-length", 2, 1 << 16);
     o.truncation = cli_truncation(cli_str(fl, "truncation"));
     o.pad_to_max_length = cli_bool(fl, "pad-to-max-length");
@@ -265,37 +325,58 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     o.stop = &stop_signal;
+    double stop_at = (double)cli_int(fl, "stop-at-epoch", 0, 1000000);
 
-    progress p = {isatty(2), 0};
-    bertc_train_callbacks cb = {on_event, &p};
-    bertc_train_stats res;
-    int rc = bertc_train_run(&o, &cb, &res, &err);
-    end_bar(&p);
-    if (rc == BERTC_ERR_INTERRUPTED) {
-        fprintf(stderr, "bertc train: %s\n", err.msg);
-        return 128 + (stop_signal ? (int)stop_signal : SIGINT);
+    const char *seeds_list = cli_str(fl, "seeds");
+    if (!seeds_list) return train_once(&o, stop_at);
+    if (cli_given(fl, "seed")) cli_die(2, "--seeds: conflicts with --seed (give the seeds in --seeds)");
+    uint64_t *seeds;
+    int ns;
+    if (bertc_seeds_parse(seeds_list, &seeds, &ns, &err)) cli_die(2, "--seeds: %s", err.msg);
+    cli_mkdir(o.out);
+    const char *base = o.out;
+    int stopped = 0;
+    for (int i = 0; i < ns; i++) {
+        char dir[4096];
+        if (bertc_seed_dir(dir, sizeof dir, base, seeds[i])) cli_die(2, "--out: path too long");
+        char done[4200];
+        snprintf(done, sizeof done, "%s/run.json", dir);
+        if (o.resume && bertc_is_file(done)) {
+            fprintf(stderr, "seed %llu: finished earlier (%s), kept\n", (unsigned long long)seeds[i], done);
+            continue;
+        }
+        fprintf(stderr, "seed %llu (%d of %d): %s\n", (unsigned long long)seeds[i], i + 1, ns, dir);
+        o.seed = seeds[i];
+        o.out = dir;
+        int rc = train_once(&o, stop_at);
+        if (rc != 0) {
+            free(seeds);
+            return rc;
+        }
+        stopped |= last_stopped;
     }
-    if (rc != BERTC_OK) {
-        fprintf(stderr, "bertc train: %s\n", err.msg);
-        return rc == BERTC_ERR_ARG ? 2 : 1;
+    if (stopped) { /* --stop-at-epoch: every seed paused; seeds.json comes when they finish */
+        free(seeds);
+        fprintf(stderr, "every seed stopped at epoch %g (--stop-at-epoch); continue with --resume latest\n", stop_at);
+        return 0;
     }
-    printf("{\"steps\": %ld, \"wall_seconds\": %.3f, \"train_samples_per_second\": %.3f", res.steps, res.wall_seconds,
-           res.train_samples_per_second);
-    if (res.has_eval)
-        printf(", \"eval_loss\": %.6f, \"eval_accuracy\": %.6f, \"eval_f1\": %.6f", res.eval_loss, res.eval_accuracy,
-               res.eval_f1);
-    if (res.has_best) printf(", \"best_metric\": %.6f, \"best_step\": %ld", res.best_metric, res.best_step);
-    /* the path as a JSON string: quotes, backslashes and control bytes escaped */
-    size_t cap = strlen(o.out) + sizeof "/model";
-    char *model_dir = malloc(cap);
-    if (!model_dir) cli_die(1, "out of memory");
-    snprintf(model_dir, cap, "%s/model", o.out);
-    cJSON *js = cJSON_CreateString(model_dir);
-    free(model_dir);
-    char *quoted = js ? cJSON_PrintUnformatted(js) : NULL;
-    cJSON_Delete(js);
-    if (!quoted) cli_die(1, "out of memory");
-    printf(", \"model\": %s}\n", quoted);
-    free(quoted);
+    cJSON *sum = NULL;
+    if (bertc_seeds_summary(base, seeds, ns, &sum, &err)) {
+        free(seeds);
+        cli_die(1, "--seeds: %s", err.msg);
+    }
+    free(seeds);
+    cJSON *mean = cJSON_GetObjectItemCaseSensitive(sum, "mean"), *sd = cJSON_GetObjectItemCaseSensitive(sum, "std");
+    fprintf(stderr, "over %d seeds (mean +- sample standard deviation, ddof 1):\n", ns);
+    for (cJSON *m = mean ? mean->child : NULL; m; m = m->next) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(sd, m->string);
+        if (cJSON_IsNumber(v)) fprintf(stderr, "  %-26s %.6f +- %.6f\n", m->string, m->valuedouble, v->valuedouble);
+        else fprintf(stderr, "  %-26s %.6f\n", m->string, m->valuedouble);
+    }
+    char *line = cJSON_PrintUnformatted(sum);
+    if (line) printf("%s\n", line);
+    free(line);
+    cJSON_Delete(sum);
+    fprintf(stderr, "wrote %s/seeds.json\n", base);
     return 0;
 }

@@ -14,6 +14,8 @@ int cmd_eval(int argc, char **argv);
 int cmd_attention(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_augment(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 /* token classification (cmd_token.c) and question answering (cmd_qa.c) */
 int cmd_predict_token(int argc, char **argv);
 int cmd_eval_token(int argc, char **argv);

@@ -21,6 +21,8 @@ static const command commands[] = {
     {"data", cmd_data, "a data set's labels, sample texts and lengths in tokens (data.json)"},
     {"eval", cmd_eval, "accuracy, classification report, confusion matrix and loss on a data set"},
     {"attention", cmd_attention, "one layer's attention for a text as a heatmap PNG and JSON"},
+    {"sweep", cmd_sweep, "search training settings: grid, random or successive halving; resumable; keeps the best model"},
+    {"augment", cmd_augment, "EDA text augmentation of a labelled data set (WordNet synonyms, insert, swap, delete)"},
     {"report", cmd_report, "write RUN_DIR/report.html from a run directory"},
     {"serve", cmd_serve, "serve a model over HTTP: POST /predict with dynamic batching"},
     {NULL, NULL, NULL},

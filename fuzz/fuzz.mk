@@ -13,7 +13,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
                 -Wall -Wextra -Werror -Wno-unknown-pragmas -Wno-error=deprecated-declarations \
                 -Ifuzz/shim -Isrc $(shell pkg-config --cflags cairo 2>/dev/null)
-FUZZ_LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz \
+FUZZ_LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz -lwordnet \
                 $(shell pkg-config --libs cairo 2>/dev/null) -lm -lpthread
 FUZZ_SRC     := $(wildcard src/*.c src/tasks/*.c)
 FUZZ_OBJ     := $(FUZZ_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)

@@ -1156,14 +1156,15 @@ int bertc_data_check_classes(const bertc_dataset *ds, bertc_err *err) {
 
 /* ---------------------------------------------------------------- shuffle, limit, split */
 
-/* out = the examples src->ex[idx[0..m)] with their own compact copy of the texts
- * (one block) and of src's labels and path. */
-static int subset_copy(bertc_dataset *out, const bertc_dataset *src, const int *idx, int m, bertc_err *err) {
+/* out = the examples exs[idx[0..m)] (exs[0..m) when idx is NULL) with their own
+ * compact copy of the texts (one block) and of src's labels, path and format. */
+static int examples_copy(bertc_dataset *out, const bertc_dataset *src, const bertc_example *exs, const int *idx,
+                         int m, bertc_err *err) {
     const char *path = src->path ? src->path : "data";
     memset(out, 0, sizeof *out);
     size_t bytes = 1;
     for (int i = 0; i < m; i++) {
-        const bertc_example *e = &src->ex[idx[i]];
+        const bertc_example *e = &exs[idx ? idx[i] : i];
         bytes += e->len + 1 + (e->pair ? e->pair_len + 1 : 0);
     }
     out->pool = calloc(1, sizeof *out->pool);
@@ -1181,7 +1182,7 @@ static int subset_copy(bertc_dataset *out, const bertc_dataset *src, const int *
     }
     if (src->multi_label) {
         size_t total = 0;
-        for (int i = 0; i < m; i++) total += (size_t)src->ex[idx[i]].num_label_ids;
+        for (int i = 0; i < m; i++) total += (size_t)exs[idx ? idx[i] : i].num_label_ids;
         out->ml_ids = malloc((total > 0 ? total : 1) * sizeof *out->ml_ids);
         if (!out->ml_ids) {
             free(out->ex);
@@ -1196,7 +1197,7 @@ static int subset_copy(bertc_dataset *out, const bertc_dataset *src, const int *
     }
     size_t mlat = 0;
     for (int i = 0; i < m; i++) {
-        bertc_example e = src->ex[idx[i]];
+        bertc_example e = exs[idx ? idx[i] : i];
         if (src->multi_label) {
             if (e.num_label_ids) memcpy(out->ml_ids + mlat, e.label_ids, (size_t)e.num_label_ids * sizeof(int));
             e.label_ids = e.num_label_ids ? out->ml_ids + mlat : NULL;
@@ -1222,6 +1223,15 @@ static int subset_copy(bertc_dataset *out, const bertc_dataset *src, const int *
     memcpy(out->format, src->format, sizeof out->format);
     memcpy(out->split, src->split, sizeof out->split);
     return BERTC_OK;
+}
+
+static int subset_copy(bertc_dataset *out, const bertc_dataset *src, const int *idx, int m, bertc_err *err) {
+    return examples_copy(out, src, src->ex, idx, m, err);
+}
+
+int bertc_data_from_examples(bertc_dataset *out, const bertc_dataset *like, const bertc_example *ex, int m,
+                             bertc_err *err) {
+    return examples_copy(out, like, ex, NULL, m, err);
 }
 
 static int *permutation(int n, uint64_t seed) {
@@ -1291,4 +1301,160 @@ void bertc_data_free(bertc_dataset *ds) {
     free(ds->path);
     pool_free(ds->pool);
     memset(ds, 0, sizeof *ds);
+}
+
+/* ---------------------------------------------------------------- writing */
+
+typedef struct wbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} wbuf;
+
+static void wb_put(wbuf *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+}
+static void wb_str(wbuf *b, const char *s) { wb_put(b, s, strlen(s)); }
+
+/* An RFC 4180 field: quoted ("" inside) when it holds the delimiter, a quote,
+ * CR or LF, as the reader above parses it. */
+static void wb_field(wbuf *b, const char *s, size_t n, char delim) {
+    int quote = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == delim || s[i] == '"' || s[i] == '\n' || s[i] == '\r') quote = 1;
+    if (!quote) {
+        wb_put(b, s, n);
+        return;
+    }
+    wb_put(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') wb_put(b, "\"", 1);
+        wb_put(b, s + i, 1);
+    }
+    wb_put(b, "\"", 1);
+}
+
+/* The label field of e: its name, or for multi-label the names joined by sep. */
+static void wb_labels(wbuf *b, const bertc_dataset *ds, const bertc_example *e, const char *sep, char delim) {
+    wbuf f = {0};
+    if (ds->multi_label) {
+        for (int k = 0; k < e->num_label_ids; k++) {
+            if (k) wb_str(&f, sep);
+            wb_str(&f, ds->labels[e->label_ids[k]]);
+        }
+    } else {
+        wb_str(&f, ds->labels[e->label]);
+    }
+    if (f.oom) b->oom = 1;
+    else wb_field(b, f.p ? f.p : "", f.n, delim);
+    free(f.p);
+}
+
+static void wb_json(wbuf *b, cJSON *j) {
+    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+    if (!s) b->oom = 1;
+    else wb_str(b, s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+static cJSON *label_json(const bertc_dataset *ds, int k) {
+    if (!ds->labels_are_ints) return cJSON_CreateString(ds->labels[k]);
+    return cJSON_CreateNumber(strtod(ds->labels[k], NULL));
+}
+
+int bertc_data_write(const bertc_dataset *ds, const char *path, const char *format, const bertc_data_opts *cols,
+                     bertc_err *err) {
+    bertc_data_opts defaults;
+    if (!cols) {
+        bertc_data_opts_default(&defaults);
+        cols = &defaults;
+    }
+    const char *fmt = format && strcmp(format, "auto") != 0 ? format : format_from_path(path);
+    if (!fmt || strcmp(fmt, "imdb") == 0)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: cannot write this format%s%s; name a .csv, .tsv, .jsonl or fastText .txt file",
+                          path, fmt ? " " : "", fmt ? fmt : "");
+    int csv = strcmp(fmt, "csv") == 0, tsv = strcmp(fmt, "tsv") == 0, jsonl = strcmp(fmt, "jsonl") == 0,
+        ft = strcmp(fmt, "fasttext") == 0;
+    if (!csv && !tsv && !jsonl && !ft)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: unknown data format %s; name it: csv, tsv, jsonl or fasttext", path, fmt);
+    const char *sep = cols->label_separator ? cols->label_separator : ",";
+    if ((csv || tsv) && ds->multi_label && !cols->label_separator)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: multi-label CSV/TSV needs a label separator (--label-separator)", path);
+    if (ft && ds->has_pair)
+        return bertc_fail(err, BERTC_ERR_ARG, "%s: fastText lines have no second text; write CSV, TSV or JSON Lines", path);
+    const char *text_col = cols->text_column ? cols->text_column : "text";
+    const char *label_col = cols->label_column ? cols->label_column : "label";
+    const char *pair_col = cols->text_pair_column ? cols->text_pair_column : "text_pair";
+    const char *prefix = cols->label_prefix ? cols->label_prefix : "__label__";
+    char delim = tsv ? '\t' : ',';
+    wbuf b = {0};
+    if (csv || tsv) {
+        wb_field(&b, text_col, strlen(text_col), delim);
+        if (ds->has_pair) {
+            wb_put(&b, &delim, 1);
+            wb_field(&b, pair_col, strlen(pair_col), delim);
+        }
+        wb_put(&b, &delim, 1);
+        wb_field(&b, label_col, strlen(label_col), delim);
+        wb_put(&b, "\n", 1);
+    }
+    for (int i = 0; i < ds->n; i++) {
+        const bertc_example *e = &ds->ex[i];
+        if (csv || tsv) {
+            wb_field(&b, e->text, e->len, delim);
+            if (ds->has_pair) {
+                wb_put(&b, &delim, 1);
+                wb_field(&b, e->pair ? e->pair : "", e->pair_len, delim);
+            }
+            wb_put(&b, &delim, 1);
+            wb_labels(&b, ds, e, sep, delim);
+        } else if (jsonl) {
+            cJSON *o = cJSON_CreateObject();
+            if (!o) b.oom = 1;
+            else {
+                cJSON_AddItemToObject(o, text_col, cJSON_CreateString(e->text));
+                if (ds->has_pair) cJSON_AddItemToObject(o, pair_col, cJSON_CreateString(e->pair ? e->pair : ""));
+                if (ds->multi_label) {
+                    cJSON *a = cJSON_CreateArray();
+                    for (int k = 0; a && k < e->num_label_ids; k++)
+                        cJSON_AddItemToArray(a, label_json(ds, e->label_ids[k]));
+                    cJSON_AddItemToObject(o, label_col, a);
+                } else {
+                    cJSON_AddItemToObject(o, label_col, label_json(ds, e->label));
+                }
+            }
+            wb_json(&b, o);
+        } else {
+            int nl = ds->multi_label ? e->num_label_ids : 1;
+            for (int k = 0; k < nl; k++) {
+                wb_str(&b, prefix);
+                wb_str(&b, ds->labels[ds->multi_label ? e->label_ids[k] : e->label]);
+                wb_put(&b, " ", 1);
+            }
+            for (size_t c = 0; c < e->len; c++) /* one example a line: line breaks become spaces */
+                wb_put(&b, e->text[c] == '\n' || e->text[c] == '\r' ? " " : e->text + c, 1);
+        }
+        wb_put(&b, "\n", 1);
+    }
+    if (b.oom) {
+        free(b.p);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory writing %d examples", path, ds->n);
+    }
+    int rc = bertc_write_file_atomic(path, b.p ? b.p : "", b.n, err);
+    free(b.p);
+    return rc;
 }

@@ -166,6 +166,22 @@ void bertc_data_multi_hot(const bertc_dataset *ds, const bertc_example *e, float
 struct cJSON;
 int bertc_jsonl_next(char **p, const char *end, long *line, struct cJSON **obj);
 
+/* out = a new data set of the examples ex[0..m) (texts and label ids copied;
+ * their texts may live anywhere) with like's label set, path and format. */
+int bertc_data_from_examples(bertc_dataset *out, const bertc_dataset *like, const bertc_example *ex, int m,
+                             bertc_err *err);
+
+/* Writes ds to path in format ("csv", "tsv", "jsonl", "fasttext"; NULL or "auto":
+ * from the path as bertc_data_load reads it) so that bertc_data_load with the
+ * same cols reads it back: CSV/TSV a header row (text column, the pair column
+ * when ds has pairs, label column) and RFC 4180 quoting where a field needs it;
+ * JSON Lines one object a line (labels as numbers when they are all integers);
+ * fastText "PREFIXlabel text" with line breaks in the text turned into spaces.
+ * Labels are written by name. Atomic (bertc_write_file_atomic): on failure the
+ * file is untouched. aclImdb folders are not written. cols may be NULL (defaults). */
+int bertc_data_write(const bertc_dataset *ds, const char *path, const char *format, const bertc_data_opts *cols,
+                     bertc_err *err);
+
 /* Frees everything ds owns and zeroes it. NULL or zeroed: nothing happens. */
 void bertc_data_free(bertc_dataset *ds);
 

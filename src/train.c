@@ -3,6 +3,7 @@
  * Sections: options; data and labels; tokenization; batch order; the step;
  * evaluation; log.jsonl; checkpoints and resume; the run. */
 #include "train.h"
+#include "augment.h"
 #include "train_task.h"
 #include "heads.h"
 #include "ops_bf16.h"
@@ -97,6 +98,15 @@ int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
         return bertc_fail(err, BERTC_ERR_ARG, "--validation-split: must be in (0, 1)");
     if (o->validation_split > 0 && o->eval)
         return bertc_fail(err, BERTC_ERR_ARG, "--validation-split: cannot be combined with --eval");
+    if (o->augment) {
+        bertc_augment_opts a;
+        bertc_augment_opts_default(&a);
+        if (bertc_augment_parse(&a, o->augment, err)) return bertc_err_prefix(err, "--augment");
+        if (a.method != BERTC_AUG_EDA)
+            return bertc_fail(err, BERTC_ERR_ARG, "--augment: contextual substitution is not built; use eda[:alpha=...,n=...]");
+        if (o->task != BERT_TASK_TEXT_CLS)
+            return bertc_fail(err, BERTC_ERR_ARG, "--augment: EDA is for text classification (it would move tags and answers)");
+    }
     if (o->train_limit == 0) return bertc_fail(err, BERTC_ERR_ARG, "--train-limit: must be at least 1");
     if (o->eval_limit == 0) return bertc_fail(err, BERTC_ERR_ARG, "--eval-limit: must be at least 1");
     if (o->logging_steps < 0) return bertc_fail(err, BERTC_ERR_ARG, "--logging-steps: must be >= 0");
@@ -528,6 +538,7 @@ static cJSON *settings_json(const trainer *t) {
     cJSON_AddNumberToObject(j, "train_limit", (double)o->train_limit);
     cJSON_AddNumberToObject(j, "eval_limit", (double)o->eval_limit);
     cJSON_AddNumberToObject(j, "validation_split", o->validation_split);
+    if (o->augment) cJSON_AddStringToObject(j, "augment", o->augment);
     cJSON_AddNumberToObject(j, "epochs", o->epochs);
     cJSON_AddNumberToObject(j, "max_steps", (double)o->max_steps);
     cJSON_AddNumberToObject(j, "batch_size", o->batch_size);

@@ -57,6 +57,10 @@ typedef struct bertc_train_opts {
     long train_limit;           /* keep the first N after a seeded shuffle; -1 all */
     long eval_limit;            /* same for eval; -1 all */
     double validation_split;    /* 0: none; (0,1): carve eval out of train (needs eval NULL) */
+    const char *augment;        /* NULL, or an EDA spec "eda[:alpha=0.1,n=4,...]" (augment.h): the
+                                   training texts (after --train-limit and --validation-split)
+                                   get n augmented copies each, made once in memory, seeded by
+                                   the spec's seed or else seed; text classification only */
     /* tokenization and batching */
     int max_length;             /* tokens per text, specials included (128) */
     int truncation;             /* a bert_trunc (head) */

@@ -6,6 +6,7 @@
  * BertForSequenceClassification's head (heads.h). */
 #include "train_task.h"
 #include "heads.h"
+#include "augment.h"
 #include "longtext.h"
 #include "ops_bf16.h"
 
@@ -64,6 +65,16 @@ static int load_data(trainer *t, bertc_err *err) {
             return bertc_err_prefix(err, "--validation-split");
         bertc_data_free(&t->train);
         t->train = tr;
+    }
+    if (o->augment) {
+        bertc_augment_opts a;
+        bertc_augment_opts_default(&a);
+        a.seed = o->seed; /* unless the spec names its own */
+        int n0 = t->train.n;
+        if (bertc_augment_parse(&a, o->augment, err) || bertc_augment_dataset(&t->train, &a, err))
+            return bertc_err_prefix(err, "--augment");
+        bertc_trainer_info(t, BERTC_TRAIN_INFO, "augment: %d training examples -> %d (EDA, %d copies each)", n0,
+                           t->train.n, a.n);
     }
     if (bertc_data_check_classes(&t->train, err)) return bertc_err_prefix(err, "--train");
     if (o->eval) {

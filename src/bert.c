@@ -1,5 +1,5 @@
 /* bert.c: the BERT forward and backward passes (BertForSequenceClassification)
- * over the parameter layout of bert.h, on either kernel set (ops_cpu / ops_ref).
+ * over the parameter layout of bert.h, on a kernel set (ops_cpu, ops_bf16; tests: ops_ref).
  *
  * One layer, as transformers computes it (dropout only in training):
  *   qkv  = h W_qkv^T + b                       (B,T,3C)
@@ -20,40 +20,54 @@
 #include "heads.h"
 #include "ops_bf16.h"
 #include "ops_cpu.h"
-#include "ops_ref.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the two kernel sets behind one table ---- */
+/* ---- the production kernel sets behind one table (the reference set,
+ * bert_ops_ref, lives with its kernels in ops_ref.c, which only tests link) ---- */
 
-
-static const bert_ops OPS_REF = {
-    ref_embeddings_forward, ref_embeddings_backward, ref_layernorm_forward,
-    ref_layernorm_backward, ref_matmul_forward, ref_matmul_backward, ref_matmul_gelu_forward,
-    ref_gelu_forward, ref_gelu_backward, ref_dropout_forward, ref_dropout_backward,
-    ref_residual_layernorm_forward, ref_attention_forward, ref_attention_backward,
-    ref_pooler_forward, ref_pooler_backward,
-};
 static const bert_ops OPS_CPU = {
-    cpu_embeddings_forward, cpu_embeddings_backward, cpu_layernorm_forward,
-    cpu_layernorm_backward, cpu_matmul_forward, cpu_matmul_backward, cpu_matmul_gelu_forward,
-    cpu_gelu_forward, cpu_gelu_backward, cpu_dropout_forward, cpu_dropout_backward,
-    cpu_residual_layernorm_forward, cpu_attention_forward, cpu_attention_backward,
-    cpu_pooler_forward, cpu_pooler_backward,
+    .embeddings_forward = cpu_embeddings_forward,
+    .embeddings_backward = cpu_embeddings_backward,
+    .layernorm_forward = cpu_layernorm_forward,
+    .layernorm_backward = cpu_layernorm_backward,
+    .matmul_forward = cpu_matmul_forward,
+    .matmul_backward = cpu_matmul_backward,
+    .matmul_gelu_forward = cpu_matmul_gelu_forward,
+    .gelu_forward = cpu_gelu_forward,
+    .gelu_backward = cpu_gelu_backward,
+    .dropout_forward = cpu_dropout_forward,
+    .dropout_backward = cpu_dropout_backward,
+    .residual_layernorm_forward = cpu_residual_layernorm_forward,
+    .attention_forward = cpu_attention_forward,
+    .attention_backward = cpu_attention_backward,
+    .pooler_forward = cpu_pooler_forward,
+    .pooler_backward = cpu_pooler_backward,
 };
 static const bert_ops OPS_BF16 = {
-    cpu_embeddings_forward, cpu_embeddings_backward, cpu_layernorm_forward,
-    cpu_layernorm_backward, bf16_matmul_forward, bf16_matmul_backward, bf16_matmul_gelu_forward,
-    cpu_gelu_forward, cpu_gelu_backward, cpu_dropout_forward, cpu_dropout_backward,
-    cpu_residual_layernorm_forward, cpu_attention_forward, cpu_attention_backward,
-    cpu_pooler_forward, cpu_pooler_backward,
+    .embeddings_forward = cpu_embeddings_forward,
+    .embeddings_backward = cpu_embeddings_backward,
+    .layernorm_forward = cpu_layernorm_forward,
+    .layernorm_backward = cpu_layernorm_backward,
+    .matmul_forward = bf16_matmul_forward,
+    .matmul_backward = bf16_matmul_backward,
+    .matmul_gelu_forward = bf16_matmul_gelu_forward,
+    .gelu_forward = cpu_gelu_forward,
+    .gelu_backward = cpu_gelu_backward,
+    .dropout_forward = cpu_dropout_forward,
+    .dropout_backward = cpu_dropout_backward,
+    .residual_layernorm_forward = cpu_residual_layernorm_forward,
+    .attention_forward = cpu_attention_forward,
+    .attention_backward = cpu_attention_backward,
+    .pooler_forward = cpu_pooler_forward,
+    .pooler_backward = cpu_pooler_backward,
 };
 
 const bert_ops *bert_ops_of(const bert_model *m) {
-    return m->use_reference ? &OPS_REF : m->precision == BERT_PREC_BF16 ? &OPS_BF16 : &OPS_CPU;
+    return m->ops ? m->ops : m->precision == BERT_PREC_BF16 ? &OPS_BF16 : &OPS_CPU;
 }
 #define ops_of bert_ops_of
 
@@ -238,7 +252,7 @@ void bert_zero_grad(bert_model *m) {
 
 const uint8_t *bert_draw_mask(uint8_t *keep, bertc_rng *rng, float p, size_t n) {
     if (!rng || p <= 0.0f || !keep) return NULL;
-    ref_dropout_mask(keep, rng, p, n);
+    cpu_dropout_mask(keep, rng, p, n);
     return keep;
 }
 

@@ -149,7 +149,7 @@ float *bert_param_tensor(const bert_params *p, int i);
  * Numerics: fp32 throughout; exact-erf GELU, LayerNorm eps from the config, the
  * attention mask added as torch.finfo(float32).min as transformers' eager
  * attention does (docs/numerics.md). The fast path (default) and the reference
- * path (use_reference = 1) give the same results within the tolerances there;
+ * path (ops = &bert_ops_ref) give the same results within the tolerances there;
  * each is bit-for-bit repeatable for the same inputs and thread count.
  */
 #include <stdint.h>
@@ -165,10 +165,11 @@ typedef struct bert_model {
     int training;           /* 1: built with gradients (and the activations the backward needs) */
     int recompute;          /* built as BERT_TRAIN_RECOMPUTE: keeps each layer's input (and dropout
                                masks) only and recomputes the layer's activations in the backward */
-    int use_reference;      /* 0: fast kernels (ops_cpu); 1: reference kernels (ops_ref) */
+    const struct bert_ops *ops; /* NULL: the production kernels (ops_cpu, or bf16 by precision);
+                               tests set &bert_ops_ref (ops_ref.h) to run on the reference */
     int precision;          /* BERT_PREC_FP32 (0), or BERT_PREC_BF16: the encoder's dense layers
                                multiply bf16-rounded operands (ops_bf16.h; the caller checks
-                               bert_bf16_available() first); ignored with use_reference */
+                               bert_bf16_available() first); ignored when ops is set */
     int nthreads;           /* OpenMP threads the attention scratch was sized for */
     float *grads_memory;    /* num_params floats, params' layout (training only, else NULL) */
     bert_params grads;      /* slices of grads_memory */

@@ -1,7 +1,8 @@
 /* bert_ops.h: private to the model (bert.c) and its heads (heads.c): the table
  * of kernels a model runs on (reference, fast fp32 or bf16) and the dropout
  * mask draw, so that a head runs on the same kernels as the encoder under it.
- * Not API: nothing outside bert.c and heads.c includes it. */
+ * Not API: nothing outside bert.c, heads.c and ops_ref.c (the reference
+ * table, for tests) includes it. */
 #ifndef BERTC_BERT_OPS_H
 #define BERTC_BERT_OPS_H
 
@@ -38,7 +39,7 @@ typedef struct bert_ops {
                             const float *, const float *, int, int, int);
 } bert_ops;
 
-/* The kernels model m runs on (use_reference, precision). */
+/* The kernels model m runs on (ops, else precision). */
 const bert_ops *bert_ops_of(const bert_model *m);
 
 /* Draws a keep mask into keep when dropout is on (rng) and p > 0, and returns

@@ -2,6 +2,7 @@
  * double so the reference is, if anything, more exact than the fast kernels and
  * than PyTorch; loops are written for clarity first. */
 #include "ops_ref.h"
+#include "bert_ops.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -366,3 +367,24 @@ void ref_crossentropy_softmax_backward(float *dlogits, const float *probs, const
         }
     }
 }
+
+/* ---- the whole model on these kernels (bert_model.ops = &bert_ops_ref) ---- */
+
+const bert_ops bert_ops_ref = {
+    .embeddings_forward = ref_embeddings_forward,
+    .embeddings_backward = ref_embeddings_backward,
+    .layernorm_forward = ref_layernorm_forward,
+    .layernorm_backward = ref_layernorm_backward,
+    .matmul_forward = ref_matmul_forward,
+    .matmul_backward = ref_matmul_backward,
+    .matmul_gelu_forward = ref_matmul_gelu_forward,
+    .gelu_forward = ref_gelu_forward,
+    .gelu_backward = ref_gelu_backward,
+    .dropout_forward = ref_dropout_forward,
+    .dropout_backward = ref_dropout_backward,
+    .residual_layernorm_forward = ref_residual_layernorm_forward,
+    .attention_forward = ref_attention_forward,
+    .attention_backward = ref_attention_backward,
+    .pooler_forward = ref_pooler_forward,
+    .pooler_backward = ref_pooler_backward,
+};

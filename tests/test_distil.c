@@ -14,6 +14,7 @@
  *   logits, pooled, hidden states  1e-4 absolute;  attentions 1e-5 absolute
  *   loss 1e-5;  gradients |d| <= 1e-3 |torch| + max(1e-6, 1e-4 max|torch in the tensor|) */
 #include "../src/bert.h"
+#include "ops_ref.h"
 #include "../src/hfmodel.h"
 #include "npy.h"
 #include "test.h"
@@ -57,7 +58,7 @@ static void forward_case(hf_model *hf, int use_reference, int training) {
     int rc = bert_model_build(&m, c, hf->params_memory, B, T, training, &err);
     CHECK(rc == BERTC_OK, "%s: build: %s", tag, err.msg);
     if (rc) return;
-    m.use_reference = use_reference;
+    m.ops = use_reference ? &bert_ops_ref : NULL;
     /* memory planning: the estimate's arena is exactly what build allocated */
     bert_memory_plan plan;
     rc = bert_memory_estimate(&plan, c, B, T, training, 1000, &err);
@@ -107,7 +108,7 @@ static void grads_and_save(hf_model *hf, int use_reference) {
     int rc = bert_model_build(&m, &hf->cfg, hf->params_memory, B, T, 1, &err);
     CHECK(rc == BERTC_OK, "%s: build: %s", tag, err.msg);
     if (rc) return;
-    m.use_reference = use_reference;
+    m.ops = use_reference ? &bert_ops_ref : NULL;
     float loss = NAN;
     bert_zero_grad(&m);
     rc = bert_forward(&m, ids.i, NULL, mask.i, B, T, NULL, NULL, NULL, &err);

@@ -102,6 +102,7 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
 #define F_(field, count) do { size_t o_ = take(&fn, (count), 1, &of); if (fbase) m->field = fbase + o_; } while (0)
 #define K_(field, count) do { size_t o_ = take(&kn, (count), 1, &of); if (kbase) m->field = kbase + o_; } while (0)
 #define I_(field, count) do { size_t o_ = take(&fn, (count), 1, &of); if (fbase) m->field = (int *)(fbase + o_); } while (0)
+#define R_(field, count) do { size_t o_ = take(&kn, (count), sizeof(bertc_rng), &of); if (kbase) m->field = (bertc_rng *)(void *)(kbase + o_); } while (0)
     I_(ids, BT);
     I_(tts, BT);
     I_(mask, BT);
@@ -144,7 +145,10 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
         F_(dcls_in, HR * C);
         F_(dlogits, HR * NL);
         K_(emb_keep, BT * C);
-        K_(att_keep, L * att);
+        /* recomputing: one layer's attention mask (the largest, (B,NH,T,T)),
+         * redrawn in the backward from the rng state each layer drew it from */
+        K_(att_keep, LL * att);
+        if (m->recompute) R_(att_seed, L);
         K_(res1_keep, L * BT * C);
         K_(res2_keep, L * BT * C);
         K_(cls_keep, HR * C);
@@ -152,6 +156,7 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
 #undef F_
 #undef K_
 #undef I_
+#undef R_
     *fsize = fn;
     *ksize = kn;
     return of ? -1 : 0;
@@ -268,6 +273,7 @@ typedef struct layer_acts {
     float *fch, *fchg;           /* (N,F) before and after GELU */
     float *res2, *m2, *r2;       /* (N,C), (N), (N) */
     uint8_t *att_keep, *res1_keep, *res2_keep; /* this layer's dropout masks (training) */
+    bertc_rng *att_seed; /* recomputing: the rng state att_keep is drawn from, else NULL */
 } layer_acts;
 
 static void layer_view(const bert_model *m, int l, float *attentions, layer_acts *a) {
@@ -288,7 +294,8 @@ static void layer_view(const bert_model *m, int l, float *attentions, layer_acts
         a->m1 = m->ln1_mean + lc * N, a->r1 = m->ln1_rstd + lc * N;
         a->m2 = m->ln2_mean + lc * N, a->r2 = m->ln2_rstd + lc * N;
         a->fchg = m->fchg; /* one layer's: the backward recomputes gelu(fch) */
-        a->att_keep = m->att_keep + (size_t)l * natt;
+        a->att_keep = m->att_keep + lc * natt;
+        a->att_seed = m->recompute ? m->att_seed + l : NULL;
         a->res1_keep = m->res1_keep + (size_t)l * NC, a->res2_keep = m->res2_keep + (size_t)l * NC;
     } else {
         a->att = attentions ? attentions + (size_t)l * natt : NULL;
@@ -296,11 +303,14 @@ static void layer_view(const bert_model *m, int l, float *attentions, layer_acts
         a->m1 = a->r1 = a->m2 = a->r2 = NULL;
         a->fchg = a->fch; /* GELU in place */
         a->att_keep = a->res1_keep = a->res2_keep = NULL;
+        a->att_seed = NULL;
     }
 }
 
 /* Dropout in layer_forward: none (eval), masks drawn now (a training forward),
- * or the masks that forward drew (the backward's recomputation). */
+ * or the masks that forward drew (the backward's recomputation; the attention
+ * mask, of which only one layer's is stored, is drawn again from the same rng
+ * state, as the GELU output is computed again: the same bits). */
 enum { MASKS_NONE, MASKS_DRAW, MASKS_REUSE };
 
 static const uint8_t *layer_mask(uint8_t *keep, bertc_rng *rng, float p, size_t n, int masks) {
@@ -322,7 +332,14 @@ static void layer_forward(bert_model *m, int l, const layer_acts *a, bertc_rng *
     size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C, lC = (size_t)l * C;
 
     ops->matmul_forward(a->qkv, a->inp, p->qkvw + wq, p->qkvb + 3 * lC, (int)N, C, 3 * C);
-    const uint8_t *k = layer_mask(a->att_keep, rng, pa, natt, masks);
+    const uint8_t *k;
+    if (a->att_seed && masks == MASKS_DRAW && rng) *a->att_seed = *rng;
+    if (a->att_seed && masks == MASKS_REUSE) {
+        bertc_rng again = *a->att_seed;
+        k = bert_draw_mask(a->att_keep, &again, pa, natt);
+    } else {
+        k = layer_mask(a->att_keep, rng, pa, natt, masks);
+    }
     ops->attention_forward(a->atty, a->att, k, pa, a->qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH);
     ops->matmul_forward(m->proj, a->atty, p->attow + wc, p->attob + lC, (int)N, C, C);
     k = layer_mask(a->res1_keep, rng, po, NC, masks);

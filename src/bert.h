@@ -163,8 +163,10 @@ typedef struct bert_model {
     size_t num_params;      /* floats in the parameter block and in grads_memory */
     int Bmax, Tmax;         /* the largest batch the arena holds */
     int training;           /* 1: built with gradients (and the activations the backward needs) */
-    int recompute;          /* built as BERT_TRAIN_RECOMPUTE: keeps each layer's input (and dropout
-                               masks) only and recomputes the layer's activations in the backward */
+    int recompute;          /* built as BERT_TRAIN_RECOMPUTE: keeps each layer's input (and its
+                               hidden-state dropout masks) only and recomputes the layer's
+                               activations in the backward, the attention dropout mask redrawn
+                               from the rng state the forward drew it from (att_seed) */
     const struct bert_ops *ops; /* NULL: the production kernels (ops_cpu, or bf16 by precision);
                                tests set &bert_ops_ref (ops_ref.h) to run on the reference */
     int precision;          /* BERT_PREC_FP32 (0), or BERT_PREC_BF16: the encoder's dense layers
@@ -196,6 +198,7 @@ typedef struct bert_model {
     float *proj, *cls_in, *scratch;
     float *cls_h, *tt_zero, *dtt_sink; /* (B,C) [CLS] rows; (C) zero type row, (C) its gradient sink (TT = 0) */
     uint8_t *emb_keep, *att_keep, *res1_keep, *res2_keep, *cls_keep;
+    bertc_rng *att_seed;    /* (L) recomputing: the rng state each layer's attention mask came from */
     float *dres, *dtmp, *dln1, *dproj, *dfch, *dfchg, *datty, *dqkv;
     float *dpooled, *dcls_in, *dlogits;
 } bert_model;
@@ -204,7 +207,8 @@ typedef struct bert_model {
 enum {
     BERT_INFER = 0,          /* inference: one layer's activations, no gradients */
     BERT_TRAIN = 1,          /* training: gradients and every layer's activations */
-    BERT_TRAIN_RECOMPUTE = 2 /* training that keeps only each layer's input and dropout masks and
+    BERT_TRAIN_RECOMPUTE = 2 /* training that keeps only each layer's input and hidden-state
+                                dropout masks (attention masks are redrawn from a stored rng state) and
                                 recomputes the layer in the backward (transformers'
                                 gradient_checkpointing): about one more forward per step for
                                 roughly L times fewer activations; gradients are bit-identical */

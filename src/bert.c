@@ -29,14 +29,31 @@
 /* ---- the production kernel sets behind one table (the reference set,
  * bert_ops_ref, lives with its kernels in ops_ref.c, which only tests link) ---- */
 
+/* The fp32 matrix products in the table's shape (they have no state). */
+static void cpu_mm_forward(bf16_state *s, float *out, const float *inp, const float *w, const float *b, int N, int C,
+                           int OC) {
+    (void)s;
+    cpu_matmul_forward(out, inp, w, b, N, C, OC);
+}
+static void cpu_mm_backward(bf16_state *s, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                            const float *w, int N, int C, int OC) {
+    (void)s;
+    cpu_matmul_backward(dinp, dw, db, dout, inp, w, N, C, OC);
+}
+static void cpu_mm_gelu_forward(bf16_state *s, float *pre, float *out, const float *inp, const float *w,
+                                const float *b, int N, int C, int OC) {
+    (void)s;
+    cpu_matmul_gelu_forward(pre, out, inp, w, b, N, C, OC);
+}
+
 static const bert_ops OPS_CPU = {
     .embeddings_forward = cpu_embeddings_forward,
     .embeddings_backward = cpu_embeddings_backward,
     .layernorm_forward = cpu_layernorm_forward,
     .layernorm_backward = cpu_layernorm_backward,
-    .matmul_forward = cpu_matmul_forward,
-    .matmul_backward = cpu_matmul_backward,
-    .matmul_gelu_forward = cpu_matmul_gelu_forward,
+    .matmul_forward = cpu_mm_forward,
+    .matmul_backward = cpu_mm_backward,
+    .matmul_gelu_forward = cpu_mm_gelu_forward,
     .gelu_forward = cpu_gelu_forward,
     .gelu_backward = cpu_gelu_backward,
     .dropout_forward = cpu_dropout_forward,
@@ -165,7 +182,6 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
 int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory,
                      int Bmax, int Tmax, int training, bertc_err *err) {
     memset(m, 0, sizeof *m);
-    bf16_weight_cache(0); /* a new parameter block may reuse a freed one's address */
     int rc = bert_config_validate(cfg, err);
     if (rc) return rc;
     if (!params_memory) return bertc_fail(err, BERTC_ERR_ARG, "bert_model_build: no parameter block");
@@ -242,12 +258,14 @@ int bert_memory_estimate(bert_memory_plan *plan, const bert_config *cfg, int Bma
 
 void bert_model_free(bert_model *m) {
     if (!m) return;
-    bf16_weight_cache(0);
+    bf16_state_free(m->bf16);
     free(m->acts_memory);
     free(m->keep_memory);
     free(m->grads_memory);
     memset(m, 0, sizeof *m);
 }
+
+void bert_model_params_changed(bert_model *m) { bf16_state_keep_weights(m->bf16, 0); }
 
 void bert_zero_grad(bert_model *m) {
     if (m->grads_memory) memset(m->grads_memory, 0, m->num_params * sizeof(float));
@@ -331,7 +349,7 @@ static void layer_forward(bert_model *m, int l, const layer_acts *a, bertc_rng *
     float po = c->model_type == BERT_ARCH_DISTILBERT ? 0.0f : ph; /* attention output dropout */
     size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C, lC = (size_t)l * C;
 
-    ops->matmul_forward(a->qkv, a->inp, p->qkvw + wq, p->qkvb + 3 * lC, (int)N, C, 3 * C);
+    ops->matmul_forward(m->bf16, a->qkv, a->inp, p->qkvw + wq, p->qkvb + 3 * lC, (int)N, C, 3 * C);
     const uint8_t *k;
     if (a->att_seed && masks == MASKS_DRAW && rng) *a->att_seed = *rng;
     if (a->att_seed && masks == MASKS_REUSE) {
@@ -341,13 +359,13 @@ static void layer_forward(bert_model *m, int l, const layer_acts *a, bertc_rng *
         k = layer_mask(a->att_keep, rng, pa, natt, masks);
     }
     ops->attention_forward(a->atty, a->att, k, pa, a->qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH);
-    ops->matmul_forward(m->proj, a->atty, p->attow + wc, p->attob + lC, (int)N, C, C);
+    ops->matmul_forward(m->bf16, m->proj, a->atty, p->attow + wc, p->attob + lC, (int)N, C, C);
     k = layer_mask(a->res1_keep, rng, po, NC, masks);
     ops->residual_layernorm_forward(a->res1, a->ln1, a->m1, a->r1, a->inp, m->proj, k, po, p->ln1w + lC,
                                     p->ln1b + lC, eps, (int)N, C);
-    ops->matmul_gelu_forward(m->training ? a->fch : NULL, a->fchg, a->ln1, p->fcw + wf, p->fcb + (size_t)l * F,
+    ops->matmul_gelu_forward(m->bf16, m->training ? a->fch : NULL, a->fchg, a->ln1, p->fcw + wf, p->fcb + (size_t)l * F,
                              (int)N, C, F);
-    ops->matmul_forward(m->proj, a->fchg, p->fcprojw + wf, p->fcprojb + lC, (int)N, F, C);
+    ops->matmul_forward(m->bf16, m->proj, a->fchg, p->fcprojw + wf, p->fcprojb + lC, (int)N, F, C);
     k = layer_mask(a->res2_keep, rng, ph, NC, masks);
     ops->residual_layernorm_forward(a->res2, a->out, a->m2, a->r2, a->ln1, m->proj, k, ph, p->ln2w + lC,
                                     p->ln2b + lC, eps, (int)N, C);
@@ -365,9 +383,14 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     if (!input_ids) return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: no input_ids");
     if (dropout_rng && !m->training)
         return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: dropout needs a model built for training");
-    /* bf16: an inference model's weights do not change, so their rounded copies
-     * are kept; a training model's are rounded on every call */
-    if (ops == &OPS_BF16) bf16_weight_cache(!m->training);
+    /* bf16: the model's own state (primitives, scratch, rounded weights); an
+     * inference model's weights do not change, so their rounded copies are kept
+     * (until bert_model_params_changed); a training model's are rounded on
+     * every call. Out of memory leaves it NULL: the portable products. */
+    if (ops == &OPS_BF16) {
+        if (!m->bf16) m->bf16 = bf16_state_new();
+        bf16_state_keep_weights(m->bf16, !m->training);
+    }
     size_t N = (size_t)B * T;
     for (size_t i = 0; i < N; i++) {
         if (input_ids[i] < 0 || input_ids[i] >= c->vocab_size)
@@ -480,11 +503,11 @@ static void backward_from_dlogits(bert_model *m) {
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res2_keep, ph), ph, NC);
         if (!m->recompute) ops->gelu_forward(fchg, fch, NF); /* recomputed: bit-identical to the forward's */
         memset(m->dfchg, 0, NF * sizeof(float));
-        ops->matmul_backward(m->dfchg, g->fcprojw + wf, g->fcprojb + lC, m->dproj, fchg, p->fcprojw + wf,
+        ops->matmul_backward(m->bf16, m->dfchg, g->fcprojw + wf, g->fcprojb + lC, m->dproj, fchg, p->fcprojw + wf,
                              (int)N, F, C);
         memset(m->dfch, 0, NF * sizeof(float));
         ops->gelu_backward(m->dfch, fch, m->dfchg, NF);
-        ops->matmul_backward(m->dln1, g->fcw + wf, g->fcb + (size_t)l * F, m->dfch, ln1, p->fcw + wf,
+        ops->matmul_backward(m->bf16, m->dln1, g->fcw + wf, g->fcb + (size_t)l * F, m->dfch, ln1, p->fcw + wf,
                              (int)N, C, F);
 
         /* ln1 = LN1(res1), res1 = inp + dropout(atty W_o^T + b) */
@@ -495,12 +518,12 @@ static void backward_from_dlogits(bert_model *m) {
         memset(m->dproj, 0, NC * sizeof(float));
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res1_keep, po), po, NC);
         memset(m->datty, 0, NC * sizeof(float));
-        ops->matmul_backward(m->datty, g->attow + wc, g->attob + lC, m->dproj, atty, p->attow + wc,
+        ops->matmul_backward(m->bf16, m->datty, g->attow + wc, g->attob + lC, m->dproj, atty, p->attow + wc,
                              (int)N, C, C);
         memset(m->dqkv, 0, N * 3 * C * sizeof(float));
         ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(a.att_keep, pa), pa,
                                 m->scratch, m->nthreads, B, T, C, NH);
-        ops->matmul_backward(m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
+        ops->matmul_backward(m->bf16, m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
                              p->qkvw + wq, (int)N, C, 3 * C);
     }
 

@@ -173,6 +173,9 @@ typedef struct bert_model {
                                multiply bf16-rounded operands (ops_bf16.h; the caller checks
                                bert_bf16_available() first); ignored when ops is set */
     int nthreads;           /* OpenMP threads the attention scratch was sized for */
+    struct bf16_state *bf16; /* owned (precision bf16): oneDNN primitives, scratch and, for
+                               inference, the weights' rounded copies (ops_bf16.h); made by the
+                               first bf16 forward, freed by bert_model_free */
     float *grads_memory;    /* num_params floats, params' layout (training only, else NULL) */
     bert_params grads;      /* slices of grads_memory */
     size_t arena_bytes;     /* activation arena size (bytes), for reporting */
@@ -225,6 +228,10 @@ int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory
                      int Bmax, int Tmax, int training, bertc_err *err);
 /* Frees what build allocated and zeroes m. Harmless on a zeroed model. */
 void bert_model_free(bert_model *m);
+/* The parameter block was written since the last forward (an optimizer step by
+ * another model sharing it): drops what was derived from it (bf16's rounded
+ * weights), so the next forward multiplies the new values. */
+void bert_model_params_changed(bert_model *m);
 
 /* Runs the model on a padded batch: input_ids, token_type_ids and attention_mask
  * are row-major (B,T) (B <= Bmax, T <= Tmax); token_type_ids NULL means all 0,

@@ -18,11 +18,14 @@ typedef struct bert_ops {
                               const float *, float, int, int);
     void (*layernorm_backward)(float *, float *, float *, const float *, const float *,
                                const float *, const float *, const float *, int, int);
-    void (*matmul_forward)(float *, const float *, const float *, const float *, int, int, int);
-    void (*matmul_backward)(float *, float *, float *, const float *, const float *,
+    /* the matrix products take the model's bf16 state first (bert_model.bf16;
+     * the fp32 kernel sets ignore it) */
+    void (*matmul_forward)(struct bf16_state *, float *, const float *, const float *, const float *, int, int,
+                           int);
+    void (*matmul_backward)(struct bf16_state *, float *, float *, float *, const float *, const float *,
                             const float *, int, int, int);
-    void (*matmul_gelu_forward)(float *, float *, const float *, const float *, const float *,
-                                int, int, int);
+    void (*matmul_gelu_forward)(struct bf16_state *, float *, float *, const float *, const float *,
+                                const float *, int, int, int);
     void (*gelu_forward)(float *, const float *, size_t);
     void (*gelu_backward)(float *, const float *, const float *, size_t);
     void (*dropout_forward)(float *, const float *, const uint8_t *, float, size_t);

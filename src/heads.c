@@ -42,7 +42,7 @@ static void text_forward(bert_model *m, const float *h, bertc_rng *rng) {
     if (c->model_type == BERT_ARCH_DISTILBERT) {
         /* pooled = relu(h[:,0] W_pre^T + b) */
         for (int b = 0; b < B; b++) memcpy(m->cls_h + (size_t)b * C, h + (size_t)b * T * C, (size_t)C * sizeof(float));
-        ops->matmul_forward(m->pooled, m->cls_h, p->poolw, p->poolb, B, C, C);
+        ops->matmul_forward(m->bf16, m->pooled, m->cls_h, p->poolw, p->poolb, B, C, C);
         for (size_t i = 0; i < (size_t)B * C; i++) m->pooled[i] = m->pooled[i] > 0.0f ? m->pooled[i] : 0.0f;
     } else {
         ops->pooler_forward(m->pooled, h, p->poolw, p->poolb, B, T, C);
@@ -50,7 +50,7 @@ static void text_forward(bert_model *m, const float *h, bertc_rng *rng) {
     float pc = text_dropout(c);
     const uint8_t *k = bert_draw_mask(m->cls_keep, rng, pc, (size_t)B * C);
     ops->dropout_forward(m->cls_in, m->pooled, k, pc, (size_t)B * C);
-    ops->matmul_forward(m->logits, m->cls_in, p->clsw, p->clsb, B, C, NL);
+    ops->matmul_forward(m->bf16, m->logits, m->cls_in, p->clsw, p->clsb, B, C, NL);
     if (c->problem_type == BERT_PROBLEM_MULTI_LABEL)
         for (size_t i = 0; i < (size_t)B * NL; i++) m->probs[i] = 1.0f / (1.0f + expf(-m->logits[i]));
     else
@@ -65,7 +65,7 @@ static void text_backward(bert_model *m, const float *h) {
     float pc = text_dropout(c);
     size_t NC = (size_t)B * T * C;
     memset(m->dcls_in, 0, (size_t)B * C * sizeof(float));
-    ops->matmul_backward(m->dcls_in, g->clsw, g->clsb, m->dlogits, m->cls_in, p->clsw, B, C, NL);
+    ops->matmul_backward(m->bf16, m->dcls_in, g->clsw, g->clsb, m->dlogits, m->cls_in, p->clsw, B, C, NL);
     memset(m->dpooled, 0, (size_t)B * C * sizeof(float));
     ops->dropout_backward(m->dpooled, m->dcls_in, BERT_KEPT(m, m->cls_keep, pc), pc, (size_t)B * C);
     memset(m->dres, 0, NC * sizeof(float));
@@ -73,7 +73,7 @@ static void text_backward(bert_model *m, const float *h) {
         /* relu'(pre) = [pooled > 0]; the [CLS] rows' gradient lands on rows t = 0 of dres */
         for (size_t i = 0; i < (size_t)B * C; i++) m->dpooled[i] = m->pooled[i] > 0.0f ? m->dpooled[i] : 0.0f;
         memset(m->dcls_in, 0, (size_t)B * C * sizeof(float));
-        ops->matmul_backward(m->dcls_in, g->poolw, g->poolb, m->dpooled, m->cls_h, p->poolw, B, C, C);
+        ops->matmul_backward(m->bf16, m->dcls_in, g->poolw, g->poolb, m->dpooled, m->cls_h, p->poolw, B, C, C);
         for (int b = 0; b < B; b++)
             memcpy(m->dres + (size_t)b * T * C, m->dcls_in + (size_t)b * C, (size_t)C * sizeof(float));
     } else {
@@ -155,7 +155,7 @@ static void token_linear_forward(bert_model *m, const float *h, bertc_rng *rng, 
     size_t N = (size_t)m->B * m->T;
     const uint8_t *k = bert_draw_mask(m->cls_keep, rng, p, N * C);
     ops->dropout_forward(m->cls_in, h, k, p, N * C);
-    ops->matmul_forward(m->logits, m->cls_in, m->params.clsw, m->params.clsb, (int)N, C, NL);
+    ops->matmul_forward(m->bf16, m->logits, m->cls_in, m->params.clsw, m->params.clsb, (int)N, C, NL);
     cpu_softmax_forward(m->probs, m->logits, (int)N, NL);
 }
 
@@ -164,7 +164,7 @@ static void token_linear_backward(bert_model *m, float p) {
     int C = m->cfg.hidden_size, NL = m->cfg.num_labels;
     size_t N = (size_t)m->B * m->T, NC = N * C;
     memset(m->dcls_in, 0, NC * sizeof(float));
-    ops->matmul_backward(m->dcls_in, m->grads.clsw, m->grads.clsb, m->dlogits, m->cls_in, m->params.clsw, (int)N,
+    ops->matmul_backward(m->bf16, m->dcls_in, m->grads.clsw, m->grads.clsb, m->dlogits, m->cls_in, m->params.clsw, (int)N,
                          C, NL);
     memset(m->dres, 0, NC * sizeof(float));
     ops->dropout_backward(m->dres, m->dcls_in, BERT_KEPT(m, m->cls_keep, p), p, NC);

@@ -20,7 +20,6 @@
  */
 #include "train_task.h"
 #include "heads.h"
-#include "ops_bf16.h"
 #include "tasks/qa_data.h"
 #include "tasks/qa_decode.h"
 #include "tasks/qa_metrics.h"
@@ -208,7 +207,7 @@ static int qa_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
     qa_state *s = st_of(t);
     int EB = t->o->eval_batch_size, M = s->fev.M;
     bert_model *m = &t->em;
-    bf16_weight_cache(0);
+    bert_model_params_changed(m);
     double loss_sum = 0;
     long loss_n = 0;
     int idx[4096];

@@ -7,7 +7,6 @@
 #include "train_task.h"
 #include "heads.h"
 #include "longtext.h"
-#include "ops_bf16.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -247,7 +246,7 @@ static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *h
     bert_model *m = &t->em;
     /* bf16: the inference model keeps rounded weights between its calls; the
      * weights have changed since the last evaluation (steps, the best model) */
-    bf16_weight_cache(0);
+    bert_model_params_changed(m);
     if (t->ml) bertc_mlmetrics_reset(&t->mlmet);
     else bertc_metrics_reset(&t->met);
     int idx[4096];

@@ -14,7 +14,6 @@
  */
 #include "train_task.h"
 #include "heads.h"
-#include "ops_bf16.h"
 #include "tasks/token_data.h"
 #include "tasks/token_metrics.h"
 
@@ -184,7 +183,7 @@ static int token_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
     token_state *s = st_of(t);
     int EB = t->o->eval_batch_size, NL = t->num_labels;
     bert_model *m = &t->em;
-    bf16_weight_cache(0);
+    bert_model_params_changed(m);
     for (long w = 0; w < s->eval.n_words; w++) s->pred_mem[w] = -1;
     double loss_sum = 0;
     long loss_n = 0;

@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <cjson/cJSON.h>
+#include <utf8proc.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,6 +216,50 @@ int bertc_rmtree(const char *path) {
         return -1;
     }
     return 0;
+}
+
+static int cmp_str_ptr(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *bertc_json_duplicate_key(const cJSON *obj, int *nomem) {
+    size_t n = 0;
+    *nomem = 0;
+    for (const cJSON *c = obj->child; c; c = c->next) n++;
+    if (n < 2) return NULL;
+    const char **keys = malloc(n * sizeof *keys);
+    if (!keys) {
+        *nomem = 1;
+        return NULL;
+    }
+    size_t i = 0;
+    for (const cJSON *c = obj->child; c; c = c->next) keys[i++] = c->string;
+    qsort(keys, n, sizeof *keys, cmp_str_ptr);
+    const char *dup = NULL;
+    for (i = 1; i < n && !dup; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
+    free(keys);
+    return dup;
+}
+
+size_t bertc_utf8_invalid_at(const char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c);
+        if (k <= 0) return i;
+        i += (size_t)k;
+    }
+    return len;
+}
+
+int bertc_utf8_valid(const char *s, size_t len) { return bertc_utf8_invalid_at(s, len) == len; }
+
+void bertc_shape_str(char *out, size_t cap, const int64_t *shape, int rank) {
+    size_t k = (size_t)snprintf(out, cap, "[");
+    for (int i = 0; i < rank && k < cap; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (k < cap) snprintf(out + k, cap - k, "]");
 }
 
 int bertc_json_read(cJSON **out, const char *path, size_t max_bytes, bertc_err *err) {

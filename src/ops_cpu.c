@@ -570,24 +570,34 @@ void cpu_pooler_backward(float *dinp, float *dw, float *db, const float *dout, c
 
 /* ---- the heads' softmax and cross-entropy (tiny: plain loops, in double) ---- */
 
-void cpu_softmax_forward(float *probs, const float *logits, int N, int NL) {
-    for (int r = 0; r < N; r++) {
-        const float *z = logits + (size_t)r * NL;
-        float *pr = probs + (size_t)r * NL;
-        float maxv = -INFINITY;
-        for (int i = 0; i < NL; i++) if (z[i] > maxv) maxv = z[i];
-        double sum = 0;
-        for (int i = 0; i < NL; i++) sum += exp((double)z[i] - maxv);
-        for (int i = 0; i < NL; i++) pr[i] = (float)(exp((double)z[i] - maxv) / sum);
-    }
-}
-
-double cpu_crossentropy_row(const float *x, int n, size_t stride, int y, float *g, double scale) {
+/* max and sum of exp(x - max) of n values x[0], x[stride], ... (in double) */
+static double row_max_sumexp(const float *x, int n, size_t stride, double *sum) {
     double mx = x[0];
     for (int i = 1; i < n; i++) mx = fmax(mx, (double)x[(size_t)i * stride]);
     double s = 0;
     for (int i = 0; i < n; i++) s += exp((double)x[(size_t)i * stride] - mx);
-    double lse = mx + log(s);
+    *sum = s;
+    return mx;
+}
+
+void cpu_softmax_forward(float *probs, const float *logits, int N, int NL) {
+    for (int r = 0; r < N; r++) {
+        const float *z = logits + (size_t)r * NL;
+        double sum, mx = row_max_sumexp(z, NL, 1, &sum);
+        for (int i = 0; i < NL; i++) probs[(size_t)r * NL + i] = (float)(exp((double)z[i] - mx) / sum);
+    }
+}
+
+void cpu_softmax_double(double *p, int n) {
+    double mx = p[0], sum = 0;
+    for (int i = 1; i < n; i++) mx = fmax(mx, p[i]);
+    for (int i = 0; i < n; i++) sum += (p[i] = exp(p[i] - mx));
+    for (int i = 0; i < n; i++) p[i] /= sum;
+}
+
+double cpu_crossentropy_row(const float *x, int n, size_t stride, int y, float *g, double scale) {
+    double sum, lse = row_max_sumexp(x, n, stride, &sum);
+    lse += log(sum);
     if (g)
         for (int i = 0; i < n; i++)
             g[(size_t)i * stride] += (float)(scale * (exp((double)x[(size_t)i * stride] - lse) - (i == y ? 1.0 : 0.0)));

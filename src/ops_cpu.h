@@ -86,6 +86,9 @@ void cpu_pooler_backward(float *dinp, float *dw, float *db, const float *dout, c
 /* probs[r] = softmax(logits[r]) for each of N rows of NL logits (max-subtracted,
  * summed in double). */
 void cpu_softmax_forward(float *probs, const float *logits, int N, int NL);
+/* p = softmax(p) in place over n doubles, as numpy computes it in transformers'
+ * pipelines: p - max, exp, / sum (the token and QA decoders). */
+void cpu_softmax_double(double *p, int n);
 /* Cross-entropy of one row of n logits x[0], x[stride], ... against class y:
  * logsumexp(x) - x[y], in double. With g != NULL adds scale * (softmax(x) -
  * onehot(y)) to g[0], g[stride], ... (the caller's scale holds the reduction:

@@ -47,31 +47,6 @@ void bertc_serve_opts_default(bertc_serve_opts *o) {
 
 /* ---- Request bodies ---- */
 
-int bertc_utf8_valid(const char *str, size_t len) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        if (c < 0x80) { i++; continue; }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF) n = 2;
-        else if (c == 0xE0) { n = 3; lo = 0xA0; }
-        else if (c == 0xED) { n = 3; hi = 0x9F; }          /* no UTF-16 surrogates */
-        else if (c >= 0xE1 && c <= 0xEF) n = 3;
-        else if (c == 0xF0) { n = 4; lo = 0x90; }
-        else if (c >= 0xF1 && c <= 0xF3) n = 4;
-        else if (c == 0xF4) { n = 4; hi = 0x8F; }          /* <= U+10FFFF */
-        else return 0;                                      /* 0x80..0xC1, 0xF5.. */
-        if (len - i < n) return 0;
-        if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-        for (size_t k = 2; k < n; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-        i += n;
-    }
-    return 1;
-}
-
 static int serr(bertc_serve_error *e, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int serr(bertc_serve_error *e, int status, const char *fmt, ...) {
     e->status = status;

@@ -122,10 +122,6 @@ int bertc_serve_parse_route(bertc_serve_request *out, const char *body, size_t l
                             int route, bertc_serve_error *e);
 void bertc_serve_request_free(bertc_serve_request *r);
 
-/* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points
- * above U+10FFFF), else 0. */
-int bertc_utf8_valid(const char *s, size_t len);
-
 /* The answer for r given scores (r->n, NL) and the label names, as
  * transformers' pipeline prints it: [{"label": L, "score": p}, ...] sorted by
  * score for a string input to /predict, a list of those for a list or an

@@ -359,13 +359,13 @@ static void layer_forward(bert_model *m, int l, const layer_acts *a, bertc_rng *
         k = layer_mask(a->att_keep, rng, pa, natt, masks);
     }
     ops->attention_forward(a->atty, a->att, k, pa, a->qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH);
-    ops->matmul_forward(m->bf16, m->proj, a->atty, p->attow + wc, p->attob + lC, (int)N, C, C);
+    ops->matmul_forward(m->bf16, m->proj, a->atty, p->attn_outw + wc, p->attn_outb + lC, (int)N, C, C);
     k = layer_mask(a->res1_keep, rng, po, NC, masks);
     ops->residual_layernorm_forward(a->res1, a->ln1, a->m1, a->r1, a->inp, m->proj, k, po, p->ln1w + lC,
                                     p->ln1b + lC, eps, (int)N, C);
     ops->matmul_gelu_forward(m->bf16, m->training ? a->fch : NULL, a->fchg, a->ln1, p->fcw + wf, p->fcb + (size_t)l * F,
                              (int)N, C, F);
-    ops->matmul_forward(m->bf16, m->proj, a->fchg, p->fcprojw + wf, p->fcprojb + lC, (int)N, F, C);
+    ops->matmul_forward(m->bf16, m->proj, a->fchg, p->fc_outw + wf, p->fc_outb + lC, (int)N, F, C);
     k = layer_mask(a->res2_keep, rng, ph, NC, masks);
     ops->residual_layernorm_forward(a->res2, a->out, a->m2, a->r2, a->ln1, m->proj, k, ph, p->ln2w + lC,
                                     p->ln2b + lC, eps, (int)N, C);
@@ -427,7 +427,7 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     const bert_params *p = &m->params;
     const float *wtt = c->type_vocab_size > 0 ? p->wtt : m->tt_zero; /* tt_zero: C zeros */
     ops->embeddings_forward(m->emb, m->ids, m->tts, p->wte, p->wpe, wtt, B, T, C);
-    ops->layernorm_forward(m->h, m->emb_mean, m->emb_rstd, m->emb, p->lnew, p->lneb, eps, (int)N, C);
+    ops->layernorm_forward(m->h, m->emb_mean, m->emb_rstd, m->emb, p->emb_lnw, p->emb_lnb, eps, (int)N, C);
     const uint8_t *k = bert_draw_mask(m->emb_keep, rng, ph, NC);
     ops->dropout_forward(m->h, m->h, k, ph, NC);
     if (hidden_states) memcpy(hidden_states, m->h, NC * sizeof(float));
@@ -503,7 +503,7 @@ static void backward_from_dlogits(bert_model *m) {
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res2_keep, ph), ph, NC);
         if (!m->recompute) ops->gelu_forward(fchg, fch, NF); /* recomputed: bit-identical to the forward's */
         memset(m->dfchg, 0, NF * sizeof(float));
-        ops->matmul_backward(m->bf16, m->dfchg, g->fcprojw + wf, g->fcprojb + lC, m->dproj, fchg, p->fcprojw + wf,
+        ops->matmul_backward(m->bf16, m->dfchg, g->fc_outw + wf, g->fc_outb + lC, m->dproj, fchg, p->fc_outw + wf,
                              (int)N, F, C);
         memset(m->dfch, 0, NF * sizeof(float));
         ops->gelu_backward(m->dfch, fch, m->dfchg, NF);
@@ -518,7 +518,7 @@ static void backward_from_dlogits(bert_model *m) {
         memset(m->dproj, 0, NC * sizeof(float));
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res1_keep, po), po, NC);
         memset(m->datty, 0, NC * sizeof(float));
-        ops->matmul_backward(m->bf16, m->datty, g->attow + wc, g->attob + lC, m->dproj, atty, p->attow + wc,
+        ops->matmul_backward(m->bf16, m->datty, g->attn_outw + wc, g->attn_outb + lC, m->dproj, atty, p->attn_outw + wc,
                              (int)N, C, C);
         memset(m->dqkv, 0, N * 3 * C * sizeof(float));
         ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(a.att_keep, pa), pa,
@@ -531,7 +531,7 @@ static void backward_from_dlogits(bert_model *m) {
     memset(m->dtmp, 0, NC * sizeof(float));
     ops->dropout_backward(m->dtmp, m->dres, KEEP(m->emb_keep, ph), ph, NC);
     memset(m->dproj, 0, NC * sizeof(float));
-    ops->layernorm_backward(m->dproj, g->lnew, g->lneb, m->dtmp, m->emb, p->lnew, m->emb_mean,
+    ops->layernorm_backward(m->dproj, g->emb_lnw, g->emb_lnb, m->dtmp, m->emb, p->emb_lnw, m->emb_mean,
                             m->emb_rstd, (int)N, C);
     /* no token types: the zero row's gradient goes to a sink nobody reads */
     ops->embeddings_backward(g->wte, g->wpe, c->type_vocab_size > 0 ? g->wtt : m->dtt_sink, m->dproj, m->ids,

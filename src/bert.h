@@ -92,18 +92,18 @@ typedef struct bert_params {
     float *wte;     /* (V, C)     word embeddings */
     float *wpe;     /* (P, C)     position embeddings */
     float *wtt;     /* (TT, C)    token type embeddings */
-    float *lnew;    /* (C)        embeddings LayerNorm weight */
-    float *lneb;    /* (C)        embeddings LayerNorm bias */
+    float *emb_lnw; /* (C)        embeddings LayerNorm weight */
+    float *emb_lnb; /* (C)        embeddings LayerNorm bias */
     float *qkvw;    /* (L, 3C, C) self-attention query|key|value weights */
     float *qkvb;    /* (L, 3C)    self-attention query|key|value biases */
-    float *attow;   /* (L, C, C)  attention output dense weight */
-    float *attob;   /* (L, C)     attention output dense bias */
+    float *attn_outw; /* (L, C, C) attention output dense weight */
+    float *attn_outb; /* (L, C)    attention output dense bias */
     float *ln1w;    /* (L, C)     attention output LayerNorm weight */
     float *ln1b;    /* (L, C)     attention output LayerNorm bias */
     float *fcw;     /* (L, F, C)  intermediate dense weight */
     float *fcb;     /* (L, F)     intermediate dense bias */
-    float *fcprojw; /* (L, C, F)  output dense weight */
-    float *fcprojb; /* (L, C)     output dense bias */
+    float *fc_outw; /* (L, C, F)  output dense weight */
+    float *fc_outb; /* (L, C)     output dense bias */
     float *ln2w;    /* (L, C)     output LayerNorm weight */
     float *ln2b;    /* (L, C)     output LayerNorm bias */
     float *poolw;   /* (C, C)     pooler dense weight (DistilBERT: pre_classifier); empty (0

@@ -97,7 +97,8 @@ _Static_assert(sizeof(int) == sizeof(float), "the arena stores the int inputs in
 static size_t take(size_t *total, size_t count, size_t each, int *overflow) {
     size_t n, at = *total;
     if (bertc_mul_size(count, each, &n) || bertc_add_size(*total, n, total)) *overflow = 1;
-    /* keep every slice 64-byte aligned (16 floats / 64 bytes) */
+    /* round every slice up to 64 elements (floats: 256 bytes; mask bytes: 64), so
+     * each starts 64-byte aligned */
     size_t r = *total % 64;
     if (r && bertc_add_size(*total, 64 - r, total)) *overflow = 1;
     return at;

@@ -221,6 +221,26 @@ int main(void) {
     CHECK(!hf.new_head && !hf.new_pooler, "the classifier and pre_classifier should come from the file");
     CHECK(strstr(hf.checks, "DistilBertForSequenceClassification names") != NULL, "checks line: %s", hf.checks);
 
+    /* The estimate against a count made by hand for this config at the fixture's
+     * 4 x 24 (BT = 96 rows, C = 64, F = 128, NH = 4, L = 2): recomputing keeps one
+     * layer's activations instead of two, so it saves one layer's: per row qkv 3C
+     * + atty, ln1, res1, res2 (C each) + fch F + 4 LayerNorm statistics = 192 +
+     * 4*64 + 128 + 4 = 580 floats, and the probabilities BT*NH*T = 9,216 floats:
+     * (96*580 + 9216) * 4 = 259,584 bytes; plus one layer's attention dropout mask
+     * (9,216 bytes), less the rng states that replace the masks (2 x 32 bytes).
+     * The arena rounds every slice up to a multiple of 64 elements: the four
+     * LayerNorm statistics slices hold 2 x 96 = 192 floats (no rounding) when
+     * every layer is kept, but 96 -> 128 floats when one is, so 4 x 32 x 4 = 512
+     * bytes less are saved. */
+    {
+        bert_memory_plan full, re;
+        bertc_err err = {0};
+        int rc = bert_memory_estimate(&full, &hf.cfg, 4, 24, BERT_TRAIN, 0, &err) ||
+                 bert_memory_estimate(&re, &hf.cfg, 4, 24, BERT_TRAIN_RECOMPUTE, 0, &err);
+        CHECK(rc == 0 && full.arena - re.arena == 259584 + 9216 - 64 - 512,
+              "distil 4 x 24: recomputing saves %zu arena bytes, counted by hand %d (%s)", full.arena - re.arena,
+              259584 + 9216 - 64 - 512, err.msg);
+    }
     forward_case(&hf, 0, 0);
     forward_case(&hf, 0, 1);
     if (!getenv("BERTC_SANITIZED")) forward_case(&hf, 1, 0);

@@ -129,8 +129,9 @@ int main(void) {
      * 91,136 bytes per layer, 182,272 for the 2 layers not kept. The attention
      * dropout masks (BT*NH*T = 4,096 bytes per layer) are regenerated from a
      * stored rng state (32 bytes per layer, 96 bytes padded to 128): one layer's
-     * mask is kept instead of 3, saving 8,192 - 128 bytes. Every slice here is a
-     * multiple of the arena's 64-byte alignment, so no padding hides in the sum. */
+     * mask is kept instead of 3, saving 8,192 - 128 bytes. The arena rounds every
+     * slice up to a multiple of 64 elements; every slice here already is one
+     * (but the 96 bytes of rng states), so no other padding hides in the sum. */
     {
         bert_config cfg = tiny(BERT_ARCH_BERT, BERT_PROBLEM_SINGLE_LABEL);
         bert_memory_plan pf, pr;

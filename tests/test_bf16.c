@@ -346,7 +346,7 @@ int main(void) {
         bf16_state_free(st);
         bf16_release();
         if (test_failed_) return TEST_END();
-        printf("test_bf16: %d checks of the refusal and the portable fallback passed\n", test_passed_);
+        printf("test_bf16: %d checks of the refusal, the portable fallback and the per-model state passed\n", test_passed_);
         /* oneDNN's bf16 path and the whole model did not run: skipped (exit 77) */
         printf("SKIP: no AVX512-BF16 on this CPU (oneDNN bf16 matmuls and the model not tested; "
                "only the refusal, the portable fallback and the per-model state's lifetime)\n");

@@ -31,6 +31,10 @@ LDFLAGS := -fopenmp $(SAN)
 
 SRC      := $(wildcard src/*.c src/tasks/*.c)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+# The reference kernels (ops_ref.c) define what each op means; only tests and
+# benchmarks run them, so they are linked into those and kept out of the library.
+REF_OBJ  := $(BUILD)/obj/ops_ref.o
+LIB_OBJ  := $(filter-out $(REF_OBJ),$(OBJ))
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 GEN      := $(wildcard tools/gen_*.py)
@@ -50,23 +54,23 @@ $(BUILD)/obj/%.o: src/%.c
 # permission to evaluate comparisons that could raise a floating-point flag.
 $(BUILD)/obj/ops_cpu.o: CFLAGS += -fno-trapping-math
 
-$(BUILD)/libbertc.a: $(OBJ)
+$(BUILD)/libbertc.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 # The shared library (make install builds it with PIC="-fPIC -fvisibility=hidden").
 VERSION := 0.1.0
 SOMAJOR := 0
-$(BUILD)/libbertc.so.$(VERSION): $(OBJ)
+$(BUILD)/libbertc.so.$(VERSION): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libbertc.so.$(SOMAJOR) -Wl,--no-undefined -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 CLI_SRC  := $(wildcard cli/*.c)
 $(BUILD)/bertc: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/libbertc.a
 	$(CC) $(CFLAGS) $(CLI_SRC) -o $@ $(BUILD)/libbertc.a $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libbertc.a tests/test.h
+$(BUILD)/tests/%: tests/%.c $(REF_OBJ) $(BUILD)/libbertc.a tests/test.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(BUILD)/libbertc.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(REF_OBJ) $(BUILD)/libbertc.a $(LDFLAGS) $(LDLIBS)
 
 -include $(OBJ:.o=.d)
 

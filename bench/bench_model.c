@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "../src/bert.h"
+#include "ops_ref.h"
 #include "../src/ops_bf16.h"
 #include "../src/hfmodel.h"
 #include "../src/optim.h"
@@ -123,7 +124,7 @@ int main(int argc, char **argv) {
     bert_model m;
     if (bert_model_build(&m, c, hf.params_memory, B, T,
                          train ? (recompute ? BERT_TRAIN_RECOMPUTE : BERT_TRAIN) : BERT_INFER, &err)) die(err.msg, NULL);
-    m.use_reference = reference;
+    m.ops = reference ? &bert_ops_ref : NULL;
     if (bf16) {
         if (!bert_bf16_available()) die("--bf16: this CPU/oneDNN has no bf16 matmul", NULL);
         m.precision = BERT_PREC_BF16;

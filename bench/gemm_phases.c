@@ -30,6 +30,8 @@ static float *rnd(size_t n) {
     return x;
 }
 
+static bf16_state *g_state; /* one model's bf16 state */
+
 /* seconds per call of one product: forward (fwd = 1) or backward (dinp + dW) */
 static double time_op(int bf16, int fwd, int N, int C, int OC, int reps) {
     float *inp = rnd((size_t)N * C), *w = rnd((size_t)OC * C), *b = rnd((size_t)OC), *out = rnd((size_t)N * OC);
@@ -37,10 +39,10 @@ static double time_op(int bf16, int fwd, int N, int C, int OC, int reps) {
     double best = 1e30;
     for (int r = 0; r < reps + 1; r++) {
         double t0 = now();
-        if (fwd)
-            (bf16 ? bf16_matmul_forward : cpu_matmul_forward)(out, inp, w, b, N, C, OC);
-        else
-            (bf16 ? bf16_matmul_backward : cpu_matmul_backward)(dinp, dw, NULL, out, inp, w, N, C, OC);
+        if (fwd && bf16) bf16_matmul_forward(g_state, out, inp, w, b, N, C, OC);
+        else if (fwd) cpu_matmul_forward(out, inp, w, b, N, C, OC);
+        else if (bf16) bf16_matmul_backward(g_state, dinp, dw, NULL, out, inp, w, N, C, OC);
+        else cpu_matmul_backward(dinp, dw, NULL, out, inp, w, N, C, OC);
         double dt = now() - t0;
         if (r > 0 && dt < best) best = dt; /* the first call builds oneDNN's kernels */
     }
@@ -55,6 +57,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
     }
     if (threads > 0) omp_set_num_threads(threads);
+    g_state = bf16_state_new();
     int have_bf16 = bert_bf16_available();
     struct { const char *model; int N, C, F; const char *use; } cases[] = {
         {"all-MiniLM-L6-v2", 4096, 384, 1536, "infer"}, /* batch 32 x 128 */
@@ -87,6 +90,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
     }
     printf("]}\n");
+    bf16_state_free(g_state);
     bf16_release();
     return 0;
 }

@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 CC=${CC:-gcc}
 mkdir -p build/bench
-[ -f build/libbertc.a ] || make -s build/libbertc.a
+[ -f build/libbertc.a ] && [ -f build/obj/ops_ref.o ] || make -s build/libbertc.a build/obj/ops_ref.o
 CFLAGS="-std=c11 -D_GNU_SOURCE -O3 -march=native -fopenmp -Wall -Wextra -Werror -g"
 LIBS="-lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz $(pkg-config --libs cairo 2>/dev/null) -lm"
-$CC $CFLAGS bench/bench_model.c -o build/bench/bench_model build/libbertc.a $LIBS
+$CC $CFLAGS bench/bench_model.c -o build/bench/bench_model build/obj/ops_ref.o build/libbertc.a $LIBS
 $CC $CFLAGS bench/peak.c -o build/bench/peak -lopenblas -lm
 $CC $CFLAGS bench/gemm_phases.c -o build/bench/gemm_phases build/libbertc.a $LIBS
 if ! $PYTHON -c "import onnxruntime, onnx" 2>/dev/null; then

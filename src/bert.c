@@ -1,5 +1,5 @@
 /* bert.c: the BERT forward and backward passes (BertForSequenceClassification)
- * over the parameter layout of bert.h, on either kernel set (ops_cpu / ops_ref).
+ * over the parameter layout of bert.h, on a kernel set (ops_cpu, ops_bf16; tests: ops_ref).
  *
  * One layer, as transformers computes it (dropout only in training):
  *   qkv  = h W_qkv^T + b                       (B,T,3C)
@@ -20,40 +20,71 @@
 #include "heads.h"
 #include "ops_bf16.h"
 #include "ops_cpu.h"
-#include "ops_ref.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the two kernel sets behind one table ---- */
+/* ---- the production kernel sets behind one table (the reference set,
+ * bert_ops_ref, lives with its kernels in ops_ref.c, which only tests link) ---- */
 
+/* The fp32 matrix products in the table's shape (they have no state). */
+static void cpu_mm_forward(bf16_state *s, float *out, const float *inp, const float *w, const float *b, int N, int C,
+                           int OC) {
+    (void)s;
+    cpu_matmul_forward(out, inp, w, b, N, C, OC);
+}
+static void cpu_mm_backward(bf16_state *s, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                            const float *w, int N, int C, int OC) {
+    (void)s;
+    cpu_matmul_backward(dinp, dw, db, dout, inp, w, N, C, OC);
+}
+static void cpu_mm_gelu_forward(bf16_state *s, float *pre, float *out, const float *inp, const float *w,
+                                const float *b, int N, int C, int OC) {
+    (void)s;
+    cpu_matmul_gelu_forward(pre, out, inp, w, b, N, C, OC);
+}
 
-static const bert_ops OPS_REF = {
-    ref_embeddings_forward, ref_embeddings_backward, ref_layernorm_forward,
-    ref_layernorm_backward, ref_matmul_forward, ref_matmul_backward, ref_matmul_gelu_forward,
-    ref_gelu_forward, ref_gelu_backward, ref_dropout_forward, ref_dropout_backward,
-    ref_residual_layernorm_forward, ref_attention_forward, ref_attention_backward,
-    ref_pooler_forward, ref_pooler_backward,
-};
 static const bert_ops OPS_CPU = {
-    cpu_embeddings_forward, cpu_embeddings_backward, cpu_layernorm_forward,
-    cpu_layernorm_backward, cpu_matmul_forward, cpu_matmul_backward, cpu_matmul_gelu_forward,
-    cpu_gelu_forward, cpu_gelu_backward, cpu_dropout_forward, cpu_dropout_backward,
-    cpu_residual_layernorm_forward, cpu_attention_forward, cpu_attention_backward,
-    cpu_pooler_forward, cpu_pooler_backward,
+    .embeddings_forward = cpu_embeddings_forward,
+    .embeddings_backward = cpu_embeddings_backward,
+    .layernorm_forward = cpu_layernorm_forward,
+    .layernorm_backward = cpu_layernorm_backward,
+    .matmul_forward = cpu_mm_forward,
+    .matmul_backward = cpu_mm_backward,
+    .matmul_gelu_forward = cpu_mm_gelu_forward,
+    .gelu_forward = cpu_gelu_forward,
+    .gelu_backward = cpu_gelu_backward,
+    .dropout_forward = cpu_dropout_forward,
+    .dropout_backward = cpu_dropout_backward,
+    .residual_layernorm_forward = cpu_residual_layernorm_forward,
+    .attention_forward = cpu_attention_forward,
+    .attention_backward = cpu_attention_backward,
+    .pooler_forward = cpu_pooler_forward,
+    .pooler_backward = cpu_pooler_backward,
 };
 static const bert_ops OPS_BF16 = {
-    cpu_embeddings_forward, cpu_embeddings_backward, cpu_layernorm_forward,
-    cpu_layernorm_backward, bf16_matmul_forward, bf16_matmul_backward, bf16_matmul_gelu_forward,
-    cpu_gelu_forward, cpu_gelu_backward, cpu_dropout_forward, cpu_dropout_backward,
-    cpu_residual_layernorm_forward, cpu_attention_forward, cpu_attention_backward,
-    cpu_pooler_forward, cpu_pooler_backward,
+    .embeddings_forward = cpu_embeddings_forward,
+    .embeddings_backward = cpu_embeddings_backward,
+    .layernorm_forward = cpu_layernorm_forward,
+    .layernorm_backward = cpu_layernorm_backward,
+    .matmul_forward = bf16_matmul_forward,
+    .matmul_backward = bf16_matmul_backward,
+    .matmul_gelu_forward = bf16_matmul_gelu_forward,
+    .gelu_forward = cpu_gelu_forward,
+    .gelu_backward = cpu_gelu_backward,
+    .dropout_forward = cpu_dropout_forward,
+    .dropout_backward = cpu_dropout_backward,
+    .residual_layernorm_forward = cpu_residual_layernorm_forward,
+    .attention_forward = cpu_attention_forward,
+    .attention_backward = cpu_attention_backward,
+    .pooler_forward = cpu_pooler_forward,
+    .pooler_backward = cpu_pooler_backward,
 };
 
 const bert_ops *bert_ops_of(const bert_model *m) {
-    return m->use_reference ? &OPS_REF : m->precision == BERT_PREC_BF16 ? &OPS_BF16 : &OPS_CPU;
+    return m->ops ? m->ops : m->precision == BERT_PREC_BF16 ? &OPS_BF16 : &OPS_CPU;
 }
 #define ops_of bert_ops_of
 
@@ -66,7 +97,8 @@ _Static_assert(sizeof(int) == sizeof(float), "the arena stores the int inputs in
 static size_t take(size_t *total, size_t count, size_t each, int *overflow) {
     size_t n, at = *total;
     if (bertc_mul_size(count, each, &n) || bertc_add_size(*total, n, total)) *overflow = 1;
-    /* keep every slice 64-byte aligned (16 floats / 64 bytes) */
+    /* round every slice up to 64 elements (floats: 256 bytes; mask bytes: 64), so
+     * each starts 64-byte aligned */
     size_t r = *total % 64;
     if (r && bertc_add_size(*total, 64 - r, total)) *overflow = 1;
     return at;
@@ -88,6 +120,7 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
 #define F_(field, count) do { size_t o_ = take(&fn, (count), 1, &of); if (fbase) m->field = fbase + o_; } while (0)
 #define K_(field, count) do { size_t o_ = take(&kn, (count), 1, &of); if (kbase) m->field = kbase + o_; } while (0)
 #define I_(field, count) do { size_t o_ = take(&fn, (count), 1, &of); if (fbase) m->field = (int *)(fbase + o_); } while (0)
+#define R_(field, count) do { size_t o_ = take(&kn, (count), sizeof(bertc_rng), &of); if (kbase) m->field = (bertc_rng *)(void *)(kbase + o_); } while (0)
     I_(ids, BT);
     I_(tts, BT);
     I_(mask, BT);
@@ -130,7 +163,10 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
         F_(dcls_in, HR * C);
         F_(dlogits, HR * NL);
         K_(emb_keep, BT * C);
-        K_(att_keep, L * att);
+        /* recomputing: one layer's attention mask (the largest, (B,NH,T,T)),
+         * redrawn in the backward from the rng state each layer drew it from */
+        K_(att_keep, LL * att);
+        if (m->recompute) R_(att_seed, L);
         K_(res1_keep, L * BT * C);
         K_(res2_keep, L * BT * C);
         K_(cls_keep, HR * C);
@@ -138,6 +174,7 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
 #undef F_
 #undef K_
 #undef I_
+#undef R_
     *fsize = fn;
     *ksize = kn;
     return of ? -1 : 0;
@@ -146,7 +183,6 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
 int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory,
                      int Bmax, int Tmax, int training, bertc_err *err) {
     memset(m, 0, sizeof *m);
-    bf16_weight_cache(0); /* a new parameter block may reuse a freed one's address */
     int rc = bert_config_validate(cfg, err);
     if (rc) return rc;
     if (!params_memory) return bertc_fail(err, BERTC_ERR_ARG, "bert_model_build: no parameter block");
@@ -223,12 +259,14 @@ int bert_memory_estimate(bert_memory_plan *plan, const bert_config *cfg, int Bma
 
 void bert_model_free(bert_model *m) {
     if (!m) return;
-    bf16_weight_cache(0);
+    bf16_state_free(m->bf16);
     free(m->acts_memory);
     free(m->keep_memory);
     free(m->grads_memory);
     memset(m, 0, sizeof *m);
 }
+
+void bert_model_params_changed(bert_model *m) { bf16_state_keep_weights(m->bf16, 0); }
 
 void bert_zero_grad(bert_model *m) {
     if (m->grads_memory) memset(m->grads_memory, 0, m->num_params * sizeof(float));
@@ -238,7 +276,7 @@ void bert_zero_grad(bert_model *m) {
 
 const uint8_t *bert_draw_mask(uint8_t *keep, bertc_rng *rng, float p, size_t n) {
     if (!rng || p <= 0.0f || !keep) return NULL;
-    ref_dropout_mask(keep, rng, p, n);
+    cpu_dropout_mask(keep, rng, p, n);
     return keep;
 }
 
@@ -254,6 +292,7 @@ typedef struct layer_acts {
     float *fch, *fchg;           /* (N,F) before and after GELU */
     float *res2, *m2, *r2;       /* (N,C), (N), (N) */
     uint8_t *att_keep, *res1_keep, *res2_keep; /* this layer's dropout masks (training) */
+    bertc_rng *att_seed; /* recomputing: the rng state att_keep is drawn from, else NULL */
 } layer_acts;
 
 static void layer_view(const bert_model *m, int l, float *attentions, layer_acts *a) {
@@ -274,7 +313,8 @@ static void layer_view(const bert_model *m, int l, float *attentions, layer_acts
         a->m1 = m->ln1_mean + lc * N, a->r1 = m->ln1_rstd + lc * N;
         a->m2 = m->ln2_mean + lc * N, a->r2 = m->ln2_rstd + lc * N;
         a->fchg = m->fchg; /* one layer's: the backward recomputes gelu(fch) */
-        a->att_keep = m->att_keep + (size_t)l * natt;
+        a->att_keep = m->att_keep + lc * natt;
+        a->att_seed = m->recompute ? m->att_seed + l : NULL;
         a->res1_keep = m->res1_keep + (size_t)l * NC, a->res2_keep = m->res2_keep + (size_t)l * NC;
     } else {
         a->att = attentions ? attentions + (size_t)l * natt : NULL;
@@ -282,11 +322,14 @@ static void layer_view(const bert_model *m, int l, float *attentions, layer_acts
         a->m1 = a->r1 = a->m2 = a->r2 = NULL;
         a->fchg = a->fch; /* GELU in place */
         a->att_keep = a->res1_keep = a->res2_keep = NULL;
+        a->att_seed = NULL;
     }
 }
 
 /* Dropout in layer_forward: none (eval), masks drawn now (a training forward),
- * or the masks that forward drew (the backward's recomputation). */
+ * or the masks that forward drew (the backward's recomputation; the attention
+ * mask, of which only one layer's is stored, is drawn again from the same rng
+ * state, as the GELU output is computed again: the same bits). */
 enum { MASKS_NONE, MASKS_DRAW, MASKS_REUSE };
 
 static const uint8_t *layer_mask(uint8_t *keep, bertc_rng *rng, float p, size_t n, int masks) {
@@ -307,16 +350,23 @@ static void layer_forward(bert_model *m, int l, const layer_acts *a, bertc_rng *
     float po = c->model_type == BERT_ARCH_DISTILBERT ? 0.0f : ph; /* attention output dropout */
     size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C, lC = (size_t)l * C;
 
-    ops->matmul_forward(a->qkv, a->inp, p->qkvw + wq, p->qkvb + 3 * lC, (int)N, C, 3 * C);
-    const uint8_t *k = layer_mask(a->att_keep, rng, pa, natt, masks);
+    ops->matmul_forward(m->bf16, a->qkv, a->inp, p->qkvw + wq, p->qkvb + 3 * lC, (int)N, C, 3 * C);
+    const uint8_t *k;
+    if (a->att_seed && masks == MASKS_DRAW && rng) *a->att_seed = *rng;
+    if (a->att_seed && masks == MASKS_REUSE) {
+        bertc_rng again = *a->att_seed;
+        k = bert_draw_mask(a->att_keep, &again, pa, natt);
+    } else {
+        k = layer_mask(a->att_keep, rng, pa, natt, masks);
+    }
     ops->attention_forward(a->atty, a->att, k, pa, a->qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH);
-    ops->matmul_forward(m->proj, a->atty, p->attow + wc, p->attob + lC, (int)N, C, C);
+    ops->matmul_forward(m->bf16, m->proj, a->atty, p->attn_outw + wc, p->attn_outb + lC, (int)N, C, C);
     k = layer_mask(a->res1_keep, rng, po, NC, masks);
     ops->residual_layernorm_forward(a->res1, a->ln1, a->m1, a->r1, a->inp, m->proj, k, po, p->ln1w + lC,
                                     p->ln1b + lC, eps, (int)N, C);
-    ops->matmul_gelu_forward(m->training ? a->fch : NULL, a->fchg, a->ln1, p->fcw + wf, p->fcb + (size_t)l * F,
+    ops->matmul_gelu_forward(m->bf16, m->training ? a->fch : NULL, a->fchg, a->ln1, p->fcw + wf, p->fcb + (size_t)l * F,
                              (int)N, C, F);
-    ops->matmul_forward(m->proj, a->fchg, p->fcprojw + wf, p->fcprojb + lC, (int)N, F, C);
+    ops->matmul_forward(m->bf16, m->proj, a->fchg, p->fc_outw + wf, p->fc_outb + lC, (int)N, F, C);
     k = layer_mask(a->res2_keep, rng, ph, NC, masks);
     ops->residual_layernorm_forward(a->res2, a->out, a->m2, a->r2, a->ln1, m->proj, k, ph, p->ln2w + lC,
                                     p->ln2b + lC, eps, (int)N, C);
@@ -334,9 +384,14 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     if (!input_ids) return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: no input_ids");
     if (dropout_rng && !m->training)
         return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: dropout needs a model built for training");
-    /* bf16: an inference model's weights do not change, so their rounded copies
-     * are kept; a training model's are rounded on every call */
-    if (ops == &OPS_BF16) bf16_weight_cache(!m->training);
+    /* bf16: the model's own state (primitives, scratch, rounded weights); an
+     * inference model's weights do not change, so their rounded copies are kept
+     * (until bert_model_params_changed); a training model's are rounded on
+     * every call. Out of memory leaves it NULL: the portable products. */
+    if (ops == &OPS_BF16) {
+        if (!m->bf16) m->bf16 = bf16_state_new();
+        bf16_state_keep_weights(m->bf16, !m->training);
+    }
     size_t N = (size_t)B * T;
     for (size_t i = 0; i < N; i++) {
         if (input_ids[i] < 0 || input_ids[i] >= c->vocab_size)
@@ -373,7 +428,7 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     const bert_params *p = &m->params;
     const float *wtt = c->type_vocab_size > 0 ? p->wtt : m->tt_zero; /* tt_zero: C zeros */
     ops->embeddings_forward(m->emb, m->ids, m->tts, p->wte, p->wpe, wtt, B, T, C);
-    ops->layernorm_forward(m->h, m->emb_mean, m->emb_rstd, m->emb, p->lnew, p->lneb, eps, (int)N, C);
+    ops->layernorm_forward(m->h, m->emb_mean, m->emb_rstd, m->emb, p->emb_lnw, p->emb_lnb, eps, (int)N, C);
     const uint8_t *k = bert_draw_mask(m->emb_keep, rng, ph, NC);
     ops->dropout_forward(m->h, m->h, k, ph, NC);
     if (hidden_states) memcpy(hidden_states, m->h, NC * sizeof(float));
@@ -449,11 +504,11 @@ static void backward_from_dlogits(bert_model *m) {
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res2_keep, ph), ph, NC);
         if (!m->recompute) ops->gelu_forward(fchg, fch, NF); /* recomputed: bit-identical to the forward's */
         memset(m->dfchg, 0, NF * sizeof(float));
-        ops->matmul_backward(m->dfchg, g->fcprojw + wf, g->fcprojb + lC, m->dproj, fchg, p->fcprojw + wf,
+        ops->matmul_backward(m->bf16, m->dfchg, g->fc_outw + wf, g->fc_outb + lC, m->dproj, fchg, p->fc_outw + wf,
                              (int)N, F, C);
         memset(m->dfch, 0, NF * sizeof(float));
         ops->gelu_backward(m->dfch, fch, m->dfchg, NF);
-        ops->matmul_backward(m->dln1, g->fcw + wf, g->fcb + (size_t)l * F, m->dfch, ln1, p->fcw + wf,
+        ops->matmul_backward(m->bf16, m->dln1, g->fcw + wf, g->fcb + (size_t)l * F, m->dfch, ln1, p->fcw + wf,
                              (int)N, C, F);
 
         /* ln1 = LN1(res1), res1 = inp + dropout(atty W_o^T + b) */
@@ -464,12 +519,12 @@ static void backward_from_dlogits(bert_model *m) {
         memset(m->dproj, 0, NC * sizeof(float));
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res1_keep, po), po, NC);
         memset(m->datty, 0, NC * sizeof(float));
-        ops->matmul_backward(m->datty, g->attow + wc, g->attob + lC, m->dproj, atty, p->attow + wc,
+        ops->matmul_backward(m->bf16, m->datty, g->attn_outw + wc, g->attn_outb + lC, m->dproj, atty, p->attn_outw + wc,
                              (int)N, C, C);
         memset(m->dqkv, 0, N * 3 * C * sizeof(float));
         ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(a.att_keep, pa), pa,
                                 m->scratch, m->nthreads, B, T, C, NH);
-        ops->matmul_backward(m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
+        ops->matmul_backward(m->bf16, m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
                              p->qkvw + wq, (int)N, C, 3 * C);
     }
 
@@ -477,7 +532,7 @@ static void backward_from_dlogits(bert_model *m) {
     memset(m->dtmp, 0, NC * sizeof(float));
     ops->dropout_backward(m->dtmp, m->dres, KEEP(m->emb_keep, ph), ph, NC);
     memset(m->dproj, 0, NC * sizeof(float));
-    ops->layernorm_backward(m->dproj, g->lnew, g->lneb, m->dtmp, m->emb, p->lnew, m->emb_mean,
+    ops->layernorm_backward(m->dproj, g->emb_lnw, g->emb_lnb, m->dtmp, m->emb, p->emb_lnw, m->emb_mean,
                             m->emb_rstd, (int)N, C);
     /* no token types: the zero row's gradient goes to a sink nobody reads */
     ops->embeddings_backward(g->wte, g->wpe, c->type_vocab_size > 0 ? g->wtt : m->dtt_sink, m->dproj, m->ids,

@@ -92,18 +92,18 @@ typedef struct bert_params {
     float *wte;     /* (V, C)     word embeddings */
     float *wpe;     /* (P, C)     position embeddings */
     float *wtt;     /* (TT, C)    token type embeddings */
-    float *lnew;    /* (C)        embeddings LayerNorm weight */
-    float *lneb;    /* (C)        embeddings LayerNorm bias */
+    float *emb_lnw; /* (C)        embeddings LayerNorm weight */
+    float *emb_lnb; /* (C)        embeddings LayerNorm bias */
     float *qkvw;    /* (L, 3C, C) self-attention query|key|value weights */
     float *qkvb;    /* (L, 3C)    self-attention query|key|value biases */
-    float *attow;   /* (L, C, C)  attention output dense weight */
-    float *attob;   /* (L, C)     attention output dense bias */
+    float *attn_outw; /* (L, C, C) attention output dense weight */
+    float *attn_outb; /* (L, C)    attention output dense bias */
     float *ln1w;    /* (L, C)     attention output LayerNorm weight */
     float *ln1b;    /* (L, C)     attention output LayerNorm bias */
     float *fcw;     /* (L, F, C)  intermediate dense weight */
     float *fcb;     /* (L, F)     intermediate dense bias */
-    float *fcprojw; /* (L, C, F)  output dense weight */
-    float *fcprojb; /* (L, C)     output dense bias */
+    float *fc_outw; /* (L, C, F)  output dense weight */
+    float *fc_outb; /* (L, C)     output dense bias */
     float *ln2w;    /* (L, C)     output LayerNorm weight */
     float *ln2b;    /* (L, C)     output LayerNorm bias */
     float *poolw;   /* (C, C)     pooler dense weight (DistilBERT: pre_classifier); empty (0
@@ -149,7 +149,7 @@ float *bert_param_tensor(const bert_params *p, int i);
  * Numerics: fp32 throughout; exact-erf GELU, LayerNorm eps from the config, the
  * attention mask added as torch.finfo(float32).min as transformers' eager
  * attention does (docs/numerics.md). The fast path (default) and the reference
- * path (use_reference = 1) give the same results within the tolerances there;
+ * path (ops = &bert_ops_ref) give the same results within the tolerances there;
  * each is bit-for-bit repeatable for the same inputs and thread count.
  */
 #include <stdint.h>
@@ -163,13 +163,19 @@ typedef struct bert_model {
     size_t num_params;      /* floats in the parameter block and in grads_memory */
     int Bmax, Tmax;         /* the largest batch the arena holds */
     int training;           /* 1: built with gradients (and the activations the backward needs) */
-    int recompute;          /* built as BERT_TRAIN_RECOMPUTE: keeps each layer's input (and dropout
-                               masks) only and recomputes the layer's activations in the backward */
-    int use_reference;      /* 0: fast kernels (ops_cpu); 1: reference kernels (ops_ref) */
+    int recompute;          /* built as BERT_TRAIN_RECOMPUTE: keeps each layer's input (and its
+                               hidden-state dropout masks) only and recomputes the layer's
+                               activations in the backward, the attention dropout mask redrawn
+                               from the rng state the forward drew it from (att_seed) */
+    const struct bert_ops *ops; /* NULL: the production kernels (ops_cpu, or bf16 by precision);
+                               tests set &bert_ops_ref (ops_ref.h) to run on the reference */
     int precision;          /* BERT_PREC_FP32 (0), or BERT_PREC_BF16: the encoder's dense layers
                                multiply bf16-rounded operands (ops_bf16.h; the caller checks
-                               bert_bf16_available() first); ignored with use_reference */
+                               bert_bf16_available() first); ignored when ops is set */
     int nthreads;           /* OpenMP threads the attention scratch was sized for */
+    struct bf16_state *bf16; /* owned (precision bf16): oneDNN primitives, scratch and, for
+                               inference, the weights' rounded copies (ops_bf16.h); made by the
+                               first bf16 forward, freed by bert_model_free */
     float *grads_memory;    /* num_params floats, params' layout (training only, else NULL) */
     bert_params grads;      /* slices of grads_memory */
     size_t arena_bytes;     /* activation arena size (bytes), for reporting */
@@ -195,6 +201,7 @@ typedef struct bert_model {
     float *proj, *cls_in, *scratch;
     float *cls_h, *tt_zero, *dtt_sink; /* (B,C) [CLS] rows; (C) zero type row, (C) its gradient sink (TT = 0) */
     uint8_t *emb_keep, *att_keep, *res1_keep, *res2_keep, *cls_keep;
+    bertc_rng *att_seed;    /* (L) recomputing: the rng state each layer's attention mask came from */
     float *dres, *dtmp, *dln1, *dproj, *dfch, *dfchg, *datty, *dqkv;
     float *dpooled, *dcls_in, *dlogits;
 } bert_model;
@@ -203,7 +210,8 @@ typedef struct bert_model {
 enum {
     BERT_INFER = 0,          /* inference: one layer's activations, no gradients */
     BERT_TRAIN = 1,          /* training: gradients and every layer's activations */
-    BERT_TRAIN_RECOMPUTE = 2 /* training that keeps only each layer's input and dropout masks and
+    BERT_TRAIN_RECOMPUTE = 2 /* training that keeps only each layer's input and hidden-state
+                                dropout masks (attention masks are redrawn from a stored rng state) and
                                 recomputes the layer in the backward (transformers'
                                 gradient_checkpointing): about one more forward per step for
                                 roughly L times fewer activations; gradients are bit-identical */
@@ -220,6 +228,10 @@ int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory
                      int Bmax, int Tmax, int training, bertc_err *err);
 /* Frees what build allocated and zeroes m. Harmless on a zeroed model. */
 void bert_model_free(bert_model *m);
+/* The parameter block was written since the last forward (an optimizer step by
+ * another model sharing it): drops what was derived from it (bf16's rounded
+ * weights), so the next forward multiplies the new values. */
+void bert_model_params_changed(bert_model *m);
 
 /* Runs the model on a padded batch: input_ids, token_type_ids and attention_mask
  * are row-major (B,T) (B <= Bmax, T <= Tmax); token_type_ids NULL means all 0,

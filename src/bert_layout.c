@@ -86,9 +86,9 @@ void bert_params_point(bert_params *p, float *memory, const bert_config *cfg) {
     size_t s[BERT_NUM_PARAM_TENSORS];
     bert_param_sizes(s, cfg);
     float **ptrs[BERT_NUM_PARAM_TENSORS] = {
-        &p->wte, &p->wpe, &p->wtt, &p->lnew, &p->lneb,
-        &p->qkvw, &p->qkvb, &p->attow, &p->attob, &p->ln1w, &p->ln1b,
-        &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->ln2w, &p->ln2b,
+        &p->wte, &p->wpe, &p->wtt, &p->emb_lnw, &p->emb_lnb,
+        &p->qkvw, &p->qkvb, &p->attn_outw, &p->attn_outb, &p->ln1w, &p->ln1b,
+        &p->fcw, &p->fcb, &p->fc_outw, &p->fc_outb, &p->ln2w, &p->ln2b,
         &p->poolw, &p->poolb, &p->clsw, &p->clsb,
     };
     float *m = memory;
@@ -100,9 +100,9 @@ void bert_params_point(bert_params *p, float *memory, const bert_config *cfg) {
 
 float *bert_param_tensor(const bert_params *p, int i) {
     float *const t[BERT_NUM_PARAM_TENSORS] = {
-        p->wte, p->wpe, p->wtt, p->lnew, p->lneb,
-        p->qkvw, p->qkvb, p->attow, p->attob, p->ln1w, p->ln1b,
-        p->fcw, p->fcb, p->fcprojw, p->fcprojb, p->ln2w, p->ln2b,
+        p->wte, p->wpe, p->wtt, p->emb_lnw, p->emb_lnb,
+        p->qkvw, p->qkvb, p->attn_outw, p->attn_outb, p->ln1w, p->ln1b,
+        p->fcw, p->fcb, p->fc_outw, p->fc_outb, p->ln2w, p->ln2b,
         p->poolw, p->poolb, p->clsw, p->clsb,
     };
     return (i >= 0 && i < BERT_NUM_PARAM_TENSORS) ? t[i] : NULL;

@@ -1,7 +1,8 @@
 /* bert_ops.h: private to the model (bert.c) and its heads (heads.c): the table
  * of kernels a model runs on (reference, fast fp32 or bf16) and the dropout
  * mask draw, so that a head runs on the same kernels as the encoder under it.
- * Not API: nothing outside bert.c and heads.c includes it. */
+ * Not API: nothing outside bert.c, heads.c and ops_ref.c (the reference
+ * table, for tests) includes it. */
 #ifndef BERTC_BERT_OPS_H
 #define BERTC_BERT_OPS_H
 
@@ -17,11 +18,14 @@ typedef struct bert_ops {
                               const float *, float, int, int);
     void (*layernorm_backward)(float *, float *, float *, const float *, const float *,
                                const float *, const float *, const float *, int, int);
-    void (*matmul_forward)(float *, const float *, const float *, const float *, int, int, int);
-    void (*matmul_backward)(float *, float *, float *, const float *, const float *,
+    /* the matrix products take the model's bf16 state first (bert_model.bf16;
+     * the fp32 kernel sets ignore it) */
+    void (*matmul_forward)(struct bf16_state *, float *, const float *, const float *, const float *, int, int,
+                           int);
+    void (*matmul_backward)(struct bf16_state *, float *, float *, float *, const float *, const float *,
                             const float *, int, int, int);
-    void (*matmul_gelu_forward)(float *, float *, const float *, const float *, const float *,
-                                int, int, int);
+    void (*matmul_gelu_forward)(struct bf16_state *, float *, float *, const float *, const float *,
+                                const float *, int, int, int);
     void (*gelu_forward)(float *, const float *, size_t);
     void (*gelu_backward)(float *, const float *, const float *, size_t);
     void (*dropout_forward)(float *, const float *, const uint8_t *, float, size_t);
@@ -38,7 +42,7 @@ typedef struct bert_ops {
                             const float *, const float *, int, int, int);
 } bert_ops;
 
-/* The kernels model m runs on (use_reference, precision). */
+/* The kernels model m runs on (ops, else precision). */
 const bert_ops *bert_ops_of(const bert_model *m);
 
 /* Draws a keep mask into keep when dropout is on (rng) and p > 0, and returns

@@ -30,6 +30,9 @@
 
 /* ---- small helpers ---- */
 
+/* The tensors' names inside a checkpoint's optimizer state: part of the file
+ * format, so they keep the short names bert.h's fields had (lnew is
+ * emb_lnw, attow attn_outw, fcprojw fc_outw, ...); same order as bert.h. */
 static const char *const tensor_names[BERT_NUM_PARAM_TENSORS] = {
     "wte", "wpe", "wtt", "lnew", "lneb", "qkvw", "qkvb", "attow", "attob", "ln1w", "ln1b",
     "fcw", "fcb", "fcprojw", "fcprojb", "ln2w", "ln2b", "poolw", "poolb", "clsw", "clsb",

@@ -83,7 +83,6 @@ int bertc_classifier_open(bertc_classifier **out, const char *model, const bertc
         bertc_classifier_free(c);
         return rc;
     }
-    c->model.use_reference = o->use_reference;
     c->model.precision = o->precision;
     *out = c;
     return BERTC_OK;

@@ -31,7 +31,6 @@ typedef struct bertc_classifier_opts {
     bert_trunc trunc;    /* single texts: head (default), tail, head+tail */
     int pad_to_max;      /* 1: pad every batch to max_length (the notebook's
                             padding="max_length"); 0: to the batch's longest */
-    int use_reference;   /* 1: reference kernels (tests) */
     int precision;       /* BERT_PREC_FP32 (default) or BERT_PREC_BF16 (ops_bf16.h; refused
                             with BERTC_ERR_ARG where the CPU has no AVX512-BF16) */
     uint64_t seed;       /* seeds a new head when the folder has no classifier */

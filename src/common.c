@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <cjson/cJSON.h>
+#include <utf8proc.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -217,6 +218,50 @@ int bertc_rmtree(const char *path) {
     return 0;
 }
 
+static int cmp_str_ptr(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *bertc_json_duplicate_key(const cJSON *obj, int *nomem) {
+    size_t n = 0;
+    *nomem = 0;
+    for (const cJSON *c = obj->child; c; c = c->next) n++;
+    if (n < 2) return NULL;
+    const char **keys = malloc(n * sizeof *keys);
+    if (!keys) {
+        *nomem = 1;
+        return NULL;
+    }
+    size_t i = 0;
+    for (const cJSON *c = obj->child; c; c = c->next) keys[i++] = c->string;
+    qsort(keys, n, sizeof *keys, cmp_str_ptr);
+    const char *dup = NULL;
+    for (i = 1; i < n && !dup; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
+    free(keys);
+    return dup;
+}
+
+size_t bertc_utf8_invalid_at(const char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c);
+        if (k <= 0) return i;
+        i += (size_t)k;
+    }
+    return len;
+}
+
+int bertc_utf8_valid(const char *s, size_t len) { return bertc_utf8_invalid_at(s, len) == len; }
+
+void bertc_shape_str(char *out, size_t cap, const int64_t *shape, int rank) {
+    size_t k = (size_t)snprintf(out, cap, "[");
+    for (int i = 0; i < rank && k < cap; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (k < cap) snprintf(out + k, cap - k, "]");
+}
+
 int bertc_json_read(cJSON **out, const char *path, size_t max_bytes, bertc_err *err) {
     char *text = NULL;
     size_t len = 0;
@@ -234,29 +279,4 @@ int bertc_json_read(cJSON **out, const char *path, size_t max_bytes, bertc_err *
     free(text);
     *out = j;
     return BERTC_OK;
-}
-
-int bertc_utf8_valid(const char *str, size_t len) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        if (c < 0x80) { i++; continue; }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF) n = 2;
-        else if (c == 0xE0) { n = 3; lo = 0xA0; }
-        else if (c == 0xED) { n = 3; hi = 0x9F; }          /* no UTF-16 surrogates */
-        else if (c >= 0xE1 && c <= 0xEF) n = 3;
-        else if (c == 0xF0) { n = 4; lo = 0x90; }
-        else if (c >= 0xF1 && c <= 0xF3) n = 4;
-        else if (c == 0xF4) { n = 4; hi = 0x8F; }          /* <= U+10FFFF */
-        else return 0;                                      /* 0x80..0xC1, 0xF5.. */
-        if (len - i < n) return 0;
-        if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-        for (size_t k = 2; k < n; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-        i += n;
-    }
-    return 1;
 }

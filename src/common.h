@@ -43,6 +43,23 @@ int bertc_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
 struct cJSON;
 int bertc_json_read(struct cJSON **out, const char *path, size_t max_bytes, bertc_err *err);
 
+/* The first key that occurs twice among obj's members (Python's json keeps the
+ * last of duplicate keys, cJSON finds the first: readers refuse them rather than
+ * disagree), or NULL when all are distinct or on out of memory (*nomem = 1).
+ * O(n log n). */
+const char *bertc_json_duplicate_key(const struct cJSON *obj, int *nomem);
+
+/* UTF-8 (decoded by utf8proc): the offset of the first byte of s[0..len) that
+ * does not start a well-formed sequence (overlongs, surrogates and code points
+ * above U+10FFFF are ill-formed; NUL is not), or len when all of it is
+ * well-formed. bertc_utf8_valid: 1 when it is. */
+size_t bertc_utf8_invalid_at(const char *s, size_t len);
+int bertc_utf8_valid(const char *s, size_t len);
+
+/* "[d0, d1, ...]", as safetensors and PyTorch print shapes, into out (cap bytes,
+ * cut short when it does not fit). */
+void bertc_shape_str(char *out, size_t cap, const int64_t *shape, int rank);
+
 /* Writes len bytes to path atomically: path.tmp.PID is written, fsync'd and
  * renamed over path, then the parent directory is fsync'd. On failure path is
  * untouched and the temporary file removed. */
@@ -59,10 +76,6 @@ int bertc_path_join(char *out, size_t cap, const char *dir, const char *name);
  * under it. A missing path is success. Goes on past an entry it cannot remove
  * and returns -1 with errno of the first failure, else 0. */
 int bertc_rmtree(const char *path);
-
-/* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points
- * above U+10FFFF), else 0. */
-int bertc_utf8_valid(const char *s, size_t len);
 
 /* 1 if path names an existing directory / regular file, else 0. */
 int bertc_is_dir(const char *path);

@@ -1,6 +1,7 @@
 /* evaluate.c: eval over a data set, data summaries and attention maps. */
 #include "evaluate.h"
 #include "longtext.h"
+#include "ops_cpu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -234,14 +235,9 @@ static int eval_loop(bertc_classifier *c, const bertc_dataset *ds, const bertc_e
                 }
             } else {
                 int best = 0;
-                float zmax = z[0];
-                for (int k = 1; k < NL; k++) {
+                for (int k = 1; k < NL; k++)
                     if (p[k] > p[best]) best = k;
-                    if (z[k] > zmax) zmax = z[k];
-                }
-                double s = 0;
-                for (int k = 0; k < NL; k++) s += exp((double)z[k] - zmax);
-                loss += log(s) + zmax - (double)z[yt[b]]; /* -log softmax(z)[y] */
+                loss += cpu_crossentropy_row(z, NL, 1, yt[b], NULL, 0.0); /* -log softmax(z)[y] */
                 yp[b] = best;
                 if (line) {
                     cJSON_AddStringToObject(line, "label", names[ex->label]);

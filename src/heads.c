@@ -17,7 +17,7 @@
  */
 #include "heads.h"
 #include "bert_ops.h"
-#include "ops_ref.h"
+#include "ops_cpu.h"
 
 #include <math.h>
 #include <string.h>
@@ -42,7 +42,7 @@ static void text_forward(bert_model *m, const float *h, bertc_rng *rng) {
     if (c->model_type == BERT_ARCH_DISTILBERT) {
         /* pooled = relu(h[:,0] W_pre^T + b) */
         for (int b = 0; b < B; b++) memcpy(m->cls_h + (size_t)b * C, h + (size_t)b * T * C, (size_t)C * sizeof(float));
-        ops->matmul_forward(m->pooled, m->cls_h, p->poolw, p->poolb, B, C, C);
+        ops->matmul_forward(m->bf16, m->pooled, m->cls_h, p->poolw, p->poolb, B, C, C);
         for (size_t i = 0; i < (size_t)B * C; i++) m->pooled[i] = m->pooled[i] > 0.0f ? m->pooled[i] : 0.0f;
     } else {
         ops->pooler_forward(m->pooled, h, p->poolw, p->poolb, B, T, C);
@@ -50,11 +50,11 @@ static void text_forward(bert_model *m, const float *h, bertc_rng *rng) {
     float pc = text_dropout(c);
     const uint8_t *k = bert_draw_mask(m->cls_keep, rng, pc, (size_t)B * C);
     ops->dropout_forward(m->cls_in, m->pooled, k, pc, (size_t)B * C);
-    ops->matmul_forward(m->logits, m->cls_in, p->clsw, p->clsb, B, C, NL);
+    ops->matmul_forward(m->bf16, m->logits, m->cls_in, p->clsw, p->clsb, B, C, NL);
     if (c->problem_type == BERT_PROBLEM_MULTI_LABEL)
         for (size_t i = 0; i < (size_t)B * NL; i++) m->probs[i] = 1.0f / (1.0f + expf(-m->logits[i]));
     else
-        ref_softmax_forward(m->probs, m->logits, B, NL);
+        cpu_softmax_forward(m->probs, m->logits, B, NL);
 }
 
 static void text_backward(bert_model *m, const float *h) {
@@ -65,7 +65,7 @@ static void text_backward(bert_model *m, const float *h) {
     float pc = text_dropout(c);
     size_t NC = (size_t)B * T * C;
     memset(m->dcls_in, 0, (size_t)B * C * sizeof(float));
-    ops->matmul_backward(m->dcls_in, g->clsw, g->clsb, m->dlogits, m->cls_in, p->clsw, B, C, NL);
+    ops->matmul_backward(m->bf16, m->dcls_in, g->clsw, g->clsb, m->dlogits, m->cls_in, p->clsw, B, C, NL);
     memset(m->dpooled, 0, (size_t)B * C * sizeof(float));
     ops->dropout_backward(m->dpooled, m->dcls_in, BERT_KEPT(m, m->cls_keep, pc), pc, (size_t)B * C);
     memset(m->dres, 0, NC * sizeof(float));
@@ -73,7 +73,7 @@ static void text_backward(bert_model *m, const float *h) {
         /* relu'(pre) = [pooled > 0]; the [CLS] rows' gradient lands on rows t = 0 of dres */
         for (size_t i = 0; i < (size_t)B * C; i++) m->dpooled[i] = m->pooled[i] > 0.0f ? m->dpooled[i] : 0.0f;
         memset(m->dcls_in, 0, (size_t)B * C * sizeof(float));
-        ops->matmul_backward(m->dcls_in, g->poolw, g->poolb, m->dpooled, m->cls_h, p->poolw, B, C, C);
+        ops->matmul_backward(m->bf16, m->dcls_in, g->poolw, g->poolb, m->dpooled, m->cls_h, p->poolw, B, C, C);
         for (int b = 0; b < B; b++)
             memcpy(m->dres + (size_t)b * T * C, m->dcls_in + (size_t)b * C, (size_t)C * sizeof(float));
     } else {
@@ -130,13 +130,19 @@ static int text_loss(const bert_model *m, const bert_targets *y, float *loss, fl
     int rc = check_labels(m, y->labels, y->class_weights, err);
     if (rc) return rc;
     int B = m->B, NL = m->cfg.num_labels;
-    float l = ref_crossentropy_forward(NULL, m->logits, y->labels, y->class_weights, B, NL);
+    /* PyTorch's weighted mean: sum_b w[y_b] l_b / sum_b w[y_b] */
+    const float *cw = y->class_weights;
+    double den = 0, num = 0;
+    for (int b = 0; b < B; b++) den += cw ? cw[y->labels[b]] : 1.0;
+    if (dlogits) memset(dlogits, 0, (size_t)B * NL * sizeof(float));
+    for (int b = 0; b < B; b++) {
+        double wy = cw ? cw[y->labels[b]] : 1.0;
+        num += wy * cpu_crossentropy_row(m->logits + (size_t)b * NL, NL, 1, y->labels[b],
+                                         dlogits ? dlogits + (size_t)b * NL : NULL, wy / den);
+    }
+    float l = (float)(num / den);
     if (loss) *loss = l;
     if (!isfinite(l)) return bertc_fail(err, BERTC_ERR_NUMERIC, "bert_loss: the loss is %g", l);
-    if (dlogits) {
-        memset(dlogits, 0, (size_t)B * NL * sizeof(float));
-        ref_crossentropy_softmax_backward(dlogits, m->probs, y->labels, y->class_weights, B, NL);
-    }
     return BERTC_OK;
 }
 
@@ -149,8 +155,8 @@ static void token_linear_forward(bert_model *m, const float *h, bertc_rng *rng, 
     size_t N = (size_t)m->B * m->T;
     const uint8_t *k = bert_draw_mask(m->cls_keep, rng, p, N * C);
     ops->dropout_forward(m->cls_in, h, k, p, N * C);
-    ops->matmul_forward(m->logits, m->cls_in, m->params.clsw, m->params.clsb, (int)N, C, NL);
-    ref_softmax_forward(m->probs, m->logits, (int)N, NL);
+    ops->matmul_forward(m->bf16, m->logits, m->cls_in, m->params.clsw, m->params.clsb, (int)N, C, NL);
+    cpu_softmax_forward(m->probs, m->logits, (int)N, NL);
 }
 
 static void token_linear_backward(bert_model *m, float p) {
@@ -158,7 +164,7 @@ static void token_linear_backward(bert_model *m, float p) {
     int C = m->cfg.hidden_size, NL = m->cfg.num_labels;
     size_t N = (size_t)m->B * m->T, NC = N * C;
     memset(m->dcls_in, 0, NC * sizeof(float));
-    ops->matmul_backward(m->dcls_in, m->grads.clsw, m->grads.clsb, m->dlogits, m->cls_in, m->params.clsw, (int)N,
+    ops->matmul_backward(m->bf16, m->dcls_in, m->grads.clsw, m->grads.clsb, m->dlogits, m->cls_in, m->params.clsw, (int)N,
                          C, NL);
     memset(m->dres, 0, NC * sizeof(float));
     ops->dropout_backward(m->dres, m->dcls_in, BERT_KEPT(m, m->cls_keep, p), p, NC);
@@ -179,21 +185,6 @@ static void qa_backward(bert_model *m, const float *h) {
     token_linear_backward(m, qa_dropout(&m->cfg));
 }
 
-/* Cross-entropy of one row of n logits x[0], x[stride], ... against class y:
- * logsumexp(x) - x[y], in double. With g != NULL adds scale * (softmax(x) -
- * onehot(y)) to g[0], g[stride], ... */
-static double row_ce(const float *x, int n, size_t stride, int y, float *g, double scale) {
-    double mx = x[0];
-    for (int i = 1; i < n; i++) mx = fmax(mx, (double)x[(size_t)i * stride]);
-    double s = 0;
-    for (int i = 0; i < n; i++) s += exp((double)x[(size_t)i * stride] - mx);
-    double lse = mx + log(s);
-    if (g)
-        for (int i = 0; i < n; i++)
-            g[(size_t)i * stride] += (float)(scale * (exp((double)x[(size_t)i * stride] - lse) - (i == y ? 1.0 : 0.0)));
-    return lse - (double)x[(size_t)y * stride];
-}
-
 static int token_loss(const bert_model *m, const bert_targets *y, float *loss, float *dlogits, bertc_err *err) {
     const int *lab = y->labels;
     int NL = m->cfg.num_labels;
@@ -211,7 +202,7 @@ static int token_loss(const bert_model *m, const bert_targets *y, float *loss, f
     double sum = 0, scale = count ? 1.0 / (double)count : 0.0;
     for (size_t i = 0; i < N; i++)
         if (lab[i] != -100)
-            sum += row_ce(m->logits + i * NL, NL, 1, lab[i], dlogits ? dlogits + i * NL : NULL, scale);
+            sum += cpu_crossentropy_row(m->logits + i * NL, NL, 1, lab[i], dlogits ? dlogits + i * NL : NULL, scale);
     float l = count ? (float)(sum / (double)count) : NAN;
     if (loss) *loss = l;
     if (!isfinite(l))
@@ -233,7 +224,7 @@ static int qa_loss(const bert_model *m, const bert_targets *y, float *loss, floa
             int p = pos[b] < 0 ? 0 : pos[b] > T ? T : pos[b];
             if (p == T) continue;
             const float *x = m->logits + (size_t)b * T * 2 + which;
-            sum += row_ce(x, T, 2, p, dlogits ? dlogits + (size_t)b * T * 2 + which : NULL, scale);
+            sum += cpu_crossentropy_row(x, T, 2, p, dlogits ? dlogits + (size_t)b * T * 2 + which : NULL, scale);
         }
         total += count ? sum / count : NAN;
     }

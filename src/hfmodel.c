@@ -48,29 +48,13 @@ static void tok_defaults(bert_tokenizer_opts *t) {
 
 /* ---- JSON helpers ---- */
 
-static int cmp_str_ptr(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Python's json keeps the last of duplicate keys, cJSON finds the first: refuse
- * them rather than disagree. O(n log n). */
+/* Refuses duplicate keys (bertc_json_duplicate_key says why). */
 static int json_check_dups(const cJSON *obj, const char *path, const char *what, bertc_err *err) {
-    size_t n = 0;
-    for (const cJSON *c = obj->child; c; c = c->next) n++;
-    if (n < 2) return BERTC_OK;
-    const char **keys = malloc(n * sizeof *keys);
-    if (!keys) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", path);
-    size_t i = 0;
-    for (const cJSON *c = obj->child; c; c = c->next) keys[i++] = c->string;
-    qsort(keys, n, sizeof *keys, cmp_str_ptr);
-    int rc = BERTC_OK;
-    for (i = 1; i < n; i++)
-        if (strcmp(keys[i - 1], keys[i]) == 0) {
-            rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s: duplicate key \"%s\"", path, what, keys[i]);
-            break;
-        }
-    free(keys);
-    return rc;
+    int nomem = 0;
+    const char *dup = bertc_json_duplicate_key(obj, &nomem);
+    if (nomem) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", path);
+    if (dup) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s: duplicate key \"%s\"", path, what, dup);
+    return BERTC_OK;
 }
 
 /* Reads path as a JSON object. */
@@ -473,13 +457,6 @@ static void fmt_name(char *out, size_t cap, const char *prefix, const hf_tensor_
         out[0] = '\0';
 }
 
-static void shape_str(char *out, size_t cap, const int64_t *shape, int rank) {
-    size_t k = (size_t)snprintf(out, cap, "[");
-    for (int i = 0; i < rank && k < cap; i++)
-        k += (size_t)snprintf(out + k, cap - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (k < cap) snprintf(out + k, cap - k, "]");
-}
-
 /* ---- Model types ---- */
 
 typedef struct hf_arch {
@@ -742,8 +719,8 @@ static int check_shape(const st_file *f, const st_tensor *s, const int64_t *want
     for (int i = 0; ok && i < rank; i++) ok = s->shape[i] == want[i];
     if (ok) return BERTC_OK;
     char got[200], exp[200];
-    shape_str(got, sizeof got, s->shape, s->rank);
-    shape_str(exp, sizeof exp, want, rank);
+    bertc_shape_str(got, sizeof got, s->shape, s->rank);
+    bertc_shape_str(exp, sizeof exp, want, rank);
     return bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %s: shape %s in the file, config.json implies %s%s",
                       st_path(f), s->name, got, exp, why);
 }

@@ -138,36 +138,29 @@ double bertc_metrics_best_f1(const bertc_metrics *m) {
 
 /* ---------------------------------------------------------------- report text */
 
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    if (b->failed) return;
+void bertc_report_printf(bertc_report_text *t, const char *fmt, ...) {
+    if (t->failed) return;
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
         va_end(ap);
         if (n < 0) {
-            b->failed = 1;
+            t->failed = 1;
             return;
         }
-        if (b->s && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
+        if (t->s && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
             return;
         }
-        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->failed = 1;
+        size_t cap = (t->cap ? t->cap * 2 : 1024) + (size_t)n;
+        char *q = realloc(t->s, cap);
+        if (!q) {
+            t->failed = 1;
             return;
         }
-        b->s = s;
-        b->cap = cap;
+        t->s = q;
+        t->cap = cap;
     }
 }
 
@@ -180,50 +173,59 @@ static int utf8_chars(const char *s) {
 }
 
 /* Python's "{:>{width}s}". */
-static void sb_rjust(sbuf *b, const char *s, int width) {
-    int pad = width - utf8_chars(s);
-    sb_printf(b, "%*s%s", pad > 0 ? pad : 0, "", s);
+void bertc_report_rjust(bertc_report_text *t, const char *s) {
+    int pad = t->width - utf8_chars(s);
+    bertc_report_printf(t, "%*s%s", pad > 0 ? pad : 0, "", s);
 }
 
-/* classification_report's layout, shared by the single- and multi-label texts:
- * width = max(longest name, len("weighted avg"), digits); a header line and a
- * blank line; then rows "{name:>width}  {p:>9.df} {r:>9.df} {f1:>9.df} {support:>9}". */
-static int report_width(const char *const *names, const char (*num)[16], int NL, int digits) {
-    int width = 12;
-    for (int c = 0; c < NL; c++) {
-        int w = utf8_chars(names ? names[c] : num[c]);
-        if (w > width) width = w;
+void bertc_report_start(bertc_report_text *t, const char *const *names, int n, int digits) {
+    memset(t, 0, sizeof *t);
+    t->digits = digits;
+    t->width = 12; /* len("weighted avg") */
+    for (int c = 0; c < n; c++) {
+        int w = names[c] ? utf8_chars(names[c]) : 0;
+        if (w > t->width) t->width = w;
     }
-    return digits > width ? digits : width;
+    if (digits > t->width) t->width = digits;
+    bertc_report_rjust(t, "");
+    bertc_report_printf(t, "  %9s %9s %9s %9s\n\n", "precision", "recall", "f1-score", "support");
 }
 
-static void report_header(sbuf *b, int width) {
-    sb_rjust(b, "", width);
-    sb_printf(b, "  %9s %9s %9s %9s\n\n", "precision", "recall", "f1-score", "support");
+void bertc_report_row(bertc_report_text *t, const char *name, double p, double r, double f1, long long support) {
+    bertc_report_rjust(t, name);
+    bertc_report_printf(t, "  %9.*f %9.*f %9.*f %9lld\n", t->digits, p, t->digits, r, t->digits, f1, support);
 }
 
-static void report_row(sbuf *b, const char *name, bertc_scores s, int64_t support, int digits, int width) {
-    sb_rjust(b, name, width);
-    sb_printf(b, "  %9.*f %9.*f %9.*f %9lld\n", digits, s.precision, digits, s.recall, digits, s.f1,
-              (long long)support);
-}
-
-/* "0", "1", ... for labels without names; NULL when out of memory. */
-static char (*number_names(int NL))[16] {
-    char (*num)[16] = malloc((size_t)NL * sizeof *num);
-    if (num)
-        for (int c = 0; c < NL; c++) snprintf(num[c], sizeof num[c], "%d", c);
-    return num;
-}
-
-static int report_done(sbuf *b, char (*num)[16], char **out, bertc_err *err) {
-    free(num);
-    if (b->failed) {
-        free(b->s);
-        return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
+int bertc_report_finish(bertc_report_text *t, char **out, const char *who, bertc_err *err) {
+    *out = NULL;
+    if (t->failed) {
+        free(t->s);
+        memset(t, 0, sizeof *t);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", who);
     }
-    *out = b->s;
+    *out = t->s;
     return BERTC_OK;
+}
+
+static void report_row(bertc_report_text *t, const char *name, bertc_scores s, int64_t support) {
+    bertc_report_row(t, name, s.precision, s.recall, s.f1, (long long)support);
+}
+
+/* The row names: names[c], or "0", "1", ... for labels without names (num
+ * holds them). NULL when out of memory. */
+static const char **row_names(const char *const *names, char (**num)[16], int NL) {
+    const char **r = malloc((size_t)(NL > 0 ? NL : 1) * sizeof *r);
+    *num = names ? NULL : malloc((size_t)(NL > 0 ? NL : 1) * sizeof **num);
+    if (!r || (!names && !*num)) {
+        free(r), free(*num);
+        *num = NULL;
+        return NULL;
+    }
+    for (int c = 0; c < NL; c++) {
+        if (!names) snprintf((*num)[c], sizeof (*num)[c], "%d", c);
+        r[c] = names ? names[c] : (*num)[c];
+    }
+    return r;
 }
 
 int bertc_metrics_report(const bertc_metrics *m, const char *const *names, int digits, char **out,
@@ -232,23 +234,24 @@ int bertc_metrics_report(const bertc_metrics *m, const char *const *names, int d
     const int NL = m->num_labels;
     if (!m->cm) return bertc_fail(err, BERTC_ERR_ARG, "metrics: not initialised");
     if (digits < 0 || digits > 15) return bertc_fail(err, BERTC_ERR_ARG, "metrics: digits %d; need 0..15", digits);
-    char (*num)[16] = number_names(NL);
-    if (!num) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
-    int width = report_width(names, (const char (*)[16])num, NL, digits);
-    sbuf b = {0};
-    report_header(&b, width);
+    char (*num)[16];
+    const char **rn = row_names(names, &num, NL);
+    if (!rn) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
+    bertc_report_text t;
+    bertc_report_start(&t, rn, NL, digits);
     for (int c = 0; c < NL; c++) {
         bertc_scores s = bertc_metrics_class(m, c);
-        report_row(&b, names ? names[c] : num[c], s, s.support, digits, width);
+        report_row(&t, rn[c], s, s.support);
     }
-    sb_printf(&b, "\n");
+    bertc_report_printf(&t, "\n");
     /* Every label is listed (labels=range(NL)), so sklearn's micro average is the
      * accuracy row: two blank columns, then the accuracy under f1-score. */
-    sb_rjust(&b, "accuracy", width);
-    sb_printf(&b, "  %9s %9s %9.*f %9lld\n", "", "", digits, bertc_metrics_accuracy(m), (long long)m->n);
-    report_row(&b, "macro avg", bertc_metrics_macro(m), m->n, digits, width);
-    report_row(&b, "weighted avg", bertc_metrics_weighted(m), m->n, digits, width);
-    return report_done(&b, num, out, err);
+    bertc_report_rjust(&t, "accuracy");
+    bertc_report_printf(&t, "  %9s %9s %9.*f %9lld\n", "", "", digits, bertc_metrics_accuracy(m), (long long)m->n);
+    report_row(&t, "macro avg", bertc_metrics_macro(m), m->n);
+    report_row(&t, "weighted avg", bertc_metrics_weighted(m), m->n);
+    free(rn), free(num);
+    return bertc_report_finish(&t, out, "metrics", err);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -443,24 +446,25 @@ int bertc_mlmetrics_report(const bertc_mlmetrics *m, const char *const *names, i
     const int NL = m->num_labels;
     if (!m->tp) return bertc_fail(err, BERTC_ERR_ARG, "metrics: not initialised");
     if (digits < 0 || digits > 15) return bertc_fail(err, BERTC_ERR_ARG, "metrics: digits %d; need 0..15", digits);
-    char (*num)[16] = number_names(NL);
-    if (!num) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
-    int width = report_width(names, (const char (*)[16])num, NL, digits);
-    sbuf b = {0};
-    report_header(&b, width);
+    char (*num)[16];
+    const char **rn = row_names(names, &num, NL);
+    if (!rn) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
+    bertc_report_text t;
+    bertc_report_start(&t, rn, NL, digits);
     for (int i = 0; i < NL; i++) {
         bertc_scores s = bertc_mlmetrics_label(m, i);
-        report_row(&b, names ? names[i] : num[i], s, s.support, digits, width);
+        report_row(&t, rn[i], s, s.support);
     }
-    sb_printf(&b, "\n");
+    bertc_report_printf(&t, "\n");
     /* multilabel-indicator: no accuracy row; micro, macro, weighted and samples
      * averages, each with the number of true labels as its support. */
     bertc_scores micro = bertc_mlmetrics_micro(m);
-    report_row(&b, "micro avg", micro, micro.support, digits, width);
-    report_row(&b, "macro avg", bertc_mlmetrics_macro(m), micro.support, digits, width);
-    report_row(&b, "weighted avg", bertc_mlmetrics_weighted(m), micro.support, digits, width);
-    report_row(&b, "samples avg", bertc_mlmetrics_samples(m), micro.support, digits, width);
-    return report_done(&b, num, out, err);
+    report_row(&t, "micro avg", micro, micro.support);
+    report_row(&t, "macro avg", bertc_mlmetrics_macro(m), micro.support);
+    report_row(&t, "weighted avg", bertc_mlmetrics_weighted(m), micro.support);
+    report_row(&t, "samples avg", bertc_mlmetrics_samples(m), micro.support);
+    free(rn), free(num);
+    return bertc_report_finish(&t, out, "metrics", err);
 }
 
 cJSON *bertc_mlmetrics_json(const bertc_mlmetrics *m, const char *const *names) {

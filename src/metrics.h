@@ -161,4 +161,24 @@ int bertc_mlmetrics_report(const bertc_mlmetrics *m, const char *const *names, i
  * out of memory. */
 cJSON *bertc_mlmetrics_json(const bertc_mlmetrics *m, const char *const *names);
 
+/* ---- the report table: classification_report's text layout (sklearn's; seqeval's
+ * report, tasks/token_metrics.c, shares it) ---- */
+typedef struct bertc_report_text {
+    char *s;           /* the text so far (malloc'd) */
+    size_t len, cap;   /* bytes used / allocated */
+    int failed;        /* out of memory: bertc_report_finish says so */
+    int width, digits; /* the name column's width (code points); decimals */
+} bertc_report_text;
+/* Starts t: width = max(len("weighted avg"), the longest of names[0..n) in code
+ * points, digits); writes the header line and a blank line. */
+void bertc_report_start(bertc_report_text *t, const char *const *names, int n, int digits);
+/* "{name:>width}  {p:>9.df} {r:>9.df} {f1:>9.df} {support:>9}\n" */
+void bertc_report_row(bertc_report_text *t, const char *name, double p, double r, double f1, long long support);
+/* name right-aligned in the name column (Python's "{:>{width}s}"). */
+void bertc_report_rjust(bertc_report_text *t, const char *name);
+void bertc_report_printf(bertc_report_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* *out = the text (the caller frees it); BERTC_ERR_NOMEM "WHO: out of memory"
+ * (and nothing kept) when an append failed. */
+int bertc_report_finish(bertc_report_text *t, char **out, const char *who, bertc_err *err);
+
 #endif /* BERTC_METRICS_H */

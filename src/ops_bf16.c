@@ -90,53 +90,69 @@ typedef struct prim {
     struct prim *next;
 } prim;
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static dnnl_engine_t g_eng;
-static dnnl_stream_t g_stream;
-static prim *g_prims;
-static int g_nprims;
-static int g_state; /* 0 untried, 1 ready, -1 unavailable */
-static uint16_t *g_a, *g_b;
-static size_t g_a_cap, g_b_cap;
-
 /* Rounded weights kept between calls while the weights cannot change (an
- * inference model: bf16_weight_cache(1)); keyed by the fp32 array's address and
- * size, dropped by bf16_weight_cache(0) and bf16_release. */
+ * inference model: bf16_state_keep_weights(s, 1)); keyed by the fp32 array's
+ * address and size, which no other array can take while the model that owns
+ * this state (and reads those weights) is alive. */
 typedef struct wcache {
     const float *w;
     size_t n;
     uint16_t *h;
     struct wcache *next;
 } wcache;
-static wcache *g_wc;
-static int g_wc_on;
 
-static void wcache_clear(void) {
-    while (g_wc) {
-        wcache *e = g_wc;
-        g_wc = e->next;
+/* One model's bf16 state: its oneDNN stream and primitives (one per shape),
+ * scratch, and rounded weights. Used by one thread at a time (the model's). */
+struct bf16_state {
+    dnnl_stream_t stream; /* NULL until the first product oneDNN runs */
+    prim *prims;
+    int nprims;
+    uint16_t *a, *b;      /* scratch: the rounded activations and the other operand */
+    size_t a_cap, b_cap;
+    wcache *wc;
+    int keep_weights;
+};
+
+/* The process's one oneDNN CPU engine (thread-safe to share), created on first
+ * use under g_lock; g_engine_state 0 untried, 1 ready, -1 unavailable. The lock
+ * guards only this: models run their products without any shared lock. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static dnnl_engine_t g_eng;
+static int g_engine_state;
+static _Atomic unsigned long g_fallbacks;
+
+static int engine_ready(void) {
+    pthread_mutex_lock(&g_lock);
+    if (!g_engine_state) {
+        g_engine_state = -1;
+        if (have_avx512bf16() && dnnl_engine_create(&g_eng, dnnl_cpu, 0) == dnnl_success) g_engine_state = 1;
+    }
+    int ok = g_engine_state > 0;
+    pthread_mutex_unlock(&g_lock);
+    return ok;
+}
+
+/* 1 when the state's stream exists (created on first use): oneDNN can run. */
+static int stream_ready(bf16_state *s) {
+    if (!s || !engine_ready()) return 0;
+    if (!s->stream && dnnl_stream_create(&s->stream, g_eng, dnnl_stream_default_flags) != dnnl_success)
+        s->stream = NULL;
+    return s->stream != NULL;
+}
+
+static void wcache_clear(bf16_state *s) {
+    while (s->wc) {
+        wcache *e = s->wc;
+        s->wc = e->next;
         free(e->h);
         free(e);
     }
 }
 
-static int engine_ready(void) {
-    if (g_state) return g_state > 0;
-    g_state = -1;
-    if (!have_avx512bf16()) return 0;
-    if (dnnl_engine_create(&g_eng, dnnl_cpu, 0) != dnnl_success) return 0;
-    if (dnnl_stream_create(&g_stream, g_eng, dnnl_stream_default_flags) != dnnl_success) return 0;
-    g_state = 1;
-    return 1;
-}
-
-/* C (M, N) [+]= A (M, K) x B (K, N): A bf16 row-major; B bf16 row-major, or
- * (K_FWD*) the transpose of a row-major (N, K) weight; C fp32, with a bias
- * row added (K_FWD_BIAS) or accumulated onto (K_BWD_*: a sum post-op). */
-static void prims_clear(void) {
-    while (g_prims) {
-        prim *q = g_prims;
-        g_prims = q->next;
+static void prims_clear(bf16_state *s) {
+    while (s->prims) {
+        prim *q = s->prims;
+        s->prims = q->next;
         dnnl_primitive_destroy(q->p);
         dnnl_memory_destroy(q->src);
         dnnl_memory_destroy(q->wei);
@@ -144,17 +160,44 @@ static void prims_clear(void) {
         if (q->bias) dnnl_memory_destroy(q->bias);
         free(q);
     }
-    g_nprims = 0;
+    s->nprims = 0;
+}
+
+bf16_state *bf16_state_new(void) { return calloc(1, sizeof(bf16_state)); }
+
+void bf16_state_free(bf16_state *s) {
+    if (!s) return;
+    prims_clear(s);
+    wcache_clear(s);
+    free(s->a);
+    free(s->b);
+    if (s->stream) dnnl_stream_destroy(s->stream);
+    free(s);
+}
+
+void bf16_state_keep_weights(bf16_state *s, int on) {
+    if (!s) return;
+    if (!on) wcache_clear(s);
+    s->keep_weights = on;
+}
+
+size_t bf16_state_kept_weights(const bf16_state *s) {
+    size_t n = 0;
+    for (const wcache *e = s ? s->wc : NULL; e; e = e->next) n++;
+    return n;
 }
 
 /* Shapes seen are kept; a server seeing every batch length would collect up to
  * Bmax x Tmax of them, so past PRIM_MAX the cache starts over. */
 #define PRIM_MAX 512
 
-static prim *prim_get(int kind, int M, int N, int K) {
-    for (prim *q = g_prims; q; q = q->next)
+/* C (M, N) [+]= A (M, K) x B (K, N): A bf16 row-major; B bf16 row-major, or
+ * (K_FWD*) the transpose of a row-major (N, K) weight; C fp32, with a bias
+ * row added (K_FWD_BIAS) or accumulated onto (K_BWD_*: a sum post-op). */
+static prim *prim_get(bf16_state *s, int kind, int M, int N, int K) {
+    for (prim *q = s->prims; q; q = q->next)
         if (q->kind == kind && q->M == M && q->N == N && q->K == K) return q;
-    if (g_nprims >= PRIM_MAX) prims_clear();
+    if (s->nprims >= PRIM_MAX) prims_clear(s);
     prim *q = calloc(1, sizeof *q);
     if (!q) return NULL;
     q->kind = kind, q->M = M, q->N = N, q->K = K;
@@ -191,17 +234,18 @@ static prim *prim_get(int kind, int M, int N, int K) {
         free(q);
         return NULL;
     }
-    q->next = g_prims;
-    g_prims = q;
-    g_nprims++;
+    q->next = s->prims;
+    s->prims = q;
+    s->nprims++;
     return q;
 }
 
 /* 0 when oneDNN ran the product; -1 when it could not (no primitive for the
  * shape, or execution refused): the caller then computes it with the portable
  * loops below. oneDNN validates its arguments before it writes C. */
-static int run(int kind, int M, int N, int K, const uint16_t *A, const uint16_t *Bm, const float *bias, float *C) {
-    prim *q = prim_get(kind, M, N, K);
+static int run(bf16_state *s, int kind, int M, int N, int K, const uint16_t *A, const uint16_t *Bm,
+               const float *bias, float *C) {
+    prim *q = prim_get(s, kind, M, N, K);
     if (!q) return -1;
     dnnl_memory_set_data_handle(q->src, (void *)A);
     dnnl_memory_set_data_handle(q->wei, (void *)Bm);
@@ -212,8 +256,8 @@ static int run(int kind, int M, int N, int K, const uint16_t *A, const uint16_t 
         dnnl_memory_set_data_handle(q->bias, (void *)bias);
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, q->bias};
     }
-    if (dnnl_primitive_execute(q->p, g_stream, nargs, args) != dnnl_success ||
-        dnnl_stream_wait(g_stream) != dnnl_success)
+    if (dnnl_primitive_execute(q->p, s->stream, nargs, args) != dnnl_success ||
+        dnnl_stream_wait(s->stream) != dnnl_success)
         return -1;
     return 0;
 }
@@ -234,7 +278,7 @@ static uint16_t *grow(uint16_t **buf, size_t *cap, size_t n) {
  * check), without oneDNN and without allocating. Used only when oneDNN cannot
  * run (no AVX512-BF16, out of memory, a refused shape): slow, never wrong. ---- */
 
-static unsigned long g_fallbacks; /* under g_lock */
+
 
 static inline float r16(float x) { return bf16_to_float(bf16_from_float(x)); }
 
@@ -274,45 +318,45 @@ static void portable_backward_w(float *dw, const float *dout, const float *inp, 
         }
 }
 
-unsigned long bf16_fallbacks(void) {
-    pthread_mutex_lock(&g_lock);
-    unsigned long n = g_fallbacks;
-    pthread_mutex_unlock(&g_lock);
-    return n;
-}
+unsigned long bf16_fallbacks(void) { return g_fallbacks; }
 
-/* The weight w (rows x cols) rounded: from the cache when it is on, else into buf. */
-static const uint16_t *weight_bf16(const float *w, int rows, int cols, uint16_t **buf, size_t *cap) {
+const uint16_t *bf16_state_weight(bf16_state *s, const float *w, int rows, int cols) {
     size_t n = (size_t)rows * cols;
-    if (g_wc_on) {
-        for (wcache *e = g_wc; e; e = e->next)
+    if (!s) return NULL;
+    if (s->keep_weights) {
+        for (wcache *e = s->wc; e; e = e->next)
             if (e->w == w && e->n == n) return e->h;
         wcache *e = calloc(1, sizeof *e);
         uint16_t *h = e ? aligned_alloc(64, (n * 2 + 63) / 64 * 64) : NULL;
         if (h) {
             cvt_rows(h, w, rows, cols);
-            e->w = w, e->n = n, e->h = h, e->next = g_wc;
-            g_wc = e;
+            e->w = w, e->n = n, e->h = h, e->next = s->wc;
+            s->wc = e;
             return h;
         }
         free(e); /* no memory for the cache: convert into the scratch instead */
     }
-    uint16_t *b = grow(buf, cap, n);
+    uint16_t *b = grow(&s->b, &s->b_cap, n);
     if (b) cvt_rows(b, w, rows, cols);
     return b;
 }
 
-void bf16_weight_cache(int on) {
-    pthread_mutex_lock(&g_lock);
-    if (!on) wcache_clear();
-    g_wc_on = on;
-    pthread_mutex_unlock(&g_lock);
-}
-
 int bert_bf16_available(void) {
+    static int known = -1; /* decided once, under g_lock */
     pthread_mutex_lock(&g_lock);
-    int ok = engine_ready() && prim_get(K_FWD_BIAS, 16, 32, 32) != NULL && prim_get(K_BWD_W, 16, 32, 32) != NULL;
+    int k = known;
     pthread_mutex_unlock(&g_lock);
+    if (k >= 0) return k;
+    int ok = 0;
+    bf16_state *s = bf16_state_new();
+    if (stream_ready(s))
+        ok = prim_get(s, K_FWD_BIAS, 16, 32, 32) != NULL && prim_get(s, K_BWD_W, 16, 32, 32) != NULL;
+    bf16_state_free(s);
+    if (s) { /* out of memory decides nothing */
+        pthread_mutex_lock(&g_lock);
+        known = ok;
+        pthread_mutex_unlock(&g_lock);
+    }
     return ok;
 }
 
@@ -327,64 +371,53 @@ int bert_precision_check(int precision, bertc_err *err) {
 
 /* ---- the ops ---- */
 
-void bf16_matmul_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
-    pthread_mutex_lock(&g_lock);
-    uint16_t *a = engine_ready() ? grow(&g_a, &g_a_cap, (size_t)N * C) : NULL;
+void bf16_matmul_forward(bf16_state *s, float *out, const float *inp, const float *w, const float *b, int N, int C,
+                         int OC) {
+    uint16_t *a = stream_ready(s) ? grow(&s->a, &s->a_cap, (size_t)N * C) : NULL;
     if (a) cvt_rows(a, inp, N, C);
-    const uint16_t *wb = a ? weight_bf16(w, OC, C, &g_b, &g_b_cap) : NULL;
-    int ok = wb && run(b ? K_FWD_BIAS : K_FWD, N, OC, C, a, wb, b, out) == 0;
-    g_fallbacks += !ok;
-    pthread_mutex_unlock(&g_lock);
-    if (!ok) portable_forward(out, inp, w, b, N, C, OC);
+    const uint16_t *wb = a ? bf16_state_weight(s, w, OC, C) : NULL;
+    int ok = wb && run(s, b ? K_FWD_BIAS : K_FWD, N, OC, C, a, wb, b, out) == 0;
+    if (!ok) {
+        g_fallbacks++;
+        portable_forward(out, inp, w, b, N, C, OC);
+    }
 }
 
-void bf16_matmul_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                          int N, int C, int OC) {
-    pthread_mutex_lock(&g_lock);
+void bf16_matmul_backward(bf16_state *s, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                          const float *w, int N, int C, int OC) {
     size_t big = (size_t)N * (C > OC ? C : OC);
-    uint16_t *a = engine_ready() ? grow(&g_a, &g_a_cap, big) : NULL;
+    uint16_t *a = stream_ready(s) ? grow(&s->a, &s->a_cap, big) : NULL;
     int ok_data = !dinp;
     if (dinp && a) {
         /* dinp (N, C) += dout (N, OC) x w (OC, C) */
         cvt_rows(a, dout, N, OC);
-        const uint16_t *wb = weight_bf16(w, OC, C, &g_b, &g_b_cap);
-        ok_data = wb && run(K_BWD_DATA, N, C, OC, a, wb, NULL, dinp) == 0;
+        const uint16_t *wb = bf16_state_weight(s, w, OC, C);
+        ok_data = wb && run(s, K_BWD_DATA, N, C, OC, a, wb, NULL, dinp) == 0;
     }
     /* dw (OC, C) += dout^T (OC, N) x inp (N, C) */
     int ok_w = 0;
     if (a) {
         cvt_transpose(a, dout, N, OC);
-        uint16_t *bb = grow(&g_b, &g_b_cap, (size_t)N * C);
+        uint16_t *bb = grow(&s->b, &s->b_cap, (size_t)N * C);
         if (bb) cvt_rows(bb, inp, N, C);
-        ok_w = bb && run(K_BWD_W, OC, C, N, a, bb, NULL, dw) == 0;
+        ok_w = bb && run(s, K_BWD_W, OC, C, N, a, bb, NULL, dw) == 0;
     }
     g_fallbacks += !ok_data + !ok_w;
-    pthread_mutex_unlock(&g_lock);
     if (!ok_data) portable_backward_data(dinp, dout, w, N, C, OC);
     if (!ok_w) portable_backward_w(dw, dout, inp, N, C, OC);
     if (db) cpu_bias_backward(db, dout, N, OC);
 }
 
-void bf16_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w, const float *b, int N, int C,
-                              int OC) {
+void bf16_matmul_gelu_forward(bf16_state *s, float *pre, float *out, const float *inp, const float *w,
+                              const float *b, int N, int C, int OC) {
     float *y = pre ? pre : out;
-    bf16_matmul_forward(y, inp, w, b, N, C, OC);
+    bf16_matmul_forward(s, y, inp, w, b, N, C, OC);
     cpu_gelu_forward(out, y, (size_t)N * OC);
 }
 
 void bf16_release(void) {
     pthread_mutex_lock(&g_lock);
-    prims_clear();
-    wcache_clear();
-    g_wc_on = 0;
-    free(g_a);
-    free(g_b);
-    g_a = g_b = NULL;
-    g_a_cap = g_b_cap = 0;
-    if (g_state > 0) {
-        dnnl_stream_destroy(g_stream);
-        dnnl_engine_destroy(g_eng);
-    }
-    g_state = 0;
+    if (g_engine_state > 0) dnnl_engine_destroy(g_eng);
+    g_engine_state = 0;
     pthread_mutex_unlock(&g_lock);
 }

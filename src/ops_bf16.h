@@ -9,12 +9,15 @@
  * except for the rounding: the result equals the fp32 reference op applied to
  * the bf16-rounded operands within fp32 summation error (tests/test_bf16.c).
  *
- * Weights are rounded on every call (or once, with bf16_weight_cache(1), for
- * inference), so fp32 master weights updated by the optimizer are always what
- * is multiplied. oneDNN primitives are created once
- * per shape and kept (a mutex guards the cache); scratch buffers grow to the
- * largest shape and are reused, so a step allocates nothing after the first.
- * Call from one thread at a time (as every op here).
+ * The state these products keep lives in a bf16_state that the model owns
+ * (bert_model.bf16, created by its first bf16 forward and freed by
+ * bert_model_free): its oneDNN stream and primitives (created once per shape),
+ * scratch that grows to the largest shape (a step allocates nothing after the
+ * first), and the weights' rounded copies. Weights are rounded on every call,
+ * or once with bf16_state_keep_weights(s, 1) (inference), so fp32 master
+ * weights updated by the optimizer are always what is multiplied. No lock is
+ * shared between models: only the process's one oneDNN engine is created under
+ * a mutex. Call a state from one thread at a time (as its model).
  *
  * bert_bf16_available() is 0 when the CPU has no AVX512-BF16 or oneDNN cannot
  * build a bf16 matmul; callers must then refuse --precision bf16 with an error.
@@ -46,24 +49,40 @@ float bf16_to_float(uint16_t h);
 /* out[i] = bf16(in[i]) as floats (for reference computations in tests). */
 void bf16_round_floats(float *out, const float *in, size_t n);
 
-void bf16_matmul_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC);
-void bf16_matmul_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                          int N, int C, int OC);
-void bf16_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w, const float *b, int N, int C,
-                              int OC);
+typedef struct bf16_state bf16_state;
+
+/* A new empty state (NULL when out of memory: the products then take the
+ * portable path); bf16_state_free(NULL) is harmless. */
+bf16_state *bf16_state_new(void);
+void bf16_state_free(bf16_state *s);
 
 /* on = 1: keep each weight's rounded copy between calls (keyed by its address
  * and size), for a model whose weights do not change (inference; about half
  * the encoder's fp32 bytes more memory, and no per-call rounding: batch-1
  * latency). on = 0 drops the copies and rounds on every call (training, where
- * the optimizer changes the weights between steps). */
-void bf16_weight_cache(int on);
+ * the optimizer changes the weights between steps). s may be NULL. */
+void bf16_state_keep_weights(bf16_state *s, int on);
+/* The weight w (rows x cols) rounded to bf16: the kept copy when keeping (made
+ * on first use), else rounded into the state's scratch (valid until the next
+ * call on s). NULL when out of memory. */
+const uint16_t *bf16_state_weight(bf16_state *s, const float *w, int rows, int cols);
+/* How many weights' rounded copies s keeps (tests). */
+size_t bf16_state_kept_weights(const bf16_state *s);
+
+/* s: the calling model's state (may be NULL: the portable path). */
+void bf16_matmul_forward(bf16_state *s, float *out, const float *inp, const float *w, const float *b, int N, int C,
+                         int OC);
+void bf16_matmul_backward(bf16_state *s, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                          const float *w, int N, int C, int OC);
+void bf16_matmul_gelu_forward(bf16_state *s, float *pre, float *out, const float *inp, const float *w,
+                              const float *b, int N, int C, int OC);
 
 /* Products computed by the portable fallback instead of oneDNN since the start
  * of the process (0 on a healthy AVX512-BF16 machine). */
 unsigned long bf16_fallbacks(void);
 
-/* Frees the primitive cache and scratch (tests and leak checkers; optional). */
+/* Frees the process's oneDNN engine, after every model is freed (tests and
+ * leak checkers; optional). */
 void bf16_release(void);
 
 #endif

@@ -2,7 +2,6 @@
  * OpenMP loops always use a static schedule and give each output element to one
  * thread, so results do not depend on timing. */
 #include "ops_cpu.h"
-#include "ops_ref.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -346,6 +345,12 @@ void cpu_matmul_gelu_forward(float *pre, float *out, const float *inp, const flo
 
 /* ---- dropout and residuals ---- */
 
+void cpu_dropout_mask(uint8_t *keep, bertc_rng *r, float p, size_t n) {
+    bertc_rng s = *r; /* a local copy: stores to keep (uint8_t) could alias *r */
+    for (size_t i = 0; i < n; i++) keep[i] = bertc_rng_uniform(&s) >= p;
+    *r = s;
+}
+
 void cpu_dropout_forward(float *out, const float *inp, const uint8_t *keep, float p, size_t n) {
     if (!keep) {
         if (out != inp) memmove(out, inp, n * sizeof *out);
@@ -561,4 +566,40 @@ void cpu_pooler_backward(float *dinp, float *dw, float *db, const float *dout, c
             db[o] += dbs;
         }
     }
+}
+
+/* ---- the heads' softmax and cross-entropy (tiny: plain loops, in double) ---- */
+
+/* max and sum of exp(x - max) of n values x[0], x[stride], ... (in double) */
+static double row_max_sumexp(const float *x, int n, size_t stride, double *sum) {
+    double mx = x[0];
+    for (int i = 1; i < n; i++) mx = fmax(mx, (double)x[(size_t)i * stride]);
+    double s = 0;
+    for (int i = 0; i < n; i++) s += exp((double)x[(size_t)i * stride] - mx);
+    *sum = s;
+    return mx;
+}
+
+void cpu_softmax_forward(float *probs, const float *logits, int N, int NL) {
+    for (int r = 0; r < N; r++) {
+        const float *z = logits + (size_t)r * NL;
+        double sum, mx = row_max_sumexp(z, NL, 1, &sum);
+        for (int i = 0; i < NL; i++) probs[(size_t)r * NL + i] = (float)(exp((double)z[i] - mx) / sum);
+    }
+}
+
+void cpu_softmax_double(double *p, int n) {
+    double mx = p[0], sum = 0;
+    for (int i = 1; i < n; i++) mx = fmax(mx, p[i]);
+    for (int i = 0; i < n; i++) sum += (p[i] = exp(p[i] - mx));
+    for (int i = 0; i < n; i++) p[i] /= sum;
+}
+
+double cpu_crossentropy_row(const float *x, int n, size_t stride, int y, float *g, double scale) {
+    double sum, lse = row_max_sumexp(x, n, stride, &sum);
+    lse += log(sum);
+    if (g)
+        for (int i = 0; i < n; i++)
+            g[(size_t)i * stride] += (float)(scale * (exp((double)x[(size_t)i * stride] - lse) - (i == y ? 1.0 : 0.0)));
+    return lse - (double)x[(size_t)y * stride];
 }

@@ -9,7 +9,8 @@
  * OpenBLAS build. Sums are accumulated in fp32 (as PyTorch does on the CPU).
  *
  * The softmax/cross-entropy of the NL logits and the dropout mask drawing are
- * tiny and sequential: the model uses the ref_ versions for both paths.
+ * tiny and sequential; they are here (not in ops_ref) because the production
+ * model runs them, and tests/test_ops.c checks them against the ref_ versions.
  *
  * Call these from one thread (they open their own OpenMP regions and call
  * sgemm, which runs its own threads).
@@ -19,6 +20,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "rng.h"
+
+/* The value HF adds to the attention scores of padded keys: torch.finfo(float32).min. */
+#define BERT_MASK_VALUE (-3.4028234663852886e+38f)
 
 /* Floats of scratch each thread needs in cpu_attention_forward/backward (the
  * reference needs fewer, so this size serves both). */
@@ -53,6 +58,9 @@ void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t 
 void cpu_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w,
                              const float *b, int N, int C, int OC);
 
+/* Draws n keep flags: keep[i] = 0 with probability p, else 1, in order from r
+ * (one thread, so every kernel set and thread count draws the same masks). */
+void cpu_dropout_mask(uint8_t *keep, bertc_rng *r, float p, size_t n);
 void cpu_dropout_forward(float *out, const float *inp, const uint8_t *keep, float p, size_t n);
 void cpu_dropout_backward(float *dinp, const float *dout, const uint8_t *keep, float p, size_t n);
 void cpu_residual_forward(float *out, const float *a, const float *b, size_t n);
@@ -74,5 +82,17 @@ void cpu_pooler_forward(float *out, const float *inp, const float *w, const floa
                         int B, int T, int C);
 void cpu_pooler_backward(float *dinp, float *dw, float *db, const float *dout, const float *out,
                          const float *inp, const float *w, int B, int T, int C);
+
+/* probs[r] = softmax(logits[r]) for each of N rows of NL logits (max-subtracted,
+ * summed in double). */
+void cpu_softmax_forward(float *probs, const float *logits, int N, int NL);
+/* p = softmax(p) in place over n doubles, as numpy computes it in transformers'
+ * pipelines: p - max, exp, / sum (the token and QA decoders). */
+void cpu_softmax_double(double *p, int n);
+/* Cross-entropy of one row of n logits x[0], x[stride], ... against class y:
+ * logsumexp(x) - x[y], in double. With g != NULL adds scale * (softmax(x) -
+ * onehot(y)) to g[0], g[stride], ... (the caller's scale holds the reduction:
+ * 1/count for a mean, w[y]/sum w for PyTorch's weighted mean). y in [0,n). */
+double cpu_crossentropy_row(const float *x, int n, size_t stride, int y, float *g, double scale);
 
 #endif /* BERTC_OPS_CPU_H */

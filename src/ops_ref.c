@@ -2,6 +2,7 @@
  * double so the reference is, if anything, more exact than the fast kernels and
  * than PyTorch; loops are written for clarity first. */
 #include "ops_ref.h"
+#include "bert_ops.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -366,3 +367,41 @@ void ref_crossentropy_softmax_backward(float *dlogits, const float *probs, const
         }
     }
 }
+
+/* ---- the whole model on these kernels (bert_model.ops = &bert_ops_ref) ---- */
+
+/* the matrix products in the table's shape (no bf16 state to use) */
+static void mm_forward(struct bf16_state *s, float *out, const float *inp, const float *w, const float *b, int N,
+                       int C, int OC) {
+    (void)s;
+    ref_matmul_forward(out, inp, w, b, N, C, OC);
+}
+static void mm_backward(struct bf16_state *s, float *dinp, float *dw, float *db, const float *dout,
+                        const float *inp, const float *w, int N, int C, int OC) {
+    (void)s;
+    ref_matmul_backward(dinp, dw, db, dout, inp, w, N, C, OC);
+}
+static void mm_gelu_forward(struct bf16_state *s, float *pre, float *out, const float *inp, const float *w,
+                            const float *b, int N, int C, int OC) {
+    (void)s;
+    ref_matmul_gelu_forward(pre, out, inp, w, b, N, C, OC);
+}
+
+const bert_ops bert_ops_ref = {
+    .embeddings_forward = ref_embeddings_forward,
+    .embeddings_backward = ref_embeddings_backward,
+    .layernorm_forward = ref_layernorm_forward,
+    .layernorm_backward = ref_layernorm_backward,
+    .matmul_forward = mm_forward,
+    .matmul_backward = mm_backward,
+    .matmul_gelu_forward = mm_gelu_forward,
+    .gelu_forward = ref_gelu_forward,
+    .gelu_backward = ref_gelu_backward,
+    .dropout_forward = ref_dropout_forward,
+    .dropout_backward = ref_dropout_backward,
+    .residual_layernorm_forward = ref_residual_layernorm_forward,
+    .attention_forward = ref_attention_forward,
+    .attention_backward = ref_attention_backward,
+    .pooler_forward = ref_pooler_forward,
+    .pooler_backward = ref_pooler_backward,
+};

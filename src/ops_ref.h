@@ -2,7 +2,10 @@
  * plainly as possible (one loop nest per op, no threads, no BLAS). They define
  * what each op means; the fast kernels in ops_cpu.h have the same signatures and
  * are tested against these (tests/test_ops.c), and the whole model can run on
- * them (bert_model.use_reference) so tests can compare end to end.
+ * them (bert_model.ops = &bert_ops_ref) so tests can compare end to end.
+ * Only tests and benchmarks link ops_ref.o: it is not in libbertc (Makefile),
+ * and nothing in src/ calls it. The production twins of the small sequential
+ * ops below (mask drawing, softmax, cross-entropy) are cpu_* in ops_cpu.h.
  *
  * Conventions (after karpathy/llm.c): outputs first, then inputs, then weights,
  * then dimensions. Every backward *accumulates* (+=) into its d-prefixed outputs,
@@ -10,8 +13,8 @@
  * matrices are PyTorch nn.Linear layout (OC, C): y = x W^T + b.
  *
  * Dropout is "inverted": a kept element is scaled by 1/(1-p). The keep masks are
- * uint8 (1 keep, 0 drop) drawn by ref_dropout_mask from a bertc_rng, in order,
- * on one thread, so the fast and reference paths draw the same masks. A NULL
+ * uint8 (1 keep, 0 drop) drawn from a bertc_rng, in order, on one thread
+ * (ref_dropout_mask, cpu_dropout_mask), so every path draws the same masks. A NULL
  * keep mask means no dropout (eval mode).
  *
  * Nothing here allocates, prints or fails; the caller checks dimensions.
@@ -22,9 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "rng.h"
+#include "ops_cpu.h" /* BERT_MASK_VALUE */
 
-/* The value HF adds to the attention scores of padded keys: torch.finfo(float32).min. */
-#define BERT_MASK_VALUE (-3.4028234663852886e+38f)
 
 /* out[b,t,:] = wte[ids[b,t]] + wtt[tt[b,t]] + wpe[t], in that order (as HF sums).
  * tt may be NULL (all type 0). */
@@ -171,5 +173,9 @@ void ref_crossentropy_softmax_backward(float *dlogits,            /* (B,NL) */
                                        const int *labels,         /* (B) */
                                        const float *class_weights,/* (NL) or NULL */
                                        int B, int NL);
+
+/* The kernel table of bert_ops.h over the ref_ kernels above. */
+struct bert_ops;
+extern const struct bert_ops bert_ops_ref;
 
 #endif /* BERTC_OPS_REF_H */

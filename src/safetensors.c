@@ -165,57 +165,6 @@ void st_close(st_file *f) {
     free(f);
 }
 
-/* 1 if s[0..n) is well-formed UTF-8 without NUL bytes (no overlongs, no
- * surrogates, nothing above U+10FFFF). *bad gets the offset of the first bad byte. */
-static int utf8_valid(const unsigned char *s, size_t n, size_t *bad) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c == 0) goto fail;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; min = 0x80; }
-        else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; min = 0x800; }
-        else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; min = 0x10000; }
-        else goto fail;
-        if (n - i < len) goto fail;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) goto fail;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) goto fail;
-        i += len;
-    }
-    return 1;
-fail:
-    *bad = i;
-    return 0;
-}
-
-static int cmp_str_ptr(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Finds a duplicate key among the children of obj in O(n log n). Returns the
- * duplicated key, NULL when all are distinct; *nomem set if allocation failed. */
-static const char *find_duplicate_key(const cJSON *obj, int *nomem) {
-    size_t n = 0;
-    *nomem = 0;
-    for (const cJSON *c = obj->child; c; c = c->next) n++;
-    if (n < 2) return NULL;
-    const char **keys = malloc(n * sizeof *keys);
-    if (!keys) { *nomem = 1; return NULL; }
-    size_t i = 0;
-    for (const cJSON *c = obj->child; c; c = c->next) keys[i++] = c->string;
-    qsort(keys, n, sizeof *keys, cmp_str_ptr);
-    const char *dup = NULL;
-    for (i = 1; i < n && !dup; i++)
-        if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
-    free(keys);
-    return dup;
-}
-
 /* A JSON number that is a non-negative integer below 2^53. */
 static int json_uint(const cJSON *j, uint64_t *out) {
     if (!cJSON_IsNumber(j)) return 0;
@@ -234,15 +183,6 @@ static int cmp_range(const void *a, const void *b) {
     return 0;
 }
 
-static void shape_str(char *out, size_t cap, const int64_t *shape, int rank) {
-    size_t k = 0;
-    out[0] = '\0';
-    k += (size_t)snprintf(out + k, cap - k, "[");
-    for (int i = 0; i < rank && k < cap; i++)
-        k += (size_t)snprintf(out + k, cap - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (k < cap) snprintf(out + k, cap - k, "]");
-}
-
 /* Parses and checks one header entry into t (name not yet set). */
 static int parse_entry(st_tensor *t, const cJSON *e, const char *path, size_t data_len,
                        uint64_t *begin, uint64_t *end, bertc_err *err) {
@@ -250,7 +190,7 @@ static int parse_entry(st_tensor *t, const cJSON *e, const char *path, size_t da
     if (!cJSON_IsObject(e))
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %s: entry is not a JSON object", path, name);
     int nomem = 0;
-    const char *dup = find_duplicate_key(e, &nomem);
+    const char *dup = bertc_json_duplicate_key(e, &nomem);
     if (nomem) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory reading the header", path);
     if (dup)
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %s: duplicate key \"%s\"", path, name, dup);
@@ -302,7 +242,7 @@ static int parse_entry(st_tensor *t, const cJSON *e, const char *path, size_t da
                           path, name, (unsigned long long)*begin, (unsigned long long)*end, data_len);
     if (*end - *begin != t->nbytes) {
         char sh[256];
-        shape_str(sh, sizeof sh, t->shape, t->rank);
+        bertc_shape_str(sh, sizeof sh, t->shape, t->rank);
         return bertc_fail(err, BERTC_ERR_FORMAT,
                           "%s: tensor %s: data_offsets span %llu bytes but dtype %s x shape %s needs %zu",
                           path, name, (unsigned long long)(*end - *begin), st_dtype_name(t->dtype), sh,
@@ -316,7 +256,7 @@ static int parse_metadata(st_file *f, const cJSON *m, const char *path, bertc_er
     if (!cJSON_IsObject(m))
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: __metadata__ is not an object of strings", path);
     int nomem = 0;
-    const char *dup = find_duplicate_key(m, &nomem);
+    const char *dup = bertc_json_duplicate_key(m, &nomem);
     if (nomem) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory reading the header", path);
     if (dup) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: __metadata__: duplicate key \"%s\"", path, dup);
     int n = cJSON_GetArraySize(m);
@@ -341,8 +281,10 @@ static int parse_metadata(st_file *f, const cJSON *m, const char *path, bertc_er
 /* Validates the header JSON text (NUL-terminated, hlen bytes) and fills f. */
 static int parse_header(st_file *f, const char *text, size_t hlen, bertc_err *err) {
     const char *path = f->path;
-    size_t bad = 0;
-    if (!utf8_valid((const unsigned char *)text, hlen, &bad))
+    /* well-formed UTF-8 and no NUL byte: bad is the first offending byte */
+    const char *nul = memchr(text, 0, hlen);
+    size_t bad = bertc_utf8_invalid_at(text, nul ? (size_t)(nul - text) : hlen);
+    if (bad < hlen)
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: header is not valid UTF-8 (byte %zu of %zu)", path,
                           bad, hlen);
     const char *end = NULL;
@@ -359,7 +301,7 @@ static int parse_header(st_file *f, const char *text, size_t hlen, bertc_err *er
         goto done;
     }
     int nomem = 0;
-    const char *dup = find_duplicate_key(root, &nomem);
+    const char *dup = bertc_json_duplicate_key(root, &nomem);
     if (nomem) { rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory reading the header", path); goto done; }
     if (dup) { rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s: duplicate key \"%s\" in the header", path, dup); goto done; }
 
@@ -519,7 +461,6 @@ int st_write(const char *path, const st_entry *entries, int n, bertc_err *err) {
     if (n < 0) return bertc_fail(err, BERTC_ERR_ARG, "%s: negative tensor count", path);
     int rc = BERTC_OK;
     char *json = NULL;
-    const char **names = NULL;
     cJSON *root = cJSON_CreateObject();
     cJSON *meta = cJSON_AddObjectToObject(root, "__metadata__");
     if (!root || !meta || !cJSON_AddStringToObject(meta, "format", "pt")) goto nomem;
@@ -562,16 +503,15 @@ int st_write(const char *path, const st_entry *entries, int n, bertc_err *err) {
         if (!jo || !cJSON_AddItemToObject(t, "data_offsets", jo)) { cJSON_Delete(jo); goto nomem; }
         off = end;
     }
-    if (n > 0) {
-        names = malloc((size_t)n * sizeof *names);
-        if (!names) goto nomem;
-        for (int i = 0; i < n; i++) names[i] = entries[i].name;
-        qsort(names, (size_t)n, sizeof *names, cmp_str_ptr);
-        for (int i = 1; i < n; i++)
-            if (strcmp(names[i - 1], names[i]) == 0) {
-                rc = bertc_fail(err, BERTC_ERR_ARG, "%s: tensor name %s given twice", path, names[i]);
-                goto done;
-            }
+    {
+        /* the tensors are root's keys (beside __metadata__, refused above as a name) */
+        int oom = 0;
+        const char *twice = bertc_json_duplicate_key(root, &oom);
+        if (oom) goto nomem;
+        if (twice) {
+            rc = bertc_fail(err, BERTC_ERR_ARG, "%s: tensor name %s given twice", path, twice);
+            goto done;
+        }
     }
 
     json = cJSON_PrintUnformatted(root);
@@ -611,7 +551,6 @@ int st_write(const char *path, const st_entry *entries, int n, bertc_err *err) {
 nomem:
     rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory building the header", path);
 done:
-    free(names);
     cJSON_free(json);
     cJSON_Delete(root);
     return rc;

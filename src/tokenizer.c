@@ -345,35 +345,37 @@ static int word_reserve(struct bert_scratch *s, int need) {
 
 /* ------------------------------------------------------ normalise + split */
 
-/* Decodes one code point at s[i] (i < n). Ill-formed input yields U+FFFD for
- * each maximal subpart (Unicode's recommended practice, which Python's
- * "replace" error handler follows), so code-point offsets agree with
- * bytes.decode("utf-8", "replace"). utf8proc_iterate reports an error but not
- * how many bytes the ill-formed sequence spans, hence this small decoder. */
+/* Decodes one code point at s[i] (i < n) with utf8proc. Ill-formed input
+ * yields U+FFFD for each maximal subpart (Unicode's recommended practice, which
+ * Python's "replace" error handler follows), so code-point offsets agree with
+ * bytes.decode("utf-8", "replace"). utf8proc_iterate says only that a sequence
+ * is ill-formed, not how far, so the subpart is measured with it too: the
+ * longest run of bytes from s[i] that some continuation makes well-formed. A
+ * lead byte's allowed second bytes always include 0x80 or 0xBF (E0: A0..BF,
+ * ED: 80..9F, F0: 90..BF, F4: 80..8F) and later bytes take 0x80..0xBF, so
+ * completing with all 0x80 or all 0xBF tries every case. */
 int bert_utf8_next(const uint8_t *s, size_t n, size_t i, int32_t *cp) {
-    uint8_t b = s[i];
-    if (b < 0x80) { *cp = b; return 1; }
-    int need;
-    int32_t c;
-    uint8_t lo = 0x80, hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) { need = 1; c = b & 0x1F; }
-    else if (b >= 0xE0 && b <= 0xEF) {
-        need = 2; c = b & 0x0F;
-        if (b == 0xE0) lo = 0xA0;
-        else if (b == 0xED) hi = 0x9F;       /* no surrogates */
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        need = 3; c = b & 0x07;
-        if (b == 0xF0) lo = 0x90;
-        else if (b == 0xF4) hi = 0x8F;       /* nothing above U+10FFFF */
-    } else { *cp = 0xFFFD; return 1; }
-    int k = 1;
-    for (int j = 0; j < need; j++, k++) {
-        if (i + (size_t)k >= n || s[i + k] < lo || s[i + k] > hi) { *cp = 0xFFFD; return k; }
-        lo = 0x80; hi = 0xBF;
-        c = (c << 6) | (s[i + k] & 0x3F);
+    utf8proc_int32_t c;
+    utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &c);
+    if (k > 0) {
+        *cp = c;
+        return (int)k;
     }
-    *cp = c;
-    return k;
+    *cp = 0xFFFD;
+    int len = s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2; /* the length the lead byte announces */
+    int sub = 1;
+    for (int j = 1; j < len && i + (size_t)j < n; j++) { /* s[i..i+j] a prefix of a well-formed sequence? */
+        uint8_t buf[4];
+        memcpy(buf, s + i, (size_t)j + 1);
+        int ok = 0;
+        for (int f = 0; f < 2 && !ok; f++) {
+            for (int r = j + 1; r < len; r++) buf[r] = f ? 0xBF : 0x80;
+            ok = utf8proc_iterate(buf, len, &c) == len;
+        }
+        if (!ok) break;
+        sub = j + 1;
+    }
+    return sub;
 }
 
 /* What tokenizers' clean_text drops as "control": Cc, Cf, Co (and Cs, which

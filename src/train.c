@@ -128,8 +128,8 @@ int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
             return bertc_fail(err, BERTC_ERR_ARG,
                               "--load-best-model-at-end: --save-strategy must match --eval-strategy (or be best)");
         if (o->save_strategy == BERTC_STRATEGY_STEPS) {
-            long es = o->eval_steps > 0 ? o->eval_steps : o->logging_steps;
-            if (es <= 0 || o->save_steps % es != 0)
+            long every = o->eval_steps > 0 ? o->eval_steps : o->logging_steps;
+            if (every <= 0 || o->save_steps % every != 0)
                 return bertc_fail(err, BERTC_ERR_ARG,
                                   "--load-best-model-at-end: --save-steps must be a multiple of --eval-steps");
         }
@@ -210,7 +210,7 @@ void bertc_trainer_info(trainer *t, int kind, const char *fmt, ...) {
     bertc_train_event e = {0};
     e.kind = kind;
     e.step = t->st.global_step;
-    e.epoch = t->spe > 0 ? (double)t->st.global_step / (double)t->spe : 0;
+    e.epoch = t->steps_per_epoch > 0 ? (double)t->st.global_step / (double)t->steps_per_epoch : 0;
     e.msg = buf;
     emit(t, &e);
 }
@@ -225,37 +225,37 @@ static const char *metric_key(int metric) {
 
 /* ---- tokenization (once, up front) ---- */
 
-/* Appends one sequence of n tokens to es, growing its arrays. */
-int bertc_encset_push(encset *es, size_t *cap_tok, int *cap_seq, const int *ids, const int *types, const int *tags,
+/* Appends one sequence of n tokens to set, growing its arrays. */
+int bertc_encset_push(encset *set, size_t *cap_tok, int *cap_seq, const int *ids, const int *types, const int *tags,
                       int n, const char *path, bertc_err *err) {
-    size_t at = es->nseq > 0 ? es->off[es->nseq - 1] + (size_t)es->len[es->nseq - 1] : 0;
+    size_t at = set->nseq > 0 ? set->off[set->nseq - 1] + (size_t)set->len[set->nseq - 1] : 0;
     if (at + (size_t)n > *cap_tok) {
         size_t c = *cap_tok * 2 + (size_t)n;
-        int *a = realloc(es->ids, c * sizeof(int)), *b = a ? realloc(es->types, c * sizeof(int)) : NULL;
-        if (a) es->ids = a;
-        if (b) es->types = b;
-        int *g = b && tags ? realloc(es->tags, c * sizeof(int)) : NULL;
-        if (g) es->tags = g;
+        int *a = realloc(set->ids, c * sizeof(int)), *b = a ? realloc(set->types, c * sizeof(int)) : NULL;
+        if (a) set->ids = a;
+        if (b) set->types = b;
+        int *g = b && tags ? realloc(set->tags, c * sizeof(int)) : NULL;
+        if (g) set->tags = g;
         if (!a || !b || (tags && !g)) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for the tokens", path);
         *cap_tok = c;
     }
-    if (es->nseq == *cap_seq) {
+    if (set->nseq == *cap_seq) {
         int c = *cap_seq * 2 + 16;
-        size_t *o = realloc(es->off, (size_t)c * sizeof(size_t));
-        if (o) es->off = o;
-        int *l = o ? realloc(es->len, (size_t)c * sizeof(int)) : NULL;
-        if (l) es->len = l;
+        size_t *o = realloc(set->off, (size_t)c * sizeof(size_t));
+        if (o) set->off = o;
+        int *l = o ? realloc(set->len, (size_t)c * sizeof(int)) : NULL;
+        if (l) set->len = l;
         if (!o || !l) return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for the tokens", path);
         *cap_seq = c;
     }
     for (int k = 0; k < n; k++) {
-        es->ids[at + (size_t)k] = ids[k];
-        es->types[at + (size_t)k] = types ? types[k] : 0;
-        if (tags) es->tags[at + (size_t)k] = tags[k];
+        set->ids[at + (size_t)k] = ids[k];
+        set->types[at + (size_t)k] = types ? types[k] : 0;
+        if (tags) set->tags[at + (size_t)k] = tags[k];
     }
-    es->off[es->nseq] = at;
-    es->len[es->nseq] = n;
-    es->nseq++;
+    set->off[set->nseq] = at;
+    set->len[set->nseq] = n;
+    set->nseq++;
     return BERTC_OK;
 }
 
@@ -277,39 +277,39 @@ void bertc_encset_free(encset *e) {
 
 /* Fills the batch buffers with examples idx[0..B) padded to T; returns T and
  * the number of sequences in *S (B, or with chunks their windows). Labels,
- * multi-hot targets, token tags and answer start/end are copied when es has them. */
+ * multi-hot targets, token tags and answer start/end are copied when set has them. */
 int bertc_trainer_eval_stopped(const trainer *t, bertc_err *err) {
     if (!(t->o->stop && *t->o->stop)) return BERTC_OK;
     return bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted during the evaluation");
 }
 
-int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B, int *S) {
+int bertc_trainer_fill_batch(trainer *t, const encset *set, const int *idx, int B, int *S) {
     int NL = t->hf.cfg.num_labels;
     int ns = 0;
     for (int b = 0; b < B; b++) {
         int i = idx[b];
-        int j0 = es->win0 ? es->win0[i] : i, j1 = es->win0 ? es->win0[i + 1] : i + 1;
+        int j0 = set->win0 ? set->win0[i] : i, j1 = set->win0 ? set->win0[i + 1] : i + 1;
         t->b_nwin[b] = j1 - j0;
         ns += j1 - j0;
-        if (es->labels) t->b_labels[b] = es->labels[i];
-        if (es->targets) memcpy(t->b_targets + (size_t)b * NL, es->targets + (size_t)i * NL, (size_t)NL * sizeof(float));
+        if (set->labels) t->b_labels[b] = set->labels[i];
+        if (set->targets) memcpy(t->b_targets + (size_t)b * NL, set->targets + (size_t)i * NL, (size_t)NL * sizeof(float));
     }
     int T = 0;
     if (t->o->pad_to_max_length) T = t->o->max_length;
     else
         for (int b = 0; b < B; b++) {
             int i = idx[b];
-            int j0 = es->win0 ? es->win0[i] : i, j1 = es->win0 ? es->win0[i + 1] : i + 1;
+            int j0 = set->win0 ? set->win0[i] : i, j1 = set->win0 ? set->win0[i + 1] : i + 1;
             for (int j = j0; j < j1; j++)
-                if (es->len[j] > T) T = es->len[j];
+                if (set->len[j] > T) T = set->len[j];
         }
     int r = 0;
     for (int b = 0; b < B; b++) {
         int i = idx[b];
-        int j0 = es->win0 ? es->win0[i] : i, j1 = es->win0 ? es->win0[i + 1] : i + 1;
+        int j0 = set->win0 ? set->win0[i] : i, j1 = set->win0 ? set->win0[i + 1] : i + 1;
         for (int j = j0; j < j1; j++, r++) {
-            int n = es->len[j];
-            const int *ids = es->ids + es->off[j], *ty = es->types + es->off[j];
+            int n = set->len[j];
+            const int *ids = set->ids + set->off[j], *ty = set->types + set->off[j];
             int *oi = t->b_ids + (size_t)r * T, *ot = t->b_types + (size_t)r * T, *om = t->b_mask + (size_t)r * T;
             for (int k = 0; k < T; k++) {
                 int real = k < n;
@@ -317,9 +317,9 @@ int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B
                 ot[k] = real ? ty[k] : 0;
                 om[k] = real;
             }
-            if (es->start) t->b_start[r] = es->start[j], t->b_end[r] = es->end[j];
-            if (es->tags) {
-                const int *tg = es->tags + es->off[j];
+            if (set->start) t->b_start[r] = set->start[j], t->b_end[r] = set->end[j];
+            if (set->tags) {
+                const int *tg = set->tags + set->off[j];
                 int *og = t->b_tags + (size_t)r * T;
                 for (int k = 0; k < T; k++) og[k] = k < n ? tg[k] : -100;
             }
@@ -335,7 +335,7 @@ int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B
 /* The order of epoch ep depends only on the seed and ep, so a resumed run needs
  * only the step to find its place. */
 static void make_perm(trainer *t, long ep) {
-    int n = t->tr.n;
+    int n = t->train_set.n;
     bertc_rng r;
     bertc_rng_seed(&r, t->o->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(ep + 1)));
     for (int i = 0; i < n; i++) t->perm[i] = i;
@@ -349,7 +349,7 @@ static void make_perm(trainer *t, long ep) {
         if (mult > 50) mult = 50;
         if (mult < 1) mult = 1;
         int mb = mult * B;
-        const int *len = t->tr.elen;
+        const int *len = t->train_set.elen;
         for (int s = 0; s < n; s += mb) {
             int e = s + mb < n ? s + mb : n;
             for (int i = s + 1; i < e; i++) { /* stable insertion sort, allocates nothing */
@@ -396,7 +396,7 @@ static int log_write(trainer *t, const char *line, size_t len, bertc_err *err) {
 }
 
 static double epoch_of(const trainer *t, long step) {
-    return (double)step / (double)t->spe;
+    return (double)step / (double)t->steps_per_epoch;
 }
 
 /* ---- evaluation ---- */
@@ -413,8 +413,8 @@ static int save_checkpoint(trainer *t, long step, bertc_err *err) {
     st->max_steps = t->total;
     st->sched = t->sched;
     st->data_seed = t->o->seed;
-    st->data_epoch = step / t->spe;
-    st->data_batch = (step % t->spe) * t->o->grad_accum;
+    st->data_epoch = step / t->steps_per_epoch;
+    st->data_batch = (step % t->steps_per_epoch) * t->o->grad_accum;
     st->log_lines = t->log_lines;
     st->log_bytes = t->log_bytes;
     if (bertc_ckpt_set_rng(st, "dropout", &t->drop_rng, err)) return err->code;
@@ -756,14 +756,14 @@ static int setup(trainer *t, bertc_err *err) {
          t->hf.cfg.num_layers, t->hf.cfg.hidden_size, t->hf.num_params, bert_head_of(t->hf.cfg.task)->name,
          t->hf.new_head ? ", new" : "");
 
-    if (t->task->encode(t, 0, &t->tr, err)) return err->code;
-    if (t->has_eval && t->task->encode(t, 1, &t->ev, err)) return err->code;
+    if (t->task->encode(t, 0, &t->train_set, err)) return err->code;
+    if (t->has_eval && t->task->encode(t, 1, &t->eval_set, err)) return err->code;
 
     /* schedule: steps per epoch as Trainer (the last accumulation of an epoch
      * may have fewer micro-batches) */
-    t->nb = (t->tr.n + o->batch_size - 1) / o->batch_size;
-    t->spe = (t->nb + o->grad_accum - 1) / o->grad_accum;
-    t->total = o->max_steps > 0 ? o->max_steps : t->spe * o->epochs;
+    t->batches_per_epoch = (t->train_set.n + o->batch_size - 1) / o->batch_size;
+    t->steps_per_epoch = (t->batches_per_epoch + o->grad_accum - 1) / o->grad_accum;
+    t->total = o->max_steps > 0 ? o->max_steps : t->steps_per_epoch * o->epochs;
     t->eval_steps = o->eval_steps > 0 ? o->eval_steps : o->logging_steps;
     t->sched.kind = o->sched_kind;
     t->sched.base_lr = o->lr;
@@ -791,9 +791,9 @@ static int setup(trainer *t, bertc_err *err) {
     t->Bmax = Bmax;
     int mode = o->gradient_checkpointing ? BERT_TRAIN_RECOMPUTE : BERT_TRAIN;
     {
-        size_t data_bytes = (size_t)(t->tr.nseq + t->ev.nseq) * 16 + t->text_bytes;
-        if (t->tr.nseq > 0) data_bytes += (t->tr.off[t->tr.nseq - 1] + (size_t)t->tr.len[t->tr.nseq - 1]) * 8;
-        if (t->ev.nseq > 0) data_bytes += (t->ev.off[t->ev.nseq - 1] + (size_t)t->ev.len[t->ev.nseq - 1]) * 8;
+        size_t data_bytes = (size_t)(t->train_set.nseq + t->eval_set.nseq) * 16 + t->text_bytes;
+        if (t->train_set.nseq > 0) data_bytes += (t->train_set.off[t->train_set.nseq - 1] + (size_t)t->train_set.len[t->train_set.nseq - 1]) * 8;
+        if (t->eval_set.nseq > 0) data_bytes += (t->eval_set.off[t->eval_set.nseq - 1] + (size_t)t->eval_set.len[t->eval_set.nseq - 1]) * 8;
         bert_memory_plan pl, pe = {0};
         if (bert_memory_estimate(&pl, &t->hf.cfg, Btr, o->max_length, mode, data_bytes, err)) return err->code;
         if (Bev > 0 && bert_memory_estimate(&pe, &t->hf.cfg, Bev, o->max_length, BERT_INFER, 0, err)) return err->code;
@@ -810,9 +810,9 @@ static int setup(trainer *t, bertc_err *err) {
     if (bert_model_build(&t->m, &t->hf.cfg, t->hf.params_memory, Btr, o->max_length, mode, err)) return err->code;
     t->m.precision = o->precision;
     if (Bev > 0) {
-        if (bert_model_build(&t->em, &t->hf.cfg, t->hf.params_memory, Bev, o->max_length, BERT_INFER, err))
+        if (bert_model_build(&t->eval_model, &t->hf.cfg, t->hf.params_memory, Bev, o->max_length, BERT_INFER, err))
             return err->code;
-        t->em.precision = o->precision;
+        t->eval_model.precision = o->precision;
     }
     bertc_adamw_opts ao;
     bertc_adamw_opts_default(&ao);
@@ -826,14 +826,14 @@ static int setup(trainer *t, bertc_err *err) {
     t->b_ids = malloc(bt * sizeof(int));
     t->b_types = malloc(bt * sizeof(int));
     t->b_mask = malloc(bt * sizeof(int));
-    t->b_tags = t->tr.tags ? malloc(bt * sizeof(int)) : NULL;
+    t->b_tags = t->train_set.tags ? malloc(bt * sizeof(int)) : NULL;
     t->b_labels = malloc((size_t)Bt * sizeof(int));
-    int se = t->tr.start != NULL;
+    int se = t->train_set.start != NULL;
     t->b_start = se ? malloc((size_t)Bmax * sizeof(int)) : NULL;
     t->b_end = se ? malloc((size_t)Bmax * sizeof(int)) : NULL;
     if (t->ml) t->b_targets = malloc((size_t)Bt * (size_t)NL * sizeof(float));
-    t->perm = malloc((size_t)t->tr.n * sizeof(int));
-    if (!t->b_ids || !t->b_types || !t->b_mask || !t->b_labels || !t->perm || (t->tr.tags && !t->b_tags) ||
+    t->perm = malloc((size_t)t->train_set.n * sizeof(int));
+    if (!t->b_ids || !t->b_types || !t->b_mask || !t->b_labels || !t->perm || (t->train_set.tags && !t->b_tags) ||
         (se && (!t->b_start || !t->b_end)) || (t->ml && !t->b_targets))
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for the batch buffers");
     if (t->task->prepare && t->task->prepare(t, err)) return err->code;
@@ -877,7 +877,7 @@ static int open_out(trainer *t, bertc_err *err) {
 
 /* Is eval step e an evaluation point? */
 static int is_eval_point(const trainer *t, long step) {
-    if (t->o->eval_strategy == BERTC_STRATEGY_EPOCH) return step % t->spe == 0 || step == t->total;
+    if (t->o->eval_strategy == BERTC_STRATEGY_EPOCH) return step % t->steps_per_epoch == 0 || step == t->total;
     if (t->o->eval_strategy == BERTC_STRATEGY_STEPS) return t->eval_steps > 0 && step % t->eval_steps == 0;
     return 0;
 }
@@ -922,25 +922,25 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
             e.lr = bertc_sched_lr(&t->sched, step);
             goto evaluate_now;
         }
-        long ep = step / t->spe, k = step % t->spe;
+        long ep = step / t->steps_per_epoch, k = step % t->steps_per_epoch;
         if (ep != t->perm_epoch) make_perm(t, ep);
         long b0 = k * o->grad_accum, b1 = b0 + o->grad_accum;
-        if (b1 > t->nb) b1 = t->nb;
+        if (b1 > t->batches_per_epoch) b1 = t->batches_per_epoch;
         bert_zero_grad(&t->m);
         double loss_sum = 0;
         int bad = 0;
         for (long b = b0; b < b1; b++) {
             long s = b * B;
-            int nb = (int)(t->tr.n - s < B ? t->tr.n - s : B);
+            int examples = (int)(t->train_set.n - s < B ? t->train_set.n - s : B);
             int S;
-            int T = bertc_trainer_fill_batch(t, &t->tr, t->perm + s, nb, &S);
+            int T = bertc_trainer_fill_batch(t, &t->train_set, t->perm + s, examples, &S);
             float l = 0;
             if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, &t->drop_rng, NULL, NULL, err))
                 return err->code;
-            if (t->task->backward(t, nb, &l, err)) return err->code;
+            if (t->task->backward(t, examples, &l, err)) return err->code;
             if (!isfinite(l)) bad = 1;
             loss_sum += l;
-            t->samples_done += nb;
+            t->samples_done += examples;
         }
         long micro = b1 - b0;
         /* Trainer divides each micro-batch's loss by the accumulation steps */
@@ -1018,7 +1018,7 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
             jnum(line, sizeof line, &at, "eval_f1", ev_f1);
             for (int x = 0; x < ev.nextra; x++) jnum(line, sizeof line, &at, ev.extra[x].key, ev.extra[x].value);
             jnum(line, sizeof line, &at, "eval_runtime", dt);
-            jnum(line, sizeof line, &at, "eval_samples_per_second", dt > 0 ? t->ev.n / dt : NAN);
+            jnum(line, sizeof line, &at, "eval_samples_per_second", dt > 0 ? t->eval_set.n / dt : NAN);
             at += (size_t)snprintf(line + at, sizeof line - at, "}\n");
             if (log_write(t, line, at, err)) return err->code;
             bertc_train_event ee = e;
@@ -1044,7 +1044,7 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
 
         int save = 0;
         if (o->save_strategy == BERTC_STRATEGY_STEPS) save = step % o->save_steps == 0 || step == t->total;
-        else if (o->save_strategy == BERTC_STRATEGY_EPOCH) save = step % t->spe == 0 || step == t->total;
+        else if (o->save_strategy == BERTC_STRATEGY_EPOCH) save = step % t->steps_per_epoch == 0 || step == t->total;
         else if (o->save_strategy == BERTC_STRATEGY_BEST) save = improved;
         interrupted = eval_stopped || (o->stop && *o->stop);
         t->st.eval_pending = eval_stopped;
@@ -1096,8 +1096,8 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
     cJSON_AddNumberToObject(rj, "wall_seconds", wall);
     cJSON_AddNumberToObject(rj, "train_samples_per_second", sps);
     cJSON_AddNumberToObject(rj, "global_step", (double)step);
-    cJSON_AddNumberToObject(rj, "train_examples", t->tr.n);
-    cJSON_AddNumberToObject(rj, "eval_examples", t->ev.n);
+    cJSON_AddNumberToObject(rj, "train_examples", t->train_set.n);
+    cJSON_AddNumberToObject(rj, "eval_examples", t->eval_set.n);
     cJSON_AddNumberToObject(rj, "skipped_steps", (double)t->st.skipped_steps);
     if (t->resumed) cJSON_AddStringToObject(rj, "resumed_from", t->resume_dir);
     if (has_ev) {
@@ -1170,9 +1170,9 @@ int bertc_train_run(const bertc_train_opts *o, const bertc_train_callbacks *cb, 
     free(t.perm);
     bertc_adamw_free(&t.opt);
     bert_model_free(&t.m);
-    bert_model_free(&t.em);
-    bertc_encset_free(&t.tr);
-    bertc_encset_free(&t.ev);
+    bert_model_free(&t.eval_model);
+    bertc_encset_free(&t.train_set);
+    bertc_encset_free(&t.eval_set);
     bert_tokenizer_free(t.tok);
     hf_model_free(&t.hf);
     return rc;

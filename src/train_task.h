@@ -74,16 +74,16 @@ typedef struct train_task {
     int (*load)(trainer *t, bertc_err *err);
     /* The model is loaded (t->hf): refuse one that cannot do the task. May be NULL. */
     int (*check_model)(trainer *t, bertc_err *err);
-    /* Tokenizes the training (eval = 0) or evaluation (eval = 1) data into es. */
-    int (*encode)(trainer *t, int eval, encset *es, bertc_err *err);
+    /* Tokenizes the training (eval = 0) or evaluation (eval = 1) data into set. */
+    int (*encode)(trainer *t, int eval, encset *set, bertc_err *err);
     /* Sequences per forward for the training and the evaluation batches. */
     int (*batch_rows)(trainer *t, int *train_rows, int *eval_rows, bertc_err *err);
     /* The task's own buffers and metrics, once t->Bmax is known. */
     int (*prepare)(trainer *t, bertc_err *err);
-    /* After the forward of a training batch of nb examples (fill_batch's rows):
+    /* After the forward of a training batch of `examples` examples (fill_batch's rows):
      * the loss into *loss and its gradient added to t->m.grads_memory. */
-    int (*backward)(trainer *t, int nb, float *loss, bertc_err *err);
-    /* Evaluates t->em over t->ev. */
+    int (*backward)(trainer *t, int examples, float *loss, bertc_err *err);
+    /* Evaluates t->eval_model over t->eval_set. */
     int (*evaluate)(trainer *t, train_eval *ev, bertc_err *err);
     /* Frees the task's state. */
     void (*release)(trainer *t);
@@ -110,12 +110,12 @@ struct trainer {
     hf_model hf;
     bert_tokenizer *tok;
     int pad_id;
-    encset tr, ev;
+    encset train_set, eval_set; /* the tokenized training and evaluation data */
     bert_model m;
     bertc_adamw opt;
     bertc_sched sched;
-    long nb;                        /* batches per epoch */
-    long spe;                       /* optimizer steps per epoch */
+    long batches_per_epoch;
+    long steps_per_epoch;           /* optimizer steps */
     long total;                     /* optimizer steps in the run */
     long eval_steps;
     int *perm;                      /* (n) this epoch's order */
@@ -127,7 +127,7 @@ struct trainer {
     float *b_targets;               /* multi-label: (B texts, NL) */
     int b_nwin[4096];               /* windows of each example of the batch */
     int Bmax;                       /* sequences per forward the batch buffers hold */
-    bert_model em;                  /* evaluation: an inference model over the same parameters
+    bert_model eval_model;          /* evaluation: an inference model over the same parameters
                                        (no gradients, one layer's activations), when there is
                                        evaluation data; the training model m is sized for the
                                        training batch alone */
@@ -163,13 +163,13 @@ struct trainer {
 
 /* An INFO/WARN line for the caller's progress display. */
 void bertc_trainer_info(trainer *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Appends one sequence of n tokens (types and tags may be NULL) to es. */
-int bertc_encset_push(encset *es, size_t *cap_tok, int *cap_seq, const int *ids, const int *types, const int *tags,
+/* Appends one sequence of n tokens (types and tags may be NULL) to set. */
+int bertc_encset_push(encset *set, size_t *cap_tok, int *cap_seq, const int *ids, const int *types, const int *tags,
                       int n, const char *path, bertc_err *err);
 void bertc_encset_free(encset *e);
-/* Fills the batch buffers with examples idx[0..B) of es padded to T; returns T
+/* Fills the batch buffers with examples idx[0..B) of set padded to T; returns T
  * and the number of sequences in *S. */
-int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B, int *S);
+int bertc_trainer_fill_batch(trainer *t, const encset *set, const int *idx, int B, int *S);
 /* Between evaluation batches: BERTC_ERR_INTERRUPTED (with a message) once
  * o->stop is set, else BERTC_OK. An evaluate returns it as is; the trainer then
  * writes a checkpoint that runs this evaluation again on resume. */

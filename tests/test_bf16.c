@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 static bertc_rng rng;
+static bf16_state *st; /* the ops' state, as a model would own it */
 
 static float *rnd(size_t n, float scale) {
     float *x = malloc(n * sizeof *x);
@@ -80,7 +81,7 @@ static void test_convert(void) {
     int N = 37, C = 48;
     float *x = rnd((size_t)N * C, 3.0f), *w = calloc((size_t)C * C, sizeof *w), *y = malloc((size_t)N * C * 4);
     for (int i = 0; i < C; i++) w[(size_t)i * C + i] = 1.0f;
-    bf16_matmul_forward(y, x, w, NULL, N, C, C);
+    bf16_matmul_forward(st, y, x, w, NULL, N, C, C);
     int bad = 0;
     for (size_t i = 0; i < (size_t)N * C; i++) bad += y[i] != bf16_to_float(bf16_from_float(x[i]));
     CHECK(bad == 0, "identity matmul: %d of %d values differ from the scalar rounding", bad, N * C);
@@ -95,7 +96,7 @@ static void test_matmul(int N, int C, int OC, int bias) {
     float *inp_r = rounded(inp, nin), *w_r = rounded(w, nw);
     float *out = malloc(nout * 4), *ref = malloc(nout * 4);
     double *absdot = calloc(nout > nin ? (nout > nw ? nout : nw) : (nin > nw ? nin : nw), sizeof *absdot);
-    bf16_matmul_forward(out, inp, w, b, N, C, OC);
+    bf16_matmul_forward(st, out, inp, w, b, N, C, OC);
     ref_matmul_forward(ref, inp_r, w_r, b, N, C, OC);
     for (int n = 0; n < N; n++)
         for (int o = 0; o < OC; o++) {
@@ -110,7 +111,7 @@ static void test_matmul(int N, int C, int OC, int bias) {
 
     /* gelu variant: pre = the matmul, out = gelu(pre) as cpu_gelu_forward */
     float *pre = malloc(nout * 4), *g = malloc(nout * 4), *gref = malloc(nout * 4);
-    bf16_matmul_gelu_forward(pre, g, inp, w, b, N, C, OC);
+    bf16_matmul_gelu_forward(st, pre, g, inp, w, b, N, C, OC);
     cpu_gelu_forward(gref, out, nout);
     CHECK(memcmp(pre, out, nout * 4) == 0 && memcmp(g, gref, nout * 4) == 0,
           "matmul_gelu N=%d C=%d OC=%d: differs from matmul then gelu", N, C, OC);
@@ -120,7 +121,7 @@ static void test_matmul(int N, int C, int OC, int bias) {
     float *dinp0 = rnd(nin, 1.0f), *dw0 = rnd(nw, 1.0f), *db0 = rnd((size_t)OC, 1.0f);
     float *dinp = dup(dinp0, nin), *dw = dup(dw0, nw), *db = dup(db0, (size_t)OC);
     float *rdinp = dup(dinp0, nin), *rdw = dup(dw0, nw), *rdb = dup(db0, (size_t)OC);
-    bf16_matmul_backward(dinp, dw, bias ? db : NULL, dout, inp, w, N, C, OC);
+    bf16_matmul_backward(st, dinp, dw, bias ? db : NULL, dout, inp, w, N, C, OC);
     ref_matmul_backward(rdinp, rdw, bias ? rdb : NULL, dout_r, inp_r, w_r, N, C, OC);
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
@@ -151,6 +152,66 @@ static void test_matmul(int N, int C, int OC, int bias) {
                      rdinp, rdw, rdb};
     for (size_t i = 0; i < sizeof both / sizeof *both; i++) free(both[i]);
     free(absdot);
+}
+
+/* The state's lifetime, on any CPU: the kept rounded weights belong to one
+ * state (one model), are found again by address, are dropped by keep = 0 and
+ * bert_model_params_changed, and are freed with the model (ASan's leak check
+ * sees the rest). */
+static void test_state(void) {
+    bf16_state *s = bf16_state_new(), *s2 = bf16_state_new();
+    CHECK(s && s2, "bf16_state_new: out of memory");
+    if (!s || !s2) return;
+    int R = 24, Cn = 40;
+    float *w = rnd((size_t)R * Cn, 1.0f);
+    bf16_state_keep_weights(s, 1);
+    const uint16_t *h = bf16_state_weight(s, w, R, Cn);
+    int bad = 0;
+    for (size_t i = 0; h && i < (size_t)R * Cn; i++) bad += h[i] != bf16_from_float(w[i]);
+    CHECK(h && bad == 0, "kept weight: %d of %d values are not the rounding", bad, R * Cn);
+    CHECK(bf16_state_weight(s, w, R, Cn) == h && bf16_state_kept_weights(s) == 1,
+          "the second use of a weight must find its kept copy");
+    CHECK(bf16_state_kept_weights(s2) == 0, "another state (model) must not see the first one's copies");
+    for (size_t i = 0; i < (size_t)R * Cn; i++) w[i] = -w[i];
+    bf16_state_keep_weights(s, 0); /* what bert_model_params_changed does */
+    CHECK(bf16_state_kept_weights(s) == 0, "keep = 0 must drop the kept copies");
+    h = bf16_state_weight(s, w, R, Cn);
+    bad = 0;
+    for (size_t i = 0; h && i < (size_t)R * Cn; i++) bad += h[i] != bf16_from_float(w[i]);
+    CHECK(h && bad == 0 && bf16_state_kept_weights(s) == 0, "not keeping: the weight is rounded afresh");
+    bf16_state_free(s);
+    bf16_state_free(s2);
+    bf16_state_free(NULL);
+    free(w);
+
+    /* a model makes its state on its first bf16 forward and frees it with itself */
+    bert_config c = {0};
+    c.vocab_size = 50, c.hidden_size = 16, c.num_layers = 1, c.num_heads = 2, c.intermediate_size = 32;
+    c.max_position = 16, c.type_vocab_size = 2, c.num_labels = 2, c.layer_norm_eps = 1e-12f;
+    c.initializer_range = 0.02f;
+    float *params = rnd(bert_num_params(&c), 0.1f);
+    bert_model m1, m2;
+    bertc_err err = {0};
+    int rc = bert_model_build(&m1, &c, params, 2, 8, 0, &err) || bert_model_build(&m2, &c, params, 2, 8, 0, &err);
+    CHECK(rc == 0, "tiny build: %s", err.msg);
+    if (rc) return;
+    CHECK(!m1.bf16, "an fp32 model has no bf16 state");
+    m1.precision = m2.precision = BERT_PREC_BF16;
+    int ids[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    rc = bert_forward(&m1, ids, NULL, NULL, 2, 8, NULL, NULL, NULL, &err) ||
+         bert_forward(&m2, ids, NULL, NULL, 2, 8, NULL, NULL, NULL, &err);
+    CHECK(rc == 0, "tiny bf16 forward: %s", err.msg);
+    CHECK(m1.bf16 && m2.bf16 && m1.bf16 != m2.bf16, "each bf16 model owns its own state");
+    bf16_state_weight(m1.bf16, m1.params.qkvw, 3 * c.hidden_size, c.hidden_size);
+    CHECK(bf16_state_kept_weights(m1.bf16) >= 1, "an inference model keeps its rounded weights");
+    size_t other = bf16_state_kept_weights(m2.bf16);
+    bert_model_params_changed(&m1);
+    CHECK(bf16_state_kept_weights(m1.bf16) == 0 && bf16_state_kept_weights(m2.bf16) == other,
+          "bert_model_params_changed drops that model's copies only");
+    bert_model_free(&m1);
+    CHECK(!m1.bf16, "bert_model_free frees and clears the state");
+    bert_model_free(&m2);
+    free(params);
 }
 
 static double rel_l2(const float *a, const float *b, size_t n) {
@@ -241,8 +302,8 @@ static void test_model(void) {
         }
         bert_model_free(&mi);
         if (pass == 0) {
-            /* new weights in the same block (as a new model at a freed one's
-             * address): a model built after must not see stale rounded copies */
+            /* new weights in the same block: a model built after must not see
+             * the freed model's rounded copies (they were its own) */
             for (size_t i = 0; i < (size_t)3 * C * C; i++) hf.params.qkvw[i] *= -1.0f;
         }
         if (pass <= 1) {
@@ -275,27 +336,33 @@ int main(void) {
         CHECK(!bert_bf16_available(), "bf16 claimed available on a CPU without AVX512-BF16");
         /* The ops still answer, through their portable fallback (no abort, no
          * output): the same checks as the oneDNN path, on small shapes. */
+        st = bf16_state_new();
         test_convert();
+        test_state();
         int small[][3] = {{1, 16, 16}, {7, 33, 5}, {100, 384, 2}, {37, 96, 80}};
         for (size_t s = 0; s < sizeof small / sizeof *small; s++)
             for (int bias = 0; bias < 2; bias++) test_matmul(small[s][0], small[s][1], small[s][2], bias);
         CHECK(bf16_fallbacks() > 0, "without AVX512-BF16 the products must have used the fallback");
+        bf16_state_free(st);
         bf16_release();
         if (test_failed_) return TEST_END();
-        printf("test_bf16: %d checks of the refusal and the portable fallback passed\n", test_passed_);
+        printf("test_bf16: %d checks of the refusal, the portable fallback and the per-model state passed\n", test_passed_);
         /* oneDNN's bf16 path and the whole model did not run: skipped (exit 77) */
         printf("SKIP: no AVX512-BF16 on this CPU (oneDNN bf16 matmuls and the model not tested; "
-               "only the refusal and the portable fallback)\n");
+               "only the refusal, the portable fallback and the per-model state's lifetime)\n");
         return 77;
     }
     REQUIRE(bert_bf16_available(), "the CPU has AVX512-BF16 but oneDNN could not build a bf16 matmul");
+    st = bf16_state_new();
     test_convert();
+    test_state();
     int shapes[][3] = {{1, 16, 16}, {7, 33, 5}, {128, 384, 1152}, {100, 384, 2}, {64, 1536, 384}, {257, 96, 80}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int bias = 0; bias < 2; bias++) test_matmul(shapes[s][0], shapes[s][1], shapes[s][2], bias);
     test_model();
     CHECK(bf16_fallbacks() == 0, "%lu products fell back to the portable loop on an AVX512-BF16 CPU",
           bf16_fallbacks());
+    bf16_state_free(st);
     bf16_release();
     return TEST_END();
 }

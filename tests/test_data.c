@@ -335,10 +335,22 @@ static void test_shuffle_split(const bertc_dataset *imdb) {
     bertc_data_opts_default(&o);
     /* Same seed, same rows; the rows are exactly the documented definition. */
     if (load(&a, ds_path("datasets/hostile.csv"), &o) || load(&b, ds_path("datasets/hostile.csv"), &o)) return;
-    int perm[6] = {0, 1, 2, 3, 4, 5};
-    bertc_rng r;
-    bertc_rng_seed(&r, 42);
-    bertc_rng_shuffle(&r, perm, 6);
+    /* The permutations below were computed independently of bertc: a Python
+     * transcription of the published algorithms (splitmix64 seeding,
+     * xoshiro256** "rotl(s1 * 5, 7) * 9", rejection sampling below
+     * UINT64_MAX - UINT64_MAX % n, Fisher-Yates from the top) printed
+     * shuffle(42, 6) = [3, 5, 4, 1, 2, 0], shuffle(7, 6) = [3, 5, 1, 2, 4, 0] and
+     * shuffle(42, 20) as perm20 below. */
+    static const int perm[6] = {3, 5, 4, 1, 2, 0}, perm7[6] = {3, 5, 1, 2, 4, 0};
+    static const int perm20[20] = {13, 3, 8, 7, 12, 1, 5, 6, 17, 14, 16, 18, 0, 19, 9, 4, 15, 11, 10, 2};
+    {
+        int p[20];
+        for (int i = 0; i < 20; i++) p[i] = i;
+        bertc_rng r;
+        bertc_rng_seed(&r, 42);
+        bertc_rng_shuffle(&r, p, 20);
+        CHECK(memcmp(p, perm20, sizeof p) == 0, "bertc_rng_shuffle(seed 42, 20) differs from the independent one");
+    }
     long line0[6];
     for (int i = 0; i < 6; i++) line0[i] = a.ex[i].line;
     CHECK(bertc_data_shuffle_limit(&a, 42, 4, &err) == BERTC_OK, "shuffle: %s", err.msg);
@@ -350,9 +362,12 @@ static void test_shuffle_split(const bertc_dataset *imdb) {
         CHECK(a.ex[i].line == line0[perm[i]], "row %d is line %ld, definition says %ld", i, a.ex[i].line, line0[perm[i]]);
     bertc_data_free(&a);
     bertc_data_free(&b);
-    /* limit > n keeps all n, as a permutation. */
+    /* limit > n keeps all n, as the permutation for seed 7. */
     if (load(&a, ds_path("datasets/hostile.csv"), &o) == BERTC_OK) {
         CHECK(bertc_data_shuffle_limit(&a, 7, 1000, &err) == BERTC_OK && a.n == 6, "limit > n");
+        for (int i = 0; i < a.n; i++)
+            CHECK(a.ex[i].line == line0[perm7[i]], "seed 7: row %d is line %ld, want %ld", i, a.ex[i].line,
+                  line0[perm7[i]]);
         long seen = 0;
         for (int i = 0; i < a.n; i++) seen |= 1L << a.ex[i].line;
         CHECK(seen == ((1L << 2) | (1L << 3) | (1L << 4) | (1L << 5) | (1L << 9) | (1L << 10)),

@@ -14,6 +14,7 @@
  *   logits, pooled, hidden states  1e-4 absolute;  attentions 1e-5 absolute
  *   loss 1e-5;  gradients |d| <= 1e-3 |torch| + max(1e-6, 1e-4 max|torch in the tensor|) */
 #include "../src/bert.h"
+#include "ops_ref.h"
 #include "../src/hfmodel.h"
 #include "npy.h"
 #include "test.h"
@@ -57,7 +58,7 @@ static void forward_case(hf_model *hf, int use_reference, int training) {
     int rc = bert_model_build(&m, c, hf->params_memory, B, T, training, &err);
     CHECK(rc == BERTC_OK, "%s: build: %s", tag, err.msg);
     if (rc) return;
-    m.use_reference = use_reference;
+    m.ops = use_reference ? &bert_ops_ref : NULL;
     /* memory planning: the estimate's arena is exactly what build allocated */
     bert_memory_plan plan;
     rc = bert_memory_estimate(&plan, c, B, T, training, 1000, &err);
@@ -107,7 +108,7 @@ static void grads_and_save(hf_model *hf, int use_reference) {
     int rc = bert_model_build(&m, &hf->cfg, hf->params_memory, B, T, 1, &err);
     CHECK(rc == BERTC_OK, "%s: build: %s", tag, err.msg);
     if (rc) return;
-    m.use_reference = use_reference;
+    m.ops = use_reference ? &bert_ops_ref : NULL;
     float loss = NAN;
     bert_zero_grad(&m);
     rc = bert_forward(&m, ids.i, NULL, mask.i, B, T, NULL, NULL, NULL, &err);
@@ -220,6 +221,26 @@ int main(void) {
     CHECK(!hf.new_head && !hf.new_pooler, "the classifier and pre_classifier should come from the file");
     CHECK(strstr(hf.checks, "DistilBertForSequenceClassification names") != NULL, "checks line: %s", hf.checks);
 
+    /* The estimate against a count made by hand for this config at the fixture's
+     * 4 x 24 (BT = 96 rows, C = 64, F = 128, NH = 4, L = 2): recomputing keeps one
+     * layer's activations instead of two, so it saves one layer's: per row qkv 3C
+     * + atty, ln1, res1, res2 (C each) + fch F + 4 LayerNorm statistics = 192 +
+     * 4*64 + 128 + 4 = 580 floats, and the probabilities BT*NH*T = 9,216 floats:
+     * (96*580 + 9216) * 4 = 259,584 bytes; plus one layer's attention dropout mask
+     * (9,216 bytes), less the rng states that replace the masks (2 x 32 bytes).
+     * The arena rounds every slice up to a multiple of 64 elements: the four
+     * LayerNorm statistics slices hold 2 x 96 = 192 floats (no rounding) when
+     * every layer is kept, but 96 -> 128 floats when one is, so 4 x 32 x 4 = 512
+     * bytes less are saved. */
+    {
+        bert_memory_plan full, re;
+        bertc_err err = {0};
+        int rc = bert_memory_estimate(&full, &hf.cfg, 4, 24, BERT_TRAIN, 0, &err) ||
+                 bert_memory_estimate(&re, &hf.cfg, 4, 24, BERT_TRAIN_RECOMPUTE, 0, &err);
+        CHECK(rc == 0 && full.arena - re.arena == 259584 + 9216 - 64 - 512,
+              "distil 4 x 24: recomputing saves %zu arena bytes, counted by hand %d (%s)", full.arena - re.arena,
+              259584 + 9216 - 64 - 512, err.msg);
+    }
     forward_case(&hf, 0, 0);
     forward_case(&hf, 0, 1);
     if (!getenv("BERTC_SANITIZED")) forward_case(&hf, 1, 0);

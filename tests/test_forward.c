@@ -12,6 +12,7 @@
  * rows exactly as transformers does (the mask applies to keys only), and a
  * padded key's probability is exactly 0 on both sides. */
 #include "../src/bert.h"
+#include "ops_ref.h"
 #include "../src/hfmodel.h"
 #include "npy.h"
 #include "test.h"
@@ -65,7 +66,7 @@ static void run_case(const char *name, const char *path_label, hf_model *hf, ref
     int rc = bert_model_build(&m, c, hf->params_memory, B, T, training_layout, &err);
     CHECK(rc == BERTC_OK, "%s: build: %s", tag, err.msg);
     if (rc) return;
-    m.use_reference = use_reference;
+    m.ops = use_reference ? &bert_ops_ref : NULL;
     size_t nh = (size_t)(L + 1) * B * T * C, na = (size_t)L * B * NH * T * T;
     CHECK(r->hidden.n == nh && r->att.n == na && r->logits.n == (size_t)B * NL && r->pooled.n == (size_t)B * C,
           "%s: fixture shapes do not match the config", tag);

@@ -8,6 +8,7 @@
  * Tolerances: loss within 1e-5; gradients by the rule in grad_check.h
  * (docs/numerics.md). */
 #include "../src/bert.h"
+#include "ops_ref.h"
 #include "../src/hfmodel.h"
 #include "npy.h"
 #include "test.h"
@@ -63,7 +64,7 @@ static void run(const char *name, int with_reference) {
         rc = bert_model_build(&m, &hf.cfg, hf.params_memory, B, T, 1, &err);
         CHECK(rc == BERTC_OK, "%s: build: %s", tag, err.msg);
         if (rc) continue;
-        m.use_reference = ref;
+        m.ops = ref ? &bert_ops_ref : NULL;
         float loss = NAN;
         bert_zero_grad(&m);
         rc = bert_forward(&m, r.ids.i, r.tts.i, r.mask.i, B, T, NULL, NULL, NULL, &err);

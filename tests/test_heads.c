@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "../src/bert.h"
+#include "ops_ref.h"
 #include "../src/heads.h"
 #include "../src/hfmodel.h"
 #include "../src/optim.h"
@@ -79,7 +80,7 @@ static void parity(const char *cs, const char *dir, hf_model *hf, int qa, int us
     bert_model m;
     int rc = bert_model_build(&m, &hf->cfg, hf->params_memory, B, T, BERT_TRAIN, &err);
     NEED(rc == BERTC_OK, "%s: build: %s", tag, err.msg);
-    m.use_reference = use_reference;
+    m.ops = use_reference ? &bert_ops_ref : NULL;
     rc = bert_forward(&m, ids.i, tts.n ? tts.i : NULL, mask.i, B, T, NULL, NULL, NULL, &err);
     CHECK(rc == BERTC_OK, "%s: forward: %s", tag, err.msg);
     CHECK(logits.n == (size_t)B * T * NL, "%s: reference logits %zu, expected %d x %d x %d", tag, logits.n, B, T, NL);

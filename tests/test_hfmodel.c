@@ -126,7 +126,7 @@ static void test_minilm(void) {
         check_raw(f, "encoder.layer.3.attention.self.key.weight", 5 * C, m.params.qkvw + 3 * 3 * C * C + C * C + 5 * C, C);
         check_raw(f, "encoder.layer.0.attention.self.query.weight", 0, m.params.qkvw, C * C);
         check_raw(f, "encoder.layer.5.attention.self.value.bias", 0, m.params.qkvb + 5 * 3 * C + 2 * C, C);
-        check_raw(f, "encoder.layer.2.output.dense.weight", (C - 1) * F, m.params.fcprojw + 2 * C * F + (C - 1) * F, F);
+        check_raw(f, "encoder.layer.2.output.dense.weight", (C - 1) * F, m.params.fc_outw + 2 * C * F + (C - 1) * F, F);
         check_raw(f, "encoder.layer.5.output.LayerNorm.bias", 0, m.params.ln2b + 5 * C, C);
         check_raw(f, "pooler.dense.weight", 0, m.params.poolw, C * C);
         st_close(f);

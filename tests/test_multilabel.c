@@ -15,6 +15,7 @@
  * loss 1e-5; gradients as test_grads; metrics 1e-12 (ratios of the same integer
  * counts, summed in the same order as numpy). */
 #include "../src/bert.h"
+#include "ops_ref.h"
 #include "../src/hfmodel.h"
 #include "../src/metrics.h"
 #include "npy.h"
@@ -55,7 +56,7 @@ static void model_part(void) {
         rc = bert_model_build(&m, &hf.cfg, hf.params_memory, B, T, 1, &err);
         CHECK(rc == BERTC_OK, "%s: build: %s", tag, err.msg);
         if (rc) continue;
-        m.use_reference = ref;
+        m.ops = ref ? &bert_ops_ref : NULL;
         bert_zero_grad(&m);
         float loss = NAN;
         rc = bert_forward(&m, ids.i, tts.i, mask.i, B, T, NULL, NULL, NULL, &err);

@@ -1,4 +1,5 @@
-/* test_ops.c: every fast kernel (ops_cpu) against its reference (ops_ref) on
+/* test_ops.c: every fast kernel (ops_cpu, the production twins of the mask draw,
+ * softmax and cross-entropy included) against its reference (ops_ref) on
  * random inputs, forward and backward, and every reference backward against
  * central finite differences of its forward.
  *
@@ -220,6 +221,20 @@ static void test_layernorm(void) {
         CHECK(memcmp(inplace, res2, n * 4) == 0, "residual+layernorm with res == proj differs");
         free(inplace);
     }
+    /* the production mask draw: the same flags as the reference from the same rng
+     * state, and the rng advanced alike (the next draw agrees too) */
+    {
+        bertc_rng r1, r2;
+        bertc_rng_seed(&r1, 99), bertc_rng_seed(&r2, 99);
+        uint8_t *k1 = malloc(n), *k2 = malloc(n);
+        for (int round = 0; round < 2; round++) {
+            ref_dropout_mask(k1, &r1, 0.25f, n);
+            cpu_dropout_mask(k2, &r2, 0.25f, n);
+            CHECK(memcmp(k1, k2, n) == 0, "cpu_dropout_mask != ref_dropout_mask (draw %d)", round);
+        }
+        CHECK(memcmp(&r1, &r2, sizeof r1) == 0, "cpu_dropout_mask left the rng elsewhere");
+        free(k1), free(k2);
+    }
     /* dropout: the kept fraction and the 1/(1-p) scale */
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) kept += keep[i];
@@ -373,7 +388,29 @@ static void test_heads(void) {
         ref_crossentropy_softmax_backward(dl, probs, ce.labels, ce.cw, B, NL);
         fd_check(weighted ? "cross-entropy (class weights) d/dlogits" : "cross-entropy d/dlogits",
                  ce_loss, NULL, ce.logits, (size_t)B * NL, dl);
+        /* the production cross-entropy (heads.c's weighted mean over cpu_crossentropy_row)
+         * against the reference: per-row loss, mean, and gradient */
+        float dl2[B * NL] = {0}, rows[B];
+        double num2 = 0;
+        for (int b = 0; b < B; b++) {
+            double w = ce.cw ? ce.cw[ce.labels[b]] : 1;
+            rows[b] = (float)cpu_crossentropy_row(ce.logits + b * NL, NL, 1, ce.labels[b], dl2 + b * NL, w / den);
+            num2 += w * rows[b];
+        }
+        CLOSE(weighted ? "cpu cross-entropy rows (class weights)" : "cpu cross-entropy rows", rows, losses, B);
+        CHECK(fabs(num2 / den - loss) < 1e-6, "cpu cross-entropy mean %.7f vs ref %.7f", num2 / den, loss);
+        CLOSE(weighted ? "cpu cross-entropy d/dlogits (class weights)" : "cpu cross-entropy d/dlogits", dl2, dl,
+              (size_t)B * NL);
+        /* strided rows (QA's start/end interleave): the same numbers read every 2nd float */
+        float inter[2 * NL], gs[2 * NL] = {0};
+        for (int i = 0; i < NL; i++) inter[2 * i] = ce.logits[i], inter[2 * i + 1] = 1e9f;
+        double l0 = cpu_crossentropy_row(inter, NL, 2, ce.labels[0], gs, 1.0);
+        CHECK(fabs(l0 - losses[0]) < 1e-5 && gs[1] == 0.0f, "strided cross-entropy row %.7f vs %.7f", l0,
+              losses[0]);
     }
+    float probs2[B * NL];
+    cpu_softmax_forward(probs2, ce.logits, B, NL);
+    CLOSE("cpu softmax", probs2, probs, (size_t)B * NL);
     free(wte), free(wpe), free(wtt), free(e1), free(e2), free(g), free(a1), free(b1), free(c1);
     free(a2), free(b2), free(c2), free(pl.inp), free(pl.w), free(pl.b), free(pl.g), free(pl.out);
     free(p2), free(dx1), free(dw1), free(db1), free(dx2), free(dw2), free(db2), free(ce.logits);

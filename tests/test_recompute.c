@@ -8,9 +8,12 @@
  * the same stored layer input with the dropout masks the forward drew. Cases:
  * BERT and DistilBERT (random tiny models), single- and multi-label, dropout
  * on and off, fp32 and (where the CPU has AVX512-BF16) bf16, gradients
- * accumulated over two batches, and all-MiniLM-L6-v2 itself. The memory side:
- * the recomputing arena is smaller, and bert_memory_estimate predicts exactly
- * what bert_model_build allocates in both modes. */
+ * accumulated over two batches, and all-MiniLM-L6-v2 itself. The recomputation
+ * regenerates each layer's attention dropout mask from the rng state the
+ * forward drew it from (only one layer's mask is stored), so "dropout on"
+ * checks that too. The memory side: bert_memory_estimate predicts exactly what
+ * bert_model_build allocates in both modes, and the saving matches a count of
+ * bytes made by hand (main). */
 #include "../src/bert.h"
 #include "../src/hfmodel.h"
 #include "../src/ops_bf16.h"
@@ -118,6 +121,30 @@ int main(void) {
             }
         free(params);
     }
+    /* The saving, counted by hand for tiny() at B = 4, T = 16 (BT = 64 rows, C = 32,
+     * F = 64, NH = 4, L = 3), against the estimate. Recomputing keeps one layer's
+     * activations instead of L: per layer and row qkv 3C + atty C + ln1 C + fch F +
+     * res1 C + res2 C + 4 LayerNorm statistics = 96+32+32+64+32+32+4 = 292 floats,
+     * and the probabilities BT*NH*T = 4096 floats: (64*292 + 4096) * 4 bytes =
+     * 91,136 bytes per layer, 182,272 for the 2 layers not kept. The attention
+     * dropout masks (BT*NH*T = 4,096 bytes per layer) are regenerated from a
+     * stored rng state (32 bytes per layer, 96 bytes padded to 128): one layer's
+     * mask is kept instead of 3, saving 8,192 - 128 bytes. The arena rounds every
+     * slice up to a multiple of 64 elements; every slice here already is one
+     * (but the 96 bytes of rng states), so no other padding hides in the sum. */
+    {
+        bert_config cfg = tiny(BERT_ARCH_BERT, BERT_PROBLEM_SINGLE_LABEL);
+        bert_memory_plan pf, pr;
+        bertc_err err = {0};
+        REQUIRE(bert_memory_estimate(&pf, &cfg, 4, 16, BERT_TRAIN, 0, &err) == 0 &&
+                    bert_memory_estimate(&pr, &cfg, 4, 16, BERT_TRAIN_RECOMPUTE, 0, &err) == 0,
+                "tiny estimate: %s", err.msg);
+        size_t want = 182272 + 8192 - 128;
+        CHECK(pf.arena - pr.arena == want,
+              "tiny 4 x 16: recomputing saves %zu arena bytes; counted by hand: %zu (182,272 of activations + "
+              "8,064 of attention dropout masks)", pf.arena - pr.arena, want);
+    }
+
     /* the fp32 cases ran; the bf16 ones are reported, by name, as skipped */
     if (!bf16)
         for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)

@@ -276,8 +276,48 @@ static void api_checks(void) {
     bert_tokenizer_free(NULL);
 }
 
+/* The one UTF-8 decoder (utf8proc underneath): bert_utf8_next against Python's
+ * bytes.decode("utf-8", "replace") (the expected code points were printed by
+ * Python 3.11: one U+FFFD per maximal subpart), and bertc_utf8_invalid_at. */
+static void utf8_checks(void) {
+    static const struct { const char *in; int n; int32_t want[5]; } cases[] = {
+        {"\xe2\x82", 1, {0xFFFD}},
+        {"\xe2\x82" "A", 2, {0xFFFD, 0x41}},
+        {"\xed\xa0\x80", 3, {0xFFFD, 0xFFFD, 0xFFFD}},
+        {"\xf0\x80\x80", 3, {0xFFFD, 0xFFFD, 0xFFFD}},
+        {"\xf0\x9f\x98", 1, {0xFFFD}},
+        {"\xc0\xaf", 2, {0xFFFD, 0xFFFD}},
+        {"\xf4\x90\x80\x80", 4, {0xFFFD, 0xFFFD, 0xFFFD, 0xFFFD}},
+        {"\xe0\x9f\x80", 3, {0xFFFD, 0xFFFD, 0xFFFD}},
+        {"\xf1\x80\x80\xc0", 2, {0xFFFD, 0xFFFD}},
+        {"a\xe2\x82\xac\xf0\x9f\x98\x80", 3, {0x61, 0x20AC, 0x1F600}},
+        {"\xef\xbf\xbd\x80", 2, {0xFFFD, 0xFFFD}},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        const uint8_t *u = (const uint8_t *)cases[t].in;
+        size_t n = strlen(cases[t].in), i = 0;
+        int got = 0, same = 1;
+        while (i < n) {
+            int32_t cp;
+            int k = bert_utf8_next(u, n, i, &cp);
+            if (k < 1) { same = 0; break; }
+            same &= got < 5 && cp == cases[t].want[got];
+            got++;
+            i += (size_t)k;
+        }
+        CHECK(same && got == cases[t].n, "bert_utf8_next case %zu: %d code points (want %d) or other values", t, got,
+              cases[t].n);
+        /* only the last two cases start with well-formed text */
+        size_t bad = bertc_utf8_invalid_at(cases[t].in, n);
+        size_t want_bad = t == 9 ? n : t == 10 ? 3 : 0;
+        CHECK(bad == want_bad, "bertc_utf8_invalid_at case %zu: %zu, want %zu", t, bad, want_bad);
+    }
+    CHECK(bertc_utf8_valid("a\0b", 3) && bertc_utf8_valid("", 0), "NUL and the empty string are well-formed");
+}
+
 int main(void) {
     api_checks();
+    utf8_checks();
     const char *groups[] = {"edge", "sweep_uncased", "cased", "cased_strip", "lower_nostrip", "nocjk",
                             "vocab_crlf", "vocab_blank", "vocab_spaces", "vocab_dup", "vocab_noeol", "imdb"};
     for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) run_group(groups[g]);

@@ -8,8 +8,9 @@ Writes
   OUTDIR/train.jsonl      64 synthetic reviews, labels "neg"/"pos" (learnable:
   OUTDIR/eval.jsonl       32     they use sentiment words)
   OUTDIR/hf_tuned/        the tiny model with a 2-label head fine-tuned for 6 AdamW
-                          steps by PyTorch and saved by transformers (save_pretrained;
-                          vocab.txt added, which transformers 5 no longer writes)
+                          steps by PyTorch and saved by transformers, exactly as
+                          save_pretrained writes it (transformers 5: tokenizer.json,
+                          no vocab.txt; bertc reads the vocabulary from tokenizer.json)
   OUTDIR/hf_tuned.json    {"texts", "logits", "labels"}: transformers' eval-mode logits
                           for the eval texts (AutoTokenizer, truncation at 128, padding)
 
@@ -87,10 +88,6 @@ def main():
     shutil.rmtree(tuned, ignore_errors=True)
     model.save_pretrained(tuned, safe_serialization=True)
     tok.save_pretrained(tuned)
-    # transformers 5 saves only tokenizer.json; bertc reads the WordPiece vocabulary
-    # from vocab.txt (as transformers 4 wrote it), so put the same vocabulary there.
-    if not os.path.exists(os.path.join(tuned, "vocab.txt")):
-        shutil.copy(os.path.join(tiny, "vocab.txt"), os.path.join(tuned, "vocab.txt"))
     model.eval()
     texts = [t for t, _ in evl]
     with torch.no_grad():

@@ -14,7 +14,9 @@ Writes
                           attention_mask, labels as (B,T)/(B) int lists), the
                           loss before the update, the pre-clip gradient norm and
                           the lr used; then the final parameters in bertc's flat
-                          layout (src/bert.h) and the settings above.
+                          layout (src/bert.h), the settings above, and
+                          decay_tensors: 1/0 per bertc tensor, whether Trainer's
+                          get_decay_parameter_names puts it in the decay group.
 """
 import json
 import os
@@ -102,9 +104,19 @@ def main():
         v = p.detach().reshape(-1).tolist()
         flat[o:o + len(v)] = v
     assert all(x is not None for x in flat)
+    # Trainer's decay groups per bertc tensor (bert.h's order): the test checks
+    # bertc's mask against these directly (decay moves a parameter by ~1e-5 in
+    # ten steps, too little for the final-parameter comparison to tell).
+    decay_of = {}
+    for name, p in model.named_parameters():
+        o = place(name, cfg, start)
+        t = next(tt for tt, n in lay if start[tt] <= o < start[tt] + n)
+        assert decay_of.setdefault(t, name in decay) == (name in decay), t
+    decay_tensors = [int(decay_of[t]) for t, n in lay]
     with open(os.path.join(out, "train10.json"), "w") as f:
         json.dump({"lr": LR, "weight_decay": WD, "warmup_steps": warmup, "total_steps": STEPS,
-                   "max_grad_norm": MAX_NORM, "B": B, "T": T, "steps": steps, "final_params": flat}, f)
+                   "max_grad_norm": MAX_NORM, "B": B, "T": T, "steps": steps, "final_params": flat,
+                   "decay_tensors": decay_tensors}, f)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 /* qa_decode.c: run_qa's postprocess_qa_predictions and the 4.57 pipeline's
  * postprocess (qa_decode.h). */
 #include "qa_decode.h"
+#include "ops_cpu.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -220,13 +221,8 @@ static int lower_equal(const char *a, size_t al, const char *b, size_t bl) {
 /* Softmax over the window's n tokens with non-context tokens other than [CLS]
  * set to -10000 (select_starts_ends). */
 static void masked_softmax(double *p, const float *x, const int8_t *seq, int n) {
-    double mx = -INFINITY, sum = 0;
-    for (int t = 0; t < n; t++) {
-        p[t] = (t == 0 || seq[t] == 1) ? (double)x[t] : -10000.0;
-        if (p[t] > mx) mx = p[t];
-    }
-    for (int t = 0; t < n; t++) sum += (p[t] = exp(p[t] - mx));
-    for (int t = 0; t < n; t++) p[t] /= sum;
+    for (int t = 0; t < n; t++) p[t] = (t == 0 || seq[t] == 1) ? (double)x[t] : -10000.0;
+    cpu_softmax_double(p, n);
 }
 
 int bertc_qa_pipeline_decode(bertc_qa_answer *out, int *n_out, const bertc_qa_example *ex,

@@ -20,7 +20,6 @@
  */
 #include "train_task.h"
 #include "heads.h"
-#include "ops_bf16.h"
 #include "tasks/qa_data.h"
 #include "tasks/qa_decode.h"
 #include "tasks/qa_metrics.h"
@@ -133,7 +132,7 @@ static int push_ints(int **arr, int *cap, int used, const int32_t *v, int n) {
     return 0;
 }
 
-static int qa_encode(trainer *t, int eval, encset *es, bertc_err *err) {
+static int qa_encode(trainer *t, int eval, encset *out, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     qa_state *s = st_of(t);
     const bertc_qa_set *set = eval ? &s->eval : &s->train;
@@ -152,16 +151,16 @@ static int qa_encode(trainer *t, int eval, encset *es, bertc_err *err) {
     }
     size_t cap_tok = 0;
     int cap_seq = 0, cap_se = 0, cap_se2 = 0, edge = 0;
-    es->n = f->F;
-    es->elen = malloc((size_t)(f->F > 0 ? f->F : 1) * sizeof(int));
-    if (!es->elen) rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", path);
+    out->n = f->F;
+    out->elen = malloc((size_t)(f->F > 0 ? f->F : 1) * sizeof(int));
+    if (!out->elen) rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", path);
     for (int i = 0; i < f->F && rc == BERTC_OK; i++) {
         const int32_t *ids = f->input_ids + (size_t)i * f->M, *ty = f->token_type_ids + (size_t)i * f->M;
         int n = f->len[i];
-        es->elen[i] = n;
-        rc = bertc_encset_push(es, &cap_tok, &cap_seq, ids, ty, NULL, n, path, err);
-        if (rc == BERTC_OK && (push_ints(&es->start, &cap_se, i, f->start_positions + i, 1) ||
-                               push_ints(&es->end, &cap_se2, i, f->end_positions + i, 1)))
+        out->elen[i] = n;
+        rc = bertc_encset_push(out, &cap_tok, &cap_seq, ids, ty, NULL, n, path, err);
+        if (rc == BERTC_OK && (push_ints(&out->start, &cap_se, i, f->start_positions + i, 1) ||
+                               push_ints(&out->end, &cap_se2, i, f->end_positions + i, 1)))
             rc = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", path);
         /* run_qa's edge case: a start walked past the window's context (docs/tasks-qa.md) */
         const int8_t *sq = f->sequence_ids + (size_t)i * f->M;
@@ -171,7 +170,7 @@ static int qa_encode(trainer *t, int eval, encset *es, bertc_err *err) {
             rc = bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted while tokenizing; nothing was written");
     }
     int windows = f->F;
-    bertc_qa_features_free(&ftr); /* the training windows live on in es */
+    bertc_qa_features_free(&ftr); /* the training windows live on in out */
     if (rc) return rc;
     info(t, BERTC_TRAIN_INFO, "%s: %d questions -> %d windows (--max-length %d, --doc-stride %d%s)", path, set->n, windows,
          o->max_length, o->doc_stride, o->pad_to_max_length ? ", padded" : "");
@@ -196,8 +195,8 @@ static int qa_prepare(trainer *t, bertc_err *err) {
     return BERTC_OK;
 }
 
-static int qa_backward(trainer *t, int nb, float *loss, bertc_err *err) {
-    (void)nb;
+static int qa_backward(trainer *t, int examples, float *loss, bertc_err *err) {
+    (void)examples;
     bert_targets y = {.start = t->b_start, .end = t->b_end};
     return bert_head_backward(&t->m, &y, loss, err);
 }
@@ -207,17 +206,17 @@ static int qa_backward(trainer *t, int nb, float *loss, bertc_err *err) {
 static int qa_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
     qa_state *s = st_of(t);
     int EB = t->o->eval_batch_size, M = s->fev.M;
-    bert_model *m = &t->em;
-    bf16_weight_cache(0);
+    bert_model *m = &t->eval_model;
+    bert_model_params_changed(m);
     double loss_sum = 0;
     long loss_n = 0;
     int idx[4096];
-    for (int st = 0; st < t->ev.n; st += EB) {
-        int B = t->ev.n - st < EB ? t->ev.n - st : EB;
+    for (int st = 0; st < t->eval_set.n; st += EB) {
+        int B = t->eval_set.n - st < EB ? t->eval_set.n - st : EB;
         if (bertc_trainer_eval_stopped(t, err)) return err->code;
         for (int b = 0; b < B; b++) idx[b] = st + b;
         int S;
-        int T = bertc_trainer_fill_batch(t, &t->ev, idx, B, &S);
+        int T = bertc_trainer_fill_batch(t, &t->eval_set, idx, B, &S);
         if (bert_forward(m, t->b_ids, t->b_types, t->b_mask, S, T, NULL, NULL, NULL, err)) return err->code;
         bert_targets y = {.start = t->b_start, .end = t->b_end};
         float l;

@@ -8,7 +8,6 @@
 #include "heads.h"
 #include "augment.h"
 #include "longtext.h"
-#include "ops_bf16.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,7 +15,7 @@
 
 #define info bertc_trainer_info
 #define fill_batch bertc_trainer_fill_batch
-#define es_push(es, ct, cs, ids, types, n, path, err) bertc_encset_push(es, ct, cs, ids, types, NULL, n, path, err)
+#define es_push(set, ct, cs, ids, types, n, path, err) bertc_encset_push(set, ct, cs, ids, types, NULL, n, path, err)
 
 static int split_labels(trainer *t, bertc_err *err) {
     const char *s = t->o->labels;
@@ -121,7 +120,7 @@ static int load_data(trainer *t, bertc_err *err) {
     return BERTC_OK;
 }
 
-static int encode_all(trainer *t, const bertc_dataset *ds, encset *es, bertc_err *err) {
+static int encode_all(trainer *t, const bertc_dataset *ds, encset *set, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     int NL = ds->num_labels, M = o->max_length;
     size_t cap_tok;
@@ -129,17 +128,17 @@ static int encode_all(trainer *t, const bertc_dataset *ds, encset *es, bertc_err
         return bertc_fail(err, BERTC_ERR_NOMEM, "%s: too many tokens", ds->path);
     if (t->chunks) cap_tok = cap_tok / 2 + 16;
     int cap_seq = ds->n;
-    es->n = ds->n;
-    es->ids = malloc(cap_tok * sizeof(int));
-    es->types = malloc(cap_tok * sizeof(int));
-    es->off = malloc((size_t)cap_seq * sizeof(size_t));
-    es->len = malloc((size_t)cap_seq * sizeof(int));
-    es->labels = malloc((size_t)ds->n * sizeof(int));
-    es->elen = malloc((size_t)ds->n * sizeof(int));
-    if (t->ml) es->targets = malloc((size_t)ds->n * (size_t)NL * sizeof(float));
-    if (t->chunks) es->win0 = malloc((size_t)(ds->n + 1) * sizeof(int));
-    if (!es->ids || !es->types || !es->off || !es->len || !es->labels || !es->elen || (t->ml && !es->targets) ||
-        (t->chunks && !es->win0))
+    set->n = ds->n;
+    set->ids = malloc(cap_tok * sizeof(int));
+    set->types = malloc(cap_tok * sizeof(int));
+    set->off = malloc((size_t)cap_seq * sizeof(size_t));
+    set->len = malloc((size_t)cap_seq * sizeof(int));
+    set->labels = malloc((size_t)ds->n * sizeof(int));
+    set->elen = malloc((size_t)ds->n * sizeof(int));
+    if (t->ml) set->targets = malloc((size_t)ds->n * (size_t)NL * sizeof(float));
+    if (t->chunks) set->win0 = malloc((size_t)(ds->n + 1) * sizeof(int));
+    if (!set->ids || !set->types || !set->off || !set->len || !set->labels || !set->elen || (t->ml && !set->targets) ||
+        (t->chunks && !set->win0))
         return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory for the tokens", ds->path);
     bert_trunc trunc = o->long_text == BERTC_LONG_HEAD_TAIL ? BERT_TRUNC_HEAD_TAIL : (bert_trunc)o->truncation;
     bert_special_ids sp = bert_tokenizer_special_ids(t->tok);
@@ -158,16 +157,16 @@ static int encode_all(trainer *t, const bertc_dataset *ds, encset *es, bertc_err
                 break;
             }
             if (o->max_windows > 0 && nw > o->max_windows) nw = o->max_windows;
-            es->win0[i] = es->nseq;
-            es->elen[i] = 0;
+            set->win0[i] = set->nseq;
+            set->elen[i] = 0;
             for (int k = 0; k < nw && !rc; k++) {
                 int b0, b1, n = 0;
                 bertc_window_range(enc.n, M, t->stride, k, &b0, &b1);
                 row[n++] = sp.cls;
                 for (int j = b0; j < b1; j++) row[n++] = enc.ids[j];
                 row[n++] = sp.sep;
-                es->elen[i] += n;
-                rc = es_push(es, &cap_tok, &cap_seq, row, NULL, n, ds->path, err);
+                set->elen[i] += n;
+                rc = es_push(set, &cap_tok, &cap_seq, row, NULL, n, ds->path, err);
             }
         } else {
             rc = bert_encode(t->tok, x->text, x->len, x->pair, x->pair_len, M, trunc, &enc, err);
@@ -175,18 +174,18 @@ static int encode_all(trainer *t, const bertc_dataset *ds, encset *es, bertc_err
                 bertc_err_prefix(err, "%s: example %d", ds->path, i + 1);
                 break;
             }
-            es->elen[i] = enc.n;
-            rc = es_push(es, &cap_tok, &cap_seq, enc.ids, enc.type_ids, enc.n, ds->path, err);
+            set->elen[i] = enc.n;
+            rc = es_push(set, &cap_tok, &cap_seq, enc.ids, enc.type_ids, enc.n, ds->path, err);
         }
         if (rc) break;
-        es->labels[i] = x->label;
-        if (t->ml) bertc_data_multi_hot(ds, x, es->targets + (size_t)i * NL);
+        set->labels[i] = x->label;
+        if (t->ml) bertc_data_multi_hot(ds, x, set->targets + (size_t)i * NL);
         if ((i & 255) == 0 && o->stop && *o->stop) {
             rc = bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted while tokenizing; nothing was written");
             break;
         }
     }
-    if (t->chunks && rc == BERTC_OK) es->win0[ds->n] = es->nseq;
+    if (t->chunks && rc == BERTC_OK) set->win0[ds->n] = set->nseq;
     free(row);
     bert_encoding_free(&enc);
     return rc;
@@ -255,19 +254,19 @@ static double pooled_loss(trainer *t, const bert_model *m, int B, float *probs, 
 
 static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *hamming, bertc_err *err) {
     int EB = t->o->eval_batch_size, NL = t->hf.cfg.num_labels;
-    bert_model *m = &t->em;
+    bert_model *m = &t->eval_model;
     /* bf16: the inference model keeps rounded weights between its calls; the
      * weights have changed since the last evaluation (steps, the best model) */
-    bf16_weight_cache(0);
+    bert_model_params_changed(m);
     if (t->ml) bertc_mlmetrics_reset(&t->mlmet);
     else bertc_metrics_reset(&t->met);
     int idx[4096];
-    for (int s = 0; s < t->ev.n; s += EB) {
-        int B = t->ev.n - s < EB ? t->ev.n - s : EB;
+    for (int s = 0; s < t->eval_set.n; s += EB) {
+        int B = t->eval_set.n - s < EB ? t->eval_set.n - s : EB;
         if (bertc_trainer_eval_stopped(t, err)) return err->code;
         for (int b = 0; b < B; b++) idx[b] = s + b;
         int S;
-        int T = fill_batch(t, &t->ev, idx, B, &S);
+        int T = fill_batch(t, &t->eval_set, idx, B, &S);
         if (bert_forward(m, t->b_ids, t->b_types, t->b_mask, S, T, NULL, NULL, NULL, err)) return err->code;
         float l;
         const float *lg = m->logits, *pr = m->probs;
@@ -316,14 +315,14 @@ static int cmp_int_desc(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
-/* Chunks: the most windows B texts of es can hold together; -1 out of memory. */
-static long max_windows_sum(const encset *es, int B) {
-    int *c = malloc((size_t)(es->n > 0 ? es->n : 1) * sizeof *c);
+/* Chunks: the most windows B texts of set can hold together; -1 out of memory. */
+static long max_windows_sum(const encset *set, int B) {
+    int *c = malloc((size_t)(set->n > 0 ? set->n : 1) * sizeof *c);
     if (!c) return -1;
-    for (int i = 0; i < es->n; i++) c[i] = es->win0[i + 1] - es->win0[i];
-    qsort(c, (size_t)es->n, sizeof *c, cmp_int_desc);
+    for (int i = 0; i < set->n; i++) c[i] = set->win0[i + 1] - set->win0[i];
+    qsort(c, (size_t)set->n, sizeof *c, cmp_int_desc);
     long s = 0;
-    for (int i = 0; i < B && i < es->n; i++) s += c[i];
+    for (int i = 0; i < B && i < set->n; i++) s += c[i];
     free(c);
     return s;
 }
@@ -359,8 +358,8 @@ static int text_check_model(trainer *t, bertc_err *err) {
     return BERTC_OK;
 }
 
-static int text_encode(trainer *t, int eval, encset *es, bertc_err *err) {
-    return encode_all(t, eval ? &t->eval : &t->train, es, err);
+static int text_encode(trainer *t, int eval, encset *set, bertc_err *err) {
+    return encode_all(t, eval ? &t->eval : &t->train, set, err);
 }
 
 /* With chunks, a batch is its texts' windows: the model is built for the
@@ -368,7 +367,7 @@ static int text_encode(trainer *t, int eval, encset *es, bertc_err *err) {
 static int text_batch_rows(trainer *t, int *train_rows, int *eval_rows, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     if (!t->chunks) return BERTC_OK;
-    long a = max_windows_sum(&t->tr, o->batch_size), b = t->has_eval ? max_windows_sum(&t->ev, o->eval_batch_size) : 0;
+    long a = max_windows_sum(&t->train_set, o->batch_size), b = t->has_eval ? max_windows_sum(&t->eval_set, o->eval_batch_size) : 0;
     long w = a > b ? a : b;
     if (a < 0 || b < 0) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     if (w > 65536)
@@ -376,7 +375,7 @@ static int text_batch_rows(trainer *t, int *train_rows, int *eval_rows, bertc_er
                           "--long-text chunks: a batch may hold %ld windows; lower --batch-size or set --max-windows", w);
     *train_rows = (int)a, *eval_rows = (int)b;
     info(t, BERTC_TRAIN_INFO, "chunks: %d training windows for %d texts (stride %d, %s pooling); up to %d windows per forward",
-         t->tr.nseq, t->tr.n, t->stride, o->pool == BERTC_POOL_MAX ? "max" : "mean", (int)w);
+         t->train_set.nseq, t->train_set.n, t->stride, o->pool == BERTC_POOL_MAX ? "max" : "mean", (int)w);
     return BERTC_OK;
 }
 
@@ -405,9 +404,9 @@ static int text_prepare(trainer *t, bertc_err *err) {
     return BERTC_OK;
 }
 
-static int text_backward(trainer *t, int nb, float *loss, bertc_err *err) {
+static int text_backward(trainer *t, int examples, float *loss, bertc_err *err) {
     if (t->chunks) {
-        *loss = (float)pooled_loss(t, &t->m, nb, NULL, t->b_dlogits);
+        *loss = (float)pooled_loss(t, &t->m, examples, NULL, t->b_dlogits);
         return bert_backward_dlogits(&t->m, t->b_dlogits, err);
     }
     bert_targets y = {.labels = t->b_labels, .class_weights = t->class_w};

@@ -1,6 +1,7 @@
 /* token_decode.c: token-classification logits -> entities, as transformers 5.24's
  * TokenClassificationPipeline.postprocess (see token_decode.h for the steps). */
 #include "tasks/token_decode.h"
+#include "ops_cpu.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -266,13 +267,8 @@ static int check_args(const bert_tokenizer *tok, const char *text, size_t len, c
 
 /* Softmax of each row as numpy does it in the pipeline: x - max, exp, / sum. */
 static void softmax_rows(double *p, const float *logits, int n, int NL) {
-    for (int i = 0; i < n; i++) {
-        const float *x = logits + (size_t)i * NL;
-        double *q = p + (size_t)i * NL, m = x[0], s = 0;
-        for (int j = 1; j < NL; j++) if (x[j] > m) m = x[j];
-        for (int j = 0; j < NL; j++) s += q[j] = exp((double)x[j] - m);
-        for (int j = 0; j < NL; j++) q[j] /= s;
-    }
+    for (size_t i = 0; i < (size_t)n * NL; i++) p[i] = logits[i];
+    for (int i = 0; i < n; i++) cpu_softmax_double(p + (size_t)i * NL, NL);
 }
 
 /* gather_pre_entities: fills pre (capacity enc->n) and returns how many, or -1. */

@@ -1,6 +1,7 @@
 /* token_metrics.c: seqeval's entity extraction, scores and report. Contract in
  * token_metrics.h; the rules are seqeval 1.2.2's metrics/sequence_labeling.py. */
 #include "tasks/token_metrics.h"
+#include "metrics.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -106,13 +107,6 @@ static size_t utf8_char_len(const unsigned char *s) {
     if (s[0] < 0x80) return 1;
     size_t n = 1;
     while (s[n] && (s[n] & 0xC0) == 0x80) n++;
-    return n;
-}
-
-static size_t utf8_count(const char *s) {
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80) n++;
     return n;
 }
 
@@ -310,81 +304,28 @@ done:
 /* ------------------------------------------------------------------ */
 /* classification_report                                                */
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int failed;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    if (b->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->failed = 1;
-            return;
-        }
-        if (b->p && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = (b->cap ? b->cap : 1024);
-        while (cap <= b->n + (size_t)k) cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-}
-
-/* Python's '{:>{width}s}': right-aligned in width code points. */
-static void sb_name(sbuf *b, const char *name, int width) {
-    int pad = width - (int)utf8_count(name);
-    sb_printf(b, "%*s%s", pad > 0 ? pad : 0, "", name);
-}
-
-/* StringReporter's row: '{:>{width}s} ' + ' {:>9.{digits}f}' * 3 + ' {:>9}' */
-static void sb_row(sbuf *b, const char *name, int width, int digits, const bertc_token_prf *s) {
-    sb_name(b, name, width);
-    sb_printf(b, "  %9.*f %9.*f %9.*f %9ld", digits, s->precision, digits, s->recall, digits, s->f1, s->support);
+/* seqeval's StringReporter: sklearn's layout (metrics.h's report table), one row
+ * per entity type, then micro, macro and weighted averages. */
+static void report_row(bertc_report_text *t, const char *name, const bertc_token_prf *s) {
+    bertc_report_row(t, name, s->precision, s->recall, s->f1, (long long)s->support);
 }
 
 int bertc_token_report(char **text, const bertc_token_scores *s, int digits, bertc_err *err) {
     *text = NULL;
     if (digits < 0 || digits > 20)
         return bertc_fail(err, BERTC_ERR_ARG, "token report: digits %d: use 0 to 20", digits);
-    int width = (int)strlen("weighted avg");
-    for (int i = 0; i < s->num_types; i++) {
-        int w = (int)utf8_count(s->types[i].name);
-        if (w > width) width = w;
-    }
-    if (digits > width) width = digits;
-    sbuf b = {0};
-    sb_printf(&b, "%*s  %9s %9s %9s %9s\n\n", width, "", "precision", "recall", "f1-score", "support");
-    for (int i = 0; i < s->num_types; i++) {
-        sb_row(&b, s->types[i].name, width, digits, &s->types[i].s);
-        sb_printf(&b, "\n");
-    }
-    sb_printf(&b, "\n");
-    sb_row(&b, "micro avg", width, digits, &s->micro);
-    sb_printf(&b, "\n");
-    sb_row(&b, "macro avg", width, digits, &s->macro);
-    sb_printf(&b, "\n");
-    sb_row(&b, "weighted avg", width, digits, &s->weighted);
-    sb_printf(&b, "\n");
-    if (b.failed) {
-        free(b.p);
-        return bertc_fail(err, BERTC_ERR_NOMEM, "token report: out of memory");
-    }
-    *text = b.p;
-    return BERTC_OK;
+    const char **names = malloc((size_t)(s->num_types > 0 ? s->num_types : 1) * sizeof *names);
+    if (!names) return bertc_fail(err, BERTC_ERR_NOMEM, "token report: out of memory");
+    for (int i = 0; i < s->num_types; i++) names[i] = s->types[i].name;
+    bertc_report_text t;
+    bertc_report_start(&t, names, s->num_types, digits);
+    free(names);
+    for (int i = 0; i < s->num_types; i++) report_row(&t, s->types[i].name, &s->types[i].s);
+    bertc_report_printf(&t, "\n");
+    report_row(&t, "micro avg", &s->micro);
+    report_row(&t, "macro avg", &s->macro);
+    report_row(&t, "weighted avg", &s->weighted);
+    return bertc_report_finish(&t, text, "token report", err);
 }
 
 void bertc_token_scores_free(bertc_token_scores *s) {

@@ -14,7 +14,6 @@
  */
 #include "train_task.h"
 #include "heads.h"
-#include "ops_bf16.h"
 #include "tasks/token_data.h"
 #include "tasks/token_metrics.h"
 
@@ -93,7 +92,7 @@ static int token_load(trainer *t, bertc_err *err) {
     return BERTC_OK;
 }
 
-static int token_encode(trainer *t, int eval, encset *es, bertc_err *err) {
+static int token_encode(trainer *t, int eval, encset *set, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     token_state *s = st_of(t);
     const bertc_token_dataset *ds = eval ? &s->eval : &s->train;
@@ -107,9 +106,9 @@ static int token_encode(trainer *t, int eval, encset *es, bertc_err *err) {
     }
     size_t cap_tok = 0;
     int cap_seq = 0;
-    es->n = ds->n;
-    es->elen = malloc((size_t)(ds->n > 0 ? ds->n : 1) * sizeof(int));
-    if (!es->elen) {
+    set->n = ds->n;
+    set->elen = malloc((size_t)(ds->n > 0 ? ds->n : 1) * sizeof(int));
+    if (!set->elen) {
         free(b2i);
         return bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory", ds->path);
     }
@@ -125,10 +124,10 @@ static int token_encode(trainer *t, int eval, encset *es, bertc_err *err) {
         }
         cut_words += f.words_cut;
         cut_sents += f.words_cut > 0;
-        es->elen[i] = f.n;
-        rc = bertc_encset_push(es, &cap_tok, &cap_seq, f.input_ids, f.type_ids, f.labels, f.n, ds->path, err);
+        set->elen[i] = f.n;
+        rc = bertc_encset_push(set, &cap_tok, &cap_seq, f.input_ids, f.type_ids, f.labels, f.n, ds->path, err);
         if (rc == BERTC_OK && eval) {
-            size_t at = es->off[es->nseq - 1];
+            size_t at = set->off[set->nseq - 1];
             if (at + (size_t)f.n > s->ev_wid_cap) {
                 size_t c = s->ev_wid_cap * 2 + (size_t)f.n + 1024;
                 int32_t *w = realloc(s->ev_wid, c * sizeof *w);
@@ -172,8 +171,8 @@ static int token_prepare(trainer *t, bertc_err *err) {
     return BERTC_OK;
 }
 
-static int token_backward(trainer *t, int nb, float *loss, bertc_err *err) {
-    (void)nb;
+static int token_backward(trainer *t, int examples, float *loss, bertc_err *err) {
+    (void)examples;
     bert_targets y = {.labels = t->b_tags};
     return bert_head_backward(&t->m, &y, loss, err);
 }
@@ -183,18 +182,18 @@ static int token_backward(trainer *t, int nb, float *loss, bertc_err *err) {
 static int token_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
     token_state *s = st_of(t);
     int EB = t->o->eval_batch_size, NL = t->num_labels;
-    bert_model *m = &t->em;
-    bf16_weight_cache(0);
+    bert_model *m = &t->eval_model;
+    bert_model_params_changed(m);
     for (long w = 0; w < s->eval.n_words; w++) s->pred_mem[w] = -1;
     double loss_sum = 0;
     long loss_n = 0;
     int idx[4096];
-    for (int st = 0; st < t->ev.n; st += EB) {
-        int B = t->ev.n - st < EB ? t->ev.n - st : EB;
+    for (int st = 0; st < t->eval_set.n; st += EB) {
+        int B = t->eval_set.n - st < EB ? t->eval_set.n - st : EB;
         if (bertc_trainer_eval_stopped(t, err)) return err->code;
         for (int b = 0; b < B; b++) idx[b] = st + b;
         int S;
-        int T = bertc_trainer_fill_batch(t, &t->ev, idx, B, &S);
+        int T = bertc_trainer_fill_batch(t, &t->eval_set, idx, B, &S);
         if (bert_forward(m, t->b_ids, t->b_types, t->b_mask, S, T, NULL, NULL, NULL, err)) return err->code;
         bert_targets y = {.labels = t->b_tags};
         float l;
@@ -207,9 +206,9 @@ static int token_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
             return err->code;
         }
         for (int b = 0; b < B; b++) {
-            int i = st + b, n = t->ev.len[i];
-            const int32_t *wid = s->ev_wid + t->ev.off[i];
-            const int *tags = t->ev.tags + t->ev.off[i];
+            int i = st + b, n = t->eval_set.len[i];
+            const int32_t *wid = s->ev_wid + t->eval_set.off[i];
+            const int *tags = t->eval_set.tags + t->eval_set.off[i];
             for (int k = 0; k < n; k++) {
                 if (tags[k] == -100 || wid[k] < 0) continue; /* first pieces carry the word's tag */
                 const float *x = m->logits + ((size_t)b * T + (size_t)k) * NL;

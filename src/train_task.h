@@ -117,6 +117,11 @@ struct trainer {
     long nb;                        /* batches per epoch */
     long spe;                       /* optimizer steps per epoch */
     long total;                     /* optimizer steps in the run */
+    int rank, nranks;               /* this process in a data-parallel job (dist.h); 0 and 1 alone */
+    long ga;                        /* micro-batches per optimizer step, all ranks together:
+                                       --gradient-accumulation-steps x nranks */
+    double comm_s, step_s;          /* seconds in the gradient allreduce and in whole steps */
+    int agreed_stop;                /* every rank stops together (MPI can be finalized) */
     long eval_steps;
     int *perm;                      /* (n) this epoch's order */
     long perm_epoch;
@@ -174,5 +179,11 @@ int bertc_trainer_fill_batch(trainer *t, const encset *es, const int *idx, int B
  * o->stop is set, else BERTC_OK. An evaluate returns it as is; the trainer then
  * writes a checkpoint that runs this evaluation again on resume. */
 int bertc_trainer_eval_stopped(const trainer *t, bertc_err *err);
+/* Data parallelism (docs/distributed.md): an evaluation of nb batches is split
+ * across the ranks; this rank takes batches [*lo, *hi) (all of them alone). A
+ * task that splits its evaluation sums its counts over the ranks afterwards
+ * with bertc_dist_sum_i64/_f64 (dist.h); one that does not evaluates the whole
+ * set on every rank, which gives the same numbers. */
+void bertc_trainer_eval_share(const trainer *t, int nb, int *lo, int *hi);
 
 #endif /* BERTC_TRAIN_TASK_H */

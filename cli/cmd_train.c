@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../src/dist.h"
 #include "../src/longtext.h"
 #include "../src/optim.h"
 #include "../src/train.h"
@@ -271,14 +272,17 @@ int cmd_train(int argc, char **argv) {
     bertc_train_result res;
     int rc = bertc_train(&o, &cb, &res, &err);
     end_bar(&p);
+    /* several ranks: rank 0 speaks for the job, except for a rank's own error */
+    int quiet = bertc_dist_rank() != 0;
     if (rc == BERTC_ERR_INTERRUPTED) {
-        fprintf(stderr, "bertc train: %s\n", err.msg);
+        if (!quiet) fprintf(stderr, "bertc train: %s\n", err.msg);
         return 128 + (stop_signal ? (int)stop_signal : SIGINT);
     }
     if (rc != BERTC_OK) {
         fprintf(stderr, "bertc train: %s\n", err.msg);
         return rc == BERTC_ERR_ARG ? 2 : 1;
     }
+    if (quiet) return 0;
     printf("{\"steps\": %ld, \"wall_seconds\": %.3f, \"train_samples_per_second\": %.3f", res.steps, res.wall_seconds,
            res.train_samples_per_second);
     if (res.has_eval)

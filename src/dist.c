@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-static int g_rank = 0, g_size = 1, g_started = 0;
+static int g_rank = 0, g_size = 1, g_started = 0, g_finished = 0;
 static double g_sec = 0, g_bytes = 0;
 
 static double now_s(void) {
@@ -45,6 +45,8 @@ static int mpi_fail(bertc_err *err, const char *what, int rc) {
 }
 
 int bertc_dist_init(bertc_err *err) {
+    if (g_finished)
+        return bertc_fail(err, BERTC_ERR_ARG, "MPI has been finalized: one data-parallel training per process");
     if (g_started) return BERTC_OK;
     int launched, n = launcher_size(&launched);
     if (!launched || n == 1) return BERTC_OK; /* one process: no MPI at all */
@@ -125,9 +127,7 @@ void bertc_dist_finish(void) {
     int fin = 0;
     MPI_Finalized(&fin);
     if (!fin) MPI_Finalize();
-    g_started = 0;
-    g_rank = 0;
-    g_size = 1;
+    g_finished = 1; /* rank and size stay readable (the CLI prints on rank 0 only) */
 }
 
 #else /* one rank: a build without MPI */
@@ -139,7 +139,7 @@ int bertc_dist_init(bertc_err *err) {
                           "started as one of %d ranks, but this bertc was built without MPI (make WITH_MPI=0); "
                           "install libopenmpi-dev and rebuild, or run one process",
                           n);
-    (void)g_started;
+    (void)g_started, (void)g_finished;
     return BERTC_OK;
 }
 const char *bertc_dist_library(void) { return "none"; }

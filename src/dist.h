@@ -58,7 +58,8 @@ int bertc_dist_barrier(bertc_err *err);
  * (what bench/ and run.json report as the communication share). */
 void bertc_dist_stats(double *seconds, double *bytes);
 
-/* MPI_Finalize, once every rank has come here (a clean end of the job). A
+/* MPI_Finalize, once every rank has come here (a clean end of the job); rank
+ * and size keep their values after it, and a later init fails. A
  * rank that fails on its own must not call it: it returns its error and
  * exits, and the launcher stops the job (mpirun/srun print the rank). */
 void bertc_dist_finish(void);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-static int g_rank = 0, g_size = 1, g_started = 0, g_finished = 0;
+static int g_rank = 0, g_size = 1, g_started = 0, g_clean = 0;
 static double g_sec = 0, g_bytes = 0;
 
 static double now_s(void) {
@@ -44,9 +44,9 @@ static int mpi_fail(bertc_err *err, const char *what, int rc) {
     return bertc_fail(err, BERTC_ERR_IO, "%s failed: %s (has another rank stopped?)", what, s);
 }
 
+static void finalize_at_exit(void);
+
 int bertc_dist_init(bertc_err *err) {
-    if (g_finished)
-        return bertc_fail(err, BERTC_ERR_ARG, "MPI has been finalized: one data-parallel training per process");
     if (g_started) return BERTC_OK;
     int launched, n = launcher_size(&launched);
     if (!launched || n == 1) return BERTC_OK; /* one process: no MPI at all */
@@ -68,6 +68,7 @@ int bertc_dist_init(bertc_err *err) {
     char *comma = strchr(g_lib, ',');
     if (comma) *comma = 0;
     g_started = 1;
+    atexit(finalize_at_exit);
     return BERTC_OK;
 }
 
@@ -122,13 +123,16 @@ int bertc_dist_barrier(bertc_err *err) {
     return rc == MPI_SUCCESS ? BERTC_OK : mpi_fail(err, "MPI_Barrier", rc);
 }
 
-void bertc_dist_finish(void) {
-    if (!g_started) return;
+/* At exit: MPI_Finalize when this rank ended in step with the others. It
+ * waits for every rank (a fence in Open MPI and MPICH), so no rank leaves
+ * before rank 0 has written its files and printed its line. */
+static void finalize_at_exit(void) {
     int fin = 0;
     MPI_Finalized(&fin);
-    if (!fin) MPI_Finalize();
-    g_finished = 1; /* rank and size stay readable (the CLI prints on rank 0 only) */
+    if (g_clean && !fin) MPI_Finalize();
 }
+
+void bertc_dist_done(int clean) { g_clean = clean; }
 
 #else /* one rank: a build without MPI */
 
@@ -139,7 +143,7 @@ int bertc_dist_init(bertc_err *err) {
                           "started as one of %d ranks, but this bertc was built without MPI (make WITH_MPI=0); "
                           "install libopenmpi-dev and rebuild, or run one process",
                           n);
-    (void)g_started, (void)g_finished;
+    (void)g_started, (void)g_clean;
     return BERTC_OK;
 }
 const char *bertc_dist_library(void) { return "none"; }
@@ -150,6 +154,6 @@ int bertc_dist_min_int(int *v, bertc_err *err) { (void)v, (void)err; return BERT
 int bertc_dist_max_int(int *v, bertc_err *err) { (void)v, (void)err; return BERTC_OK; }
 int bertc_dist_bcast(void *buf, size_t bytes, int root, bertc_err *err) { (void)buf, (void)bytes, (void)root, (void)err; return BERTC_OK; }
 int bertc_dist_barrier(bertc_err *err) { (void)err; return BERTC_OK; }
-void bertc_dist_finish(void) {}
+void bertc_dist_done(int clean) { (void)clean; }
 
 #endif

@@ -21,7 +21,7 @@
  *     ... each rank computes its gradients into g ...
  *     if (bertc_dist_sum_f32(g, P, &err)) return err.code;  // g = sum over ranks
  *     if (bertc_dist_rank() == 0) write_checkpoint();
- *     bertc_dist_finish();                                   // MPI_Finalize, at the end
+ *     bertc_dist_done(1);                                    // MPI_Finalize at exit
  */
 #ifndef BERTC_DIST_H
 #define BERTC_DIST_H
@@ -58,10 +58,12 @@ int bertc_dist_barrier(bertc_err *err);
  * (what bench/ and run.json report as the communication share). */
 void bertc_dist_stats(double *seconds, double *bytes);
 
-/* MPI_Finalize, once every rank has come here (a clean end of the job); rank
- * and size keep their values after it, and a later init fails. A
- * rank that fails on its own must not call it: it returns its error and
- * exits, and the launcher stops the job (mpirun/srun print the rank). */
-void bertc_dist_finish(void);
+/* The end of this rank's work. clean = 1: every rank ends together (success, or
+ * a stop they agreed on): MPI_Finalize runs at process exit, after the caller
+ * has printed what it prints; it waits for all ranks. clean = 0: this rank
+ * failed on its own; it exits without finalizing and the launcher stops the
+ * job, naming the rank (mpirun: "process rank 1 ... exited on signal 9"). Rank
+ * and size keep their values. */
+void bertc_dist_done(int clean);
 
 #endif /* BERTC_DIST_H */

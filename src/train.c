@@ -1279,8 +1279,9 @@ int bertc_train(const bertc_train_opts *o, const bertc_train_callbacks *cb, bert
     if (t.nranks > 1) {
         /* a clean end on every rank: finalize together; a rank that failed on
          * its own exits without, and the launcher stops the job */
-        if (rc == BERTC_OK || t.agreed_stop) bertc_dist_finish();
-        else bertc_err_prefix(err, "rank %d of %d", t.rank, t.nranks);
+        int clean = rc == BERTC_OK || t.agreed_stop;
+        bertc_dist_done(clean);
+        if (!clean) bertc_err_prefix(err, "rank %d of %d", t.rank, t.nranks);
     }
     return rc;
 }

@@ -395,10 +395,13 @@ static int log_write(trainer *t, const char *line, size_t len, bertc_err *err) {
     return BERTC_OK;
 }
 
-/* The dropout generator of micro-batch j of a step: derived from the step's
- * generator and j alone, so that the masks of a micro-batch do not depend on
- * which rank runs it, nor on how many ran before it (N ranks x A micro-batches
- * draw what one process with N x A accumulation draws). */
+/* The dropout generator of micro-batch j >= 1 of a step: derived from the
+ * step's generator (as it was at the step's start) and j alone, so that the
+ * masks of a micro-batch do not depend on which rank runs it, nor on how many
+ * ran before it: N ranks x A micro-batches draw what one process with N x A
+ * accumulation draws. Micro-batch 0 draws from the step's generator itself,
+ * which carries on to the next step (so a run without accumulation draws
+ * exactly what it drew before data parallelism existed). */
 static void micro_rng(bertc_rng *out, const bertc_rng *step_rng, long j) {
     bertc_rng c = *step_rng;
     bertc_rng_seed(out, bertc_rng_next(&c) ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(j + 1)));
@@ -698,8 +701,8 @@ static int check_resume_settings(const trainer *t, bertc_err *err) {
         if (then != (double)t->ga) {
             char a[40];
             rc = bertc_fail(err, BERTC_ERR_ARG,
-                            "--resume: --gradient-accumulation-steps x ranks is %d x %d = %ld here but %s in %s's run; "
-                            "resume with a product of %s",
+                            "--resume: --gradient-accumulation-steps is %d x %d rank(s) = %ld here but %s in %s's run "
+                            "(accumulation x ranks); resume with a product of %s",
                             o->grad_accum, t->nranks, t->ga, num_str(a, sizeof a, then), t->resume_dir, a);
         }
     }
@@ -985,28 +988,33 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
         double ts = now_s();
         bert_zero_grad(&t->m);
         double sums[3] = {0, 0, 0}; /* loss, non-finite losses, examples */
+        const bertc_rng step_rng = t->drop_rng;
         for (long b = m0; b < m1; b++) {
             long s = b * B;
             int nb = (int)(t->tr.n - s < B ? t->tr.n - s : B);
             int S;
             int T = bertc_trainer_fill_batch(t, &t->tr, t->perm + s, nb, &S);
             float l = 0;
-            bertc_rng mrng;
-            micro_rng(&mrng, &t->drop_rng, b - b0);
-            if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, &mrng, NULL, NULL, err))
+            bertc_rng mrng, *rng = &t->drop_rng;
+            if (b > b0) micro_rng(rng = &mrng, &step_rng, b - b0);
+            if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, rng, NULL, NULL, err))
                 return err->code;
             if (t->task->backward(t, nb, &l, err)) return err->code;
             if (!isfinite(l)) sums[1] += 1;
             sums[0] += l;
             sums[2] += nb;
         }
-        (void)bertc_rng_next(&t->drop_rng); /* the next step's masks */
         if (t->nranks > 1) {
             /* the gradients summed over the ranks (after the backward, in buckets) */
             double tc = now_s();
             if (bertc_dist_sum_f32(t->m.grads_memory, P, err)) return err->code;
             t->comm_s += now_s() - tc;
             if (bertc_dist_sum_f64(sums, 3, err)) return err->code;
+            /* the step's generator as rank 0 (micro-batch 0) left it: the same on all */
+            uint64_t g[4] = {0, 0, 0, 0};
+            if (t->rank == 0) memcpy(g, t->drop_rng.s, sizeof g);
+            if (bertc_dist_sum_i64((int64_t *)g, 4, err)) return err->code;
+            memcpy(t->drop_rng.s, g, sizeof g);
         }
         double loss_sum = sums[0];
         int bad = sums[1] > 0;

@@ -27,6 +27,7 @@ command -v mpirun >/dev/null || { echo "mpi_scaling: mpirun not installed (tools
 mpc=$(pkg-config --exists mpi && echo mpi || echo ompi-c)
 cc -O2 "$root/bench/allreduce.c" $(pkg-config --cflags --libs "$mpc") -o "$work/allreduce"
 
+cut -d' ' -f1-3 /proc/loadavg >"$work/load0"
 common=(--model all-MiniLM-L6-v2 --train "$IM:train" --train-limit 1024 --max-length 128 --batch-size 8
         --max-steps "$steps" --eval-strategy no --save-strategy no --logging-steps 1 --seed 42 --overwrite --no-report)
 echo "mpi_scaling: A = 1 process x ${THREADS_A:-2} threads, accumulation 2" >&2
@@ -38,6 +39,7 @@ mpirun -np 2 --oversubscribe "$B" train "${common[@]}" --threads 1 --out "$work/
 mb=$(python3 -c "import json; d=json.load(open('$work/b/run.json'))['distributed']; print(d['allreduce_bytes']/d['steps_timed']/1e6)")
 echo "mpi_scaling: allreduce of $mb MB on idle ranks" >&2
 mpirun -np 2 --oversubscribe "$work/allreduce" "$mb" 10 >"$work/allreduce.json"
+cut -d' ' -f1-3 /proc/loadavg >"$work/load1"
 
 python3 - "$work" "$root/bench/results/mpi_scaling.json" "$net" <<'PY'
 import json, platform, subprocess, sys, time
@@ -45,6 +47,8 @@ work, out, net = sys.argv[1], sys.argv[2], float(sys.argv[3])
 a = json.load(open(f"{work}/a/run.json")); b = json.load(open(f"{work}/b/run.json"))
 ar = json.load(open(f"{work}/allreduce.json"))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+flags = next((l for l in open("/proc/cpuinfo") if l.startswith("flags")), "")
+cpu += " (AVX-512)" if " avx512f" in flags else " (AVX2, no AVX-512)" if " avx2" in flags else ""
 d = b["distributed"]
 steps = d["steps_timed"]
 step_b = d["step_seconds"] / steps            # a 2-rank step, rank 0 (allreduce included)
@@ -67,6 +71,7 @@ res = {
     "what": "issue 14: 1 process x 2 threads vs 2 MPI ranks x 1 thread, same global batch; projection to 8 and 64 ranks",
     "machine": f"{cpu}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores",
     "mpi": d["mpi"], "date": time.strftime("%Y-%m-%d"),
+    "load_average_before_after": [open(f"{work}/load0").read().strip(), open(f"{work}/load1").read().strip()],
     "model": "all-MiniLM-L6-v2", "batch": "2 x 8 reviews x 128 tokens per optimizer step", "steps": steps,
     "a_1proc_2threads": {"train_samples_per_second": a["train_samples_per_second"], "wall_seconds": a["wall_seconds"]},
     "b_2ranks_1thread": {"train_samples_per_second": b["train_samples_per_second"], "wall_seconds": b["wall_seconds"],

@@ -9,6 +9,9 @@
 #   make bench      benchmarks against PyTorch / ONNX Runtime (never in CI)
 #   make fuzz       libFuzzer harnesses (fuzz/) under ASan+UBSan, FUZZ_SECONDS each (default 10)
 #   make deps       only the installs (tools/setup.sh all)
+#   make WITH_MPI=0 build without MPI (default: with it when pkg-config finds one;
+#                   data-parallel training, docs/distributed.md; use a clean BUILD dir
+#                   when switching); bench/mpi_scaling.sh measures it
 #   make install PREFIX=/usr/local [DESTDIR=]  bin/bertc, lib/libbertc.so.0.1.0 (soname
 #                   libbertc.so.0, only include/bertc.h's functions exported), lib/libbertc.a,
 #                   include/bertc.h, lib/pkgconfig/bertc.pc; built apart in build-install/

@@ -108,6 +108,9 @@ int bertc_dist_sum_f64(double *buf, size_t n, bertc_err *err) {
 int bertc_dist_sum_i64(int64_t *buf, size_t n, bertc_err *err) {
     return sum_typed(buf, n, MPI_INT64_T, MPI_SUM, "MPI_Allreduce (int64)", err);
 }
+int bertc_dist_max_i32(int32_t *buf, size_t n, bertc_err *err) {
+    return sum_typed(buf, n, MPI_INT32_T, MPI_MAX, "MPI_Allreduce (int32 max)", err);
+}
 int bertc_dist_min_int(int *v, bertc_err *err) { return sum_typed(v, 1, MPI_INT, MPI_MIN, "MPI_Allreduce (min)", err); }
 int bertc_dist_max_int(int *v, bertc_err *err) { return sum_typed(v, 1, MPI_INT, MPI_MAX, "MPI_Allreduce (max)", err); }
 
@@ -150,6 +153,7 @@ const char *bertc_dist_library(void) { return "none"; }
 int bertc_dist_sum_f32(float *buf, size_t n, bertc_err *err) { (void)buf, (void)n, (void)err; (void)now_s; return BERTC_OK; }
 int bertc_dist_sum_f64(double *buf, size_t n, bertc_err *err) { (void)buf, (void)n, (void)err; return BERTC_OK; }
 int bertc_dist_sum_i64(int64_t *buf, size_t n, bertc_err *err) { (void)buf, (void)n, (void)err; return BERTC_OK; }
+int bertc_dist_max_i32(int32_t *buf, size_t n, bertc_err *err) { (void)buf, (void)n, (void)err; return BERTC_OK; }
 int bertc_dist_min_int(int *v, bertc_err *err) { (void)v, (void)err; return BERTC_OK; }
 int bertc_dist_max_int(int *v, bertc_err *err) { (void)v, (void)err; return BERTC_OK; }
 int bertc_dist_bcast(void *buf, size_t bytes, int root, bertc_err *err) { (void)buf, (void)bytes, (void)root, (void)err; return BERTC_OK; }

@@ -47,6 +47,8 @@ const char *bertc_dist_library(void); /* "Open MPI v4.1.4", "MPICH ...", or "non
 int bertc_dist_sum_f32(float *buf, size_t n, bertc_err *err);
 int bertc_dist_sum_f64(double *buf, size_t n, bertc_err *err);
 int bertc_dist_sum_i64(int64_t *buf, size_t n, bertc_err *err);
+/* Element-wise largest over the ranks, in place (int32). */
+int bertc_dist_max_i32(int32_t *buf, size_t n, bertc_err *err);
 /* Every rank's v, the smallest / largest of them. */
 int bertc_dist_min_int(int *v, bertc_err *err);
 int bertc_dist_max_int(int *v, bertc_err *err);

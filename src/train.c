@@ -1209,8 +1209,7 @@ static int run(trainer *t, bertc_train_result *res, bertc_err *err) {
     if (stopped_early) cJSON_AddBoolToObject(rj, "stopped_early", 1);
     if (t->nranks > 1) {
         /* rank 0's own timings: the gradient allreduce against the whole step */
-        double cs, cb;
-        bertc_dist_stats(&cs, &cb);
+        double cb = (double)t->m.num_params * sizeof(float) * (double)t->steps_done;
         cJSON *d = cJSON_AddObjectToObject(rj, "distributed");
         cJSON_AddNumberToObject(d, "ranks", t->nranks);
         cJSON_AddStringToObject(d, "mpi", bertc_dist_library());

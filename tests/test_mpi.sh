@@ -10,6 +10,8 @@
 #     with ONE rank x 2 from the newest complete checkpoint it ends with the
 #     uninterrupted run's weights (within 1e-6). A resume that changes the product
 #     ranks x accumulation is refused.
+#  4. token classification and question answering (not under sanitizers: time):
+#     the evaluations split across 2 ranks equal one process's.
 # Needs mpirun and a bertc built with MPI (else exit 77). As root, Open MPI wants
 # OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM) (set here); --oversubscribe: 2 ranks on any
 # machine. Under sanitizers: detect_leaks=0 (Open MPI's own allocations at
@@ -150,6 +152,43 @@ if wait_ckpt "$tmp/kill" 5 $job && r1=$(rank_pid $job 1); then
     ls -d "$tmp"/kill/.checkpoint-*.tmp-* >/dev/null 2>&1 && bad "a half-written checkpoint was left"
 else
     wait $job; bad "SIGKILL: could not find rank 1 of the running job"
+fi
+
+# 4. token classification and question answering: their split evaluations (word
+# predictions merged, window logits summed) equal one process's
+if [ -n "${BERTC_SANITIZED:-}" ]; then
+    echo "SKIP (partial): token classification and question answering under MPI (the 60 s budget under sanitizers)"
+else
+    tk=$BERTC_FIXTURES/token_pipeline qa=$BERTC_FIXTURES/qa_cli
+    # the evaluations of two runs: accuracy and F1 equal, losses within 1e-6
+    cat >"$tmp/evals.py" <<'PY'
+import json, sys
+ev = [[json.loads(l) for l in open(d + "/log.jsonl") if "eval_loss" in l] for d in sys.argv[1:3]]
+ok = len(ev[0]) > 0 and len(ev[0]) == len(ev[1])
+for x, y in zip(*ev):
+    ok = ok and x["eval_accuracy"] == y["eval_accuracy"] and x["eval_f1"] == y["eval_f1"] and \
+        abs(x["eval_loss"] - y["eval_loss"]) <= 1e-6
+    print(f"step {x['step']}: accuracy {x['eval_accuracy']:.4f}/{y['eval_accuracy']:.4f} "
+          f"f1 {x['eval_f1']:.4f}/{y['eval_f1']:.4f};", end=" ")
+sys.exit(0 if ok else 1)
+PY
+    same_evals() { python3 "$tmp/evals.py" "$1" "$2"; }
+    task_case() {  # NAME ARGS...
+        local name=$1; shift
+        "$BERTC" train "$@" --gradient-accumulation-steps 2 --out "$tmp/$name-1" >/dev/null 2>"$tmp/$name-1.err" ||
+            { cat "$tmp/$name-1.err"; bad "$name: 1 process failed"; return; }
+        mpi 2 "$BERTC" train "$@" --out "$tmp/$name-2" >/dev/null 2>"$tmp/$name-2.err" ||
+            { cat "$tmp/$name-2.err"; bad "$name: 2 ranks failed"; return; }
+        local r; r=$(same_evals "$tmp/$name-1" "$tmp/$name-2")
+        if [ $? -eq 0 ]; then echo "$name: split evaluations, 1 process x 2 / 2 ranks: $r"
+        else bad "$name: evaluations differ: $r"; fi
+    }
+    task_case token --task token-classification --model "$tk/model" --train "$tk/tiny.conll" --eval "$tk/tiny.conll" \
+        --epochs 2 --batch-size 4 --eval-batch-size 3 --lr 5e-4 --eval-strategy epoch --save-strategy no --seed 3 \
+        --no-report --threads 1
+    task_case qa --task question-answering --model "$qa/tiny" --train "$qa/train.json" --eval "$qa/dev.json" \
+        --max-length 64 --doc-stride 16 --batch-size 4 --eval-batch-size 5 --max-steps 8 --lr 1e-3 \
+        --eval-strategy steps --eval-steps 4 --save-strategy no --no-report --threads 1
 fi
 
 [ $fail -eq 0 ] && echo "mpi: all checks passed"

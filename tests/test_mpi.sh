@@ -5,8 +5,9 @@
 #     per-step losses within 1e-5, saved weights within 1e-6, every evaluation's
 #     accuracy and F1 equal and its loss within 1e-6 (tolerances: docs/distributed.md).
 #  2. SIGTERM to rank 1 alone: the ranks agree to stop, rank 0 writes a checkpoint,
-#     the job exits 143; resumed with 2 ranks it ends with the 2-rank run's weights.
-#  3. SIGKILL to rank 1 mid-run: the launcher stops the job naming rank 1; resumed
+#     the job exits 143.
+#  3. Resumed with 2 ranks: its next checkpoint is bit-identical to the uninterrupted
+#     run's; then SIGKILL to rank 1: the launcher stops the job naming rank 1; resumed
 #     with ONE rank x 2 from the newest complete checkpoint it ends with the
 #     uninterrupted run's weights (within 1e-6). A resume that changes the product
 #     ranks x accumulation is refused.
@@ -108,50 +109,56 @@ rank_pid() {
 # waits for OUT/checkpoint-$2 while PID $3 lives
 wait_ckpt() { for _ in $(seq 1 6000); do [ -d "$1/checkpoint-$2" ] && return 0; kill -0 "$3" 2>/dev/null || return 1; sleep 0.01; done; return 1; }
 
-# 2. SIGTERM to rank 1 alone: everyone stops at the same step with a checkpoint
-mpi 2 "$BERTC" train "${args[@]}" --out "$tmp/term" >"$tmp/term.out" 2>"$tmp/term.err" &
+# 2. SIGTERM to rank 1 alone: the ranks stop at the same step, rank 0 writes a checkpoint
+mpi 2 "$BERTC" train "${args[@]}" --out "$tmp/run" >"$tmp/term.out" 2>"$tmp/term.err" &
 job=$!
-if wait_ckpt "$tmp/term" 5 $job && r1=$(rank_pid $job 1); then
+step=""
+if wait_ckpt "$tmp/run" 5 $job && r1=$(rank_pid $job 1); then
     kill -TERM "$r1"
     wait $job; rc=$?
     [ $rc -ne 0 ] || bad "SIGTERM to rank 1: job exited 0"
     grep -q "continue with --resume latest" "$tmp/term.err" || { cat "$tmp/term.err"; bad "SIGTERM to rank 1: no clean stop"; }
     step=$(sed -nE 's/.*interrupted at step ([0-9]+) .*/\1/p' "$tmp/term.err" | head -1)
-    if [ -n "$step" ] && [ "$step" -lt 30 ]; then
-        [ -d "$tmp/term/checkpoint-$step" ] || bad "SIGTERM: no checkpoint-$step"
-        mpi 2 "$BERTC" train "${args[@]}" --out "$tmp/term" --resume latest >/dev/null 2>"$tmp/term2.err" ||
-            { cat "$tmp/term2.err"; bad "SIGTERM: resume with 2 ranks failed"; }
-        echo "SIGTERM to rank 1 at step $step, resumed with 2 ranks, against the uninterrupted 2-rank run:"
-        python3 "$tmp/compare.py" "$tmp/two" "$tmp/term" weights || bad "SIGTERM then resume: other weights"
+    if [ -n "$step" ] && [ "$step" -lt 25 ]; then
+        [ -d "$tmp/run/checkpoint-$step" ] || bad "SIGTERM: no checkpoint-$step"
+        echo "SIGTERM to rank 1: every rank stopped at step $step, checkpoint written"
     else
-        bad "SIGTERM to rank 1: no 'interrupted at step N' before step 30 (got '${step}')"
+        bad "SIGTERM to rank 1: no 'interrupted at step N' before step 25 (got '${step}')"; step=""
     fi
 else
     wait $job; bad "SIGTERM: could not find rank 1 of the running job"
 fi
 
-# 3. SIGKILL to rank 1: the job ends naming the rank; resume with ONE rank x 2
-mpi 2 "$BERTC" train "${args[@]}" --out "$tmp/kill" >"$tmp/kill.out" 2>"$tmp/kill.err" &
-job=$!
-if wait_ckpt "$tmp/kill" 5 $job && r1=$(rank_pid $job 1); then
-    kill -KILL "$r1"
-    wait $job; rc=$?
-    [ $rc -ne 0 ] || bad "SIGKILL to rank 1: job exited 0"
-    [ -f "$tmp/kill/model/model.safetensors" ] && bad "SIGKILL to rank 1: the job still wrote a final model"
-    grep -Eiq "rank 1[^0-9]|\[\[[0-9]+,1\],1\]" "$tmp/kill.err" || { cat "$tmp/kill.err"; bad "SIGKILL: no message naming rank 1"; }
-    echo "SIGKILL to rank 1: $(grep -Ei 'rank 1[^0-9]' "$tmp/kill.err" | head -1 | sed 's/^ *//')"
-    "$BERTC" train "${args[@]}" --out "$tmp/kill" --resume latest >/dev/null 2>"$tmp/k1.err" &&
-        bad "resume with 1 rank x 1 (product 1, was 2) was accepted"
-    grep -q "x ranks" "$tmp/k1.err" || { cat "$tmp/k1.err"; bad "resume 1 x 1: no message about the product"; }
-    "$BERTC" train "${args[@]}" --gradient-accumulation-steps 2 --out "$tmp/kill" --resume latest >/dev/null 2>"$tmp/k2.err" ||
-        { cat "$tmp/k2.err"; bad "resume with 1 rank x 2 failed"; }
-    from=$(sed -nE 's/^resuming from .*checkpoint-([0-9]+)$/\1/p' "$tmp/k2.err")
-    [ -n "$from" ] || bad "resume with 1 rank: did not resume from a checkpoint"
-    echo "killed after checkpoint ${from:-?}, resumed with 1 rank x 2, against the uninterrupted 2-rank run:"
-    python3 "$tmp/compare.py" "$tmp/two" "$tmp/kill" weights || bad "SIGKILL then 1-rank resume: other weights"
-    ls -d "$tmp"/kill/.checkpoint-*.tmp-* >/dev/null 2>&1 && bad "a half-written checkpoint was left"
-else
-    wait $job; bad "SIGKILL: could not find rank 1 of the running job"
+# 3. resumed with 2 ranks, SIGKILL to rank 1 after its next checkpoint: the job ends naming
+#    the rank; the checkpoint the resumed run wrote equals the uninterrupted run's; resumed
+#    with ONE rank x 2 it ends with the uninterrupted run's weights
+if [ -n "$step" ]; then
+    next=$(( (step / 5 + 1) * 5 ))
+    mpi 2 "$BERTC" train "${args[@]}" --out "$tmp/run" --resume latest >"$tmp/kill.out" 2>"$tmp/kill.err" &
+    job=$!
+    if wait_ckpt "$tmp/run" $next $job && r1=$(rank_pid $job 1); then
+        kill -KILL "$r1"
+        wait $job; rc=$?
+        [ $rc -ne 0 ] || bad "SIGKILL to rank 1: job exited 0"
+        [ -f "$tmp/run/model/model.safetensors" ] && bad "SIGKILL to rank 1: the job still wrote a final model"
+        grep -Eiq "rank 1[^0-9]|\[\[[0-9]+,1\],1\]" "$tmp/kill.err" || { cat "$tmp/kill.err"; bad "SIGKILL: no message naming rank 1"; }
+        echo "SIGKILL to rank 1: $(grep -Ei 'rank 1[^0-9]' "$tmp/kill.err" | head -1 | sed 's/^ *//')"
+        cmp -s "$tmp/run/checkpoint-$next/model.safetensors" "$tmp/two/checkpoint-$next/model.safetensors" &&
+            echo "resumed with 2 ranks after SIGTERM: checkpoint-$next bit-identical to the uninterrupted run's" ||
+            bad "resumed with 2 ranks after SIGTERM: checkpoint-$next differs from the uninterrupted run's"
+        "$BERTC" train "${args[@]}" --out "$tmp/run" --resume latest >/dev/null 2>"$tmp/k1.err" &&
+            bad "resume with 1 rank x 1 (product 1, was 2) was accepted"
+        grep -q "x ranks" "$tmp/k1.err" || { cat "$tmp/k1.err"; bad "resume 1 x 1: no message about the product"; }
+        "$BERTC" train "${args[@]}" --gradient-accumulation-steps 2 --out "$tmp/run" --resume latest >/dev/null 2>"$tmp/k2.err" ||
+            { cat "$tmp/k2.err"; bad "resume with 1 rank x 2 failed"; }
+        from=$(sed -nE 's/^resuming from .*checkpoint-([0-9]+)$/\1/p' "$tmp/k2.err")
+        [ -n "$from" ] || bad "resume with 1 rank: did not resume from a checkpoint"
+        echo "killed after checkpoint ${from:-?}, resumed with 1 rank x 2, against the uninterrupted 2-rank run:"
+        python3 "$tmp/compare.py" "$tmp/two" "$tmp/run" weights || bad "SIGKILL then 1-rank resume: other weights"
+        ls -d "$tmp"/run/.checkpoint-*.tmp-* >/dev/null 2>&1 && bad "a half-written checkpoint was left"
+    else
+        wait $job; bad "SIGKILL: could not find rank 1 of the resumed job"
+    fi
 fi
 
 # 4. token classification and question answering: their split evaluations (word

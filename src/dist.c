@@ -96,6 +96,41 @@ int bertc_dist_sum_f32(float *buf, size_t n, bertc_err *err) {
     return BERTC_OK;
 }
 
+static MPI_Request g_req[BERTC_DIST_MAXREQ];
+static int g_nreq = 0;
+static double g_t0 = 0;
+
+int bertc_dist_isum_f32(float *buf, size_t n, bertc_err *err) {
+    if (g_size == 1) return BERTC_OK;
+    if (g_nreq == 0) g_t0 = now_s();
+    for (size_t off = 0; off < n;) {
+        if (g_nreq == BERTC_DIST_MAXREQ)
+            return bertc_fail(err, BERTC_ERR_ARG, "more than %d gradient buckets in flight", BERTC_DIST_MAXREQ);
+        size_t c = n - off < BERTC_DIST_BUCKET ? n - off : BERTC_DIST_BUCKET;
+        int rc = MPI_Iallreduce(MPI_IN_PLACE, buf + off, (int)c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &g_req[g_nreq]);
+        if (rc != MPI_SUCCESS) return mpi_fail(err, "MPI_Iallreduce", rc);
+        g_nreq++;
+        off += c;
+    }
+    g_bytes += (double)n * sizeof(float);
+    return BERTC_OK;
+}
+
+void bertc_dist_poll(void) {
+    if (g_nreq == 0) return;
+    int done = 0;
+    MPI_Testall(g_nreq, g_req, &done, MPI_STATUSES_IGNORE);
+    /* (done requests become MPI_REQUEST_NULL; Waitall skips them) */
+}
+
+int bertc_dist_wait(bertc_err *err) {
+    if (g_nreq == 0) return BERTC_OK;
+    int rc = MPI_Waitall(g_nreq, g_req, MPI_STATUSES_IGNORE);
+    g_nreq = 0;
+    g_sec += now_s() - g_t0;
+    return rc == MPI_SUCCESS ? BERTC_OK : mpi_fail(err, "MPI_Waitall (gradient allreduce)", rc);
+}
+
 static int sum_typed(void *buf, size_t n, MPI_Datatype ty, MPI_Op op, const char *what, bertc_err *err) {
     if (g_size == 1 || n == 0) return BERTC_OK;
     int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, ty, op, MPI_COMM_WORLD);
@@ -152,6 +187,9 @@ int bertc_dist_init(bertc_err *err) {
 const char *bertc_dist_library(void) { return "none"; }
 int bertc_dist_sum_f32(float *buf, size_t n, bertc_err *err) { (void)buf, (void)n, (void)err; (void)now_s; return BERTC_OK; }
 int bertc_dist_sum_f64(double *buf, size_t n, bertc_err *err) { (void)buf, (void)n, (void)err; return BERTC_OK; }
+int bertc_dist_isum_f32(float *buf, size_t n, bertc_err *err) { (void)buf, (void)n, (void)err; return BERTC_OK; }
+void bertc_dist_poll(void) {}
+int bertc_dist_wait(bertc_err *err) { (void)err; return BERTC_OK; }
 int bertc_dist_sum_i64(int64_t *buf, size_t n, bertc_err *err) { (void)buf, (void)n, (void)err; return BERTC_OK; }
 int bertc_dist_max_i32(int32_t *buf, size_t n, bertc_err *err) { (void)buf, (void)n, (void)err; return BERTC_OK; }
 int bertc_dist_min_int(int *v, bertc_err *err) { (void)v, (void)err; return BERTC_OK; }

@@ -45,6 +45,15 @@ const char *bertc_dist_library(void); /* "Open MPI v4.1.4", "MPICH ...", or "non
  * started at once (MPI_Iallreduce) and waited for together. */
 #define BERTC_DIST_BUCKET (1 << 21) /* floats: 8 MiB */
 int bertc_dist_sum_f32(float *buf, size_t n, bertc_err *err);
+/* The same sum started now and finished by bertc_dist_wait (buf must stay
+ * untouched until then): buckets go out while the caller goes on computing.
+ * bertc_dist_poll lets MPI move the started ones along (Open MPI and MPICH
+ * progress non-blocking collectives only inside MPI calls). At most
+ * BERTC_DIST_MAXREQ buckets in flight; more fail with BERTC_ERR_ARG. */
+#define BERTC_DIST_MAXREQ 1024
+int bertc_dist_isum_f32(float *buf, size_t n, bertc_err *err);
+void bertc_dist_poll(void);
+int bertc_dist_wait(bertc_err *err);
 int bertc_dist_sum_f64(double *buf, size_t n, bertc_err *err);
 int bertc_dist_sum_i64(int64_t *buf, size_t n, bertc_err *err);
 /* Element-wise largest over the ranks, in place (int32). */

@@ -122,6 +122,8 @@ struct trainer {
                                        --gradient-accumulation-steps x nranks */
     double comm_s, step_s;          /* seconds in the gradient allreduce and in whole steps */
     int agreed_stop;                /* every rank stops together (MPI can be finalized) */
+    int parts_started;              /* gradient parts whose allreduce has started this step */
+    bertc_err comm_err;             /* the first failure to start one (grads_ready) */
     long eval_steps;
     int *perm;                      /* (n) this epoch's order */
     long perm_epoch;

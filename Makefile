@@ -9,6 +9,9 @@
 #   make bench      benchmarks against PyTorch / ONNX Runtime (never in CI)
 #   make fuzz       libFuzzer harnesses (fuzz/) under ASan+UBSan, FUZZ_SECONDS each (default 10)
 #   make deps       only the installs (tools/setup.sh all)
+#   make WITH_MPI=0 build without MPI (default: with it when pkg-config finds one;
+#                   data-parallel training, docs/distributed.md; use a clean BUILD dir
+#                   when switching); bench/mpi_scaling.sh measures it
 #   make install PREFIX=/usr/local [DESTDIR=]  bin/bertc, lib/libbertc.so.0.1.0 (soname
 #                   libbertc.so.0, only include/bertc.h's functions exported), lib/libbertc.a,
 #                   include/bertc.h, lib/pkgconfig/bertc.pc; built apart in build-install/
@@ -28,6 +31,19 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -g $(OPT) $(SAN) $(PIC) -fopenmp -fno-ma
 LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz -lwordnet \
            $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 LDFLAGS := -fopenmp $(SAN)
+# MPI for data-parallel training (src/dist.c, docs/distributed.md): on when
+# pkg-config finds an MPI (Debian's mpi.pc follows the mpi alternative: Open MPI
+# or MPICH; ompi-c and mpich are tried after it). make WITH_MPI=0 builds
+# without it (one process only), WITH_MPI=1 insists on it.
+MPI_PC  := $(firstword $(foreach p,mpi ompi-c mpich,$(shell pkg-config --exists $(p) 2>/dev/null && echo $(p))))
+WITH_MPI ?= $(if $(MPI_PC),1,0)
+ifeq ($(WITH_MPI),1)
+ifeq ($(MPI_PC),)
+$(error WITH_MPI=1 but pkg-config finds no MPI (mpi, ompi-c or mpich): apt-get install libopenmpi-dev)
+endif
+CFLAGS  += -DBERTC_WITH_MPI $(shell pkg-config --cflags $(MPI_PC))
+LDLIBS  += $(shell pkg-config --libs $(MPI_PC))
+endif
 
 SRC      := $(wildcard src/*.c src/tasks/*.c)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)

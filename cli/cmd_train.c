@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../src/dist.h"
 #include "../src/longtext.h"
 #include "../src/optim.h"
 #include "../src/experiment.h"
@@ -128,6 +129,8 @@ static int train_once(const bertc_train_opts *o, double stop_at) {
     bertc_err err = {0};
     int rc = bertc_train_run(o, &cb, &res, &err);
     end_bar(&p);
+    /* several ranks: rank 0 speaks for the job, except for a rank's own error */
+    int quiet = bertc_dist_rank() != 0;
     last_stopped = rc == BERTC_ERR_INTERRUPTED && p.stopped_at_epoch;
     if (rc == BERTC_ERR_INTERRUPTED && p.stopped_at_epoch) {
         stop_signal = 0;
@@ -137,13 +140,14 @@ static int train_once(const bertc_train_opts *o, double stop_at) {
         return 0;
     }
     if (rc == BERTC_ERR_INTERRUPTED) {
-        fprintf(stderr, "bertc train: %s\n", err.msg);
+        if (!quiet) fprintf(stderr, "bertc train: %s\n", err.msg);
         return 128 + (stop_signal ? (int)stop_signal : SIGINT);
     }
     if (rc != BERTC_OK) {
         fprintf(stderr, "bertc train: %s\n", err.msg);
         return rc == BERTC_ERR_ARG ? 2 : 1;
     }
+    if (quiet) return 0;
     printf("{\"steps\": %ld, \"wall_seconds\": %.3f, \"train_samples_per_second\": %.3f", res.steps, res.wall_seconds,
            res.train_samples_per_second);
     if (res.has_eval)
@@ -358,6 +362,10 @@ int cmd_train(int argc, char **argv) {
     if (stopped) { /* --stop-at-epoch: every seed paused; seeds.json comes when they finish */
         free(seeds);
         fprintf(stderr, "every seed stopped at epoch %g (--stop-at-epoch); continue with --resume latest\n", stop_at);
+        return 0;
+    }
+    if (bertc_dist_rank() != 0) { /* rank 0 alone wrote the seeds' runs and summarises them */
+        free(seeds);
         return 0;
     }
     cJSON *sum = NULL;

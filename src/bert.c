@@ -481,6 +481,7 @@ static void backward_from_dlogits(bert_model *m) {
 
     /* the head: dlogits -> its gradients and d(last hidden state) in m->dres */
     bert_head_of(c->task)->backward(m, m->h + (size_t)L * NC);
+    if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, L);
 
     /* layers, last to first; m->dres holds d(layer output) on entry, d(layer input) on exit */
     for (int l = L - 1; l >= 0; l--) {
@@ -526,6 +527,7 @@ static void backward_from_dlogits(bert_model *m) {
                                 m->scratch, m->nthreads, B, T, C, NH);
         ops->matmul_backward(m->bf16, m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
                              p->qkvw + wq, (int)N, C, 3 * C);
+        if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, l);
     }
 
     /* embeddings: h0 = dropout(LN(emb)) */
@@ -542,6 +544,7 @@ static void backward_from_dlogits(bert_model *m) {
      * padded position), but QA's softmax over all T positions does. */
     if (c->pad_token_id >= 0 && c->pad_token_id < c->vocab_size)
         memset(g->wte + (size_t)c->pad_token_id * C, 0, (size_t)C * sizeof(float));
+    if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, -1);
 #undef KEEP
 }
 

@@ -179,6 +179,13 @@ typedef struct bert_model {
     float *grads_memory;    /* num_params floats, params' layout (training only, else NULL) */
     bert_params grads;      /* slices of grads_memory */
     size_t arena_bytes;     /* activation arena size (bytes), for reporting */
+    /* Called by the backward as it finishes the gradients of one part of the
+     * model, in this order: the head (part = L), layer l (part = l, from L-1
+     * down to 0), the embeddings (part = -1). NULL: not called. The trainer
+     * starts each part's gradient allreduce here while the backward goes on
+     * (dist.h); the callee may read, not write, the finished gradients. */
+    void (*grad_ready)(void *ctx, int part);
+    void *grad_ready_ctx;
 
     /* Results of the last bert_forward, valid until the next one. Per-sequence
      * heads (text classification) give R = B rows; per-token heads (token

@@ -25,6 +25,7 @@
 #include "bert.h"
 #include "checkpoint.h"
 #include "data.h"
+#include "dist.h"
 #include "hfmodel.h"
 #include "longtext.h"
 #include "metrics.h"
@@ -192,7 +193,7 @@ static double now_s(void) {
 }
 
 static void emit(trainer *t, bertc_train_event *e) {
-    if (!t->cb || !t->cb->on_event) return;
+    if (!t->cb || !t->cb->on_event || t->rank != 0) return; /* rank 0 speaks for the job */
     e->total_steps = t->total;
     e->elapsed = now_s() - t->t0;
     e->samples_per_sec = e->elapsed > 0 ? (double)t->samples_done / e->elapsed : 0;
@@ -279,8 +280,16 @@ void bertc_encset_free(encset *e) {
  * the number of sequences in *S (B, or with chunks their windows). Labels,
  * multi-hot targets, token tags and answer start/end are copied when set has them. */
 int bertc_trainer_eval_stopped(const trainer *t, bertc_err *err) {
-    if (!(t->o->stop && *t->o->stop)) return BERTC_OK;
+    /* several ranks: an evaluation is one collective that runs to its end; the
+     * stop is agreed on after it, at the step's end */
+    if (t->nranks > 1 || !(t->o->stop && *t->o->stop)) return BERTC_OK;
     return bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted during the evaluation");
+}
+
+void bertc_trainer_eval_share(const trainer *t, int nb, int *lo, int *hi) {
+    long R = t->nranks > 1 ? t->nranks : 1, r = t->rank;
+    *lo = (int)((long)nb * r / R);
+    *hi = (int)((long)nb * (r + 1) / R);
 }
 
 int bertc_trainer_fill_batch(trainer *t, const encset *set, const int *idx, int B, int *S) {
@@ -381,6 +390,7 @@ static void jnum(char *buf, size_t cap, size_t *at, const char *key, double v) {
 }
 
 static int log_write(trainer *t, const char *line, size_t len, bertc_err *err) {
+    if (t->rank != 0) return BERTC_OK; /* rank 0 alone writes OUT */
     size_t done = 0;
     while (done < len) {
         ssize_t w = write(t->logfd, line + done, len - done);
@@ -395,6 +405,48 @@ static int log_write(trainer *t, const char *line, size_t len, bertc_err *err) {
     return BERTC_OK;
 }
 
+/* The dropout generator of micro-batch j >= 1 of a step: derived from the
+ * step's generator (as it was at the step's start) and j alone, so that the
+ * masks of a micro-batch do not depend on which rank runs it, nor on how many
+ * ran before it: N ranks x A micro-batches draw what one process with N x A
+ * accumulation draws. Micro-batch 0 draws from the step's generator itself,
+ * which carries on to the next step (so a run without accumulation draws
+ * exactly what it drew before data parallelism existed). */
+static void micro_rng(bertc_rng *out, const bertc_rng *step_rng, long j) {
+    bertc_rng c = *step_rng;
+    bertc_rng_seed(out, bertc_rng_next(&c) ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(j + 1)));
+}
+
+/* Several ranks: starts the sum over the ranks of one part of the gradients as
+ * the backward of the rank's last micro-batch finishes it (bert_model's
+ * grad_ready): the head (part L), layer l, the embeddings (part -1). Every
+ * rank starts the same buckets in the same order; the step waits for them
+ * after the backward (bertc_dist_wait). */
+static void grads_ready(void *ctx, int part) {
+    trainer *t = ctx;
+    static const int head[] = {BERT_POOLW, BERT_POOLB, BERT_CLSW, BERT_CLSB};
+    static const int emb[] = {BERT_WTE, BERT_WPE, BERT_WTT, BERT_LNEW, BERT_LNEB};
+    int L = t->hf.cfg.num_layers;
+    size_t sz[BERT_NUM_PARAM_TENSORS];
+    bert_param_sizes(sz, &t->hf.cfg);
+    t->parts_started++;
+    if (t->comm_err.code) return;
+    bertc_err *err = &t->comm_err;
+    if (part == L) {
+        for (size_t k = 0; k < sizeof head / sizeof head[0]; k++)
+            if (bertc_dist_isum_f32(bert_param_tensor(&t->m.grads, head[k]), sz[head[k]], err)) return;
+    } else if (part < 0) {
+        for (size_t k = 0; k < sizeof emb / sizeof emb[0]; k++)
+            if (bertc_dist_isum_f32(bert_param_tensor(&t->m.grads, emb[k]), sz[emb[k]], err)) return;
+    } else {
+        for (int i = BERT_QKVW; i <= BERT_LN2B; i++) { /* layer l's slice of each (L, ...) tensor */
+            size_t n = sz[i] / (size_t)L;
+            if (bertc_dist_isum_f32(bert_param_tensor(&t->m.grads, i) + n * (size_t)part, n, err)) return;
+        }
+    }
+    bertc_dist_poll();
+}
+
 static double epoch_of(const trainer *t, long step) {
     return (double)step / (double)t->steps_per_epoch;
 }
@@ -405,6 +457,10 @@ static double epoch_of(const trainer *t, long step) {
 /* ---- checkpoints ---- */
 
 static int save_checkpoint(trainer *t, long step, bertc_err *err) {
+    if (t->rank != 0) { /* rank 0 alone writes OUT; every rank holds the same state */
+        t->last_saved = step;
+        return BERTC_OK;
+    }
     if (fsync(t->logfd) != 0 && errno != EINVAL)
         return bertc_fail(err, BERTC_ERR_IO, "%s/log.jsonl: fsync failed: %s", t->o->out, strerror(errno));
     bertc_ckpt_state *st = &t->st;
@@ -414,7 +470,7 @@ static int save_checkpoint(trainer *t, long step, bertc_err *err) {
     st->sched = t->sched;
     st->data_seed = t->o->seed;
     st->data_epoch = step / t->steps_per_epoch;
-    st->data_batch = (step % t->steps_per_epoch) * t->o->grad_accum;
+    st->data_batch = (step % t->steps_per_epoch) * t->ga;
     st->log_lines = t->log_lines;
     st->log_bytes = t->log_bytes;
     if (bertc_ckpt_set_rng(st, "dropout", &t->drop_rng, err)) return err->code;
@@ -544,6 +600,7 @@ static cJSON *settings_json(const trainer *t) {
     cJSON_AddNumberToObject(j, "batch_size", o->batch_size);
     cJSON_AddNumberToObject(j, "eval_batch_size", o->eval_batch_size);
     cJSON_AddNumberToObject(j, "gradient_accumulation_steps", o->grad_accum);
+    cJSON_AddNumberToObject(j, "ranks", t->nranks);
     cJSON_AddNumberToObject(j, "learning_rate", o->lr);
     cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
     cJSON_AddNumberToObject(j, "adam_beta1", o->adam_beta1);
@@ -667,7 +724,6 @@ static int check_resume_settings(const trainer *t, bertc_err *err) {
     } num[] = {
         {"seed", "--seed", (double)o->seed},
         {"batch_size", "--batch-size", o->batch_size},
-        {"gradient_accumulation_steps", "--gradient-accumulation-steps", o->grad_accum},
         {"weight_decay", "--weight-decay", o->weight_decay},
         {"max_length", "--max-length", o->max_length},
     };
@@ -677,6 +733,20 @@ static int check_resume_settings(const trainer *t, bertc_err *err) {
     if (!rc && cJSON_IsString(task) && strcmp(task->valuestring, now) != 0)
         rc = bertc_fail(err, BERTC_ERR_ARG, "--resume: --task is %s here but %s in %s's run; resume with the run's --task",
                         now, task->valuestring, t->resume_dir);
+    /* the updates depend on the micro-batches per step over all ranks, not on
+     * how they are split: 2 ranks x 1 resume as 1 rank x 2 */
+    const cJSON *ga = cJSON_GetObjectItemCaseSensitive(j, "gradient_accumulation_steps");
+    const cJSON *rk = cJSON_GetObjectItemCaseSensitive(j, "ranks");
+    if (!rc && cJSON_IsNumber(ga)) {
+        double then = ga->valuedouble * (cJSON_IsNumber(rk) ? rk->valuedouble : 1.0);
+        if (then != (double)t->ga) {
+            char a[40];
+            rc = bertc_fail(err, BERTC_ERR_ARG,
+                            "--resume: --gradient-accumulation-steps is %d x %d rank(s) = %ld here but %s in %s's run "
+                            "(accumulation x ranks); resume with a product of %s",
+                            o->grad_accum, t->nranks, t->ga, num_str(a, sizeof a, then), t->resume_dir, a);
+        }
+    }
     for (size_t k = 0; k < sizeof num / sizeof num[0] && !rc; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, num[k].key);
         if (!cJSON_IsNumber(v) || v->valuedouble == num[k].now) continue;
@@ -691,10 +761,13 @@ static int check_resume_settings(const trainer *t, bertc_err *err) {
 
 /* ---- setup: everything that can fail on bad input, before OUT is touched ---- */
 
-static int setup(trainer *t, bertc_err *err) {
+/* The options and the resume point: reads only. */
+static int setup_start(trainer *t, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     if (bertc_train_check_opts(o, err)) return err->code;
-    if (lock_out(o->out, 0, NULL, err)) return err->code; /* another run in OUT: fail before the data */
+    t->ga = (long)o->grad_accum * t->nranks;
+    /* another run in OUT: fail before the data (rank 0 owns OUT and may hold the lock already) */
+    if (t->rank == 0 && lock_out(o->out, 0, NULL, err)) return err->code;
     t->task = o->task == BERT_TASK_TOKEN_CLS ? &bertc_token_train_task
               : o->task == BERT_TASK_QA      ? &bertc_qa_train_task
                                              : &bertc_text_train_task;
@@ -718,12 +791,34 @@ static int setup(trainer *t, bertc_err *err) {
         else info(t, BERTC_TRAIN_INFO, "--resume latest: no complete checkpoint in %s; starting at step 0", o->out);
     } else {
         char what[300];
-        if (!o->overwrite && previous_run(o->out, what, sizeof what))
+        if (t->rank == 0 && !o->overwrite && previous_run(o->out, what, sizeof what))
             return bertc_fail(err, BERTC_ERR_ARG,
                               "--out: %s already holds a run (%s); use --resume latest to continue it or --overwrite to replace it",
                               o->out, what);
     }
+    return BERTC_OK;
+}
 
+/* Several ranks: all go on or all stop, after each part of the setup. A rank
+ * that failed keeps its own message; the others name it. */
+static int agree(trainer *t, int rc, const char *what, bertc_err *err) {
+    if (t->nranks <= 1) return rc;
+    int first = rc ? t->rank : t->nranks;
+    bertc_err e2 = {0};
+    if (bertc_dist_min_int(&first, &e2)) {
+        if (!rc) *err = e2;
+        return err->code;
+    }
+    if (first == t->nranks) return BERTC_OK;
+    t->agreed_stop = 1;
+    if (rc) return rc;
+    return bertc_fail(err, BERTC_ERR_ARG, "rank %d: stopped because rank %d failed during %s (its message says why)",
+                      t->rank, first, what);
+}
+
+/* Everything else that can fail on bad input, before OUT is touched. */
+static int setup(trainer *t, bertc_err *err) {
+    const bertc_train_opts *o = t->o;
     if (t->task->load(t, err)) return err->code;
     if (o->batch_size > t->n_train)
         return bertc_fail(err, BERTC_ERR_ARG, "--batch-size: %d is larger than the training data (%d examples in %s)",
@@ -762,7 +857,7 @@ static int setup(trainer *t, bertc_err *err) {
     /* schedule: steps per epoch as Trainer (the last accumulation of an epoch
      * may have fewer micro-batches) */
     t->batches_per_epoch = (t->train_set.n + o->batch_size - 1) / o->batch_size;
-    t->steps_per_epoch = (t->batches_per_epoch + o->grad_accum - 1) / o->grad_accum;
+    t->steps_per_epoch = (t->batches_per_epoch + t->ga - 1) / t->ga;
     t->total = o->max_steps > 0 ? o->max_steps : t->steps_per_epoch * o->epochs;
     t->eval_steps = o->eval_steps > 0 ? o->eval_steps : o->logging_steps;
     t->sched.kind = o->sched_kind;
@@ -924,24 +1019,66 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
         }
         long ep = step / t->steps_per_epoch, k = step % t->steps_per_epoch;
         if (ep != t->perm_epoch) make_perm(t, ep);
-        long b0 = k * o->grad_accum, b1 = b0 + o->grad_accum;
+        /* the step's micro-batches [b0, b1) over all ranks; this rank's share is
+         * [m0, m1): --gradient-accumulation-steps of them in a row */
+        long b0 = k * t->ga, b1 = b0 + t->ga;
         if (b1 > t->batches_per_epoch) b1 = t->batches_per_epoch;
+        long m0 = b0 + (long)t->rank * o->grad_accum, m1 = m0 + o->grad_accum;
+        if (m0 > b1) m0 = b1;
+        if (m1 > b1) m1 = b1;
+        double ts = now_s();
         bert_zero_grad(&t->m);
-        double loss_sum = 0;
-        int bad = 0;
-        for (long b = b0; b < b1; b++) {
+        double sums[3] = {0, 0, 0}; /* loss, non-finite losses, examples */
+        const bertc_rng step_rng = t->drop_rng;
+        for (long b = m0; b < m1; b++) {
             long s = b * B;
             int examples = (int)(t->train_set.n - s < B ? t->train_set.n - s : B);
             int S;
             int T = bertc_trainer_fill_batch(t, &t->train_set, t->perm + s, examples, &S);
             float l = 0;
-            if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, &t->drop_rng, NULL, NULL, err))
+            bertc_rng mrng, *rng = &t->drop_rng;
+            if (b > b0) micro_rng(rng = &mrng, &step_rng, b - b0);
+            if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, rng, NULL, NULL, err))
                 return err->code;
-            if (t->task->backward(t, examples, &l, err)) return err->code;
-            if (!isfinite(l)) bad = 1;
-            loss_sum += l;
-            t->samples_done += examples;
+            if (t->nranks > 1 && b == m1 - 1) { /* the last one here: its backward starts the allreduce */
+                t->m.grad_ready = grads_ready;
+                t->m.grad_ready_ctx = t;
+            }
+            int rc = t->task->backward(t, examples, &l, err);
+            t->m.grad_ready = NULL;
+            if (rc) return rc;
+            if (!isfinite(l)) sums[1] += 1;
+            sums[0] += l;
+            sums[2] += examples;
         }
+        if (t->nranks > 1) {
+            /* the gradients summed over the ranks: started part by part during the
+             * backward (grads_ready); a rank without a micro-batch in this step
+             * (an epoch's short last step) sends zeros in the same buckets */
+            int L = t->hf.cfg.num_layers;
+            double tc = now_s();
+            if (m0 == m1)
+                for (int part = L; part >= -1; part--) grads_ready(t, part);
+            if (t->comm_err.code) {
+                *err = t->comm_err;
+                return err->code;
+            }
+            if (t->parts_started != L + 2)
+                return bertc_fail(err, BERTC_ERR_ARG, "the backward reported %d gradient parts, expected %d",
+                                  t->parts_started, L + 2);
+            t->parts_started = 0;
+            if (bertc_dist_wait(err)) return err->code;
+            t->comm_s += now_s() - tc; /* the exposed part: what the backward did not hide */
+            if (bertc_dist_sum_f64(sums, 3, err)) return err->code;
+            /* the step's generator as rank 0 (micro-batch 0) left it: the same on all */
+            uint64_t g[4] = {0, 0, 0, 0};
+            if (t->rank == 0) memcpy(g, t->drop_rng.s, sizeof g);
+            if (bertc_dist_sum_i64((int64_t *)g, 4, err)) return err->code;
+            memcpy(t->drop_rng.s, g, sizeof g);
+        }
+        double loss_sum = sums[0];
+        int bad = sums[1] > 0;
+        t->samples_done += (long)sums[2];
         long micro = b1 - b0;
         /* Trainer divides each micro-batch's loss by the accumulation steps */
         if (micro > 1) bertc_scale(t->m.grads_memory, P, 1.0f / (float)micro);
@@ -950,6 +1087,7 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
                                            : bertc_l2_norm(t->m.grads_memory, P);
         double lr = bertc_sched_lr(&t->sched, step);
         step++;
+        t->step_s += now_s() - ts; /* (the AdamW update is not counted) */
         t->steps_done++;
         if (bad || !isfinite(norm)) {
             t->st.skipped_steps++;
@@ -1046,7 +1184,9 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
         if (o->save_strategy == BERTC_STRATEGY_STEPS) save = step % o->save_steps == 0 || step == t->total;
         else if (o->save_strategy == BERTC_STRATEGY_EPOCH) save = step % t->steps_per_epoch == 0 || step == t->total;
         else if (o->save_strategy == BERTC_STRATEGY_BEST) save = improved;
-        interrupted = eval_stopped || (o->stop && *o->stop);
+        int stop = o->stop && *o->stop;
+        if (t->nranks > 1 && bertc_dist_max_int(&stop, err)) return err->code; /* a signal to any rank stops all */
+        interrupted = eval_stopped || stop;
         t->st.eval_pending = eval_stopped;
         if (stopped_early && o->save_strategy != BERTC_STRATEGY_NO && o->save_strategy != BERTC_STRATEGY_BEST) save = 1;
         if (save || interrupted) {
@@ -1057,6 +1197,7 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
             }
         }
         if (interrupted) {
+            t->agreed_stop = 1;
             if (res) res->steps = step;
             return bertc_fail(err, BERTC_ERR_INTERRUPTED, "interrupted at step %ld of %ld%s; continue with --resume latest",
                               step, t->total, eval_stopped ? " during its evaluation" : "");
@@ -1067,6 +1208,23 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
         }
     }
     t->st.global_step = step;
+    double wall = now_s() - t->t0;
+    double sps = wall > 0 ? (double)t->samples_done / wall : 0;
+    if (res) {
+        res->steps = step;
+        res->skipped_steps = t->st.skipped_steps;
+        res->wall_seconds = wall;
+        res->train_samples_per_second = sps;
+        res->has_eval = has_ev;
+        res->eval_loss = ev_loss;
+        res->eval_accuracy = ev_acc;
+        res->eval_f1 = ev_f1;
+        res->has_best = t->st.has_best;
+        res->best_metric = t->st.best_metric;
+        res->best_step = t->st.best_step;
+        res->stopped_early = stopped_early;
+    }
+    if (t->rank != 0) return BERTC_OK; /* rank 0 alone writes the model, run.json and the report */
 
     /* the final model: the best checkpoint's weights with --load-best-model-at-end */
     if (o->load_best && t->st.has_best && t->st.best_step != step) {
@@ -1089,8 +1247,6 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
     if (bertc_ckpt_save_final(o->out, &t->hf, err)) return err->code;
     info(t, BERTC_TRAIN_SAVE, "%s/model", o->out);
 
-    double wall = now_s() - t->t0;
-    double sps = wall > 0 ? (double)t->samples_done / wall : 0;
     cJSON *rj = cJSON_CreateObject();
     cJSON_AddStringToObject(rj, "model", o->model);
     cJSON_AddNumberToObject(rj, "wall_seconds", wall);
@@ -1111,6 +1267,20 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
         cJSON_AddNumberToObject(rj, "best_step", (double)t->st.best_step);
     }
     if (stopped_early) cJSON_AddBoolToObject(rj, "stopped_early", 1);
+    if (t->nranks > 1) {
+        /* rank 0's own timings: the gradient allreduce against the whole step */
+        double cb = (double)t->m.num_params * sizeof(float) * (double)t->steps_done, inflight;
+        bertc_dist_stats(&inflight, NULL);
+        cJSON *d = cJSON_AddObjectToObject(rj, "distributed");
+        cJSON_AddNumberToObject(d, "ranks", t->nranks);
+        cJSON_AddStringToObject(d, "mpi", bertc_dist_library());
+        cJSON_AddNumberToObject(d, "steps_timed", (double)t->steps_done);
+        cJSON_AddNumberToObject(d, "step_seconds", t->step_s);
+        cJSON_AddNumberToObject(d, "allreduce_seconds", t->comm_s); /* waited for after the backward */
+        cJSON_AddNumberToObject(d, "allreduce_inflight_seconds", inflight); /* first start to end, overlapped part included */
+        cJSON_AddNumberToObject(d, "allreduce_bytes", cb);
+        cJSON_AddNumberToObject(d, "communication_share", t->step_s > 0 ? t->comm_s / t->step_s : 0);
+    }
     cJSON_AddItemToObject(rj, "settings", t->args);
     t->args = NULL;
     int rc = write_json(o->out, "run.json", rj, err);
@@ -1120,20 +1290,6 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
         bertc_err re = {0};
         if (bertc_report_write(o->out, &re)) info(t, BERTC_TRAIN_WARN, "report not written: %s", re.msg);
         else info(t, BERTC_TRAIN_INFO, "report: %s/report.html", o->out);
-    }
-    if (res) {
-        res->steps = step;
-        res->skipped_steps = t->st.skipped_steps;
-        res->wall_seconds = wall;
-        res->train_samples_per_second = sps;
-        res->has_eval = has_ev;
-        res->eval_loss = ev_loss;
-        res->eval_accuracy = ev_acc;
-        res->eval_f1 = ev_f1;
-        res->has_best = t->st.has_best;
-        res->best_metric = t->st.best_metric;
-        res->best_step = t->st.best_step;
-        res->stopped_early = stopped_early;
     }
     return BERTC_OK;
 }
@@ -1148,8 +1304,22 @@ int bertc_train_run(const bertc_train_opts *o, const bertc_train_callbacks *cb, 
     t.lockfd = -1;
     t.t0 = now_s();
     if (res) memset(res, 0, sizeof *res);
-    int rc = setup(&t, err);
-    if (rc == BERTC_OK) rc = open_out(&t, err);
+    /* one process, or one rank of a data-parallel job (docs/distributed.md) */
+    int rc = bertc_dist_init(err);
+    t.rank = bertc_dist_rank();
+    t.nranks = bertc_dist_size();
+    if (rc == BERTC_OK) rc = setup_start(&t, err);
+    rc = agree(&t, rc, "the setup", err);
+    if (rc == BERTC_OK && t.nranks > 1) {
+        /* rank 0's resume point for all (OUT is on a file system every rank reads) */
+        int r = t.resumed;
+        rc = bertc_dist_bcast(&r, sizeof r, 0, err);
+        if (rc == BERTC_OK) rc = bertc_dist_bcast(t.resume_dir, sizeof t.resume_dir, 0, err);
+        t.resumed = r;
+    }
+    if (rc == BERTC_OK) rc = setup(&t, err);
+    if (rc == BERTC_OK && t.rank == 0) rc = open_out(&t, err);
+    rc = agree(&t, rc, "the setup", err);
     if (rc == BERTC_OK) {
         t.t0 = now_s();
         rc = run(&t, res, err);
@@ -1175,5 +1345,12 @@ int bertc_train_run(const bertc_train_opts *o, const bertc_train_callbacks *cb, 
     bertc_encset_free(&t.eval_set);
     bert_tokenizer_free(t.tok);
     hf_model_free(&t.hf);
+    if (t.nranks > 1) {
+        /* a clean end on every rank: finalize together; a rank that failed on
+         * its own exits without, and the launcher stops the job */
+        int clean = rc == BERTC_OK || t.agreed_stop;
+        bertc_dist_done(clean);
+        if (!clean) bertc_err_prefix(err, "rank %d of %d", t.rank, t.nranks);
+    }
     return rc;
 }

@@ -117,6 +117,13 @@ struct trainer {
     long batches_per_epoch;
     long steps_per_epoch;           /* optimizer steps */
     long total;                     /* optimizer steps in the run */
+    int rank, nranks;               /* this process in a data-parallel job (dist.h); 0 and 1 alone */
+    long ga;                        /* micro-batches per optimizer step, all ranks together:
+                                       --gradient-accumulation-steps x nranks */
+    double comm_s, step_s;          /* seconds in the gradient allreduce and in whole steps */
+    int agreed_stop;                /* every rank stops together (MPI can be finalized) */
+    int parts_started;              /* gradient parts whose allreduce has started this step */
+    bertc_err comm_err;             /* the first failure to start one (grads_ready) */
     long eval_steps;
     int *perm;                      /* (n) this epoch's order */
     long perm_epoch;
@@ -174,5 +181,11 @@ int bertc_trainer_fill_batch(trainer *t, const encset *set, const int *idx, int 
  * o->stop is set, else BERTC_OK. An evaluate returns it as is; the trainer then
  * writes a checkpoint that runs this evaluation again on resume. */
 int bertc_trainer_eval_stopped(const trainer *t, bertc_err *err);
+/* Data parallelism (docs/distributed.md): an evaluation of nb batches is split
+ * across the ranks; this rank takes batches [*lo, *hi) (all of them alone). A
+ * task that splits its evaluation sums its counts over the ranks afterwards
+ * with bertc_dist_sum_i64/_f64 (dist.h); one that does not evaluates the whole
+ * set on every rank, which gives the same numbers. */
+void bertc_trainer_eval_share(const trainer *t, int nb, int *lo, int *hi);
 
 #endif /* BERTC_TRAIN_TASK_H */

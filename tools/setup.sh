@@ -10,9 +10,10 @@
 # Each step checks first and does nothing when its work is already done.
 set -euo pipefail
 
+# libopenmpi-dev openmpi-bin: data-parallel training over MPI (docs/distributed.md; make WITH_MPI=0 builds without)
 APT_PACKAGES="build-essential pkg-config libopenblas-dev libdnnl-dev libutf8proc-dev libcjson-dev libarchive-dev \
 libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev libcairo2-dev clang libclang-rt-14-dev \
-fonts-dejavu-core chromium bsdutils wordnet-base wordnet-dev"
+fonts-dejavu-core chromium bsdutils wordnet-base wordnet-dev libopenmpi-dev openmpi-bin"
 # Versions the parity tests were written against (see docs/numerics.md).
 PY_PACKAGES="transformers==5.24.0 tokenizers==0.23.3 safetensors==0.8.0 scikit-learn==1.9.1 numpy seqeval==1.2.2 \
 huggingface_hub==2.4.0"

@@ -19,6 +19,7 @@
  *            eval_exact_match (v1) or eval_exact (v2) = exact match (0..100).
  */
 #include "train_task.h"
+#include "dist.h"
 #include "heads.h"
 #include "tasks/qa_data.h"
 #include "tasks/qa_decode.h"
@@ -211,7 +212,15 @@ static int qa_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
     double loss_sum = 0;
     long loss_n = 0;
     int idx[4096];
-    for (int st = 0; st < t->eval_set.n; st += EB) {
+    /* several ranks: this rank's batches; the windows' logits (0 where another
+     * rank computes them) are summed below, then decoded as one set */
+    int lo, hi;
+    bertc_trainer_eval_share(t, (t->eval_set.n + EB - 1) / EB, &lo, &hi);
+    if (t->nranks > 1) {
+        memset(s->start_logits, 0, (size_t)t->eval_set.n * (size_t)M * sizeof(float));
+        memset(s->end_logits, 0, (size_t)t->eval_set.n * (size_t)M * sizeof(float));
+    }
+    for (int st = lo * EB; st < t->eval_set.n && st < hi * EB; st += EB) {
         int B = t->eval_set.n - st < EB ? t->eval_set.n - st : EB;
         if (bertc_trainer_eval_stopped(t, err)) return err->code;
         for (int b = 0; b < B; b++) idx[b] = st + b;
@@ -232,7 +241,15 @@ static int qa_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
             }
         }
     }
-    bertc_qa_postprocess_opts po;
+    if (t->nranks > 1) {
+        double ls[2] = {loss_sum, (double)loss_n};
+        size_t nl = (size_t)t->eval_set.n * (size_t)M;
+        if (bertc_dist_sum_f32(s->start_logits, nl, err) || bertc_dist_sum_f32(s->end_logits, nl, err) ||
+            bertc_dist_sum_f64(ls, 2, err))
+            return err->code;
+        loss_sum = ls[0], loss_n = (long)ls[1];
+    }
+        bertc_qa_postprocess_opts po;
     bertc_qa_postprocess_opts_default(&po);
     po.version_2_with_negative = s->v2;
     bertc_qa_predictions_free(s->preds, s->eval.n);

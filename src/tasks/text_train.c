@@ -5,6 +5,7 @@
  * loss), and accuracy/F1 (or the multi-label metrics) at each evaluation.
  * BertForSequenceClassification's head (heads.h). */
 #include "train_task.h"
+#include "dist.h"
 #include "heads.h"
 #include "augment.h"
 #include "longtext.h"
@@ -252,6 +253,32 @@ static double pooled_loss(trainer *t, const bert_model *m, int B, float *probs, 
     return loss;
 }
 
+/* The evaluation's counts summed over the ranks: the metrics of the whole set
+ * exactly (the loss sums are added in another order than one process's: the
+ * same to about 1e-15 relative). */
+static int sum_over_ranks(trainer *t, bertc_err *err) {
+    if (t->ml) {
+        bertc_mlmetrics *m = &t->mlmet;
+        size_t NL = (size_t)m->num_labels;
+        int64_t c[4] = {m->n, m->exact, m->mismatches, m->loss_count};
+        double d[4] = {m->sum_p, m->sum_r, m->sum_f, m->loss_sum};
+        if (bertc_dist_sum_i64(m->tp, NL, err) || bertc_dist_sum_i64(m->fp, NL, err) ||
+            bertc_dist_sum_i64(m->fn, NL, err) || bertc_dist_sum_i64(c, 4, err) || bertc_dist_sum_f64(d, 4, err))
+            return err->code;
+        m->n = c[0], m->exact = c[1], m->mismatches = c[2], m->loss_count = c[3];
+        m->sum_p = d[0], m->sum_r = d[1], m->sum_f = d[2], m->loss_sum = d[3];
+        return BERTC_OK;
+    }
+    bertc_metrics *m = &t->met;
+    size_t NL = (size_t)m->num_labels;
+    int64_t c[2] = {m->n, m->loss_count};
+    if (bertc_dist_sum_i64(m->cm, NL * NL, err) || bertc_dist_sum_i64(c, 2, err) ||
+        bertc_dist_sum_f64(&m->loss_sum, 1, err))
+        return err->code;
+    m->n = c[0], m->loss_count = c[1];
+    return BERTC_OK;
+}
+
 static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *hamming, bertc_err *err) {
     int EB = t->o->eval_batch_size, NL = t->hf.cfg.num_labels;
     bert_model *m = &t->eval_model;
@@ -261,7 +288,10 @@ static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *h
     if (t->ml) bertc_mlmetrics_reset(&t->mlmet);
     else bertc_metrics_reset(&t->met);
     int idx[4096];
-    for (int s = 0; s < t->eval_set.n; s += EB) {
+    /* several ranks: this rank's batches, the counts summed below */
+    int lo, hi;
+    bertc_trainer_eval_share(t, (t->eval_set.n + EB - 1) / EB, &lo, &hi);
+    for (int s = lo * EB; s < t->eval_set.n && s < hi * EB; s += EB) {
         int B = t->eval_set.n - s < EB ? t->eval_set.n - s : EB;
         if (bertc_trainer_eval_stopped(t, err)) return err->code;
         for (int b = 0; b < B; b++) idx[b] = s + b;
@@ -296,6 +326,7 @@ static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *h
         if (bertc_metrics_add(&t->met, t->b_labels, t->b_pred, B, err)) return err->code;
         bertc_metrics_add_loss(&t->met, (double)l * B, B);
     }
+    if (t->nranks > 1 && sum_over_ranks(t, err)) return err->code;
     if (t->ml) {
         *loss = bertc_mlmetrics_loss(&t->mlmet);
         *acc = bertc_mlmetrics_subset_accuracy(&t->mlmet);

@@ -13,6 +13,7 @@
  *            piece's argmax; a word cut by --max-length is predicted "O"
  */
 #include "train_task.h"
+#include "dist.h"
 #include "heads.h"
 #include "tasks/token_data.h"
 #include "tasks/token_metrics.h"
@@ -188,7 +189,11 @@ static int token_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
     double loss_sum = 0;
     long loss_n = 0;
     int idx[4096];
-    for (int st = 0; st < t->eval_set.n; st += EB) {
+    /* several ranks: this rank's batches; the word predictions (-1 where
+     * another rank predicts) are merged below, then scored as one set */
+    int lo, hi;
+    bertc_trainer_eval_share(t, (t->eval_set.n + EB - 1) / EB, &lo, &hi);
+    for (int st = lo * EB; st < t->eval_set.n && st < hi * EB; st += EB) {
         int B = t->eval_set.n - st < EB ? t->eval_set.n - st : EB;
         if (bertc_trainer_eval_stopped(t, err)) return err->code;
         for (int b = 0; b < B; b++) idx[b] = st + b;
@@ -218,6 +223,12 @@ static int token_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
                 s->pred[i][wid[k]] = best;
             }
         }
+    }
+    if (t->nranks > 1) {
+        double ls[2] = {loss_sum, (double)loss_n};
+        if (bertc_dist_max_i32(s->pred_mem, (size_t)s->eval.n_words, err) || bertc_dist_sum_f64(ls, 2, err))
+            return err->code;
+        loss_sum = ls[0], loss_n = (long)ls[1];
     }
     bertc_token_scores sc = {0};
     if (bertc_token_metrics(&sc, (const int32_t *const *)s->gold, (const int32_t *const *)s->pred, s->lens, s->eval.n,

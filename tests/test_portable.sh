@@ -9,6 +9,8 @@
 #      with a note (it lowers, never raises);
 #   3. its probabilities (all labels, the minilm2 fixture) equal the native
 #      build's within 1e-5, with the kernels it picked and with BERTC_CPU=avx2;
+#      tests/test_ops.c, built in the portable tree, passes (every kernel,
+#      forward and backward, against the reference), also with BERTC_CPU=avx2;
 #   4. objdump -d of the portable bertc and libbertc.so: every function with an
 #      instruction on zmm registers, mask registers or EVEX-encoded is one of the
 #      AVX-512 copies (name ending _avx512: ops_cpu.avx512.o, ops_bf16.c's
@@ -98,6 +100,20 @@ check '[ $rc -eq 0 ]' "portable ($want kernels) = native within 1e-5 (largest di
 BERTC_CPU=avx2 run "$pbin" >"$tmp/port2.jsonl" 2>"$tmp/port2.err"
 d=$(close "$tmp/native.jsonl" "$tmp/port2.jsonl"); rc=$?
 check '[ $rc -eq 0 ]' "portable with BERTC_CPU=avx2 = native within 1e-5 (largest difference $d)"
+# every kernel, forward and backward, against the reference (tests/test_ops.c built
+# in the portable tree): with the kernels the binary picks, and forced to avx2
+tops=$BERTC_ROOT/build-install/tests/test_ops
+if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL nice make -C "$BERTC_ROOT" BUILD=build-install PORTABLE=1 \
+       PIC="-fPIC -fvisibility=hidden" build-install/tests/test_ops >"$tmp/ops.log" 2>&1; then
+    "$tops" >"$tmp/ops.out" 2>&1
+    check '[ $? -eq 0 ]' "test_ops in the portable build ($want kernels): $(tail -1 "$tmp/ops.out")"
+    if [ $want = avx512 ]; then
+        BERTC_CPU=avx2 "$tops" >"$tmp/ops2.out" 2>&1
+        check '[ $? -eq 0 ]' "test_ops in the portable build with BERTC_CPU=avx2: $(tail -1 "$tmp/ops2.out")"
+    fi
+else
+    echo "FAIL: building test_ops in the portable build: $(grep -m3 -i error "$tmp/ops.log")"; fail=1
+fi
 if [ $want = avx2 ]; then
     echo "SKIP (partial): the AVX-512 kernels (ops_cpu.avx512.o) were not run: this CPU has no AVX-512 ($flags); only their build and the objdump check ran"
 fi

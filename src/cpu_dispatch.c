@@ -59,24 +59,32 @@ const char *cpu_level_name(int level) {
     }
 }
 
+/* Only feature names both GCC and clang know (the fuzz build uses clang): no
+ * "x86-64-v3" / "x86-64-v4". x86-64-v3 also has F16C, MOVBE and LZCNT, which
+ * every CPU with AVX2, FMA and BMI1/2 has (Haswell, Zen and later). */
 static int cpu_detect(char *flags, size_t cap) {
-    static const char *const names[] = {"sse4.2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq",
-                                        "avx512vl", "avx512cd", "avx512bf16", "avx512vnni", "avxvnni"};
+    static const char *const names[] = {"sse4.2",   "avx",      "avx2",     "fma",      "bmi2",      "avx512f",
+                                        "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx512bf16", "avx512vnni"};
     __builtin_cpu_init();
     /* __builtin_cpu_supports takes a string literal only, hence the table of results. */
     const int has[] = {__builtin_cpu_supports("sse4.2"),   __builtin_cpu_supports("avx"),
                        __builtin_cpu_supports("avx2"),     __builtin_cpu_supports("fma"),
-                       __builtin_cpu_supports("avx512f"),  __builtin_cpu_supports("avx512bw"),
-                       __builtin_cpu_supports("avx512dq"), __builtin_cpu_supports("avx512vl"),
-                       __builtin_cpu_supports("avx512cd"), __builtin_cpu_supports("avx512bf16"),
-                       __builtin_cpu_supports("avx512vnni"), __builtin_cpu_supports("avxvnni")};
+                       __builtin_cpu_supports("bmi2"),     __builtin_cpu_supports("avx512f"),
+                       __builtin_cpu_supports("avx512bw"), __builtin_cpu_supports("avx512dq"),
+                       __builtin_cpu_supports("avx512vl"), __builtin_cpu_supports("avx512cd"),
+                       __builtin_cpu_supports("avx512bf16"), __builtin_cpu_supports("avx512vnni")};
     size_t len = 0;
     flags[0] = '\0';
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (has[i] && len + strlen(names[i]) + 2 < cap)
             len += (size_t)snprintf(flags + len, cap - len, "%s%s", len ? " " : "", names[i]);
-    if (!__builtin_cpu_supports("x86-64-v3")) return CPU_LEVEL_BELOW_AVX2;
-    if (!__builtin_cpu_supports("x86-64-v4")) return CPU_LEVEL_AVX2;
+    int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
+             __builtin_cpu_supports("bmi2");
+    int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512cd");
+    if (!v3) return CPU_LEVEL_BELOW_AVX2;
+    if (!v4) return CPU_LEVEL_AVX2;
     return __builtin_cpu_supports("avx512bf16") ? CPU_LEVEL_AVX512BF16 : CPU_LEVEL_AVX512;
 }
 

@@ -56,7 +56,15 @@ STAMPS   := $(GEN:tools/gen_%.py=build/fixtures/%.stamp)
 .PHONY: all deps test check asan-test fixtures demo demo-ner bench fuzz clean install portable
 all: $(BUILD)/bertc $(BUILD)/libbertc.a $(TEST_BIN)
 
-$(BUILD)/obj/%.o: src/%.c
+# The flags a build directory was compiled with: rewritten only when they change,
+# so that a directory built once native and once portable (or with another OPT)
+# is recompiled instead of mixing objects of both.
+.PHONY: FORCE
+$(BUILD)/cflags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CFLAGS) kernels: $(KERNEL_LEVELS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) kernels: $(KERNEL_LEVELS)' >$@
+
+$(BUILD)/obj/%.o: src/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -68,7 +76,7 @@ $(BUILD)/obj/%.o: src/%.c
 # AVX-512's masked compares, so on AVX2 they ran scalar (GELU was 32% of a
 # training step). It changes no value: no reassociation or contraction, only
 # permission to evaluate comparisons that could raise a floating-point flag.
-$(BUILD)/obj/ops_cpu.%.o: src/ops_cpu.c
+$(BUILD)/obj/ops_cpu.%.o: src/ops_cpu.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fno-trapping-math $(KFLAGS_$*) -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.raw
 	nm --defined-only $@.raw | awk 'NF == 3 { print $$3, $$3 "_$*" }' | sort -u >$@.syms

@@ -70,16 +70,22 @@ $(BUILD)/obj/%.o: src/%.c $(BUILD)/cflags
 
 # The fast kernels, once per level of KERNEL_LEVELS (ops_cpu.LEVEL.o). Every
 # symbol the copy defines gets the suffix _LEVEL (objcopy --redefine-syms from
-# its nm), so the copies link side by side and src/cpu_dispatch.c picks one.
+# its nm), so the copies link side by side and src/cpu_dispatch.c picks one;
+# except, in the first (baseline) copy, a global function cpu_dispatch.c does
+# not call through its table (a kernel not yet listed there): it keeps its name
+# and runs at the baseline level, undispatched, rather than failing to link.
 # Without -fno-trapping-math GCC will not if-convert the
 # selects in exp_v/erf_v (GELU, softmax) and a dozen other loops without
 # AVX-512's masked compares, so on AVX2 they ran scalar (GELU was 32% of a
 # training step). It changes no value: no reassociation or contraction, only
 # permission to evaluate comparisons that could raise a floating-point flag.
-$(BUILD)/obj/ops_cpu.%.o: src/ops_cpu.c $(BUILD)/cflags
+$(BUILD)/obj/ops_cpu.%.o: src/ops_cpu.c $(BUILD)/obj/cpu_dispatch.o $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fno-trapping-math $(KFLAGS_$*) -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.raw
-	nm --defined-only $@.raw | awk 'NF == 3 { print $$3, $$3 "_$*" }' | sort -u >$@.syms
+	nm --defined-only $@.raw | awk -v want="$$(nm -u $(BUILD)/obj/cpu_dispatch.o | awk '{ print $$2 }')" \
+	    -v base=$(if $(filter $*,$(firstword $(KERNEL_LEVELS))),1,0) \
+	    'BEGIN { n = split(want, w, "\n"); for (i = 1; i <= n; i++) called[w[i]] = 1 } \
+	     NF == 3 && !(base && $$2 ~ /^[TDBRW]$$/ && !(($$3 "_$*") in called)) { print $$3, $$3 "_$*" }' | sort -u >$@.syms
 	objcopy --redefine-syms=$@.syms $@.raw $@
 	@rm -f $@.raw $@.syms
 

@@ -30,11 +30,13 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-error -Wno-unused-parameter -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 # The kernels as the main Makefile builds them: one copy, its symbols suffixed
-# _native, which src/cpu_dispatch.c calls.
-$(FUZZ_BUILD)/obj/ops_cpu.native.o: src/ops_cpu.c
+# _native except global ones src/cpu_dispatch.c does not call through its table.
+$(FUZZ_BUILD)/obj/ops_cpu.native.o: src/ops_cpu.c $(FUZZ_BUILD)/obj/cpu_dispatch.o
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-error -Wno-unused-parameter -fsanitize=fuzzer-no-link -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.raw
-	nm --defined-only $@.raw | awk 'NF == 3 { print $$3, $$3 "_native" }' | sort -u >$@.syms
+	nm --defined-only $@.raw | awk -v want="$$(nm -u $(FUZZ_BUILD)/obj/cpu_dispatch.o | awk '{ print $$2 }')" \
+	    'BEGIN { n = split(want, w, "\n"); for (i = 1; i <= n; i++) called[w[i]] = 1 } \
+	     NF == 3 && !($$2 ~ /^[TDBRW]$$/ && !(($$3 "_native") in called)) { print $$3, $$3 "_native" }' | sort -u >$@.syms
 	objcopy --redefine-syms=$@.syms $@.raw $@
 	@rm -f $@.raw $@.syms
 

@@ -1,7 +1,9 @@
 /* cpu_dispatch.c: the level choice and the cpu_* entry points of ops_cpu.h
  * (see cpu_dispatch.h). Each cpu_* function here forwards to the same function
- * of the chosen compiled copy of ops_cpu.c. A kernel added to ops_cpu.h needs
- * its line in KERNELS and its forwarder below (the link fails until it has them). */
+ * of the chosen compiled copy of ops_cpu.c. A kernel added to ops_cpu.h is
+ * dispatched once it has its line in KERNELS and its forwarder below; until then
+ * the Makefile leaves its name alone in the baseline copy (native or avx2), which
+ * then serves every CPU. */
 #include "cpu_dispatch.h"
 
 #include <pthread.h>

@@ -17,16 +17,35 @@
 #                   include/bertc.h, lib/pkgconfig/bertc.pc; built apart in build-install/
 #   make wheel      the Python package (python/) as a wheel in build/wheel/, libbertc.so bundled
 #   make pylib      only the shared library the Python package loads (build-install/libbertc.so.0.1.0)
+#                   by `make portable` (x86-64-v3 baseline, AVX-512 kernels picked at run time)
+#   make PORTABLE=1 the same portable tuning into build-portable/ (docs/portable.md)
 
 PYTHON  ?= python3
 CC      ?= gcc
+# PORTABLE=1: the distribution build (docs/portable.md): everything for x86-64-v3
+# (AVX2+FMA), bertc's kernels (src/ops_cpu.c) also for x86-64-v4 (AVX-512), the
+# level picked at run time (src/cpu_dispatch.h). Without it: -march=native.
+PORTABLE ?=
+ifeq ($(PORTABLE),1)
+BUILD   ?= build-portable
+OPT     ?= -O3 -march=x86-64-v3 -mtune=generic
+KERNEL_LEVELS := avx2 avx512
+PORTDEF := -DBERTC_PORTABLE=1
+else
 BUILD   ?= build
 OPT     ?= -O3 -march=native
+KERNEL_LEVELS := native
+PORTDEF :=
+endif
+# Flags of each kernel level (after OPT, so their -march wins).
+KFLAGS_native :=
+KFLAGS_avx2   := -march=x86-64-v3
+KFLAGS_avx512 := -march=x86-64-v4 -mprefer-vector-width=512
 SAN     ?=
 PIC     ?=
 PKGS    := cairo
 WARN    := -Wall -Wextra -Werror -Wno-error=deprecated-declarations
-CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -g $(OPT) $(SAN) $(PIC) -fopenmp -fno-math-errno $(WARN) \
+CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -g $(OPT) $(SAN) $(PIC) $(PORTDEF) -fopenmp -fno-math-errno $(WARN) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz -lwordnet \
            $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
@@ -45,8 +64,8 @@ CFLAGS  += -DBERTC_WITH_MPI $(shell pkg-config --cflags $(MPI_PC))
 LDLIBS  += $(shell pkg-config --libs $(MPI_PC))
 endif
 
-SRC      := $(wildcard src/*.c src/tasks/*.c)
-OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+SRC      := $(filter-out src/ops_cpu.c,$(wildcard src/*.c src/tasks/*.c))
+OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(KERNEL_LEVELS:%=$(BUILD)/obj/ops_cpu.%.o)
 # The reference kernels (ops_ref.c) define what each op means; only tests and
 # benchmarks run them, so they are linked into those and kept out of the library.
 REF_OBJ  := $(BUILD)/obj/ops_ref.o
@@ -56,23 +75,57 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 GEN      := $(wildcard tools/gen_*.py)
 STAMPS   := $(GEN:tools/gen_%.py=build/fixtures/%.stamp)
 
-.PHONY: all deps test check asan-test fixtures demo demo-ner bench fuzz clean install pylib wheel
+.PHONY: all deps test check asan-test fixtures demo demo-ner bench fuzz clean install portable pylib wheel
 all: $(BUILD)/bertc $(BUILD)/libbertc.a $(TEST_BIN)
 
-$(BUILD)/obj/%.o: src/%.c
+# The flags a build directory was compiled with: rewritten only when they change,
+# so that a directory built once native and once portable (or with another OPT)
+# is recompiled instead of mixing objects of both.
+.PHONY: FORCE
+$(BUILD)/cflags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CFLAGS) kernels: $(KERNEL_LEVELS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) kernels: $(KERNEL_LEVELS)' >$@
+
+$(BUILD)/obj/%.o: src/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The fast kernels: without -fno-trapping-math GCC will not if-convert the
+# The fast kernels, once per level of KERNEL_LEVELS (ops_cpu.LEVEL.o). Every
+# symbol the copy defines gets the suffix _LEVEL (objcopy --redefine-syms from
+# its nm), so the copies link side by side and src/cpu_dispatch.c picks one;
+# except, in the first (baseline) copy, a global function cpu_dispatch.c does
+# not call through its table (a kernel not yet listed there): it keeps its name
+# and runs at the baseline level, undispatched, rather than failing to link.
+# Without -fno-trapping-math GCC will not if-convert the
 # selects in exp_v/erf_v (GELU, softmax) and a dozen other loops without
 # AVX-512's masked compares, so on AVX2 they ran scalar (GELU was 32% of a
 # training step). It changes no value: no reassociation or contraction, only
 # permission to evaluate comparisons that could raise a floating-point flag.
-$(BUILD)/obj/ops_cpu.o: CFLAGS += -fno-trapping-math
+$(BUILD)/obj/ops_cpu.%.o: src/ops_cpu.c $(BUILD)/obj/cpu_dispatch.o $(BUILD)/cflags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fno-trapping-math $(KFLAGS_$*) -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.raw
+	nm --defined-only $@.raw | awk -v want="$$(nm -u $(BUILD)/obj/cpu_dispatch.o | awk '{ print $$2 }')" \
+	    -v base=$(if $(filter $*,$(firstword $(KERNEL_LEVELS))),1,0) \
+	    'BEGIN { n = split(want, w, "\n"); for (i = 1; i <= n; i++) called[w[i]] = 1 } \
+	     NF == 3 && !(base && $$2 ~ /^[TDBRW]$$/ && !(($$3 "_$*") in called)) { print $$3, $$3 "_$*" }' | sort -u >$@.syms
+	objcopy --redefine-syms=$@.syms $@.raw $@
+	@rm -f $@.raw $@.syms
 
 $(BUILD)/libbertc.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The static library as installed: each global symbol it defines that does not
+# start with bertc_ gets the prefix bertc__ (st_open -> bertc__st_open), in the
+# definitions and in the references between its members (objcopy --redefine-syms,
+# the list made from its own nm, so references to libc or OpenBLAS stay as they
+# are). The source keeps its short module names; tests and the CLI link the
+# unprefixed $(BUILD)/libbertc.a.
+$(BUILD)/dist/libbertc.a: $(BUILD)/libbertc.a
+	@mkdir -p $(dir $@)
+	nm -g --defined-only $< | awk 'NF == 3 && $$3 !~ /^bertc_/ { print $$3, "bertc__" $$3 }' | sort -u >$@.syms
+	objcopy --redefine-syms=$@.syms $< $@
+	@rm -f $@.syms
 
 # The shared library (make install builds it with PIC="-fPIC -fvisibility=hidden").
 VERSION := 0.1.0
@@ -89,6 +142,7 @@ $(BUILD)/tests/%: tests/%.c $(REF_OBJ) $(BUILD)/libbertc.a tests/test.h
 	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(REF_OBJ) $(BUILD)/libbertc.a $(LDFLAGS) $(LDLIBS)
 
 -include $(OBJ:.o=.d)
+$(OBJ:.o=.d): ;  # made by the compiler (-MMD), never by a rule
 
 deps:
 	tools/setup.sh all
@@ -134,15 +188,18 @@ fuzz:
 
 # Install like a library. Its objects are position-independent with hidden
 # symbols, so they are built apart (INSTALL_BUILD) and `make` stays as it is.
+# The distribution build is portable (PORTABLE=1): `make portable` builds what
+# install copies (and what a wheel should bundle), in INSTALL_BUILD.
 PREFIX        ?= /usr/local
 INSTALL_BUILD ?= build-install
 LIBDIR        := $(DESTDIR)$(PREFIX)/lib
-install:
-	$(MAKE) BUILD=$(INSTALL_BUILD) PIC="-fPIC -fvisibility=hidden" \
-	        $(INSTALL_BUILD)/bertc $(INSTALL_BUILD)/libbertc.a $(INSTALL_BUILD)/libbertc.so.$(VERSION)
+portable:
+	$(MAKE) BUILD=$(INSTALL_BUILD) PORTABLE=1 PIC="-fPIC -fvisibility=hidden" \
+	        $(INSTALL_BUILD)/bertc $(INSTALL_BUILD)/dist/libbertc.a $(INSTALL_BUILD)/libbertc.so.$(VERSION)
+install: portable
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(LIBDIR)/pkgconfig
 	install -m 755 $(INSTALL_BUILD)/bertc $(DESTDIR)$(PREFIX)/bin/bertc
-	install -m 644 $(INSTALL_BUILD)/libbertc.a $(LIBDIR)/libbertc.a
+	install -m 644 $(INSTALL_BUILD)/dist/libbertc.a $(LIBDIR)/libbertc.a
 	install -m 755 $(INSTALL_BUILD)/libbertc.so.$(VERSION) $(LIBDIR)/libbertc.so.$(VERSION)
 	ln -sf libbertc.so.$(VERSION) $(LIBDIR)/libbertc.so.$(SOMAJOR)
 	ln -sf libbertc.so.$(SOMAJOR) $(LIBDIR)/libbertc.so
@@ -151,12 +208,11 @@ install:
 	    tools/bertc.pc.in > $(LIBDIR)/pkgconfig/bertc.pc
 
 # The Python package (docs/python.md): pip builds python/ in place, and its
-# setup.py bundles build-install's libbertc.so (the PIC, hidden-symbol build above).
-pylib:
-	$(MAKE) BUILD=$(INSTALL_BUILD) PIC="-fPIC -fvisibility=hidden" $(INSTALL_BUILD)/libbertc.so.$(VERSION)
+# setup.py bundles build-install's libbertc.so (the portable PIC, hidden-symbol build above).
+pylib: portable
 
 wheel: pylib
 	$(PYTHON) -m pip wheel --no-build-isolation --no-deps -w build/wheel ./python
 
 clean:
-	rm -rf build build-asan build-fuzz build-dev build-install python/build python/bertc.egg-info python/bertc/lib
+	rm -rf build build-asan build-fuzz build-dev build-install build-portable python/build python/bertc.egg-info python/bertc/lib

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../src/classifier.h"
+#include "../src/cpu_dispatch.h"
 #include "../src/heads.h"
 #include "commands.h"
 #include "flags.h"
@@ -54,6 +55,18 @@ int cmd_info(int argc, char **argv) {
     cJSON_AddStringToObject(j, "task", bert_head_of(c->task)->name);
     cJSON_AddStringToObject(j, "head", bert_head_of(c->task)->arch_class[c->model_type]);
     cJSON_AddStringToObject(j, "checks", m.checks);
+    /* The kernels this process runs on (src/cpu_dispatch.h). */
+    cpu_dispatch_info cpu;
+    cpu_dispatch_get(&cpu);
+    cJSON *jc = cJSON_AddObjectToObject(j, "cpu");
+    cJSON_AddStringToObject(jc, "build", cpu.build);
+    cJSON_AddStringToObject(jc, "compiled", cpu.compiled);
+    cJSON_AddStringToObject(jc, "kernels", cpu.kernels);
+    cJSON_AddStringToObject(jc, "level", cpu.level_name);
+    cJSON_AddStringToObject(jc, "cpu_level", cpu_level_name(cpu.cpu_level));
+    cJSON_AddStringToObject(jc, "cpu_flags", cpu.cpu_flags);
+    cJSON_AddStringToObject(jc, "bertc_cpu", cpu.forced);
+    cJSON_AddStringToObject(jc, "note", cpu.note);
     if (cli_bool(fl, "json")) {
         char *s = cJSON_PrintUnformatted(j);
         puts(s);
@@ -74,6 +87,10 @@ int cmd_info(int argc, char **argv) {
         for (int i = 0; i < c->num_labels; i++) printf(" %s", c->id2label[i]);
         printf("%s\n", m.new_head ? "  (no classifier in the folder: a new head would be initialised)" : "");
         printf("checked       %s\n", m.checks);
+        printf("cpu           %s\n", cpu.cpu_flags);
+        printf("kernels       %s (%s build, compiled: %s; level %s%s%s%s)%s%s\n", cpu.kernels, cpu.build, cpu.compiled,
+               cpu.level_name, cpu.forced[0] ? ", BERTC_CPU=" : "", cpu.forced,
+               cpu.level < cpu.cpu_level ? ", lowered" : "", cpu.note[0] ? "; " : "", cpu.note);
     }
     cJSON_Delete(j);
     bert_tokenizer_free(tok);

@@ -19,11 +19,11 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* --threads is OpenMP's count; OpenBLAS stays at the 1 main() set (each GEMM
+ * runs inside bertc's own OpenMP blocks, src/ops_cpu.c). */
 void cli_set_threads(long n) {
     if (n <= 0) return;
     omp_set_num_threads((int)n);
-    extern void openblas_set_num_threads(int);
-    openblas_set_num_threads((int)n);
 }
 
 int cli_precision(const cli_flag *fl) {

@@ -36,7 +36,13 @@ static void usage(FILE *out) {
                  "(the default all-MiniLM-L6-v2 is installed by 'make deps').\n");
 }
 
+extern void openblas_set_num_threads(int);
+
 int main(int argc, char **argv) {
+    /* The CLI is the program, so it owns OpenBLAS's thread count: 1, because
+     * every GEMM runs inside bertc's own OpenMP blocks (src/ops_cpu.c). The
+     * library only sets it around its own ops and puts the caller's back. */
+    openblas_set_num_threads(1);
     if (argc < 2) {
         usage(stderr);
         return 2;

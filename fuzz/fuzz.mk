@@ -15,8 +15,8 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN
                 -Ifuzz/shim -Isrc $(shell pkg-config --cflags cairo 2>/dev/null)
 FUZZ_LDLIBS  := -lopenblas -ldnnl -lutf8proc -lcjson -larchive -lmicrohttpd -lcurl -lz -lwordnet \
                 $(shell pkg-config --libs cairo 2>/dev/null) -lm -lpthread
-FUZZ_SRC     := $(wildcard src/*.c src/tasks/*.c)
-FUZZ_OBJ     := $(FUZZ_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_SRC     := $(filter-out src/ops_cpu.c,$(wildcard src/*.c src/tasks/*.c))
+FUZZ_OBJ     := $(FUZZ_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/ops_cpu.native.o
 FUZZ_HARN    := $(wildcard fuzz/fuzz_*.c)
 FUZZ_NAMES   := $(FUZZ_HARN:fuzz/fuzz_%.c=%)
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
@@ -29,6 +29,17 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-error -Wno-unused-parameter -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
+# The kernels as the main Makefile builds them: one copy, its symbols suffixed
+# _native except global ones src/cpu_dispatch.c does not call through its table.
+$(FUZZ_BUILD)/obj/ops_cpu.native.o: src/ops_cpu.c $(FUZZ_BUILD)/obj/cpu_dispatch.o
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-error -Wno-unused-parameter -fsanitize=fuzzer-no-link -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.raw
+	nm --defined-only $@.raw | awk -v want="$$(nm -u $(FUZZ_BUILD)/obj/cpu_dispatch.o | awk '{ print $$2 }')" \
+	    'BEGIN { n = split(want, w, "\n"); for (i = 1; i <= n; i++) called[w[i]] = 1 } \
+	     NF == 3 && !($$2 ~ /^[TDBRW]$$/ && !(($$3 "_native") in called)) { print $$3, $$3 "_native" }' | sort -u >$@.syms
+	objcopy --redefine-syms=$@.syms $@.raw $@
+	@rm -f $@.raw $@.syms
+
 $(FUZZ_BUILD)/libbertc.a: $(FUZZ_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -37,6 +48,7 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(FUZZ_BUILD)/libbertc.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -o $@ $(FUZZ_BUILD)/libbertc.a $(FUZZ_LDLIBS)
 
 -include $(FUZZ_OBJ:.o=.d)
+$(FUZZ_OBJ:.o=.d): ;
 
 # -rss_limit_mb: a harness may not use more than 2 GB (a parser that trusts a size
 # from its input shows up as an OOM crash). -max_len caps inputs at 64 KiB.

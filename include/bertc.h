@@ -34,6 +34,13 @@
  * command (cli/).
  * Python: the bertc package in python/ calls this API through ctypes
  * (docs/python.md).
+ *
+ * Threads: bertc runs its work on OpenMP (omp_set_num_threads or OMP_NUM_THREADS
+ * sets how many). It leaves the program's OpenBLAS thread count as it found it:
+ * each of its matrix steps sets OpenBLAS to 1 thread (it calls OpenBLAS from its
+ * own OpenMP threads) and puts the program's count back when it returns.
+ * Names: libbertc.so exports only this header's functions; in libbertc.a every
+ * other global name starts with bertc_ (internal ones with bertc__).
  */
 #ifndef BERTC_H
 #define BERTC_H

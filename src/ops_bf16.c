@@ -8,6 +8,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "cpu_dispatch.h"
 #include "ops_cpu.h"
 
 /* ---- conversions ---- */
@@ -31,14 +32,8 @@ void bf16_round_floats(float *out, const float *in, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = bf16_to_float(bf16_from_float(in[i]));
 }
 
-static int have_avx512bf16(void) {
-    static int v = -1;
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512f");
-    }
-    return v;
-}
+/* The CPU has AVX512-BF16 and BERTC_CPU does not lower bertc below it (cpu_dispatch.h). */
+static int have_avx512bf16(void) { return cpu_level() >= CPU_LEVEL_AVX512BF16; }
 
 /* 16 floats -> 16 bf16 with vcvtneps2bf16 (round to nearest even, as above). */
 __attribute__((target("avx512f,avx512bf16"))) static void cvt_row_avx512(uint16_t *o, const float *x, size_t n) {

@@ -157,8 +157,22 @@ void cpu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
 
-static void blas_one_thread(void) {
-    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+/* OpenBLAS's thread count belongs to the program: one linking libbertc may run
+ * threaded OpenBLAS itself. So an op sets 1 for its own duration and puts the
+ * caller's count back when it returns (blas_restore). OpenBLAS 0.3.21 (Debian 12)
+ * has no per-thread setting (openblas_set_num_threads_local is newer), so while a
+ * bertc op runs the count is 1 process-wide; bertc's CLI sets 1 once at start,
+ * and then both calls are skipped. Inside an OpenMP parallel region (a caller's,
+ * or an outer bertc op's) nothing is changed: the region's owner decides. */
+static int blas_one_thread(void) {
+    if (omp_in_parallel()) return 1;
+    int prev = openblas_get_num_threads();
+    if (prev != 1) openblas_set_num_threads(1);
+    return prev;
+}
+
+static void blas_restore(int prev) {
+    if (prev != 1) openblas_set_num_threads(prev);
 }
 
 /* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose when ta/tb. */
@@ -181,7 +195,7 @@ static void gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const fl
 static void gemm_par_bias(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                           const float *Bm, int ldb, float beta, float *Cm, int ldc, const float *bias) {
     if (M < 1 || N < 1) return;
-    blas_one_thread();
+    int blas_prev = blas_one_thread();
     int split_m = M >= N;
     int D = split_m ? M : N, chunk = split_m ? GEMM_ROWBLK : GEMM_COLBLK;
     int nblk = (D + chunk - 1) / chunk;
@@ -195,6 +209,7 @@ static void gemm_par_bias(int ta, int tb, int M, int N, int K, float alpha, cons
         gemm_rows(ta, tb, mn, nn, K, alpha, ta ? A + m0 : A + (size_t)m0 * lda, lda,
                   tb ? Bm + (size_t)n0 * ldb : Bm + n0, ldb, beta, Cm + (size_t)m0 * ldc + n0, ldc);
     }
+    blas_restore(blas_prev);
 }
 
 static void gemm_par(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
@@ -431,7 +446,7 @@ void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
     float scale = (float)(1.0 / sqrt((double)HS));
     float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
     size_t per = cpu_attention_scratch_floats(T, HS);
-    blas_one_thread();
+    int blas_prev = blas_one_thread();
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH;
@@ -468,6 +483,7 @@ void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
         gemm_rows(0, 0, T, HS, Tk, 1.0f, Pd, T, Q + 2 * C, ld, 0.0f,
                   out + (size_t)b * T * C + (size_t)h * HS, C);
     }
+    blas_restore(blas_prev);
 }
 
 void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
@@ -477,7 +493,7 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
     float scale = (float)(1.0 / sqrt((double)HS));
     float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
     size_t per = cpu_attention_scratch_floats(T, HS);
-    blas_one_thread();
+    int blas_prev = blas_one_thread();
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH;
@@ -525,6 +541,7 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
         gemm_rows(0, 0, T, HS, Tk, 1.0f, dS, T, Q + C, ld, 1.0f, dQ, ld);
         gemm_rows(1, 0, Tk, HS, T, 1.0f, dS, T, Q, ld, 1.0f, dQ + C, ld);
     }
+    blas_restore(blas_prev);
 }
 
 /* ---- pooler ---- */

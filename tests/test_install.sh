@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_install.sh: `make install PREFIX=$tmp` installs a library one can use:
 #   1. the files: bin/bertc, lib/libbertc.so -> libbertc.so.0 -> libbertc.so.0.1.0 with soname
-#      libbertc.so.0, lib/libbertc.a, include/bertc.h, lib/pkgconfig/bertc.pc;
+#      libbertc.so.0, lib/libbertc.a (internal names prefixed bertc__), include/bertc.h,
+#      lib/pkgconfig/bertc.pc;
 #   2. the shared library exports exactly the functions include/bertc.h declares (nm -D);
 #   3. the README's C example is examples/classify.c, character for character; compiled with
 #      `cc ... $(pkg-config --cflags --libs bertc)` against the shared library, run with
@@ -9,7 +10,8 @@
 #      label and probability `bertc predict` prints for the same texts (1e-6);
 #   4. the same example linked statically with libbertc.a and Libs.private gives the same output;
 #   5. the installed bin/bertc runs.
-# The install build lives in build-install/ (make install builds it: minutes the first time).
+# The install build is the portable one, in build-install/ (make install builds it with
+# make portable: minutes the first time).
 set -u
 : "${BERTC_ROOT:?}" "${BERTC_FIXTURES:?}"
 model=$BERTC_FIXTURES/forward/minilm2
@@ -32,6 +34,8 @@ check '[ "$(readlink "$p/lib/libbertc.so")" = libbertc.so.0 ] && [ "$(readlink "
 soname=$(objdump -p "$p/lib/libbertc.so.0.1.0" | awk '$1 == "SONAME" { print $2 }')
 check '[ "$soname" = libbertc.so.0 ]' "soname $soname"
 check 'cmp -s "$p/include/bertc.h" "$BERTC_ROOT/include/bertc.h"' "include/bertc.h is the tree's"
+check '! nm -g --defined-only "$p/lib/libbertc.a" | awk "NF == 3 { print \$3 }" | grep -qv "^bertc_"' \
+      "lib/libbertc.a is the prefixed one: every global symbol starts with bertc_ (test_symbols.sh)"
 pc() { PKG_CONFIG_PATH=$p/lib/pkgconfig pkg-config "$@" bertc; }
 check '[ "$(pc --modversion)" = 0.1.0 ] && pc --libs | grep -q -- "-L$p/lib -lbertc" && pc --static --libs | grep -q -- -lopenblas' \
       "pkg-config: version $(pc --modversion), $(pc --libs), Libs.private with the Makefile's libraries"

@@ -746,6 +746,33 @@ static int report_row(rep *r, const cJSON *o, const char *name, const where *w) 
     return BERTC_OK;
 }
 
+/* A precision/recall/F1/support table: one row per object of per (named by its
+ * name_key), a separator, then the averages avg_keys[0..navg) of ev that are
+ * present, under avg_names. */
+static int report_table(rep *r, const char *id, const char *first_col, const cJSON *per, const char *name_key,
+                        const cJSON *ev, const char *const *avg_keys, const char *const *avg_names, int navg,
+                        const where *w) {
+    int rc;
+    sb_printf(&r->html, "<table class=\"grid\" id=\"%s\">\n<tr><th>%s</th><th>precision</th>"
+                        "<th>recall</th><th>f1-score</th><th>support</th></tr>\n", id, first_col);
+    const cJSON *row;
+    cJSON_ArrayForEach(row, per) {
+        const char *name = NULL;
+        if ((rc = get_str(row, name_key, &name, w, r->err)) || (rc = report_row(r, row, name ? name : "?", w)))
+            return rc;
+    }
+    int first = 1;
+    for (int k = 0; k < navg; k++) {
+        const cJSON *a = ev ? cJSON_GetObjectItemCaseSensitive(ev, avg_keys[k]) : NULL;
+        if (!a) continue;
+        if (first) sb_puts(&r->html, "<tr class=\"sep\"><td colspan=\"5\"></td></tr>\n");
+        first = 0;
+        if ((rc = report_row(r, a, avg_names[k], w))) return rc;
+    }
+    sb_puts(&r->html, "</table>\n");
+    return BERTC_OK;
+}
+
 /* A multi-label eval.json (it has "per_label"): each label is its own yes/no
  * decision, so instead of a confusion matrix a bar chart of the per-label F1,
  * then the per-label table with the micro, macro, weighted and samples
@@ -799,22 +826,8 @@ static int section_eval_multilabel(rep *r, const cJSON *ev, const char *path) {
 
     h2(r, "classification-report", "Classification report");
     if (n > 0) {
-        sb_puts(&r->html, "<table class=\"grid\" id=\"classification-report\">\n<tr><th></th><th>precision</th>"
-                          "<th>recall</th><th>f1-score</th><th>support</th></tr>\n");
-        cJSON_ArrayForEach(row, per) {
-            const char *name = NULL;
-            if ((rc = get_str(row, "label", &name, &w, r->err)) || (rc = report_row(r, row, name ? name : "?", &w)))
-                goto done;
-        }
-        int first = 1;
-        for (int k = 0; k < 4; k++) {
-            const cJSON *a = cJSON_GetObjectItemCaseSensitive(ev, avg_keys[k]);
-            if (!a) continue;
-            if (first) sb_puts(&r->html, "<tr class=\"sep\"><td colspan=\"5\"></td></tr>\n");
-            first = 0;
-            if ((rc = report_row(r, a, avg_names[k], &w))) goto done;
-        }
-        sb_puts(&r->html, "</table>\n");
+        if ((rc = report_table(r, "classification-report", "", per, "label", ev, avg_keys, avg_names, 4, &w)))
+            goto done;
     } else {
         missing(r, "eval.json", "per_label, written by bertc eval --output");
     }
@@ -1250,22 +1263,9 @@ static int tok_section_eval(rep *r, const cJSON *ev, const char *path, typeset *
         if ((rc = bertc_chart_bar(fig_path(r, "per_type_f1.png"), &f, names, f1, n, r->err)) ||
             (rc = embed(r, "per_type_f1.png", "Bar chart of the entity F1 of each type")))
             goto done;
-        sb_puts(&r->html, "<table class=\"grid\" id=\"per-type-table\">\n<tr><th>type</th><th>precision</th>"
-                          "<th>recall</th><th>f1-score</th><th>support</th></tr>\n");
-        cJSON_ArrayForEach(row, per) {
-            const char *name = NULL;
-            if ((rc = get_str(row, "type", &name, &w, r->err)) || (rc = report_row(r, row, name ? name : "?", &w)))
-                goto done;
-        }
-        int first = 1;
-        for (int k = 0; k < 3; k++) {
-            const cJSON *a = cJSON_GetObjectItemCaseSensitive(ev, avg_keys[k]);
-            if (!a) continue;
-            if (first) sb_puts(&r->html, "<tr class=\"sep\"><td colspan=\"5\"></td></tr>\n");
-            first = 0;
-            if ((rc = report_row(r, a, avg_names[k], &w))) goto done;
-        }
-        sb_puts(&r->html, "</table>\n</div>\n");
+        if ((rc = report_table(r, "per-type-table", "type", per, "type", ev, avg_keys, avg_names, 3, &w)))
+            goto done;
+        sb_puts(&r->html, "</div>\n");
     } else {
         fig_remove(r, "per_type_f1.png");
         missing(r, "eval.json", n ? "per_type has more than 1000 types" : "per_type, written by bertc eval --run-dir");

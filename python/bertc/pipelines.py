@@ -18,6 +18,7 @@ when top_k > 1 finds more than one answer), several examples a list of those.
 import ctypes
 import json
 import math
+import operator
 
 from . import _lib
 from ._lib import BertcError, enc, lib
@@ -221,8 +222,11 @@ class QuestionAnsweringPipeline:
         for k, v in options.items():
             if isinstance(v, bool) or k in ("handle_impossible_answer", "align_to_words"):
                 v = int(bool(v))
-            elif not isinstance(v, int):
-                raise BertcError(f"{k}: must be an integer, got {v!r}", 4)
+            else:
+                try:
+                    v = operator.index(v)  # an int, numpy's too
+                except TypeError:
+                    raise BertcError(f"{k}: must be an integer, got {v!r}", 4) from None
             setattr(o, k, v)
         return o
 

@@ -12,11 +12,12 @@ errors are bertc.BertcError carrying bertc's one-line message.
 docs/python.md has the whole API.
 """
 from ._lib import BertcError, lib as _lib_handle, path as library_path
-from .pipelines import TextClassificationPipeline, TokenClassificationPipeline, pipeline
+from .pipelines import QuestionAnsweringPipeline, TextClassificationPipeline, TokenClassificationPipeline, pipeline
 from .trainer import Trainer, TrainerState, TrainingArguments, TrainOutput, evaluate, read_log_history, train
 
 __version__ = _lib_handle.bertc_version().decode()
 
-__all__ = ["BertcError", "pipeline", "TextClassificationPipeline", "TokenClassificationPipeline", "Trainer",
+__all__ = ["BertcError", "pipeline", "TextClassificationPipeline", "TokenClassificationPipeline",
+           "QuestionAnsweringPipeline", "Trainer",
            "TrainerState", "TrainingArguments", "TrainOutput", "train", "evaluate", "read_log_history",
            "library_path", "__version__"]

@@ -92,6 +92,22 @@ class EntityView(ctypes.Structure):
     _fields_ = [("entity", c_char_p), ("score", c_double), ("start", c_int), ("end", c_int), ("word", c_char_p)]
 
 
+class QAOptions(ctypes.Structure):
+    _fields_ = [("top_k", c_int), ("doc_stride", c_int), ("max_answer_len", c_int), ("max_seq_len", c_int),
+                ("max_question_len", c_int), ("handle_impossible_answer", c_int), ("align_to_words", c_int)]
+
+
+class AnswerView(ctypes.Structure):
+    _fields_ = [("answer", c_char_p), ("score", c_double), ("start", c_int), ("end", c_int),
+                ("byte_start", c_size_t), ("byte_end", c_size_t)]
+
+
+# Each ctypes struct and the bertc.h typedef it mirrors (python/tests/test_abi.py compares them).
+C_STRUCTS = {"bertc_err": Err, "bertc_options": Options, "bertc_entity_view": EntityView,
+             "bertc_qa_options": QAOptions, "bertc_answer_view": AnswerView, "bertc_train_options": TrainOptions,
+             "bertc_progress": Progress, "bertc_train_result": TrainResult, "bertc_eval_options": EvalOptions}
+
+
 PROGRESS_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(Progress), ctypes.c_void_p)
 
 
@@ -141,6 +157,12 @@ _sig = {
     "bertc_entity_at": (EntityView, [PP, c_int]),
     "bertc_entities_json": (PP, [PP]),
     "bertc_entities_free": (None, [PP]),
+    "bertc_qa_options_default": (None, [P(QAOptions)]),
+    "bertc_answer": (c_int, [PP, c_char_p, c_size_t, c_char_p, c_size_t, P(QAOptions), P(PP), P(Err)]),
+    "bertc_answer_count": (c_int, [PP]),
+    "bertc_answer_at": (AnswerView, [PP, c_int]),
+    "bertc_answers_json": (PP, [PP]),
+    "bertc_answers_free": (None, [PP]),
     "bertc_attend": (c_int, [PP, c_char_p, c_size_t, c_int, c_int, c_int, c_int, P(PP), P(Err)]),
     "bertc_attention_size": (c_int, [PP]),
     "bertc_attention_token": (c_char_p, [PP, c_int]),

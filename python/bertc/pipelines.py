@@ -9,10 +9,16 @@ A dict {"text", "text_pair"} (or a list of them) classifies sentence pairs.
 
 pipeline("token-classification", model=..., aggregation_strategy=...) ("ner"
 too) answers as TokenClassificationPipeline: a list of entity dicts per text.
+
+pipeline("question-answering", model=...) answers as QuestionAnsweringPipeline:
+qa(question=..., context=...), qa({"question", "context"}) or a list of such
+dicts; one example gives {"score", "start", "end", "answer"} (a list of them
+when top_k > 1 finds more than one answer), several examples a list of those.
 """
 import ctypes
 import json
 import math
+import operator
 
 from . import _lib
 from ._lib import BertcError, enc, lib
@@ -188,14 +194,119 @@ class TokenClassificationPipeline:
         return [self._one(t, s) for t in inputs]
 
 
+_QA_OPTIONS = ("top_k", "doc_stride", "max_answer_len", "max_seq_len", "max_question_len",
+               "handle_impossible_answer", "align_to_words")
+
+
+class QuestionAnsweringPipeline:
+    task = "question-answering"
+
+    def __init__(self, model, batch_size=32, max_length=0, **options):
+        self._options = self._check_options(options)
+        self.model = _Model(model, batch_size, max_length)
+        if self.model.task != 2:
+            raise BertcError(f"{model}: not a question-answering model (its head is for another task)", 3)
+
+    @staticmethod
+    def _check_options(options):
+        unknown = set(options) - set(_QA_OPTIONS) - {"padding"}
+        if unknown:
+            raise BertcError(f"{sorted(unknown)[0]}: not an option of the question-answering pipeline "
+                             f"({', '.join(_QA_OPTIONS)})", 4)
+        # padding only changes the pipeline's tensors, never its answers: accepted and ignored
+        return {k: v for k, v in options.items() if k != "padding" and v is not None}
+
+    def _qa_options(self, options):
+        o = _lib.QAOptions()
+        lib.bertc_qa_options_default(ctypes.byref(o))
+        for k, v in options.items():
+            if isinstance(v, bool) or k in ("handle_impossible_answer", "align_to_words"):
+                v = int(bool(v))
+            else:
+                try:
+                    v = operator.index(v)  # an int, numpy's too
+                except TypeError:
+                    raise BertcError(f"{k}: must be an integer, got {v!r}", 4) from None
+            setattr(o, k, v)
+        return o
+
+    @staticmethod
+    def _examples(args, kwargs):
+        """transformers' QuestionAnsweringArgumentHandler: -> (list of (question, context), single)."""
+        if args:
+            if len(args) == 1:
+                inputs = args[0]
+            elif len(args) == 2 and all(isinstance(a, str) for a in args):
+                inputs = [{"question": args[0], "context": args[1]}]
+            else:
+                inputs = list(args)
+        elif "question" in kwargs and "context" in kwargs:
+            q, c = kwargs.pop("question"), kwargs.pop("context")
+            if isinstance(q, list) and isinstance(c, str):
+                inputs = [{"question": x, "context": c} for x in q]
+            elif isinstance(q, list) and isinstance(c, list):
+                if len(q) != len(c):
+                    raise BertcError(f"question, context: {len(q)} questions but {len(c)} contexts", 4)
+                inputs = [{"question": x, "context": y} for x, y in zip(q, c)]
+            elif isinstance(q, str) and isinstance(c, str):
+                inputs = [{"question": q, "context": c}]
+            else:
+                raise BertcError("question, context: each a str or a list of str", 4)
+        else:
+            raise BertcError("inputs: give question=..., context=... or {'question': ..., 'context': ...} dicts", 4)
+        if isinstance(inputs, dict):
+            inputs = [inputs]
+        elif isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
+            raise BertcError("inputs: a {'question', 'context'} dict or a list of them", 4)
+        out = []
+        for x in inputs:
+            if not isinstance(x, dict):
+                raise BertcError("inputs: a {'question', 'context'} dict or a list of them", 4)
+            for k in ("question", "context"):
+                if k not in x:
+                    raise BertcError(f"inputs: a dict needs the keys 'question' and 'context' (missing {k!r})", 4)
+                if not isinstance(x[k], str):
+                    raise BertcError(f"{k}: must be a str, got {type(x[k]).__name__}", 4)
+            out.append((x["question"], x["context"]))
+        return out
+
+    def _one(self, question, context, o):
+        q = question.encode("utf-8", "surrogatepass")
+        c = context.encode("utf-8", "surrogatepass")
+        lst = ctypes.c_void_p()
+        self.model.check(lib.bertc_answer(self.model._h, q, len(q), c, len(c), ctypes.byref(o), ctypes.byref(lst),
+                                          None))
+        try:
+            answers = []
+            for i in range(lib.bertc_answer_count(lst)):
+                v = lib.bertc_answer_at(lst, i)
+                answers.append({"score": v.score, "start": v.start, "end": v.end,
+                                "answer": (v.answer or b"").decode("utf-8")})
+        finally:
+            lib.bertc_answers_free(lst)
+        return answers[0] if len(answers) == 1 else answers
+
+    def __call__(self, *args, **kwargs):
+        examples = self._examples(args, kwargs)  # takes question/context out of kwargs
+        o = self._qa_options({**self._options, **self._check_options(kwargs)})
+        results = [self._one(q, c, o) for q, c in examples]
+        return results[0] if len(results) == 1 else results
+
+
 def pipeline(task, model="all-MiniLM-L6-v2", **kwargs):
     """transformers.pipeline for bertc's tasks: "text-classification"
-    ("sentiment-analysis") and "token-classification" ("ner"). model is a
-    folder or a name in ~/.cache/bertc/models. Options: top_k,
-    function_to_apply (text classification), aggregation_strategy (token
-    classification), batch_size, max_length (0: the model's), truncation."""
+    ("sentiment-analysis"), "token-classification" ("ner") and
+    "question-answering". model is a folder or a name in ~/.cache/bertc/models.
+    Options: top_k, function_to_apply (text classification),
+    aggregation_strategy (token classification), top_k, doc_stride,
+    max_answer_len, max_seq_len, max_question_len, handle_impossible_answer,
+    align_to_words (question answering), batch_size, max_length (0: the
+    model's), truncation."""
     if task in ("text-classification", "sentiment-analysis"):
         return TextClassificationPipeline(model, **kwargs)
     if task in ("token-classification", "ner"):
         return TokenClassificationPipeline(model, **kwargs)
-    raise BertcError(f"task: bertc's pipelines are text-classification and token-classification, got {task!r}", 4)
+    if task == "question-answering":
+        return QuestionAnsweringPipeline(model, **kwargs)
+    raise BertcError("task: bertc's pipelines are text-classification, token-classification and "
+                     f"question-answering, got {task!r}", 4)

@@ -295,9 +295,151 @@ static int is_eval_point(const trainer *t, long step) {
 
 /* ---- the run ---- */
 
-static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
+/* One step's gradients: the forward and backward of this rank's micro-batches
+ * and, with several ranks, their sum over the ranks. Adds to sums (loss,
+ * non-finite losses, examples); *micro: the step's micro-batches over all ranks;
+ * *ts: when the step began. */
+static int step_grads(trainer *t, long step, double sums[3], long *micro, double *ts, bertc_err *err) {
+    const bertc_train_opts *o = t->o;
+    int B = o->batch_size;
+    long ep = step / t->steps_per_epoch, k = step % t->steps_per_epoch;
+    if (ep != t->perm_epoch) bertc_trainer_make_perm(t, ep);
+    /* the step's micro-batches [b0, b1) over all ranks; this rank's share is
+     * [m0, m1): --gradient-accumulation-steps of them in a row */
+    long b0 = k * t->ga, b1 = b0 + t->ga;
+    if (b1 > t->batches_per_epoch) b1 = t->batches_per_epoch;
+    long m0 = b0 + (long)t->rank * o->grad_accum, m1 = m0 + o->grad_accum;
+    if (m0 > b1) m0 = b1;
+    if (m1 > b1) m1 = b1;
+    *ts = bertc_train_now();
+    bert_zero_grad(&t->m);
+    const bertc_rng step_rng = t->drop_rng;
+    for (long b = m0; b < m1; b++) {
+        long s = b * B;
+        int examples = (int)(t->train_set.n - s < B ? t->train_set.n - s : B);
+        int S;
+        int T = bertc_trainer_fill_batch(t, &t->train_set, t->perm + s, examples, &S);
+        float l = 0;
+        bertc_rng mrng, *rng = &t->drop_rng;
+        if (b > b0) micro_rng(rng = &mrng, &step_rng, b - b0);
+        if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, rng, NULL, NULL, err))
+            return err->code;
+        if (t->nranks > 1 && b == m1 - 1) { /* the last one here: its backward starts the allreduce */
+            t->m.grad_ready = grads_ready;
+            t->m.grad_ready_ctx = t;
+        }
+        int rc = t->task->backward(t, examples, &l, err);
+        t->m.grad_ready = NULL;
+        if (rc) return rc;
+        if (!isfinite(l)) sums[1] += 1;
+        sums[0] += l;
+        sums[2] += examples;
+    }
+    if (t->nranks > 1) {
+        /* the gradients summed over the ranks: started part by part during the
+         * backward (grads_ready); a rank without a micro-batch in this step
+         * (an epoch's short last step) sends zeros in the same buckets */
+        int L = t->hf.cfg.num_layers;
+        double tc = bertc_train_now();
+        if (m0 == m1)
+            for (int part = L; part >= -1; part--) grads_ready(t, part);
+        if (t->comm_err.code) {
+            *err = t->comm_err;
+            return err->code;
+        }
+        if (t->parts_started != L + 2)
+            return bertc_fail(err, BERTC_ERR_ARG, "the backward reported %d gradient parts, expected %d",
+                              t->parts_started, L + 2);
+        t->parts_started = 0;
+        if (bertc_dist_wait(err)) return err->code;
+        t->comm_s += bertc_train_now() - tc; /* the exposed part: what the backward did not hide */
+        if (bertc_dist_sum_f64(sums, 3, err)) return err->code;
+        /* the step's generator as rank 0 (micro-batch 0) left it: the same on all */
+        uint64_t g[4] = {0, 0, 0, 0};
+        if (t->rank == 0) memcpy(g, t->drop_rng.s, sizeof g);
+        if (bertc_dist_sum_i64((int64_t *)g, 4, err)) return err->code;
+        memcpy(t->drop_rng.s, g, sizeof g);
+    }
+    *micro = b1 - b0;
+    return BERTC_OK;
+}
+
+/* Rank 0, after the loop: the final model (the best checkpoint's with
+ * --load-best-model-at-end), run.json and the report. */
+static int write_final(trainer *t, long step, double wall, double sps, int has_ev, const train_eval *ev, double ev_loss,
+                       double ev_acc, double ev_f1, int stopped_early, bertc_err *err) {
     const bertc_train_opts *o = t->o;
     int NL = t->hf.cfg.num_labels;
+    /* the final model: the best checkpoint's weights with --load-best-model-at-end */
+    if (o->load_best && t->st.has_best && t->st.best_step != step) {
+        char bdir[4096];
+        snprintf(bdir, sizeof bdir, "%.4000s/checkpoint-%ld", o->out, t->st.best_step);
+        hf_model best = {0};
+        hf_load_opts lo;
+        hf_load_opts_default(&lo);
+        lo.num_labels = NL;
+        lo.task = t->task->task;
+        if (bertc_ckpt_verify(bdir, 1, err) || bertc_ckpt_load(bdir, &best, &lo, NULL, NULL, err)) {
+            hf_model_free(&best);
+            return bertc_err_prefix(err, "--load-best-model-at-end");
+        }
+        memcpy(t->hf.params_memory, best.params_memory, t->hf.num_params * sizeof(float));
+        hf_model_free(&best);
+        info(t, BERTC_TRAIN_INFO, "loaded the best model (step %ld, %s %.4f)", t->st.best_step, t->st.best_metric_name,
+             t->st.best_metric);
+    }
+    if (bertc_ckpt_save_final(o->out, &t->hf, err)) return err->code;
+    info(t, BERTC_TRAIN_SAVE, "%s/model", o->out);
+
+    cJSON *rj = cJSON_CreateObject();
+    cJSON_AddStringToObject(rj, "model", o->model);
+    cJSON_AddNumberToObject(rj, "wall_seconds", wall);
+    cJSON_AddNumberToObject(rj, "train_samples_per_second", sps);
+    cJSON_AddNumberToObject(rj, "global_step", (double)step);
+    cJSON_AddNumberToObject(rj, "train_examples", t->train_set.n);
+    cJSON_AddNumberToObject(rj, "eval_examples", t->eval_set.n);
+    cJSON_AddNumberToObject(rj, "skipped_steps", (double)t->st.skipped_steps);
+    if (t->resumed) cJSON_AddStringToObject(rj, "resumed_from", t->resume_dir);
+    if (has_ev) {
+        cJSON_AddNumberToObject(rj, "eval_accuracy", ev_acc);
+        cJSON_AddNumberToObject(rj, "eval_loss", ev_loss);
+        cJSON_AddNumberToObject(rj, "eval_f1", ev_f1);
+        for (int x = 0; x < ev->nextra; x++) cJSON_AddNumberToObject(rj, ev->extra[x].key, ev->extra[x].value);
+    }
+    if (t->st.has_best) {
+        cJSON_AddNumberToObject(rj, "best_metric", t->st.best_metric);
+        cJSON_AddNumberToObject(rj, "best_step", (double)t->st.best_step);
+    }
+    if (stopped_early) cJSON_AddBoolToObject(rj, "stopped_early", 1);
+    if (t->nranks > 1) {
+        /* rank 0's own timings: the gradient allreduce against the whole step */
+        double cb = (double)t->m.num_params * sizeof(float) * (double)t->steps_done, inflight;
+        bertc_dist_stats(&inflight, NULL);
+        cJSON *d = cJSON_AddObjectToObject(rj, "distributed");
+        cJSON_AddNumberToObject(d, "ranks", t->nranks);
+        cJSON_AddStringToObject(d, "mpi", bertc_dist_library());
+        cJSON_AddNumberToObject(d, "steps_timed", (double)t->steps_done);
+        cJSON_AddNumberToObject(d, "step_seconds", t->step_s);
+        cJSON_AddNumberToObject(d, "allreduce_seconds", t->comm_s); /* waited for after the backward */
+        cJSON_AddNumberToObject(d, "allreduce_inflight_seconds", inflight); /* first start to end, overlapped part included */
+        cJSON_AddNumberToObject(d, "allreduce_bytes", cb);
+        cJSON_AddNumberToObject(d, "communication_share", t->step_s > 0 ? t->comm_s / t->step_s : 0);
+    }
+    cJSON_AddItemToObject(rj, "settings", t->args);
+    t->args = NULL;
+    int rc = bertc_train_write_json(o->out, "run.json", rj, err);
+    cJSON_Delete(rj);
+    if (rc) return rc;
+    if (o->report) {
+        bertc_err re = {0};
+        if (bertc_report_write(o->out, &re)) info(t, BERTC_TRAIN_WARN, "report not written: %s", re.msg);
+        else info(t, BERTC_TRAIN_INFO, "report: %s/report.html", o->out);
+    }
+    return BERTC_OK;
+}
+
+static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
+    const bertc_train_opts *o = t->o;
     long step = t->st.global_step;
     if (t->resumed) {
         info(t, BERTC_TRAIN_INFO, "continuing at step %ld of %ld", step, t->total);
@@ -319,7 +461,6 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
     train_eval ev = {0};
     int has_ev = 0;
     size_t P = t->m.num_params;
-    int B = o->batch_size;
     while (step < t->total || pending) {
         bertc_train_event e = {0};
         int improved = 0, eval_stopped = 0;
@@ -333,69 +474,13 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
             e.lr = bertc_sched_lr(&t->sched, step);
             goto evaluate_now;
         }
-        long ep = step / t->steps_per_epoch, k = step % t->steps_per_epoch;
-        if (ep != t->perm_epoch) bertc_trainer_make_perm(t, ep);
-        /* the step's micro-batches [b0, b1) over all ranks; this rank's share is
-         * [m0, m1): --gradient-accumulation-steps of them in a row */
-        long b0 = k * t->ga, b1 = b0 + t->ga;
-        if (b1 > t->batches_per_epoch) b1 = t->batches_per_epoch;
-        long m0 = b0 + (long)t->rank * o->grad_accum, m1 = m0 + o->grad_accum;
-        if (m0 > b1) m0 = b1;
-        if (m1 > b1) m1 = b1;
-        double ts = bertc_train_now();
-        bert_zero_grad(&t->m);
-        double sums[3] = {0, 0, 0}; /* loss, non-finite losses, examples */
-        const bertc_rng step_rng = t->drop_rng;
-        for (long b = m0; b < m1; b++) {
-            long s = b * B;
-            int examples = (int)(t->train_set.n - s < B ? t->train_set.n - s : B);
-            int S;
-            int T = bertc_trainer_fill_batch(t, &t->train_set, t->perm + s, examples, &S);
-            float l = 0;
-            bertc_rng mrng, *rng = &t->drop_rng;
-            if (b > b0) micro_rng(rng = &mrng, &step_rng, b - b0);
-            if (bert_forward(&t->m, t->b_ids, t->b_types, t->b_mask, S, T, rng, NULL, NULL, err))
-                return err->code;
-            if (t->nranks > 1 && b == m1 - 1) { /* the last one here: its backward starts the allreduce */
-                t->m.grad_ready = grads_ready;
-                t->m.grad_ready_ctx = t;
-            }
-            int rc = t->task->backward(t, examples, &l, err);
-            t->m.grad_ready = NULL;
-            if (rc) return rc;
-            if (!isfinite(l)) sums[1] += 1;
-            sums[0] += l;
-            sums[2] += examples;
-        }
-        if (t->nranks > 1) {
-            /* the gradients summed over the ranks: started part by part during the
-             * backward (grads_ready); a rank without a micro-batch in this step
-             * (an epoch's short last step) sends zeros in the same buckets */
-            int L = t->hf.cfg.num_layers;
-            double tc = bertc_train_now();
-            if (m0 == m1)
-                for (int part = L; part >= -1; part--) grads_ready(t, part);
-            if (t->comm_err.code) {
-                *err = t->comm_err;
-                return err->code;
-            }
-            if (t->parts_started != L + 2)
-                return bertc_fail(err, BERTC_ERR_ARG, "the backward reported %d gradient parts, expected %d",
-                                  t->parts_started, L + 2);
-            t->parts_started = 0;
-            if (bertc_dist_wait(err)) return err->code;
-            t->comm_s += bertc_train_now() - tc; /* the exposed part: what the backward did not hide */
-            if (bertc_dist_sum_f64(sums, 3, err)) return err->code;
-            /* the step's generator as rank 0 (micro-batch 0) left it: the same on all */
-            uint64_t g[4] = {0, 0, 0, 0};
-            if (t->rank == 0) memcpy(g, t->drop_rng.s, sizeof g);
-            if (bertc_dist_sum_i64((int64_t *)g, 4, err)) return err->code;
-            memcpy(t->drop_rng.s, g, sizeof g);
-        }
+        double ts = 0, sums[3] = {0, 0, 0}; /* loss, non-finite losses, examples */
+        long micro = 0;
+        int grc = step_grads(t, step, sums, &micro, &ts, err);
+        if (grc) return grc;
         double loss_sum = sums[0];
         int bad = sums[1] > 0;
         t->samples_done += (long)sums[2];
-        long micro = b1 - b0;
         /* Trainer divides each micro-batch's loss by the accumulation steps */
         if (micro > 1) bertc_scale(t->m.grads_memory, P, 1.0f / (float)micro);
         double step_loss = loss_sum / (double)micro;
@@ -541,73 +626,7 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
         res->stopped_early = stopped_early;
     }
     if (t->rank != 0) return BERTC_OK; /* rank 0 alone writes the model, run.json and the report */
-
-    /* the final model: the best checkpoint's weights with --load-best-model-at-end */
-    if (o->load_best && t->st.has_best && t->st.best_step != step) {
-        char bdir[4096];
-        snprintf(bdir, sizeof bdir, "%.4000s/checkpoint-%ld", o->out, t->st.best_step);
-        hf_model best = {0};
-        hf_load_opts lo;
-        hf_load_opts_default(&lo);
-        lo.num_labels = NL;
-        lo.task = t->task->task;
-        if (bertc_ckpt_verify(bdir, 1, err) || bertc_ckpt_load(bdir, &best, &lo, NULL, NULL, err)) {
-            hf_model_free(&best);
-            return bertc_err_prefix(err, "--load-best-model-at-end");
-        }
-        memcpy(t->hf.params_memory, best.params_memory, t->hf.num_params * sizeof(float));
-        hf_model_free(&best);
-        info(t, BERTC_TRAIN_INFO, "loaded the best model (step %ld, %s %.4f)", t->st.best_step, t->st.best_metric_name,
-             t->st.best_metric);
-    }
-    if (bertc_ckpt_save_final(o->out, &t->hf, err)) return err->code;
-    info(t, BERTC_TRAIN_SAVE, "%s/model", o->out);
-
-    cJSON *rj = cJSON_CreateObject();
-    cJSON_AddStringToObject(rj, "model", o->model);
-    cJSON_AddNumberToObject(rj, "wall_seconds", wall);
-    cJSON_AddNumberToObject(rj, "train_samples_per_second", sps);
-    cJSON_AddNumberToObject(rj, "global_step", (double)step);
-    cJSON_AddNumberToObject(rj, "train_examples", t->train_set.n);
-    cJSON_AddNumberToObject(rj, "eval_examples", t->eval_set.n);
-    cJSON_AddNumberToObject(rj, "skipped_steps", (double)t->st.skipped_steps);
-    if (t->resumed) cJSON_AddStringToObject(rj, "resumed_from", t->resume_dir);
-    if (has_ev) {
-        cJSON_AddNumberToObject(rj, "eval_accuracy", ev_acc);
-        cJSON_AddNumberToObject(rj, "eval_loss", ev_loss);
-        cJSON_AddNumberToObject(rj, "eval_f1", ev_f1);
-        for (int x = 0; x < ev.nextra; x++) cJSON_AddNumberToObject(rj, ev.extra[x].key, ev.extra[x].value);
-    }
-    if (t->st.has_best) {
-        cJSON_AddNumberToObject(rj, "best_metric", t->st.best_metric);
-        cJSON_AddNumberToObject(rj, "best_step", (double)t->st.best_step);
-    }
-    if (stopped_early) cJSON_AddBoolToObject(rj, "stopped_early", 1);
-    if (t->nranks > 1) {
-        /* rank 0's own timings: the gradient allreduce against the whole step */
-        double cb = (double)t->m.num_params * sizeof(float) * (double)t->steps_done, inflight;
-        bertc_dist_stats(&inflight, NULL);
-        cJSON *d = cJSON_AddObjectToObject(rj, "distributed");
-        cJSON_AddNumberToObject(d, "ranks", t->nranks);
-        cJSON_AddStringToObject(d, "mpi", bertc_dist_library());
-        cJSON_AddNumberToObject(d, "steps_timed", (double)t->steps_done);
-        cJSON_AddNumberToObject(d, "step_seconds", t->step_s);
-        cJSON_AddNumberToObject(d, "allreduce_seconds", t->comm_s); /* waited for after the backward */
-        cJSON_AddNumberToObject(d, "allreduce_inflight_seconds", inflight); /* first start to end, overlapped part included */
-        cJSON_AddNumberToObject(d, "allreduce_bytes", cb);
-        cJSON_AddNumberToObject(d, "communication_share", t->step_s > 0 ? t->comm_s / t->step_s : 0);
-    }
-    cJSON_AddItemToObject(rj, "settings", t->args);
-    t->args = NULL;
-    int rc = bertc_train_write_json(o->out, "run.json", rj, err);
-    cJSON_Delete(rj);
-    if (rc) return rc;
-    if (o->report) {
-        bertc_err re = {0};
-        if (bertc_report_write(o->out, &re)) info(t, BERTC_TRAIN_WARN, "report not written: %s", re.msg);
-        else info(t, BERTC_TRAIN_INFO, "report: %s/report.html", o->out);
-    }
-    return BERTC_OK;
+    return write_final(t, step, wall, sps, has_ev, &ev, ev_loss, ev_acc, ev_f1, stopped_early, err);
 }
 
 int bertc_train_run(const bertc_train_opts *o, const bertc_train_callbacks *cb, bertc_train_stats *res, bertc_err *err) {

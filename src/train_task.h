@@ -1,4 +1,4 @@
-/* train_task.h: private to the trainer (train.c) and the tasks' trainer parts
+/* train_task.h: private to the trainer (train*.c) and the tasks' trainer parts
  * (src/tasks/NAME_train.c). Not API.
  *
  * The trainer runs the loop: batch order, forward with dropout, gradient
@@ -166,7 +166,7 @@ struct trainer {
     int stride;                     /* resolved --stride */
 };
 
-/* Services of the trainer (train.c) for the tasks. */
+/* Services of the trainer (train*.c) for the tasks. */
 
 /* An INFO/WARN line for the caller's progress display. */
 void bertc_trainer_info(trainer *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -6,6 +6,8 @@
 
 #include "../src/classifier.h"
 #include "../src/heads.h"
+#include "../src/ops_bf16.h"
+#include "../src/ops_int8.h"
 #include "commands.h"
 #include "flags.h"
 
@@ -54,6 +56,13 @@ int cmd_info(int argc, char **argv) {
     cJSON_AddStringToObject(j, "task", bert_head_of(c->task)->name);
     cJSON_AddStringToObject(j, "head", bert_head_of(c->task)->arch_class[c->model_type]);
     cJSON_AddStringToObject(j, "checks", m.checks);
+    /* what --precision auto means here, and the kernels each precision would run on */
+    int autop = bert_precision_resolve(BERT_PREC_AUTO);
+    int has_bf16 = bert_bf16_available(), has_int8 = bert_int8_available();
+    cJSON_AddStringToObject(j, "precision_auto", bert_precision_name(autop));
+    cJSON_AddBoolToObject(j, "bf16_available", has_bf16);
+    cJSON_AddBoolToObject(j, "int8_available", has_int8);
+    cJSON_AddStringToObject(j, "onednn_isa", int8_isa());
     if (cli_bool(fl, "json")) {
         char *s = cJSON_PrintUnformatted(j);
         puts(s);
@@ -74,6 +83,9 @@ int cmd_info(int argc, char **argv) {
         for (int i = 0; i < c->num_labels; i++) printf(" %s", c->id2label[i]);
         printf("%s\n", m.new_head ? "  (no classifier in the folder: a new head would be initialised)" : "");
         printf("checked       %s\n", m.checks);
+        printf("precision     auto = %s on this CPU (%s); int8 %s; oneDNN kernels: %s\n", bert_precision_name(autop),
+               has_bf16 ? "AVX512-BF16 present" : "no AVX512-BF16 or AMX", has_int8 ? "available" : "unavailable",
+               int8_isa());
     }
     cJSON_Delete(j);
     bert_tokenizer_free(tok);

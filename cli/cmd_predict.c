@@ -26,7 +26,8 @@ void cli_set_threads(long n) {
 }
 
 int cli_precision(const cli_flag *fl) {
-    return cli_choice(fl, "precision", "fp32|bf16") == 1 ? BERT_PREC_BF16 : BERT_PREC_FP32;
+    static const int prec[] = {BERT_PREC_AUTO, BERT_PREC_FP32, BERT_PREC_BF16, BERT_PREC_INT8};
+    return prec[cli_choice(fl, "precision", "auto|fp32|bf16|int8")];
 }
 
 bertc_classifier *cli_open_classifier(const char *model, int batch, int max_length, const char *trunc,

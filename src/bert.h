@@ -155,7 +155,10 @@ float *bert_param_tensor(const bert_params *p, int i);
 #include <stdint.h>
 #include "rng.h"
 
-enum { BERT_PREC_FP32 = 0, BERT_PREC_BF16 = 1 };
+/* Precisions of the encoder's dense layers. AUTO is resolved before a model
+ * runs (bert_precision_resolve, ops_bf16.h): bf16 where the CPU has
+ * AVX512-BF16, else fp32. */
+enum { BERT_PREC_AUTO = -1, BERT_PREC_FP32 = 0, BERT_PREC_BF16 = 1, BERT_PREC_INT8 = 2 };
 
 typedef struct bert_model {
     bert_config cfg;        /* the dimensions (a copy; id2label is NULL, not owned) */
@@ -168,7 +171,9 @@ typedef struct bert_model {
     int use_reference;      /* 0: fast kernels (ops_cpu); 1: reference kernels (ops_ref) */
     int precision;          /* BERT_PREC_FP32 (0), or BERT_PREC_BF16: the encoder's dense layers
                                multiply bf16-rounded operands (ops_bf16.h; the caller checks
-                               bert_bf16_available() first); ignored with use_reference */
+                               bert_bf16_available() first), or BERT_PREC_INT8 (inference only:
+                               ops_int8.h; then call bert_prepare_weights); ignored with
+                               use_reference */
     int nthreads;           /* OpenMP threads the attention scratch was sized for */
     float *grads_memory;    /* num_params floats, params' layout (training only, else NULL) */
     bert_params grads;      /* slices of grads_memory */
@@ -220,6 +225,12 @@ int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory
                      int Bmax, int Tmax, int training, bertc_err *err);
 /* Frees what build allocated and zeroes m. Harmless on a zeroed model. */
 void bert_model_free(bert_model *m);
+
+/* Sets m->precision and readies it: BERT_PREC_INT8 quantizes the encoder's
+ * dense weights now (ops_int8.h), the moment the model is loaded, and is
+ * refused for a model built for training. BERTC_ERR_ARG (training int8, an
+ * unknown precision) or BERTC_ERR_NOMEM, m->precision unchanged then. */
+int bert_set_precision(bert_model *m, int precision, bertc_err *err);
 
 /* Runs the model on a padded batch: input_ids, token_type_ids and attention_mask
  * are row-major (B,T) (B <= Bmax, T <= Tmax); token_type_ids NULL means all 0,

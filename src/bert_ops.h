@@ -1,5 +1,5 @@
 /* bert_ops.h: private to the model (bert.c) and its heads (heads.c): the table
- * of kernels a model runs on (reference, fast fp32 or bf16) and the dropout
+ * of kernels a model runs on (reference, fast fp32, bf16 or int8) and the dropout
  * mask draw, so that a head runs on the same kernels as the encoder under it.
  * Not API: nothing outside bert.c and heads.c includes it. */
 #ifndef BERTC_BERT_OPS_H
@@ -36,6 +36,12 @@ typedef struct bert_ops {
     void (*pooler_forward)(float *, const float *, const float *, const float *, int, int, int);
     void (*pooler_backward)(float *, float *, float *, const float *, const float *,
                             const float *, const float *, int, int, int);
+    /* The encoder's four dense layers (QKV, attention output, FFN in and out):
+     * matmul_forward / matmul_gelu_forward, except in int8 (ops_int8.h), where
+     * the pooler and the heads keep the fp32 matmul_forward. */
+    void (*dense_forward)(float *, const float *, const float *, const float *, int, int, int);
+    void (*dense_gelu_forward)(float *, float *, const float *, const float *, const float *,
+                               int, int, int);
 } bert_ops;
 
 /* The kernels model m runs on (use_reference, precision). */

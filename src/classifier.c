@@ -79,7 +79,12 @@ int bertc_classifier_open(bertc_classifier **out, const char *model, const bertc
         return rc;
     }
     c->model.use_reference = o->use_reference;
-    c->model.precision = o->precision;
+    c->opts.precision = bert_precision_resolve(o->precision);
+    rc = bert_set_precision(&c->model, c->opts.precision, err);
+    if (rc != BERTC_OK) {
+        bertc_classifier_free(c);
+        return rc;
+    }
     *out = c;
     return BERTC_OK;
 }

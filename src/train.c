@@ -159,6 +159,8 @@ int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
         return bertc_fail(err, BERTC_ERR_ARG, "%s: needs --long-text chunks", o->stride >= 0 ? "--stride" : "--max-windows");
     }
     if (bert_precision_check(o->precision, err)) return err->code;
+    if (o->precision == BERT_PREC_INT8)
+        return bertc_fail(err, BERTC_ERR_ARG, "--precision int8 is for inference only (predict, eval, serve); train in fp32 or bf16");
     if (o->class_weights && strcmp(o->class_weights, "auto") != 0) {
         const char *p = o->class_weights;
         while (*p) {
@@ -558,7 +560,7 @@ static cJSON *settings_json(const trainer *t) {
     cJSON_AddStringToObject(j, "metric_for_best_model", metric_key(o->metric) + 5);
     cJSON_AddNumberToObject(j, "early_stopping_patience", o->early_stopping_patience);
     cJSON_AddNumberToObject(j, "threads", o->threads);
-    cJSON_AddStringToObject(j, "precision", o->precision == BERT_PREC_BF16 ? "bf16" : "fp32");
+    cJSON_AddStringToObject(j, "precision", bert_precision_name(bert_precision_resolve(o->precision)));
     cJSON_AddBoolToObject(j, "gradient_checkpointing", o->gradient_checkpointing);
     cJSON_AddStringToObject(j, "problem_type", o->multi_label ? "multi_label_classification" : "single_label_classification");
     if (o->multi_label) cJSON_AddNumberToObject(j, "threshold", o->threshold);
@@ -797,11 +799,11 @@ static int setup(trainer *t, bertc_err *err) {
              pl.data / MiB, pl.overhead / MiB);
     }
     if (bert_model_build(&t->m, &t->hf.cfg, t->hf.params_memory, Btr, o->max_length, mode, err)) return err->code;
-    t->m.precision = o->precision;
+    t->m.precision = bert_precision_resolve(o->precision);
     if (Bev > 0) {
         if (bert_model_build(&t->em, &t->hf.cfg, t->hf.params_memory, Bev, o->max_length, BERT_INFER, err))
             return err->code;
-        t->em.precision = o->precision;
+        t->em.precision = t->m.precision;
     }
     bertc_adamw_opts ao;
     bertc_adamw_opts_default(&ao);

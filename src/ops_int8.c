@@ -2,6 +2,9 @@
 #include "ops_int8.h"
 
 #include <math.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +34,50 @@ static float quantize_vec(int8_t *q, const float *x, int n, int qmax) {
 }
 
 /* Row x (n) to u8 codes, asymmetric: the range [min(x, 0), max(x, 0)] in 255
- * steps, zero exactly at code zp: x ~ scale (q - zp), |error| <= scale / 2. */
+ * steps, zero exactly at code zp: x ~ scale (q - zp), |error| <= scale / 2.
+ * The AVX2 loops compute the same codes as the scalar ones (cvtps rounds to
+ * nearest even, as rintf; the clamps commute with the integer add). */
 static float quantize_u8(uint8_t *q, int32_t *zp, const float *x, int n) {
     float lo = 0.0f, hi = 0.0f;
-    for (int i = 0; i < n; i++) {
+    int i = 0;
+#ifdef __AVX2__
+    __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        vlo = _mm256_min_ps(vlo, v);
+        vhi = _mm256_max_ps(vhi, v);
+    }
+    float l8[8], h8[8];
+    _mm256_storeu_ps(l8, vlo);
+    _mm256_storeu_ps(h8, vhi);
+    for (int k = 0; k < 8; k++) {
+        lo = l8[k] < lo ? l8[k] : lo;
+        hi = h8[k] > hi ? h8[k] : hi;
+    }
+#endif
+    for (; i < n; i++) {
         lo = x[i] < lo ? x[i] : lo;
         hi = x[i] > hi ? x[i] : hi;
     }
     float s = hi > lo ? (hi - lo) / 255.0f : 1.0f, inv = 1.0f / s;
     float z = rintf(-lo * inv);
     z = z > 255.0f ? 255.0f : z;
-    for (int i = 0; i < n; i++) {
+    i = 0;
+#ifdef __AVX2__
+    const __m256 vinv = _mm256_set1_ps(inv);
+    const __m256i vz = _mm256_set1_epi32((int)z), v0 = _mm256_setzero_si256(), v255 = _mm256_set1_epi32(255);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (; i + 32 <= n; i += 32) {
+        __m256i r[4];
+        for (int k = 0; k < 4; k++) {
+            __m256i t = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * k), vinv));
+            r[k] = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(t, vz), v0), v255);
+        }
+        __m256i p = _mm256_packus_epi16(_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3]));
+        _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(p, order));
+    }
+#endif
+    for (; i < n; i++) {
         float v = rintf(x[i] * inv) + z;
         v = v > 255.0f ? 255.0f : v < 0.0f ? 0.0f : v;
         q[i] = (uint8_t)v;

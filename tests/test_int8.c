@@ -26,6 +26,7 @@
  *                                   exceeds 0.01 (its logits are ~0.05: a new head)
  * and the weights quantized at load give the same logits bit for bit as
  * quantizing on every call; a training model refuses int8. */
+#include "../include/bertc.h"
 #include "../src/bert.h"
 #include "../src/classifier.h"
 #include "../src/hfmodel.h"
@@ -217,6 +218,28 @@ static void test_training_refused(void) {
     hf_model_free(&hf);
 }
 
+/* The C API: bertc_options.precision, bertc_model_precision, a bad value. */
+static void test_api(void) {
+    const char *dir = test_path_(test_env_("BERTC_FIXTURES", "build/fixtures"), "eval/tiny4");
+    bertc_err err = {0};
+    bertc_classifier *c = NULL;
+    bertc_options o = {.precision = BERTC_PRECISION_INT8};
+    int rc = bertc_open(&c, dir, &o, &err);
+    CHECK(rc == BERTC_OK && bertc_model_precision(c) == BERTC_PRECISION_INT8, "bertc_open int8: rc %d %s", rc, err.msg);
+    bertc_close(c);
+    c = NULL;
+    o.precision = BERTC_PRECISION_AUTO;
+    rc = bertc_open(&c, dir, &o, &err);
+    int want = bert_bf16_available() ? BERTC_PRECISION_BF16 : BERTC_PRECISION_FP32;
+    CHECK(rc == BERTC_OK && bertc_model_precision(c) == want, "bertc_open auto: rc %d, precision %d, want %d", rc,
+          rc ? -1 : bertc_model_precision(c), want);
+    bertc_close(c);
+    c = NULL;
+    o.precision = 7;
+    rc = bertc_open(&c, dir, &o, &err);
+    CHECK(rc == BERTC_ERR_ARG && c == NULL && strstr(err.msg, "precision"), "precision 7: rc %d %s", rc, err.msg);
+}
+
 int main(void) {
     bertc_rng_seed(&rng, 4321);
     REQUIRE(bert_int8_available(), "oneDNN cannot build an s8 matmul on this CPU (ISA %s)", int8_isa());
@@ -226,6 +249,7 @@ int main(void) {
         for (int mode = 0; mode < 3; mode++) test_matmul(shapes[s][0], shapes[s][1], shapes[s][2], s & 1, mode);
     test_prepared();
     test_training_refused();
+    test_api();
 
     /* tiny4 on every text of news4.jsonl */
     const char *fx = test_env_("BERTC_FIXTURES", "build/fixtures");

@@ -7,7 +7,8 @@
 #   2. predict --precision int8 gives eval's int8 probabilities (the same path).
 #   3. auto: `bertc info` names what auto resolves to on this CPU (bf16 with
 #      AVX512-BF16, else fp32), and predict without --precision prints exactly
-#      what predict --precision <that> prints.
+#      what predict --precision <that> prints; BERTC_PRECISION replaces the
+#      default (not a given flag), a bad value is refused naming it.
 #   4. Errors: --precision int4 for predict, eval and serve (exit 2, one line
 #      naming --precision); train --precision int8 (one line saying int8 is
 #      inference only, non-zero exit, no output folder).
@@ -64,12 +65,20 @@ else bad "predict int8: $(cat "$tmp/pe")"; fi
 # 3. auto
 want=fp32
 grep -q avx512_bf16 /proc/cpuinfo && want=bf16
+unset BERTC_PRECISION  # tests/run.sh sets fp32; here the default itself is tested
 if "$BERTC" info --model "$tiny" >"$tmp/info" 2>&1 && grep -q "auto = $want on this CPU" "$tmp/info"; then
     ok "info: auto = $want on this CPU"
 else bad "info: $(grep precision "$tmp/info")"; fi
 "$BERTC" predict --model "$tiny" --threads 2 --all-scores --input "$tmp/texts.txt" >"$tmp/pa" 2>/dev/null &&
     "$BERTC" predict --model "$tiny" --threads 2 --all-scores --precision $want --input "$tmp/texts.txt" >"$tmp/pw" 2>/dev/null &&
     cmp -s "$tmp/pa" "$tmp/pw" && ok "predict's default (auto) = --precision $want here" || bad "predict auto differs from $want"
+BERTC_PRECISION=int8 "$BERTC" predict --model "$tiny" --threads 2 --all-scores --input "$tmp/texts.txt" >"$tmp/pe8" 2>/dev/null &&
+    cmp -s "$tmp/pe8" "$tmp/pred_int8.jsonl" && ok "BERTC_PRECISION=int8 replaces the default" || bad "BERTC_PRECISION=int8"
+"$BERTC" predict --model "$tiny" --threads 2 --all-scores --precision fp32 --input "$tmp/texts.txt" >"$tmp/pf32" 2>/dev/null &&
+    BERTC_PRECISION=int8 "$BERTC" predict --model "$tiny" --threads 2 --all-scores --precision fp32 --input "$tmp/texts.txt" >"$tmp/pf" 2>/dev/null &&
+    cmp -s "$tmp/pf" "$tmp/pf32" && ok "a given --precision wins over BERTC_PRECISION" || bad "--precision vs BERTC_PRECISION"
+BERTC_PRECISION=int4 "$BERTC" predict --model "$tiny" text >/dev/null 2>"$tmp/e"; rc=$?
+[ $rc -eq 2 ] && grep -q BERTC_PRECISION "$tmp/e" && ok "BERTC_PRECISION=int4: exit 2 naming it" || bad "BERTC_PRECISION=int4: rc $rc $(cat "$tmp/e")"
 
 # 4. errors
 for cmd in "predict --precision int4 text" "eval --precision int4 --data $news" "serve --precision int4"; do

@@ -29,6 +29,11 @@
  * its kernel from the CPU (AVX2, AVX2-VNNI, AVX512-VNNI, AMX); int8_isa() names
  * it. Primitives are created once per shape and kept; scratch grows to the
  * largest shape. Call from one thread at a time (a mutex guards the state).
+ * The kept weights are process-wide, as ops_bf16's rounded copies:
+ * bert_model_build and bert_model_free drop them all (a new parameter block may
+ * reuse a freed address), so with two models open, one built after an int8
+ * model leaves that model quantizing its weights on every call (the same
+ * numbers, slower).
  * Library code: never prints, never exits.
  */
 #ifndef BERTC_OPS_INT8_H

@@ -60,9 +60,12 @@ acc = {p: (sum(top(d) == g for d, g in zip(pr[p], gold)) / n if trained else Non
 txt = open("/proc/cpuinfo").read()
 cpu = next((l.split(":", 1)[1].strip() for l in txt.splitlines() if l.startswith("model name")), "?")
 flags = next(l for l in txt.splitlines() if l.startswith("flags")).split()
+fam = int(next((l.split(":")[1] for l in txt.splitlines() if l.startswith("cpu family")), "0"))
+mod = int(next((l.split(":")[1] for l in txt.splitlines() if l.startswith("model\t")), "0"))
+zen = {0x17: "Zen/Zen 2", 0x19: "Zen 3" if mod < 0x10 else "Zen 4", 0x1A: "Zen 5"}.get(fam, "") if "AMD" in cpu else ""
 r = {"what": "bertc predict on IMDB test reviews: fp32 vs --precision int8",
      "date": time.strftime("%Y-%m-%d %H:%M"),
-     "machine": {"cpu": cpu, "cores": txt.count("processor\t:"), "platform": platform.platform(),
+     "machine": {"cpu": cpu + (f" ({zen})" if zen else ""), "family": fam, "model": mod, "cores": txt.count("processor\t:"), "platform": platform.platform(),
                  "isa": [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile") if f in flags]},
      "model": model, "head": "fine-tuned (labels neg/pos)" if trained else "new, random (seed 42): accuracy not meaningful",
      "reviews": n, "max_length": int(maxlen),

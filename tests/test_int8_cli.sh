@@ -4,7 +4,8 @@
 #      eval.json says "precision": "int8"; every probability within 0.05 of
 #      fp32's and at least 58 of 60 labels equal (tests/test_int8.c checks the
 #      logits; the texts that may flip have fp32 margins under 0.06).
-#   2. predict --precision int8 gives eval's int8 probabilities (the same path).
+#   2. predict --precision int8 gives eval's int8 probabilities (the same path);
+#      serve --precision int8 answers and GET /info reports int8.
 #   3. auto: `bertc info` names what auto resolves to on this CPU (bf16 with
 #      AVX512-BF16, else fp32), and predict without --precision prints exactly
 #      what predict --precision <that> prints; BERTC_PRECISION replaces the
@@ -61,6 +62,19 @@ for x, y in zip(p, e):
     assert max(abs(d[k] - v) for k, v in zip(labels, y["probs"])) < 1e-6, (d, y["probs"])
 PY
 else bad "predict int8: $(cat "$tmp/pe")"; fi
+
+# 2b. serve --precision int8 answers and says so in GET /info
+"$BERTC" serve --model "$tiny" --port 0 --threads 1 --precision int8 2>"$tmp/serve.err" &
+spid=$!; port=""
+for _ in $(seq 1 100); do
+    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.err" | sed 's/.*://')
+    [ -n "$port" ] && break; sleep 0.1
+done
+if [ -n "$port" ] && curl -s "localhost:$port/info" | grep -q '"precision":"int8"' &&
+    curl -s "localhost:$port/predict" -d '{"inputs": ["bank profit trade"]}' | grep -q '"label"'; then
+    ok "serve --precision int8: answers, GET /info says int8"
+else bad "serve int8: port '$port', $(cat "$tmp/serve.err")"; fi
+kill -TERM $spid 2>/dev/null; wait $spid 2>/dev/null
 
 # 3. auto
 want=fp32

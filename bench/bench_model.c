@@ -3,7 +3,7 @@
  * PyTorch side (bench/bench_torch.py), which gets the same ids file.
  *
  *   bench_model --model DIR --mode train|infer --batch B --length T
- *               [--ids FILE] [--pad-to-max] [--steps S] [--warmup W] [--threads N] [--reference] [--bf16] [--recompute]
+ *               [--ids FILE] [--pad-to-max] [--steps S] [--warmup W] [--threads N] [--reference] [--bf16] [--int8] [--recompute]
  *
  * --ids FILE: one sequence per line, space-separated token ids (already with
  * [CLS]/[SEP], at most T of them). Batches are cut in file order and padded to
@@ -13,6 +13,8 @@
  * train: zero_grad, forward with dropout, backward, clip to norm 1, AdamW step
  * (the loop of PyTorch's side). infer: forward only, eval mode.
  * --recompute: train as --gradient-checkpointing does (BERT_TRAIN_RECOMPUTE).
+ * --int8: infer as --precision int8 does (weights quantized before timing, as
+ * at load; activations on every step).
  * Prints one JSON line: samples/s, seconds per step, tokens, peak RSS (KiB).
  * Allocation happens at build time only; steps allocate nothing.
  */
@@ -71,12 +73,13 @@ static int read_ids(const char *path, int T, int maxn, int *ids, int *lens) {
 
 int main(int argc, char **argv) {
     const char *model = NULL, *mode = "train", *idsf = NULL;
-    int B = 8, T = 128, steps = 5, warmup = 1, threads = 0, reference = 0, pad_max = 0, bf16 = 0, recompute = 0;
+    int B = 8, T = 128, steps = 5, warmup = 1, threads = 0, reference = 0, pad_max = 0, bf16 = 0, int8 = 0, recompute = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--reference")) { reference = 1; continue; }
         if (!strcmp(a, "--pad-to-max")) { pad_max = 1; continue; }
         if (!strcmp(a, "--bf16")) { bf16 = 1; continue; }
+        if (!strcmp(a, "--int8")) { int8 = 1; continue; }
         if (!strcmp(a, "--recompute")) { recompute = 1; continue; }
         if (!v) die("missing value after", a);
         if (!strcmp(a, "--model")) model = v;
@@ -129,6 +132,7 @@ int main(int argc, char **argv) {
         if (!bert_bf16_available()) die("--bf16: this CPU/oneDNN has no bf16 matmul", NULL);
         m.precision = BERT_PREC_BF16;
     }
+    if (int8 && bert_set_precision(&m, BERT_PREC_INT8, &err)) die(err.msg, NULL);
     bertc_adamw opt = {0};
     if (train) {
         bertc_adamw_opts ao;

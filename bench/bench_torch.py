@@ -3,7 +3,7 @@
 ONNX Runtime on the same token ids and the same loop as bench/bench_model.c,
 and prints one JSON line with the same fields (samples_per_s, peak_rss_kib, ...).
 
-  bench_torch.py --impl torch|ort --mode train|infer --model DIR [--onnx FILE]
+  bench_torch.py --impl torch|torch-bf16|ort|ort-int8 --mode train|infer --model DIR [--onnx FILE]
                  [--ids FILE] [--pad-to-max] --batch B --length T --steps S
                  --warmup W --threads N
 
@@ -50,6 +50,7 @@ def main():
     ap.add_argument("--mode", default="infer")
     ap.add_argument("--model", required=True)
     ap.add_argument("--onnx")
+    ap.add_argument("--onnx-int8", help="quantize_dynamic of --onnx (for --impl ort-int8)")
     ap.add_argument("--ids")
     ap.add_argument("--pad-to-max", action="store_true")
     ap.add_argument("--batch", type=int, default=32)
@@ -64,13 +65,14 @@ def main():
     data = list(batches(a, pad_id, a.warmup + a.steps))
     times, tokens, padded = [], 0, 0
 
-    if a.impl == "ort":
+    if a.impl in ("ort", "ort-int8"):
         import onnxruntime as ort
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.intra_op_num_threads = a.threads
         so.inter_op_num_threads = 1
-        sess = ort.InferenceSession(a.onnx, so, providers=["CPUExecutionProvider"])
+        sess = ort.InferenceSession(a.onnx_int8 if a.impl == "ort-int8" else a.onnx, so,
+                                    providers=["CPUExecutionProvider"])
         names = [i.name for i in sess.get_inputs()]
         for i, (ids, mask, _, ntok) in enumerate(data):
             feed = {"input_ids": ids, "attention_mask": mask}
@@ -94,18 +96,24 @@ def main():
             opt = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.01)
         else:
             model.eval()
+        # torch-bf16: torch.autocast(cpu, bfloat16) around the forward (Linear
+        # layers in bf16, as the notebook's bf16=True does); the backward and
+        # the optimizer outside it, as the Trainer runs them
+        amp = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.impl == "torch-bf16" else None
+        import contextlib
         for i, (ids, mask, labels, ntok) in enumerate(data):
             ids_t, mask_t = torch.from_numpy(ids), torch.from_numpy(mask)
             t0 = time.perf_counter()
             if a.mode == "train":
-                out = model(input_ids=ids_t, attention_mask=mask_t, labels=torch.from_numpy(labels % nl))
+                with amp() if amp else contextlib.nullcontext():
+                    out = model(input_ids=ids_t, attention_mask=mask_t, labels=torch.from_numpy(labels % nl))
                 out.loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
                 opt.zero_grad(set_to_none=True)
             else:
-                with torch.inference_mode():
-                    model(input_ids=ids_t, attention_mask=mask_t).logits.softmax(-1)
+                with torch.inference_mode(), amp() if amp else contextlib.nullcontext():
+                    model(input_ids=ids_t, attention_mask=mask_t).logits.float().softmax(-1)
             if i >= a.warmup:
                 times.append(time.perf_counter() - t0)
                 tokens += ntok

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """bench/run.py (via `make bench` -> bench/run.sh): bertc against transformers +
-PyTorch (eager) and ONNX Runtime (fp32, ORT_ENABLE_ALL), in one run, on the same
-token ids, with the same thread count, and prints ratios.
+PyTorch (eager, fp32 and bf16 autocast) and ONNX Runtime (fp32, ORT_ENABLE_ALL,
+and int8: onnxruntime.quantization.quantize_dynamic of the same export), in one
+run, on the same token ids, with the same thread count, and prints ratios and
+the targets of issue 13 (int8 inference >= 1.5x ORT int8, bf16 training >= 2x
+PyTorch bf16 autocast, fp32 inference >= 1.2x ORT fp32), each met or with its
+measured ratio.
 
 Cases, for each model (all-MiniLM-L6-v2 and the bert-base-sized fixture base3):
   infer   B=32, T=128 padded to max length: sequences/s (bertc, torch, ort)
@@ -95,6 +99,17 @@ def export_onnx(folder, out):
     os.replace(out + ".tmp.onnx", out)
 
 
+def quantize_onnx(src, out):
+    """ONNX Runtime's dynamic int8 quantization of the fp32 export, with its
+    defaults (int8 weights per tensor, u8 activations computed per call): what
+    a user who wants fast CPU inference with ORT does."""
+    if os.path.exists(out):
+        return
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(src, out + ".tmp.onnx", weight_type=QuantType.QInt8)
+    os.replace(out + ".tmp.onnx", out)
+
+
 def flops_per_seq(cfg, T):
     """Forward FLOPs of one sequence of T tokens (NOTES.md, Counting work):
     2 x encoder matmul parameters x T + 4 x L x T^2 x C (scores and P V)."""
@@ -112,6 +127,7 @@ def main():
     ap.add_argument("--cases", default="infer,latency,train,train-dyn", help="comma list; 'none' for only the peaks")
     ap.add_argument("--keep-coretype", action="store_true")
     ap.add_argument("--no-bf16", action="store_true", help="skip bertc --precision bf16 (bertc-bf16 rows)")
+    ap.add_argument("--no-torch-bf16", action="store_true", help="skip PyTorch bf16 autocast (torch-bf16 rows)")
     ap.add_argument("--omp-wait-policy", help="set OMP_WAIT_POLICY for every implementation (default: as is)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "bench.json"))
     a = ap.parse_args()
@@ -168,21 +184,28 @@ def main():
         ids_file = os.path.join(BUILD, f"ids_{name}.txt")
         imdb_ids(folder, ids_file, 256, 128, a.imdb)
         onnx_file = os.path.join(BUILD, f"{name}.onnx")
+        onnx_int8 = os.path.join(BUILD, f"{name}.int8.onnx")
         if result["onnxruntime"]:
             export_onnx(folder, onnx_file)
+            quantize_onnx(onnx_file, onnx_int8)
         big = cfg["hidden_size"] >= 768
         spec = {  # case: (mode, batch, steps, warmup, ids?, pad_to_max?, impls)
-            "infer": ("infer", 32, 2 if big else 4, 1, True, True, ["bertc", "bertc-bf16", "torch", "ort"]),
-            "latency": ("infer", 1, 10 if big else 30, 3, True, True, ["bertc", "bertc-bf16", "torch", "ort"]),
-            "train": ("train", 8, 2 if big else 4, 1, True, True, ["bertc", "bertc-bf16", "bertc-recompute", "torch"]),
-            "train-dyn": ("train", 8, 2 if big else 4, 1, True, False, ["bertc", "bertc-bf16", "torch"]),
+            "infer": ("infer", 32, 2 if big else 4, 1, True, True,
+                      ["bertc", "bertc-bf16", "bertc-int8", "torch", "torch-bf16", "ort", "ort-int8"]),
+            "latency": ("infer", 1, 10 if big else 30, 3, True, True,
+                        ["bertc", "bertc-bf16", "bertc-int8", "torch", "torch-bf16", "ort", "ort-int8"]),
+            "train": ("train", 8, 2 if big else 4, 1, True, True,
+                      ["bertc", "bertc-bf16", "bertc-recompute", "torch", "torch-bf16"]),
+            "train-dyn": ("train", 8, 2 if big else 4, 1, True, False, ["bertc", "bertc-bf16", "torch", "torch-bf16"]),
         }
         for case in cases:
             if case == "none":
                 continue
             mode, B, steps, warm, use_ids, pad, impls = spec[case]
             if not result["onnxruntime"]:
-                impls = [i for i in impls if i != "ort"]
+                impls = [i for i in impls if not i.startswith("ort")]
+            if a.no_torch_bf16:
+                impls = [i for i in impls if i != "torch-bf16"]
             if a.no_bf16 or not result["machine"].get("avx512_bf16"):
                 impls = [i for i in impls if i != "bertc-bf16"]
             best = {}
@@ -195,12 +218,14 @@ def main():
                     if pad:
                         common += ["--pad-to-max"]
                     if impl.startswith("bertc"):
-                        flag = {"bertc": [], "bertc-bf16": ["--bf16"], "bertc-recompute": ["--recompute"]}[impl]
+                        flag = {"bertc": [], "bertc-bf16": ["--bf16"], "bertc-int8": ["--int8"],
+                                "bertc-recompute": ["--recompute"]}[impl]
                         r = run_json([os.path.join(BUILD, "bench_model"), "--model", folder, "--mode", mode] + common
                                      + flag, env=env_bertc)
                     else:
                         r = run_json([sys.executable, os.path.join(ROOT, "bench", "bench_torch.py"), "--impl", impl,
-                                      "--mode", mode, "--model", folder, "--onnx", onnx_file] + common)
+                                      "--mode", mode, "--model", folder, "--onnx", onnx_file,
+                                      "--onnx-int8", onnx_int8] + common)
                     r["loadavg"] = loadavg()[0]
                     if impl not in best or r["samples_per_s"] > best[impl]["samples_per_s"]:
                         best[impl] = r
@@ -218,7 +243,14 @@ def main():
             if "ort" in best:
                 row["ratio_vs_ort"] = round(b / best["ort"]["samples_per_s"], 3)
             row["rss_ratio_vs_torch"] = round(best["bertc"]["peak_rss_kib"] / best["torch"]["peak_rss_kib"], 3)
-            for variant in ("bertc-bf16", "bertc-recompute"):  # -> bf16_*, recompute_* ratios
+            if "bertc-int8" in best and "ort-int8" in best:
+                row["int8_ratio_vs_ort_int8"] = round(best["bertc-int8"]["samples_per_s"] / best["ort-int8"]["samples_per_s"], 3)
+            if "torch-bf16" in best:
+                for variant in ("bertc-bf16", "bertc"):
+                    if variant in best:
+                        row[f"{variant}_ratio_vs_torch_bf16"] = round(
+                            best[variant]["samples_per_s"] / best["torch-bf16"]["samples_per_s"], 3)
+            for variant in ("bertc-bf16", "bertc-int8", "bertc-recompute"):  # -> bf16_*, int8_*, recompute_* ratios
                 if variant not in best:
                     continue
                 tag, h = variant[len("bertc-"):], best[variant]
@@ -236,6 +268,7 @@ def main():
                 (f"  bertc/ort {row['ratio_vs_ort']:.2f}x" if "ratio_vs_ort" in row else "") +
                 (f"  bf16/torch {row['bf16_ratio_vs_torch']:.2f}x" if "bf16_ratio_vs_torch" in row else "") +
                 (f"  bf16/ort {row['bf16_ratio_vs_ort']:.2f}x" if "bf16_ratio_vs_ort" in row else "") +
+                (f"  int8/ort-int8 {row['int8_ratio_vs_ort_int8']:.2f}x" if "int8_ratio_vs_ort_int8" in row else "") +
                 (f"  recompute/torch {row['recompute_ratio_vs_torch']:.2f}x RSS {row['recompute_rss_ratio_vs_torch']:.2f}"
                  if "recompute_ratio_vs_torch" in row else "") +
                 f"  RSS bertc/torch {row['rss_ratio_vs_torch']:.2f}  (load {loadavg()[0]})")
@@ -260,6 +293,29 @@ def main():
             f"{(str(h['pct_of_bf16_peak']) + '%') if 'pct_of_bf16_peak' in h else '-':>14}"
             f" {r.get('bf16_rss_ratio_vs_torch', '-'):>8} {x(r, 'recompute_ratio_vs_torch'):>12}"
             f" {r.get('recompute_rss_ratio_vs_torch', '-'):>10}")
+    # issue 13's targets: met, or the measured ratio
+    targets = []
+    for r in rows:
+        m_, c_ = r["model"], r["case"]
+        if c_ in ("infer", "latency"):
+            if "int8_ratio_vs_ort_int8" in r:
+                targets.append((f"int8 {c_} {m_}: bertc int8 / ORT int8", r["int8_ratio_vs_ort_int8"], 1.5))
+            if "ratio_vs_ort" in r:
+                targets.append((f"fp32 {c_} {m_}: bertc fp32 / ORT fp32", r["ratio_vs_ort"], 1.2))
+        elif c_.startswith("train"):
+            if "bertc-bf16_ratio_vs_torch_bf16" in r:
+                targets.append((f"bf16 {c_} {m_}: bertc bf16 / PyTorch bf16 autocast",
+                                r["bertc-bf16_ratio_vs_torch_bf16"], 2.0))
+            elif "torch-bf16" in r["results"]:
+                targets.append((f"bf16 {c_} {m_}: bertc bf16 not run (no AVX512-BF16); bertc fp32 / PyTorch bf16 autocast",
+                                r.get("bertc_ratio_vs_torch_bf16"), 2.0))
+    result["targets"] = [{"what": w, "measured": v, "target": t, "met": v is not None and v >= t} for w, v, t in targets]
+    with open(a.out, "w") as f:
+        json.dump(result, f, indent=2)
+    log("\ntargets (issue 13)")
+    for t in result["targets"]:
+        v = "-" if t["measured"] is None else f"{t['measured']:.2f}x"
+        log(f"  {'met   ' if t['met'] else 'MISSED'} {t['what']}: {v} (target >= {t['target']}x)")
     log(f"load average: start {result['loadavg_start']}, end {result['loadavg_end']}; wrote {a.out}")
 
 

@@ -12,6 +12,7 @@
 
 #include "../src/evaluate.h"
 #include "../src/longtext.h"
+#include "../src/ops_bf16.h"
 #include "commands.h"
 #include "flags.h"
 
@@ -189,6 +190,7 @@ int cmd_eval(int argc, char **argv) {
     cJSON_AddStringToObject(j, "model", c->hf.dir);
     cJSON_AddStringToObject(j, "data", cli_str(fl, "data"));
     cJSON_AddNumberToObject(j, "max_length", c->opts.max_length);
+    cJSON_AddStringToObject(j, "precision", bert_precision_name(c->opts.precision)); /* what auto resolved to */
     cJSON_AddStringToObject(j, "long_text", lt.mode);
     if (lt.chunks) {
         cJSON_AddNumberToObject(j, "stride", (double)lt.stride);

@@ -7,6 +7,8 @@
 #include "../src/classifier.h"
 #include "../src/cpu_dispatch.h"
 #include "../src/heads.h"
+#include "../src/ops_bf16.h"
+#include "../src/ops_int8.h"
 #include "commands.h"
 #include "flags.h"
 
@@ -67,6 +69,13 @@ int cmd_info(int argc, char **argv) {
     cJSON_AddStringToObject(jc, "cpu_flags", cpu.cpu_flags);
     cJSON_AddStringToObject(jc, "bertc_cpu", cpu.forced);
     cJSON_AddStringToObject(jc, "note", cpu.note);
+    /* what --precision auto means here, and the kernels each precision would run on */
+    int autop = bert_precision_resolve(BERT_PREC_AUTO);
+    int has_bf16 = bert_bf16_available(), has_int8 = bert_int8_available();
+    cJSON_AddStringToObject(j, "precision_auto", bert_precision_name(autop));
+    cJSON_AddBoolToObject(j, "bf16_available", has_bf16);
+    cJSON_AddBoolToObject(j, "int8_available", has_int8);
+    cJSON_AddStringToObject(j, "onednn_isa", int8_isa());
     if (cli_bool(fl, "json")) {
         char *s = cJSON_PrintUnformatted(j);
         puts(s);
@@ -91,6 +100,9 @@ int cmd_info(int argc, char **argv) {
         printf("kernels       %s (%s build, compiled: %s; level %s%s%s%s)%s%s\n", cpu.kernels, cpu.build, cpu.compiled,
                cpu.level_name, cpu.forced[0] ? ", BERTC_CPU=" : "", cpu.forced,
                cpu.level < cpu.cpu_level ? ", lowered" : "", cpu.note[0] ? "; " : "", cpu.note);
+        printf("precision     auto = %s on this CPU (%s); int8 %s; oneDNN kernels: %s\n", bert_precision_name(autop),
+               has_bf16 ? "AVX512-BF16 present" : "no AVX512-BF16 or AMX", has_int8 ? "available" : "unavailable",
+               int8_isa());
     }
     cJSON_Delete(j);
     bert_tokenizer_free(tok);

@@ -27,7 +27,17 @@ void cli_set_threads(long n) {
 }
 
 int cli_precision(const cli_flag *fl) {
-    return cli_choice(fl, "precision", "fp32|bf16") == 1 ? BERT_PREC_BF16 : BERT_PREC_FP32;
+    static const int prec[] = {BERT_PREC_AUTO, BERT_PREC_FP32, BERT_PREC_BF16, BERT_PREC_INT8};
+    /* BERTC_PRECISION replaces the default auto (not a given flag): tests/run.sh
+     * sets fp32 so that comparisons with transformers hold on every CPU */
+    const char *env = getenv("BERTC_PRECISION");
+    if (env && *env && !cli_given(fl, "precision") && !strcmp(cli_str(fl, "precision"), "auto")) {
+        const char *names[] = {"auto", "fp32", "bf16", "int8"};
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(env, names[i])) return prec[i];
+        cli_die(2, "BERTC_PRECISION: expected auto, fp32, bf16 or int8, got '%s'", env);
+    }
+    return prec[cli_choice(fl, "precision", "auto|fp32|bf16|int8")];
 }
 
 bertc_classifier *cli_open_classifier(const char *model, int batch, int max_length, const char *trunc,

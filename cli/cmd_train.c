@@ -223,7 +223,7 @@ int cmd_train(int argc, char **argv) {
         {"no-report", NULL, "do not write OUT/report.html at the end", CLI_BOOL, 0, 0},
         {"gradient-checkpointing", NULL, "recompute each layer in the backward: less memory, ~1 more forward per step", CLI_BOOL, 0, 0},
         {"threads", "0", "CPU threads (0 = all cores)", 0, 0, 0},
-        CLI_PRECISION_FLAG,
+        CLI_TRAIN_PRECISION_FLAG,
         {"label-all-tokens", NULL, "token classification: every sub-word carries its word's tag (else only the first)", CLI_BOOL, 0, 0},
         {"multi-label", NULL, "several labels per text (JSONL lists, several __label__, CSV split at --label-separator): sigmoid + BCE", CLI_BOOL, 0, 0},
         {"label-separator", NULL, "multi-label CSV/TSV: separator inside the label field (e.g. ',')", 0, 0, 0},

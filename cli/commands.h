@@ -40,16 +40,23 @@ bert_trunc cli_truncation(const char *v);
 void cli_set_threads(long n);
 
 /* Opens a classifier or exits; notes on stderr when the head is new.
- * precision: BERT_PREC_FP32 or BERT_PREC_BF16 (cli_precision). task: -1 for
- * the folder's head, or a BERT_TASK_* (--task) for a new head of that task. */
+ * precision: a BERT_PREC_* (cli_precision). task: -1 for the folder's head, or a
+ * BERT_TASK_* (--task) for a new head of that task. */
 struct bertc_classifier *cli_open_classifier(const char *model, int batch, int max_length, const char *trunc,
                                              int pad, long seed, int precision, int task);
 
-/* --precision, as predict, eval, serve and train take it. */
-#define CLI_PRECISION_FLAG \
-    {"precision", "fp32", "fp32|bf16: bf16 multiplies the dense layers on AVX512-BF16 (docs/numerics.md)", 0, 0, 0}
+/* --precision, as predict, eval and serve take it (inference: auto by default). */
+#define CLI_PRECISION_FLAG                                                                                    \
+    {"precision", "auto", "auto|fp32|bf16|int8: the dense layers' arithmetic; auto = bf16 on AVX512-BF16, "   \
+     "else fp32; int8 = int8 weights and activations (docs/numerics.md; `bertc info` shows auto; "  \
+     "env BERTC_PRECISION replaces the default)", 0, 0, 0}
+/* --precision as train takes it (fp32 by default; int8 is refused). */
+#define CLI_TRAIN_PRECISION_FLAG \
+    {"precision", "fp32", "auto|fp32|bf16: bf16 multiplies the dense layers on AVX512-BF16 (docs/numerics.md)", 0, 0, 0}
 struct cli_flag;
-/* Reads --precision: BERT_PREC_FP32 or BERT_PREC_BF16 (exits 2 on another value). */
+/* Reads --precision: a BERT_PREC_* (BERT_PREC_AUTO unresolved; exits 2 on another value).
+ * Where the flag is not given and its default is auto, the environment variable
+ * BERTC_PRECISION (auto|fp32|bf16|int8) is the default instead. */
 int cli_precision(const struct cli_flag *fl);
 
 /* The data flags that data, eval and attention share (cmd_data.c). */

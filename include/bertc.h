@@ -90,6 +90,16 @@ BERTC_API const char *bertc_version(void);
  * Not thread-safe: use one per thread. */
 typedef struct bertc_classifier bertc_classifier;
 
+/* The arithmetic of the encoder's dense layers (docs/numerics.md). */
+typedef enum bertc_precision {
+    BERTC_PRECISION_FP32 = 0, /* fp32, the reference (the library's default) */
+    BERTC_PRECISION_BF16 = 1, /* bf16 products, fp32 sums; needs AVX512-BF16, else BERTC_ERR_ARG */
+    BERTC_PRECISION_INT8 = 2, /* int8 weights (per output channel) and activations (per token),
+                                 quantized when the model is opened; inference only */
+    BERTC_PRECISION_AUTO = 3  /* bf16 where the CPU has AVX512-BF16 (or AMX), else fp32
+                                 (the default of the bertc command's predict, eval and serve) */
+} bertc_precision;
+
 typedef struct bertc_options {
     int batch_size;         /* sequences per forward pass; 0 = 32 */
     int max_length;         /* tokens per sequence incl. [CLS]/[SEP]; 0 = the model's maximum */
@@ -97,6 +107,7 @@ typedef struct bertc_options {
     int pad_to_max_length;  /* 1: pad every batch to max_length (padding="max_length") */
     int allow_download;     /* 1: a Hub id missing from the cache may be downloaded (docs/models.md);
                                0: folders and the cache only, no network I/O (and the default) */
+    int precision;          /* a bertc_precision; 0 = fp32 */
 } bertc_options;
 
 /* Opens a model. opts NULL = the defaults above. A folder without a trained
@@ -106,6 +117,8 @@ BERTC_API int bertc_open(bertc_classifier **out, const char *model, const bertc_
 BERTC_API void bertc_close(bertc_classifier *c);
 
 BERTC_API int bertc_num_labels(const bertc_classifier *c);
+/* The precision an opened model runs in (a bertc_precision; AUTO resolved). */
+BERTC_API int bertc_model_precision(const bertc_classifier *c);
 /* The name of label i (config.json id2label), or NULL when i is out of range. */
 BERTC_API const char *bertc_label(const bertc_classifier *c, int i);
 /* 1 if the folder held a classifier head, 0 if a new one was initialised. */

@@ -33,6 +33,11 @@ int bertc_open(bertc_classifier **out, const char *model, const bertc_options *o
         if (opts->batch_size < 0 || opts->max_length < 0 || opts->truncation < 0 || opts->truncation > 2)
             return bertc_fail(err, BERTC_ERR_ARG,
                               "bertc_options: batch_size and max_length must be >= 0, truncation 0..2");
+        static const int prec[] = {BERT_PREC_FP32, BERT_PREC_BF16, BERT_PREC_INT8, BERT_PREC_AUTO};
+        if (opts->precision < 0 || opts->precision > 3)
+            return bertc_fail(err, BERTC_ERR_ARG, "bertc_options: precision must be a bertc_precision (0..3), got %d",
+                              opts->precision);
+        o.precision = prec[opts->precision];
         if (opts->batch_size > 0) o.batch_size = opts->batch_size;
         o.max_length = opts->max_length;
         o.trunc = (bert_trunc)opts->truncation;
@@ -45,6 +50,14 @@ int bertc_open(bertc_classifier **out, const char *model, const bertc_options *o
 void bertc_close(bertc_classifier *c) { bertc_classifier_free(c); }
 
 int bertc_num_labels(const bertc_classifier *c) { return bertc_classifier_num_labels(c); }
+
+int bertc_model_precision(const bertc_classifier *c) {
+    switch (c->opts.precision) {
+    case BERT_PREC_BF16: return BERTC_PRECISION_BF16;
+    case BERT_PREC_INT8: return BERTC_PRECISION_INT8;
+    default: return BERTC_PRECISION_FP32;
+    }
+}
 
 const char *bertc_label(const bertc_classifier *c, int i) { return bertc_classifier_label(c, i); }
 

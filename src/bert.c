@@ -19,6 +19,7 @@
 #include "bert_ops.h"
 #include "heads.h"
 #include "ops_bf16.h"
+#include "ops_int8.h"
 #include "ops_cpu.h"
 
 #include <math.h>
@@ -54,6 +55,8 @@ static const bert_ops OPS_CPU = {
     .matmul_forward = cpu_mm_forward,
     .matmul_backward = cpu_mm_backward,
     .matmul_gelu_forward = cpu_mm_gelu_forward,
+    .dense_forward = cpu_mm_forward,
+    .dense_gelu_forward = cpu_mm_gelu_forward,
     .gelu_forward = cpu_gelu_forward,
     .gelu_backward = cpu_gelu_backward,
     .dropout_forward = cpu_dropout_forward,
@@ -72,6 +75,42 @@ static const bert_ops OPS_BF16 = {
     .matmul_forward = bf16_matmul_forward,
     .matmul_backward = bf16_matmul_backward,
     .matmul_gelu_forward = bf16_matmul_gelu_forward,
+    .dense_forward = bf16_matmul_forward,
+    .dense_gelu_forward = bf16_matmul_gelu_forward,
+    .gelu_forward = cpu_gelu_forward,
+    .gelu_backward = cpu_gelu_backward,
+    .dropout_forward = cpu_dropout_forward,
+    .dropout_backward = cpu_dropout_backward,
+    .residual_layernorm_forward = cpu_residual_layernorm_forward,
+    .attention_forward = cpu_attention_forward,
+    .attention_backward = cpu_attention_backward,
+    .pooler_forward = cpu_pooler_forward,
+    .pooler_backward = cpu_pooler_backward,
+};
+
+/* int8 (inference only: bert_forward refuses a training model): the encoder's
+ * dense layers multiply int8 (ops_int8.h, weights quantized by
+ * bert_set_precision); the pooler and the heads stay fp32 (matmul_forward). */
+static void int8_dense_forward(bf16_state *s, float *out, const float *inp, const float *w, const float *b, int N,
+                               int C, int OC) {
+    (void)s;
+    int8_matmul_forward(out, inp, w, b, N, C, OC);
+}
+static void int8_dense_gelu_forward(bf16_state *s, float *pre, float *out, const float *inp, const float *w,
+                                    const float *b, int N, int C, int OC) {
+    (void)s;
+    int8_matmul_gelu_forward(pre, out, inp, w, b, N, C, OC);
+}
+static const bert_ops OPS_INT8 = {
+    .embeddings_forward = cpu_embeddings_forward,
+    .embeddings_backward = cpu_embeddings_backward,
+    .layernorm_forward = cpu_layernorm_forward,
+    .layernorm_backward = cpu_layernorm_backward,
+    .matmul_forward = cpu_mm_forward,
+    .matmul_backward = cpu_mm_backward,
+    .matmul_gelu_forward = cpu_mm_gelu_forward,
+    .dense_forward = int8_dense_forward,
+    .dense_gelu_forward = int8_dense_gelu_forward,
     .gelu_forward = cpu_gelu_forward,
     .gelu_backward = cpu_gelu_backward,
     .dropout_forward = cpu_dropout_forward,
@@ -84,7 +123,8 @@ static const bert_ops OPS_BF16 = {
 };
 
 const bert_ops *bert_ops_of(const bert_model *m) {
-    return m->ops ? m->ops : m->precision == BERT_PREC_BF16 ? &OPS_BF16 : &OPS_CPU;
+    if (m->ops) return m->ops;
+    return m->precision == BERT_PREC_BF16 ? &OPS_BF16 : m->precision == BERT_PREC_INT8 ? &OPS_INT8 : &OPS_CPU;
 }
 #define ops_of bert_ops_of
 
@@ -183,6 +223,7 @@ static int layout(bert_model *m, float *fbase, uint8_t *kbase, size_t *fsize, si
 int bert_model_build(bert_model *m, const bert_config *cfg, float *params_memory,
                      int Bmax, int Tmax, int training, bertc_err *err) {
     memset(m, 0, sizeof *m);
+    int8_weight_clear(); /* a new parameter block may reuse a freed one's address */
     int rc = bert_config_validate(cfg, err);
     if (rc) return rc;
     if (!params_memory) return bertc_fail(err, BERTC_ERR_ARG, "bert_model_build: no parameter block");
@@ -260,6 +301,7 @@ int bert_memory_estimate(bert_memory_plan *plan, const bert_config *cfg, int Bma
 void bert_model_free(bert_model *m) {
     if (!m) return;
     bf16_state_free(m->bf16);
+    int8_weight_clear();
     free(m->acts_memory);
     free(m->keep_memory);
     free(m->grads_memory);
@@ -267,6 +309,28 @@ void bert_model_free(bert_model *m) {
 }
 
 void bert_model_params_changed(bert_model *m) { bf16_state_keep_weights(m->bf16, 0); }
+
+int bert_set_precision(bert_model *m, int precision, bertc_err *err) {
+    if (precision != BERT_PREC_FP32 && precision != BERT_PREC_BF16 && precision != BERT_PREC_INT8)
+        return bertc_fail(err, BERTC_ERR_ARG, "--precision: expected fp32, bf16 or int8 (got %d)", precision);
+    if (precision == BERT_PREC_INT8) {
+        if (m->training)
+            return bertc_fail(err, BERTC_ERR_ARG, "--precision int8 is for inference only; train in fp32 or bf16");
+        const bert_config *c = &m->cfg;
+        const bert_params *p = &m->params;
+        int C = c->hidden_size, F = c->intermediate_size;
+        for (int l = 0; l < c->num_layers; l++) {
+            size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C;
+            if (int8_weight_prepare(p->qkvw + wq, 3 * C, C) || int8_weight_prepare(p->attn_outw + wc, C, C) ||
+                int8_weight_prepare(p->fcw + wf, F, C) || int8_weight_prepare(p->fc_outw + wf, C, F)) {
+                int8_weight_clear();
+                return bertc_fail(err, BERTC_ERR_NOMEM, "--precision int8: out of memory for the int8 weights");
+            }
+        }
+    }
+    m->precision = precision;
+    return BERTC_OK;
+}
 
 void bert_zero_grad(bert_model *m) {
     if (m->grads_memory) memset(m->grads_memory, 0, m->num_params * sizeof(float));
@@ -350,7 +414,7 @@ static void layer_forward(bert_model *m, int l, const layer_acts *a, bertc_rng *
     float po = c->model_type == BERT_ARCH_DISTILBERT ? 0.0f : ph; /* attention output dropout */
     size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C, lC = (size_t)l * C;
 
-    ops->matmul_forward(m->bf16, a->qkv, a->inp, p->qkvw + wq, p->qkvb + 3 * lC, (int)N, C, 3 * C);
+    ops->dense_forward(m->bf16, a->qkv, a->inp, p->qkvw + wq, p->qkvb + 3 * lC, (int)N, C, 3 * C);
     const uint8_t *k;
     if (a->att_seed && masks == MASKS_DRAW && rng) *a->att_seed = *rng;
     if (a->att_seed && masks == MASKS_REUSE) {
@@ -360,13 +424,13 @@ static void layer_forward(bert_model *m, int l, const layer_acts *a, bertc_rng *
         k = layer_mask(a->att_keep, rng, pa, natt, masks);
     }
     ops->attention_forward(a->atty, a->att, k, pa, a->qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH);
-    ops->matmul_forward(m->bf16, m->proj, a->atty, p->attn_outw + wc, p->attn_outb + lC, (int)N, C, C);
+    ops->dense_forward(m->bf16, m->proj, a->atty, p->attn_outw + wc, p->attn_outb + lC, (int)N, C, C);
     k = layer_mask(a->res1_keep, rng, po, NC, masks);
     ops->residual_layernorm_forward(a->res1, a->ln1, a->m1, a->r1, a->inp, m->proj, k, po, p->ln1w + lC,
                                     p->ln1b + lC, eps, (int)N, C);
-    ops->matmul_gelu_forward(m->bf16, m->training ? a->fch : NULL, a->fchg, a->ln1, p->fcw + wf, p->fcb + (size_t)l * F,
+    ops->dense_gelu_forward(m->bf16, m->training ? a->fch : NULL, a->fchg, a->ln1, p->fcw + wf, p->fcb + (size_t)l * F,
                              (int)N, C, F);
-    ops->matmul_forward(m->bf16, m->proj, a->fchg, p->fc_outw + wf, p->fc_outb + lC, (int)N, F, C);
+    ops->dense_forward(m->bf16, m->proj, a->fchg, p->fc_outw + wf, p->fc_outb + lC, (int)N, F, C);
     k = layer_mask(a->res2_keep, rng, ph, NC, masks);
     ops->residual_layernorm_forward(a->res2, a->out, a->m2, a->r2, a->ln1, m->proj, k, ph, p->ln2w + lC,
                                     p->ln2b + lC, eps, (int)N, C);
@@ -384,6 +448,8 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     if (!input_ids) return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: no input_ids");
     if (dropout_rng && !m->training)
         return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: dropout needs a model built for training");
+    if (ops == &OPS_INT8 && m->training)
+        return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: int8 is for inference only (a model built for training)");
     /* bf16: the model's own state (primitives, scratch, rounded weights); an
      * inference model's weights do not change, so their rounded copies are kept
      * (until bert_model_params_changed); a training model's are rounded on

@@ -155,7 +155,10 @@ float *bert_param_tensor(const bert_params *p, int i);
 #include <stdint.h>
 #include "rng.h"
 
-enum { BERT_PREC_FP32 = 0, BERT_PREC_BF16 = 1 };
+/* Precisions of the encoder's dense layers. AUTO is resolved before a model
+ * runs (bert_precision_resolve, ops_bf16.h): bf16 where the CPU has
+ * AVX512-BF16, else fp32. */
+enum { BERT_PREC_AUTO = -1, BERT_PREC_FP32 = 0, BERT_PREC_BF16 = 1, BERT_PREC_INT8 = 2 };
 
 typedef struct bert_model {
     bert_config cfg;        /* the dimensions (a copy; id2label is NULL, not owned) */
@@ -171,7 +174,8 @@ typedef struct bert_model {
                                tests set &bert_ops_ref (ops_ref.h) to run on the reference */
     int precision;          /* BERT_PREC_FP32 (0), or BERT_PREC_BF16: the encoder's dense layers
                                multiply bf16-rounded operands (ops_bf16.h; the caller checks
-                               bert_bf16_available() first); ignored when ops is set */
+                               bert_bf16_available() first), or BERT_PREC_INT8 (inference only:
+                               ops_int8.h; set it with bert_set_precision); ignored when ops is set */
     int nthreads;           /* OpenMP threads the attention scratch was sized for */
     struct bf16_state *bf16; /* owned (precision bf16): oneDNN primitives, scratch and, for
                                inference, the weights' rounded copies (ops_bf16.h); made by the
@@ -239,6 +243,12 @@ void bert_model_free(bert_model *m);
  * another model sharing it): drops what was derived from it (bf16's rounded
  * weights), so the next forward multiplies the new values. */
 void bert_model_params_changed(bert_model *m);
+
+/* Sets m->precision and readies it: BERT_PREC_INT8 quantizes the encoder's
+ * dense weights now (ops_int8.h), the moment the model is loaded, and is
+ * refused for a model built for training. BERTC_ERR_ARG (training int8, an
+ * unknown precision) or BERTC_ERR_NOMEM, m->precision unchanged then. */
+int bert_set_precision(bert_model *m, int precision, bertc_err *err);
 
 /* Runs the model on a padded batch: input_ids, token_type_ids and attention_mask
  * are row-major (B,T) (B <= Bmax, T <= Tmax); token_type_ids NULL means all 0,

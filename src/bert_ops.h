@@ -1,5 +1,5 @@
 /* bert_ops.h: private to the model (bert.c) and its heads (heads.c): the table
- * of kernels a model runs on (reference, fast fp32 or bf16) and the dropout
+ * of kernels a model runs on (reference, fast fp32, bf16 or int8) and the dropout
  * mask draw, so that a head runs on the same kernels as the encoder under it.
  * Not API: nothing outside bert.c, heads.c and ops_ref.c (the reference
  * table, for tests) includes it. */
@@ -40,6 +40,13 @@ typedef struct bert_ops {
     void (*pooler_forward)(float *, const float *, const float *, const float *, int, int, int);
     void (*pooler_backward)(float *, float *, float *, const float *, const float *,
                             const float *, const float *, int, int, int);
+    /* The encoder's four dense layers (QKV, attention output, FFN in and out):
+     * matmul_forward / matmul_gelu_forward, except in int8 (ops_int8.h), where
+     * the pooler and the heads keep the fp32 matmul_forward. */
+    void (*dense_forward)(struct bf16_state *, float *, const float *, const float *, const float *, int, int,
+                          int);
+    void (*dense_gelu_forward)(struct bf16_state *, float *, float *, const float *, const float *,
+                               const float *, int, int, int);
 } bert_ops;
 
 /* The kernels model m runs on (ops, else precision). */

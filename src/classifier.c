@@ -83,7 +83,12 @@ int bertc_classifier_open(bertc_classifier **out, const char *model, const bertc
         bertc_classifier_free(c);
         return rc;
     }
-    c->model.precision = o->precision;
+    c->opts.precision = bert_precision_resolve(o->precision);
+    rc = bert_set_precision(&c->model, c->opts.precision, err);
+    if (rc != BERTC_OK) {
+        bertc_classifier_free(c);
+        return rc;
+    }
     *out = c;
     return BERTC_OK;
 }

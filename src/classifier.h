@@ -31,8 +31,11 @@ typedef struct bertc_classifier_opts {
     bert_trunc trunc;    /* single texts: head (default), tail, head+tail */
     int pad_to_max;      /* 1: pad every batch to max_length (the notebook's
                             padding="max_length"); 0: to the batch's longest */
-    int precision;       /* BERT_PREC_FP32 (default) or BERT_PREC_BF16 (ops_bf16.h; refused
-                            with BERTC_ERR_ARG where the CPU has no AVX512-BF16) */
+    int precision;       /* BERT_PREC_FP32 (default), BERT_PREC_BF16 (ops_bf16.h; refused
+                            with BERTC_ERR_ARG where the CPU has no AVX512-BF16),
+                            BERT_PREC_INT8 (ops_int8.h) or BERT_PREC_AUTO (bf16 where
+                            the CPU has AVX512-BF16, else fp32); opts.precision of an
+                            open classifier holds what auto resolved to */
     uint64_t seed;       /* seeds a new head when the folder has no classifier */
     int task;            /* -1 (default): the head config.json's architectures names; a
                             BERT_TASK_* gives a bare encoder (or another task's folder) a

@@ -10,6 +10,7 @@
 
 #include "cpu_dispatch.h"
 #include "ops_cpu.h"
+#include "ops_int8.h"
 
 /* ---- conversions ---- */
 
@@ -355,12 +356,30 @@ int bert_bf16_available(void) {
     return ok;
 }
 
+int bert_precision_resolve(int precision) {
+    if (precision != BERT_PREC_AUTO) return precision;
+    return bert_bf16_available() ? BERT_PREC_BF16 : BERT_PREC_FP32;
+}
+
+const char *bert_precision_name(int precision) {
+    switch (precision) {
+    case BERT_PREC_AUTO: return "auto";
+    case BERT_PREC_FP32: return "fp32";
+    case BERT_PREC_BF16: return "bf16";
+    case BERT_PREC_INT8: return "int8";
+    default: return "?";
+    }
+}
+
 int bert_precision_check(int precision, bertc_err *err) {
-    if (precision != BERT_PREC_FP32 && precision != BERT_PREC_BF16)
-        return bertc_fail(err, BERTC_ERR_ARG, "--precision: expected fp32 or bf16");
+    if (precision != BERT_PREC_AUTO && precision != BERT_PREC_FP32 && precision != BERT_PREC_BF16 &&
+        precision != BERT_PREC_INT8)
+        return bertc_fail(err, BERTC_ERR_ARG, "--precision: expected auto, fp32, bf16 or int8");
     if (precision == BERT_PREC_BF16 && !bert_bf16_available())
         return bertc_fail(err, BERTC_ERR_ARG,
                           "--precision bf16: this CPU has no AVX512-BF16 (or oneDNN cannot use it); use fp32");
+    if (precision == BERT_PREC_INT8 && !bert_int8_available())
+        return bertc_fail(err, BERTC_ERR_ARG, "--precision int8: oneDNN cannot build an int8 matmul on this CPU; use fp32");
     return BERTC_OK;
 }
 

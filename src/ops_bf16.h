@@ -39,9 +39,18 @@
 
 int bert_bf16_available(void);
 
-/* BERTC_OK for BERT_PREC_FP32, and for BERT_PREC_BF16 where available; else
- * BERTC_ERR_ARG with a message naming --precision. */
+/* BERTC_OK for BERT_PREC_AUTO and BERT_PREC_FP32, for BERT_PREC_BF16 where
+ * available, for BERT_PREC_INT8 where oneDNN builds an int8 matmul
+ * (ops_int8.h); else BERTC_ERR_ARG with a message naming --precision. */
 int bert_precision_check(int precision, bertc_err *err);
+
+/* What BERT_PREC_AUTO means on this CPU: BERT_PREC_BF16 where bf16 runs on
+ * AVX512-BF16 dot products (every CPU with AMX has them too), else
+ * BERT_PREC_FP32. Any other precision is returned unchanged. */
+int bert_precision_resolve(int precision);
+
+/* "auto", "fp32", "bf16", "int8" ("?" for another value). */
+const char *bert_precision_name(int precision);
 
 /* Round to nearest even, as torch's float -> bfloat16 (NaN stays NaN). */
 uint16_t bf16_from_float(float f);

@@ -10,6 +10,7 @@
  * resumes it -> last callback (answer) -> completed callback (freed). */
 #include "serve.h"
 #include "heads.h"
+#include "ops_bf16.h"
 #include "tasks/token_infer.h"
 
 #include <arpa/inet.h>
@@ -973,6 +974,7 @@ static char *build_info(bertc_server *s) {
     cJSON_AddItemToObject(j, "labels", labels);
     cJSON_AddBoolToObject(j, "trained_classifier", !c->hf.new_head);
     cJSON_AddNumberToObject(j, "max_length", c->opts.max_length);
+    cJSON_AddStringToObject(j, "precision", bert_precision_name(c->opts.precision)); /* auto resolved */
     cJSON_AddNumberToObject(j, "max_batch", s->max_batch);
     cJSON_AddNumberToObject(j, "max_body", (double)s->o.limits.max_body);
     cJSON_AddNumberToObject(j, "max_inputs", s->o.limits.max_inputs);

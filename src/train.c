@@ -237,11 +237,11 @@ static int setup_buffers(trainer *t, bertc_err *err) {
              pl.data / MiB, pl.overhead / MiB);
     }
     if (bert_model_build(&t->m, &t->hf.cfg, t->hf.params_memory, Btr, o->max_length, mode, err)) return err->code;
-    t->m.precision = o->precision;
+    t->m.precision = bert_precision_resolve(o->precision);
     if (Bev > 0) {
         if (bert_model_build(&t->eval_model, &t->hf.cfg, t->hf.params_memory, Bev, o->max_length, BERT_INFER, err))
             return err->code;
-        t->eval_model.precision = o->precision;
+        t->eval_model.precision = t->m.precision;
     }
     bertc_adamw_opts ao;
     bertc_adamw_opts_default(&ao);

@@ -204,7 +204,7 @@ cJSON *bertc_trainer_settings_json(const trainer *t) {
     cJSON_AddStringToObject(j, "metric_for_best_model", bertc_train_metric_key(o->metric) + 5);
     cJSON_AddNumberToObject(j, "early_stopping_patience", o->early_stopping_patience);
     cJSON_AddNumberToObject(j, "threads", o->threads);
-    cJSON_AddStringToObject(j, "precision", o->precision == BERT_PREC_BF16 ? "bf16" : "fp32");
+    cJSON_AddStringToObject(j, "precision", bert_precision_name(bert_precision_resolve(o->precision)));
     cJSON_AddBoolToObject(j, "gradient_checkpointing", o->gradient_checkpointing);
     cJSON_AddStringToObject(j, "problem_type", o->multi_label ? "multi_label_classification" : "single_label_classification");
     if (o->multi_label) cJSON_AddNumberToObject(j, "threshold", o->threshold);

@@ -166,6 +166,8 @@ int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
         return bertc_fail(err, BERTC_ERR_ARG, "%s: needs --long-text chunks", o->stride >= 0 ? "--stride" : "--max-windows");
     }
     if (bert_precision_check(o->precision, err)) return err->code;
+    if (o->precision == BERT_PREC_INT8)
+        return bertc_fail(err, BERTC_ERR_ARG, "--precision int8 is for inference only (predict, eval, serve); train in fp32 or bf16");
     if (o->class_weights && strcmp(o->class_weights, "auto") != 0) {
         const char *p = o->class_weights;
         while (*p) {

@@ -19,6 +19,10 @@ export BERTC_TESTDATA=${BERTC_TESTDATA:-$root/tests/data}
 export BERTC_IMDB=${BERTC_IMDB:-$root/../shared/data/imdb/aclImdb-text.tar.gz}
 export BERTC=${BERTC:-$root/$build/bertc}
 export BERTC_ROOT=$root
+# predict/eval/serve default to --precision auto (bf16 on AVX512-BF16 CPUs);
+# the tests compare with fp32 references, so they run fp32 unless a test asks
+# otherwise (test_int8_cli unsets it to check auto)
+export BERTC_PRECISION=${BERTC_PRECISION:-fp32}
 # Tests never reach the real Hub: a name missing from the cache is not downloaded
 # (test_hub unsets this and points HF_ENDPOINT at its own 127.0.0.1 server).
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}

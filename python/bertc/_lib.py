@@ -85,7 +85,8 @@ class TrainResult(ctypes.Structure):
 
 class Options(ctypes.Structure):
     _fields_ = [("batch_size", c_int), ("max_length", c_int), ("truncation", c_int), ("pad_to_max_length", c_int),
-                ("allow_download", c_int)]
+                ("allow_download", c_int),
+                ("precision", c_int)]
 
 
 class EntityView(ctypes.Structure):

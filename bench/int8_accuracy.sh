@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# int8_accuracy.sh: issue 13's accuracy check of --precision int8: the same
+# IMDB test reviews through `bertc predict` in fp32 and in int8; how many
+# labels change, how far the logits move, and (for a model fine-tuned on IMDB,
+# whose labels are neg/pos) both accuracies. Writes
+# bench/results/int8_accuracy.json with the machine named.
+#   MODEL   default all-MiniLM-L6-v2, whose head is new (random, seed 42): then
+#           accuracy means nothing and is not reported; a fine-tuned IMDB model
+#           folder (the demo's runs/demo/model) gives the accuracies too
+#   LIMIT   test reviews (0 = all 25,000; default 2000: every 12th and 13th in
+#           file order, alternately, so both classes are in)
+#   MAXLEN  tokens per review (default 128, as the demo's eval)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+B=${BERTC:-$root/build/bertc}
+IM=${BERTC_IMDB:-$root/../shared/data/imdb/aclImdb-text.tar.gz}
+MODEL=${MODEL:-all-MiniLM-L6-v2}
+LIMIT=${LIMIT:-2000}
+MAXLEN=${MAXLEN:-128}
+work=${WORK:-$root/bench/work/int8_accuracy}
+out=${OUT:-$root/bench/results/int8_accuracy.json}
+mkdir -p "$work" "$(dirname "$out")"
+python3 - "$IM" "$LIMIT" "$work" <<'PY'
+import sys, tarfile
+im, limit, w = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rows = []
+with tarfile.open(im, "r:gz") as tf:
+    for m in tf:
+        if m.isfile() and "/test/" in m.name and m.name.endswith(".txt") and ("/pos/" in m.name or "/neg/" in m.name):
+            rows.append((m.name, "pos" if "/pos/" in m.name else "neg", tf.extractfile(m).read().decode("utf-8")))
+rows.sort()
+if limit and limit < len(rows):
+    step = len(rows) / limit
+    rows = [rows[int(i * step)] for i in range(limit)]
+with open(w + "/texts.txt", "w") as f, open(w + "/gold.txt", "w") as g:
+    for _, lab, t in rows:
+        f.write(" ".join(t.split()) + "\n")
+        g.write(lab + "\n")
+PY
+for p in fp32 int8; do
+    /usr/bin/time -f %e -o "$work/$p.time" "$B" predict --model "$MODEL" --max-length "$MAXLEN" \
+        --threads "${THREADS:-$(nproc)}" --precision $p --all-scores --input "$work/texts.txt" >"$work/$p.jsonl" 2>"$work/$p.err"
+done
+python3 - "$work" "$out" "$MODEL" "$LIMIT" "$MAXLEN" <<'PY'
+import json, math, platform, sys, time
+w, out, model, limit, maxlen = sys.argv[1:]
+gold = open(w + "/gold.txt").read().split()
+pr = {p: [{d["label"]: d["score"] for d in json.loads(l)} for l in open(f"{w}/{p}.jsonl")] for p in ("fp32", "int8")}
+n = len(gold); assert len(pr["fp32"]) == len(pr["int8"]) == n
+top = lambda d: max(d, key=d.get)
+same = sum(top(a) == top(b) for a, b in zip(pr["fp32"], pr["int8"]))
+# 2 labels: the logit margin log(p1/p0) is what softmax keeps of the logits
+labs = sorted(pr["fp32"][0])
+def margin(d):
+    return math.log(max(d[labs[1]], 1e-30)) - math.log(max(d[labs[0]], 1e-30))
+dm = [abs(margin(a) - margin(b)) for a, b in zip(pr["fp32"], pr["int8"])]
+m32 = [abs(margin(a)) for a in pr["fp32"]]
+trained = set(labs) <= {"neg", "pos"}
+acc = {p: (sum(top(d) == g for d, g in zip(pr[p], gold)) / n if trained else None) for p in ("fp32", "int8")}
+txt = open("/proc/cpuinfo").read()
+cpu = next((l.split(":", 1)[1].strip() for l in txt.splitlines() if l.startswith("model name")), "?")
+flags = next(l for l in txt.splitlines() if l.startswith("flags")).split()
+fam = int(next((l.split(":")[1] for l in txt.splitlines() if l.startswith("cpu family")), "0"))
+mod = int(next((l.split(":")[1] for l in txt.splitlines() if l.startswith("model\t")), "0"))
+zen = {0x17: "Zen/Zen 2", 0x19: "Zen 3" if mod < 0x10 else "Zen 4", 0x1A: "Zen 5"}.get(fam, "") if "AMD" in cpu else ""
+r = {"what": "bertc predict on IMDB test reviews: fp32 vs --precision int8",
+     "date": time.strftime("%Y-%m-%d %H:%M"),
+     "machine": {"cpu": cpu + (f" ({zen})" if zen else ""), "family": fam, "model": mod, "cores": txt.count("processor\t:"), "platform": platform.platform(),
+                 "isa": [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile") if f in flags]},
+     "model": model, "head": "fine-tuned (labels neg/pos)" if trained else "new, random (seed 42): accuracy not meaningful",
+     "reviews": n, "max_length": int(maxlen),
+     "accuracy_fp32": acc["fp32"], "accuracy_int8": acc["int8"],
+     "accuracy_diff_points": round(100 * (acc["int8"] - acc["fp32"]), 3) if trained else None,
+     "labels_unchanged": same, "labels_unchanged_pct": round(100 * same / n, 3),
+     "logit_margin_abs_diff_mean": sum(dm) / n, "logit_margin_abs_diff_max": max(dm),
+     "fp32_logit_margin_abs_mean": sum(m32) / n,
+     "seconds": {p: float(open(f"{w}/{p}.time").read().split()[-1]) for p in ("fp32", "int8")}}
+json.dump(r, open(out, "w"), indent=2)
+print(json.dumps(r, indent=2))
+PY

@@ -1,0 +1,451 @@
+/* ops_int8.c: int8 dense layers through oneDNN (see ops_int8.h). */
+#include "ops_int8.h"
+
+#include <math.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "ops_cpu.h"
+
+/* ---- quantization ---- */
+
+/* scale = max|x| / qmax (1 for an all-zero vector), codes round(x / scale)
+ * in [-qmax, qmax], ties to even (rintf under the default rounding mode). */
+static float quantize_vec(int8_t *q, const float *x, int n, int qmax) {
+    const float hi = (float)qmax;
+    float m = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        m = a > m ? a : m;
+    }
+    float s = m > 0.0f ? m / hi : 1.0f, inv = 1.0f / s;
+    for (int i = 0; i < n; i++) {
+        float v = rintf(x[i] * inv);
+        v = v > hi ? hi : v < -hi ? -hi : v; /* x*inv may round past qmax */
+        q[i] = (int8_t)v;
+    }
+    return s;
+}
+
+/* Row x (n) to u8 codes, asymmetric: the range [min(x, 0), max(x, 0)] in 255
+ * steps, zero exactly at code zp: x ~ scale (q - zp), |error| <= scale / 2.
+ * The AVX2 loops compute the same codes as the scalar ones (cvtps rounds to
+ * nearest even, as rintf; the clamps commute with the integer add). */
+static float quantize_u8(uint8_t *q, int32_t *zp, const float *x, int n) {
+    float lo = 0.0f, hi = 0.0f;
+    int i = 0;
+#ifdef __AVX2__
+    __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        vlo = _mm256_min_ps(vlo, v);
+        vhi = _mm256_max_ps(vhi, v);
+    }
+    float l8[8], h8[8];
+    _mm256_storeu_ps(l8, vlo);
+    _mm256_storeu_ps(h8, vhi);
+    for (int k = 0; k < 8; k++) {
+        lo = l8[k] < lo ? l8[k] : lo;
+        hi = h8[k] > hi ? h8[k] : hi;
+    }
+#endif
+    for (; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    float s = hi > lo ? (hi - lo) / 255.0f : 1.0f, inv = 1.0f / s;
+    float z = rintf(-lo * inv);
+    z = z > 255.0f ? 255.0f : z;
+    i = 0;
+#ifdef __AVX2__
+    const __m256 vinv = _mm256_set1_ps(inv);
+    const __m256i vz = _mm256_set1_epi32((int)z), v0 = _mm256_setzero_si256(), v255 = _mm256_set1_epi32(255);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (; i + 32 <= n; i += 32) {
+        __m256i r[4];
+        for (int k = 0; k < 4; k++) {
+            __m256i t = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * k), vinv));
+            r[k] = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(t, vz), v0), v255);
+        }
+        __m256i p = _mm256_packus_epi16(_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3]));
+        _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(p, order));
+    }
+#endif
+    for (; i < n; i++) {
+        float v = rintf(x[i] * inv) + z;
+        v = v > 255.0f ? 255.0f : v < 0.0f ? 0.0f : v;
+        q[i] = (uint8_t)v;
+    }
+    *zp = (int32_t)z;
+    return s;
+}
+
+void int8_quantize_act(uint8_t *q, float *scale, int32_t *zp, const float *x, int R, int Cn) {
+    #pragma omp parallel for schedule(static) if ((size_t)R * Cn > 65536)
+    for (int r = 0; r < R; r++) scale[r] = quantize_u8(q + (size_t)r * Cn, zp + r, x + (size_t)r * Cn, Cn);
+}
+
+void int8_quantize_rows(int8_t *q, float *scale, const float *x, int R, int Cn, int qmax) {
+    #pragma omp parallel for schedule(static) if ((size_t)R * Cn > 65536)
+    for (int r = 0; r < R; r++) scale[r] = quantize_vec(q + (size_t)r * Cn, x + (size_t)r * Cn, Cn, qmax);
+}
+
+/* Without VNNI, oneDNN's int8 kernels multiply with vpmaddubsw, which adds
+ * two u8 x s8 products into a saturating int16: 255 x 127 x 2 overflows,
+ * 255 x 63 x 2 = 32130 does not (measured: with 8-bit weights oneDNN's AVX2
+ * results differed from the exact product by up to 125 times the
+ * quantization bound). So weights get 7 bits there (as ONNX Runtime's reduce_range), 8 with
+ * VNNI (vpdpbusd sums in int32). tests/test_int8.c checks oneDNN's result
+ * against the exact integer product on the worst case. */
+int int8_weight_qmax(void) {
+    static int q;
+    if (!q) {
+        dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+        int vnni = isa == dnnl_cpu_isa_avx2_vnni || isa == dnnl_cpu_isa_avx512_core_vnni ||
+                   isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
+        q = vnni ? 127 : 63;
+    }
+    return q;
+}
+
+/* ---- state ---- */
+
+typedef struct prim {
+    int M, N, K;
+    dnnl_primitive_t p;
+    dnnl_memory_t src, wei, dst;
+    struct prim *next;
+} prim;
+
+/* A weight quantized once: codes (OC, C), per-channel scales (OC) and the
+ * sums of each channel's codes (OC), for the activations' zero points. */
+typedef struct wq {
+    const float *w;
+    size_t n;
+    int8_t *q;
+    float *s;
+    int32_t *sum;
+    struct wq *next;
+} wq;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static dnnl_engine_t g_eng;
+static dnnl_stream_t g_stream;
+static int g_state; /* 0 untried, 1 ready, -1 unavailable */
+static prim *g_prims;
+static int g_nprims;
+static wq *g_w;
+static uint8_t *g_qa;            /* scratch: activation codes */
+static int8_t *g_qw;             /* scratch: a weight's codes when not kept */
+static float *g_sa, *g_sw;       /* scratch: row scales, channel scales */
+static int32_t *g_za, *g_ws;     /* scratch: row zero points, channel code sums */
+static size_t g_qa_cap, g_qw_cap, g_sa_cap, g_sw_cap, g_za_cap, g_ws_cap;
+static unsigned long g_fallbacks;
+
+static int engine_ready(void) {
+    if (g_state) return g_state > 0;
+    g_state = -1;
+    if (dnnl_engine_create(&g_eng, dnnl_cpu, 0) != dnnl_success) return 0;
+    if (dnnl_stream_create(&g_stream, g_eng, dnnl_stream_default_flags) != dnnl_success) {
+        dnnl_engine_destroy(g_eng);
+        return 0;
+    }
+    g_state = 1;
+    return 1;
+}
+
+static void prims_clear(void) {
+    while (g_prims) {
+        prim *q = g_prims;
+        g_prims = q->next;
+        dnnl_primitive_destroy(q->p);
+        dnnl_memory_destroy(q->src);
+        dnnl_memory_destroy(q->wei);
+        dnnl_memory_destroy(q->dst);
+        free(q);
+    }
+    g_nprims = 0;
+}
+
+/* As in ops_bf16.c: a server seeing every batch length collects shapes; past
+ * PRIM_MAX the cache starts over. */
+#define PRIM_MAX 512
+
+/* acc (M, N) s32 = A (M, K) u8 row-major x B (K, N) s8, B given as the
+ * row-major (N, K) weight (tag ba). No scales, no bias: the exact integer
+ * product; the fp32 epilogue below applies both. */
+static prim *prim_get(int M, int N, int K) {
+    for (prim *q = g_prims; q; q = q->next)
+        if (q->M == M && q->N == N && q->K == K) return q;
+    if (g_nprims >= PRIM_MAX) prims_clear();
+    prim *q = calloc(1, sizeof *q);
+    if (!q) return NULL;
+    q->M = M, q->N = N, q->K = K;
+    dnnl_memory_desc_t ad, wd, cd;
+    dnnl_dims_t da = {M, K}, dw = {K, N}, dc = {M, N};
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_matmul_desc_t md;
+    int ok = dnnl_memory_desc_init_by_tag(&ad, 2, da, dnnl_u8, dnnl_ab) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&wd, 2, dw, dnnl_s8, dnnl_ba) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&cd, 2, dc, dnnl_s32, dnnl_ab) == dnnl_success &&
+             dnnl_matmul_desc_init(&md, &ad, &wd, NULL, &cd) == dnnl_success &&
+             dnnl_primitive_desc_create(&pd, &md, NULL, g_eng, NULL) == dnnl_success &&
+             dnnl_primitive_create(&q->p, pd) == dnnl_success &&
+             dnnl_memory_create(&q->src, &ad, g_eng, DNNL_MEMORY_NONE) == dnnl_success &&
+             dnnl_memory_create(&q->wei, &wd, g_eng, DNNL_MEMORY_NONE) == dnnl_success &&
+             dnnl_memory_create(&q->dst, &cd, g_eng, DNNL_MEMORY_NONE) == dnnl_success;
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (!ok) {
+        if (q->p) dnnl_primitive_destroy(q->p);
+        if (q->src) dnnl_memory_destroy(q->src);
+        if (q->wei) dnnl_memory_destroy(q->wei);
+        if (q->dst) dnnl_memory_destroy(q->dst);
+        free(q);
+        return NULL;
+    }
+    q->next = g_prims;
+    g_prims = q;
+    g_nprims++;
+    return q;
+}
+
+/* 0 when oneDNN wrote acc; -1 when it could not (oneDNN validates before it writes). */
+static int run(int M, int N, int K, const uint8_t *A, const int8_t *W, int32_t *acc) {
+    prim *q = prim_get(M, N, K);
+    if (!q) return -1;
+    dnnl_memory_set_data_handle(q->src, (void *)A);
+    dnnl_memory_set_data_handle(q->wei, (void *)W);
+    dnnl_memory_set_data_handle(q->dst, acc);
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, q->src}, {DNNL_ARG_WEIGHTS, q->wei}, {DNNL_ARG_DST, q->dst}};
+    if (dnnl_primitive_execute(q->p, g_stream, 3, args) != dnnl_success || dnnl_stream_wait(g_stream) != dnnl_success)
+        return -1;
+    return 0;
+}
+
+static void *grow(void **buf, size_t *cap, size_t bytes) {
+    if (bytes > *cap) {
+        free(*buf);
+        *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        *cap = *buf ? bytes : 0;
+    }
+    return *buf;
+}
+#define GROW(buf, cap, n) grow((void **)&(buf), &(cap), (n) * sizeof *(buf))
+
+static void wq_free(wq *e) {
+    if (!e) return;
+    free(e->q);
+    free(e->s);
+    free(e->sum);
+    free(e);
+}
+
+/* A weight (OC, C) to codes, scales and code sums. */
+static void quantize_weight(int8_t *q, float *s, int32_t *sum, const float *w, int OC, int C) {
+    int8_quantize_rows(q, s, w, OC, C, int8_weight_qmax());
+    for (int o = 0; o < OC; o++) {
+        int32_t t = 0;
+        for (int c = 0; c < C; c++) t += q[(size_t)o * C + c];
+        sum[o] = t;
+    }
+}
+
+static const wq *wq_find(const float *w, size_t n) {
+    for (wq *e = g_w; e; e = e->next)
+        if (e->w == w && e->n == n) return e;
+    return NULL;
+}
+
+int int8_weight_prepare(const float *w, int OC, int C) {
+    size_t n = (size_t)OC * C;
+    pthread_mutex_lock(&g_lock);
+    int rc = 0;
+    if (!wq_find(w, n)) {
+        wq *e = calloc(1, sizeof *e);
+        if (e) {
+            e->q = aligned_alloc(64, (n + 63) / 64 * 64);
+            e->s = malloc((size_t)OC * sizeof *e->s);
+            e->sum = malloc((size_t)OC * sizeof *e->sum);
+        }
+        if (!e || !e->q || !e->s || !e->sum) {
+            wq_free(e);
+            rc = -1;
+        } else {
+            quantize_weight(e->q, e->s, e->sum, w, OC, C);
+            e->w = w, e->n = n, e->next = g_w;
+            g_w = e;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+void int8_weight_clear(void) {
+    pthread_mutex_lock(&g_lock);
+    while (g_w) {
+        wq *e = g_w;
+        g_w = e->next;
+        wq_free(e);
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* ---- the product ---- */
+
+/* The fp32 epilogue, in place: out holds acc (N, OC) as int32 bit patterns;
+ * out[n,o] = sa[n] sw[o] (acc[n,o] - za[n] wsum[o]) + b[o]. The correction is
+ * exact in int32: |acc| and |za wsum| are <= 255 x 127 C each, so their
+ * difference fits for C < 33,000 (BERT's largest reduction is F = 4096). memcpy reads the int32 without
+ * breaking C's aliasing rules (and compiles to a plain load). */
+static void epilogue(float *out, const float *sa, const int32_t *za, const float *sw, const int32_t *wsum,
+                     const float *b, int N, int OC) {
+    #pragma omp parallel for schedule(static) if ((size_t)N * OC > 65536)
+    for (int n = 0; n < N; n++) {
+        float *y = out + (size_t)n * OC;
+        float s = sa[n];
+        int32_t z = za[n];
+        for (int o = 0; o < OC; o++) {
+            int32_t a;
+            memcpy(&a, &y[o], sizeof a);
+            float v = (float)(a - z * wsum[o]) * (s * sw[o]);
+            y[o] = b ? v + b[o] : v;
+        }
+    }
+}
+
+/* acc (N, OC) = qa (N, C) x qw (OC, C)^T, exactly in int32 (|acc| <= 255 x
+ * 127 C, which fits for C < 66,000), into out's bytes. */
+static void portable_acc(float *out, const uint8_t *qa, const int8_t *qw, int N, int C, int OC) {
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) {
+            int32_t s = 0;
+            const uint8_t *x = qa + (size_t)n * C;
+            const int8_t *w = qw + (size_t)o * C;
+            for (int c = 0; c < C; c++) s += (int32_t)x[c] * (int32_t)w[c];
+            memcpy(&out[(size_t)n * OC + o], &s, sizeof s);
+        }
+}
+
+/* use_dnnl 0: the portable loop (tests). The lock is held from quantizing to
+ * the epilogue because the scratch is shared. With no memory for scratch at
+ * all, the codes are computed a row and a channel at a time on the stack
+ * (slow, exact, the same numbers). */
+static void forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC, int use_dnnl) {
+    pthread_mutex_lock(&g_lock);
+    uint8_t *qa = GROW(g_qa, g_qa_cap, (size_t)N * C);
+    float *sa = GROW(g_sa, g_sa_cap, (size_t)N);
+    int32_t *za = GROW(g_za, g_za_cap, (size_t)N);
+    const int8_t *qw = NULL;
+    const float *sw = NULL;
+    const int32_t *ws = NULL;
+    const wq *e = wq_find(w, (size_t)OC * C);
+    if (e) {
+        qw = e->q, sw = e->s, ws = e->sum;
+    } else {
+        int8_t *tq = GROW(g_qw, g_qw_cap, (size_t)OC * C);
+        float *ts = GROW(g_sw, g_sw_cap, (size_t)OC);
+        int32_t *tsum = GROW(g_ws, g_ws_cap, (size_t)OC);
+        if (tq && ts && tsum) {
+            quantize_weight(tq, ts, tsum, w, OC, C);
+            qw = tq, sw = ts, ws = tsum;
+        }
+    }
+    if (qa && sa && za && qw) {
+        int8_quantize_act(qa, sa, za, inp, N, C);
+        /* out is fp32 storage of the same size as the int32 accumulator */
+        if (!use_dnnl || !engine_ready() || run(N, OC, C, qa, qw, (int32_t *)(void *)out) != 0) {
+            portable_acc(out, qa, qw, N, C, OC);
+            g_fallbacks += use_dnnl;
+        }
+        epilogue(out, sa, za, sw, ws, b, N, OC);
+        pthread_mutex_unlock(&g_lock);
+        return;
+    }
+    g_fallbacks++;
+    pthread_mutex_unlock(&g_lock);
+    for (int n = 0; n < N; n++) {
+        uint8_t qx[C];
+        int32_t z;
+        float s = quantize_u8(qx, &z, inp + (size_t)n * C, C);
+        for (int o = 0; o < OC; o++) {
+            int8_t qo[C];
+            float so;
+            int32_t sum;
+            quantize_weight(qo, &so, &sum, w + (size_t)o * C, 1, C);
+            int32_t a = 0;
+            for (int c = 0; c < C; c++) a += (int32_t)qx[c] * (int32_t)qo[c];
+            float v = (float)(a - z * sum) * (s * so);
+            out[(size_t)n * OC + o] = b ? v + b[o] : v;
+        }
+    }
+}
+
+void int8_matmul_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
+    forward(out, inp, w, b, N, C, OC, 1);
+}
+
+void int8_matmul_forward_portable(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
+    forward(out, inp, w, b, N, C, OC, 0);
+}
+
+void int8_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w, const float *b, int N, int C,
+                              int OC) {
+    float *y = pre ? pre : out;
+    int8_matmul_forward(y, inp, w, b, N, C, OC);
+    cpu_gelu_forward(out, y, (size_t)N * OC);
+}
+
+/* ---- availability, names, release ---- */
+
+int bert_int8_available(void) {
+    pthread_mutex_lock(&g_lock);
+    int ok = engine_ready() && prim_get(16, 32, 32) != NULL;
+    pthread_mutex_unlock(&g_lock);
+    return ok;
+}
+
+const char *int8_isa(void) {
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+    }
+}
+
+unsigned long int8_fallbacks(void) {
+    pthread_mutex_lock(&g_lock);
+    unsigned long n = g_fallbacks;
+    pthread_mutex_unlock(&g_lock);
+    return n;
+}
+
+void int8_release(void) {
+    int8_weight_clear();
+    pthread_mutex_lock(&g_lock);
+    prims_clear();
+    free(g_qa), free(g_qw), free(g_sa), free(g_sw), free(g_za), free(g_ws);
+    g_qa = NULL;
+    g_qw = NULL;
+    g_sa = g_sw = NULL;
+    g_za = g_ws = NULL;
+    g_qa_cap = g_qw_cap = g_sa_cap = g_sw_cap = g_za_cap = g_ws_cap = 0;
+    if (g_state > 0) {
+        dnnl_stream_destroy(g_stream);
+        dnnl_engine_destroy(g_eng);
+    }
+    g_state = 0;
+    pthread_mutex_unlock(&g_lock);
+}

@@ -172,7 +172,10 @@ if start_in_eval "$tmp/eint"; then
 fi
 if start_in_eval "$tmp/eint2x"; then
     kill -INT $pid; kill -TERM $pid; kill -CONT $pid; wait $pid; rc=$?
-    [ $rc -eq 143 ] || bad "a second signal: exit $rc, expected 143 (killed by SIGTERM)"
+    # Both signals are pending when the run goes on, and two threads may take one each at the
+    # same moment: whichever handler runs second is "the second signal" and kills the process
+    # with its own default action, SIGTERM (143) or SIGINT (130). Either is "ended at once".
+    [ $rc -eq 143 ] || [ $rc -eq 130 ] || bad "a second signal: exit $rc, expected 143 or 130 (killed by SIGTERM or SIGINT)"
     grep -q "interrupted at step" "$tmp/eint2x.err" && bad "a second signal: the run went on to stop cleanly instead of ending at once"
     [ -e "$tmp/eint2x/checkpoint-4" ] && bad "a second signal: checkpoint-4 was written"
     [ -f "$tmp/eint2x/checkpoint-2/COMPLETE" ] || bad "a second signal: checkpoint-2 is not complete"

@@ -92,6 +92,14 @@ int bertc_add_size(size_t a, size_t b, size_t *out) {
     return 0;
 }
 
+void *bertc_scratch(void *buf, size_t *cap, size_t bytes) {
+    if (bytes <= *cap) return buf;
+    free(buf);
+    void *p = bytes <= SIZE_MAX - 63 ? aligned_alloc(64, (bytes + 63) / 64 * 64) : NULL;
+    *cap = p ? bytes : 0;
+    return p;
+}
+
 int bertc_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
                     bertc_err *err) {
     *out = NULL;

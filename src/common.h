@@ -31,6 +31,14 @@ int bertc_mul_size(size_t a, size_t b, size_t *out);
 /* *out = a + b, or returns -1 when it would overflow size_t. */
 int bertc_add_size(size_t a, size_t b, size_t *out);
 
+/* Scratch that grows: buf (NULL at first) holds *cap bytes; returned is buf
+ * itself when it holds at least bytes, else a new 64-byte aligned block of at
+ * least bytes (buf freed, its contents not kept; *cap updated), or NULL when
+ * out of memory (buf freed, *cap 0). BERTC_SCRATCH(buf, cap, n) makes buf hold
+ * n elements of its type and yields it. */
+void *bertc_scratch(void *buf, size_t *cap, size_t bytes);
+#define BERTC_SCRATCH(buf, cap, n) ((buf) = bertc_scratch((buf), &(cap), (size_t)(n) * sizeof *(buf)))
+
 /* Reads a whole file into a NUL-terminated malloc'd buffer (*len excludes the NUL).
  * Refuses files larger than max_bytes. The caller frees *out. */
 int bertc_read_file(const char *path, size_t max_bytes, char **out, size_t *len,

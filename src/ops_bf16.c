@@ -8,9 +8,11 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "common.h"
 #include "cpu_dispatch.h"
 #include "ops_cpu.h"
 #include "ops_int8.h"
+#include "onednn_mm.h"
 
 /* ---- conversions ---- */
 
@@ -79,13 +81,6 @@ static void cvt_transpose(uint16_t *o, const float *x, int R, int Cn) {
 
 enum { K_FWD, K_FWD_BIAS, K_BWD_DATA, K_BWD_W };
 
-typedef struct prim {
-    int kind, M, N, K;
-    dnnl_primitive_t p;
-    dnnl_memory_t src, wei, bias, dst;
-    struct prim *next;
-} prim;
-
 /* Rounded weights kept between calls while the weights cannot change (an
  * inference model: bf16_state_keep_weights(s, 1)); keyed by the fp32 array's
  * address and size, which no other array can take while the model that owns
@@ -101,10 +96,9 @@ typedef struct wcache {
  * scratch, and rounded weights. Used by one thread at a time (the model's). */
 struct bf16_state {
     dnnl_stream_t stream; /* NULL until the first product oneDNN runs */
-    prim *prims;
-    int nprims;
+    onednn_mm_list prims;
     uint16_t *a, *b;      /* scratch: the rounded activations and the other operand */
-    size_t a_cap, b_cap;
+    size_t a_cap, b_cap;  /* their sizes in bytes */
     wcache *wc;
     int keep_weights;
 };
@@ -145,25 +139,11 @@ static void wcache_clear(bf16_state *s) {
     }
 }
 
-static void prims_clear(bf16_state *s) {
-    while (s->prims) {
-        prim *q = s->prims;
-        s->prims = q->next;
-        dnnl_primitive_destroy(q->p);
-        dnnl_memory_destroy(q->src);
-        dnnl_memory_destroy(q->wei);
-        dnnl_memory_destroy(q->dst);
-        if (q->bias) dnnl_memory_destroy(q->bias);
-        free(q);
-    }
-    s->nprims = 0;
-}
-
 bf16_state *bf16_state_new(void) { return calloc(1, sizeof(bf16_state)); }
 
 void bf16_state_free(bf16_state *s) {
     if (!s) return;
-    prims_clear(s);
+    onednn_mm_clear(&s->prims);
     wcache_clear(s);
     free(s->a);
     free(s->b);
@@ -183,26 +163,17 @@ size_t bf16_state_kept_weights(const bf16_state *s) {
     return n;
 }
 
-/* Shapes seen are kept; a server seeing every batch length would collect up to
- * Bmax x Tmax of them, so past PRIM_MAX the cache starts over. */
-#define PRIM_MAX 512
-
 /* C (M, N) [+]= A (M, K) x B (K, N): A bf16 row-major; B bf16 row-major, or
  * (K_FWD*) the transpose of a row-major (N, K) weight; C fp32, with a bias
  * row added (K_FWD_BIAS) or accumulated onto (K_BWD_*: a sum post-op). */
-static prim *prim_get(bf16_state *s, int kind, int M, int N, int K) {
-    for (prim *q = s->prims; q; q = q->next)
-        if (q->kind == kind && q->M == M && q->N == N && q->K == K) return q;
-    if (s->nprims >= PRIM_MAX) prims_clear(s);
-    prim *q = calloc(1, sizeof *q);
-    if (!q) return NULL;
-    q->kind = kind, q->M = M, q->N = N, q->K = K;
+static onednn_mm *prim_get(bf16_state *s, int kind, int M, int N, int K) {
+    onednn_mm *q = onednn_mm_find(&s->prims, kind, M, N, K);
+    if (q) return q;
     dnnl_memory_desc_t ad, wd, bd, cd;
     dnnl_dims_t da = {M, K}, dw = {K, N}, db = {1, N}, dc = {M, N};
     int fwd = kind == K_FWD || kind == K_FWD_BIAS;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
-    dnnl_primitive_desc_t pd = NULL;
     dnnl_matmul_desc_t md;
     int ok = dnnl_memory_desc_init_by_tag(&ad, 2, da, dnnl_bf16, dnnl_ab) == dnnl_success &&
              dnnl_memory_desc_init_by_tag(&wd, 2, dw, dnnl_bf16, fwd ? dnnl_ba : dnnl_ab) == dnnl_success &&
@@ -213,26 +184,9 @@ static prim *prim_get(bf16_state *s, int kind, int M, int N, int K) {
     if (ok && !fwd)
         ok = dnnl_post_ops_create(&po) == dnnl_success && dnnl_post_ops_append_sum(po, 1.0f) == dnnl_success &&
              dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
-    ok = ok && dnnl_primitive_desc_create(&pd, &md, attr, g_eng, NULL) == dnnl_success &&
-         dnnl_primitive_create(&q->p, pd) == dnnl_success &&
-         dnnl_memory_create(&q->src, &ad, g_eng, DNNL_MEMORY_NONE) == dnnl_success &&
-         dnnl_memory_create(&q->wei, &wd, g_eng, DNNL_MEMORY_NONE) == dnnl_success &&
-         dnnl_memory_create(&q->dst, &cd, g_eng, DNNL_MEMORY_NONE) == dnnl_success &&
-         (kind != K_FWD_BIAS || dnnl_memory_create(&q->bias, &bd, g_eng, DNNL_MEMORY_NONE) == dnnl_success);
-    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (ok) q = onednn_mm_add(&s->prims, kind, M, N, K, &ad, &wd, kind == K_FWD_BIAS ? &bd : NULL, &cd, &md, attr, g_eng);
     if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
-    if (!ok) {
-        if (q->p) dnnl_primitive_destroy(q->p);
-        if (q->src) dnnl_memory_destroy(q->src);
-        if (q->wei) dnnl_memory_destroy(q->wei);
-        if (q->dst) dnnl_memory_destroy(q->dst);
-        free(q);
-        return NULL;
-    }
-    q->next = s->prims;
-    s->prims = q;
-    s->nprims++;
     return q;
 }
 
@@ -241,32 +195,8 @@ static prim *prim_get(bf16_state *s, int kind, int M, int N, int K) {
  * loops below. oneDNN validates its arguments before it writes C. */
 static int run(bf16_state *s, int kind, int M, int N, int K, const uint16_t *A, const uint16_t *Bm,
                const float *bias, float *C) {
-    prim *q = prim_get(s, kind, M, N, K);
-    if (!q) return -1;
-    dnnl_memory_set_data_handle(q->src, (void *)A);
-    dnnl_memory_set_data_handle(q->wei, (void *)Bm);
-    dnnl_memory_set_data_handle(q->dst, C);
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, q->src}, {DNNL_ARG_WEIGHTS, q->wei}, {DNNL_ARG_DST, q->dst}};
-    int nargs = 3;
-    if (kind == K_FWD_BIAS) {
-        dnnl_memory_set_data_handle(q->bias, (void *)bias);
-        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, q->bias};
-    }
-    if (dnnl_primitive_execute(q->p, s->stream, nargs, args) != dnnl_success ||
-        dnnl_stream_wait(s->stream) != dnnl_success)
-        return -1;
-    return 0;
-}
-
-/* Scratch of at least n values, or NULL when out of memory (then the caller
- * falls back to the portable loops, which need none). */
-static uint16_t *grow(uint16_t **buf, size_t *cap, size_t n) {
-    if (n > *cap) {
-        free(*buf);
-        *buf = aligned_alloc(64, (n * sizeof **buf + 63) / 64 * 64);
-        *cap = *buf ? n : 0;
-    }
-    return *buf;
+    onednn_mm *q = prim_get(s, kind, M, N, K);
+    return q ? onednn_mm_run(q, s->stream, A, Bm, bias, C) : -1;
 }
 
 /* ---- the portable fallback: the same products of the same bf16-rounded
@@ -332,7 +262,7 @@ const uint16_t *bf16_state_weight(bf16_state *s, const float *w, int rows, int c
         }
         free(e); /* no memory for the cache: convert into the scratch instead */
     }
-    uint16_t *b = grow(&s->b, &s->b_cap, n);
+    uint16_t *b = BERTC_SCRATCH(s->b, s->b_cap, n);
     if (b) cvt_rows(b, w, rows, cols);
     return b;
 }
@@ -387,7 +317,7 @@ int bert_precision_check(int precision, bertc_err *err) {
 
 void bf16_matmul_forward(bf16_state *s, float *out, const float *inp, const float *w, const float *b, int N, int C,
                          int OC) {
-    uint16_t *a = stream_ready(s) ? grow(&s->a, &s->a_cap, (size_t)N * C) : NULL;
+    uint16_t *a = stream_ready(s) ? BERTC_SCRATCH(s->a, s->a_cap, (size_t)N * C) : NULL;
     if (a) cvt_rows(a, inp, N, C);
     const uint16_t *wb = a ? bf16_state_weight(s, w, OC, C) : NULL;
     int ok = wb && run(s, b ? K_FWD_BIAS : K_FWD, N, OC, C, a, wb, b, out) == 0;
@@ -400,7 +330,7 @@ void bf16_matmul_forward(bf16_state *s, float *out, const float *inp, const floa
 void bf16_matmul_backward(bf16_state *s, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                           const float *w, int N, int C, int OC) {
     size_t big = (size_t)N * (C > OC ? C : OC);
-    uint16_t *a = stream_ready(s) ? grow(&s->a, &s->a_cap, big) : NULL;
+    uint16_t *a = stream_ready(s) ? BERTC_SCRATCH(s->a, s->a_cap, big) : NULL;
     int ok_data = !dinp;
     if (dinp && a) {
         /* dinp (N, C) += dout (N, OC) x w (OC, C) */
@@ -412,7 +342,7 @@ void bf16_matmul_backward(bf16_state *s, float *dinp, float *dw, float *db, cons
     int ok_w = 0;
     if (a) {
         cvt_transpose(a, dout, N, OC);
-        uint16_t *bb = grow(&s->b, &s->b_cap, (size_t)N * C);
+        uint16_t *bb = BERTC_SCRATCH(s->b, s->b_cap, (size_t)N * C);
         if (bb) cvt_rows(bb, inp, N, C);
         ok_w = bb && run(s, K_BWD_W, OC, C, N, a, bb, NULL, dw) == 0;
     }

@@ -11,6 +11,8 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "common.h"
+#include "onednn_mm.h"
 #include "ops_cpu.h"
 
 /* ---- quantization ---- */
@@ -116,13 +118,6 @@ int int8_weight_qmax(void) {
 
 /* ---- state ---- */
 
-typedef struct prim {
-    int M, N, K;
-    dnnl_primitive_t p;
-    dnnl_memory_t src, wei, dst;
-    struct prim *next;
-} prim;
-
 /* A weight quantized once: codes (OC, C), per-channel scales (OC) and the
  * sums of each channel's codes (OC), for the activations' zero points. */
 typedef struct wq {
@@ -138,8 +133,7 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static dnnl_engine_t g_eng;
 static dnnl_stream_t g_stream;
 static int g_state; /* 0 untried, 1 ready, -1 unavailable */
-static prim *g_prims;
-static int g_nprims;
+static onednn_mm_list g_prims;
 static wq *g_w;
 static uint8_t *g_qa;            /* scratch: activation codes */
 static int8_t *g_qw;             /* scratch: a weight's codes when not kept */
@@ -160,83 +154,27 @@ static int engine_ready(void) {
     return 1;
 }
 
-static void prims_clear(void) {
-    while (g_prims) {
-        prim *q = g_prims;
-        g_prims = q->next;
-        dnnl_primitive_destroy(q->p);
-        dnnl_memory_destroy(q->src);
-        dnnl_memory_destroy(q->wei);
-        dnnl_memory_destroy(q->dst);
-        free(q);
-    }
-    g_nprims = 0;
-}
-
-/* As in ops_bf16.c: a server seeing every batch length collects shapes; past
- * PRIM_MAX the cache starts over. */
-#define PRIM_MAX 512
-
 /* acc (M, N) s32 = A (M, K) u8 row-major x B (K, N) s8, B given as the
  * row-major (N, K) weight (tag ba). No scales, no bias: the exact integer
  * product; the fp32 epilogue below applies both. */
-static prim *prim_get(int M, int N, int K) {
-    for (prim *q = g_prims; q; q = q->next)
-        if (q->M == M && q->N == N && q->K == K) return q;
-    if (g_nprims >= PRIM_MAX) prims_clear();
-    prim *q = calloc(1, sizeof *q);
-    if (!q) return NULL;
-    q->M = M, q->N = N, q->K = K;
+static onednn_mm *prim_get(int M, int N, int K) {
+    onednn_mm *q = onednn_mm_find(&g_prims, 0, M, N, K);
+    if (q) return q;
     dnnl_memory_desc_t ad, wd, cd;
     dnnl_dims_t da = {M, K}, dw = {K, N}, dc = {M, N};
-    dnnl_primitive_desc_t pd = NULL;
     dnnl_matmul_desc_t md;
     int ok = dnnl_memory_desc_init_by_tag(&ad, 2, da, dnnl_u8, dnnl_ab) == dnnl_success &&
              dnnl_memory_desc_init_by_tag(&wd, 2, dw, dnnl_s8, dnnl_ba) == dnnl_success &&
              dnnl_memory_desc_init_by_tag(&cd, 2, dc, dnnl_s32, dnnl_ab) == dnnl_success &&
-             dnnl_matmul_desc_init(&md, &ad, &wd, NULL, &cd) == dnnl_success &&
-             dnnl_primitive_desc_create(&pd, &md, NULL, g_eng, NULL) == dnnl_success &&
-             dnnl_primitive_create(&q->p, pd) == dnnl_success &&
-             dnnl_memory_create(&q->src, &ad, g_eng, DNNL_MEMORY_NONE) == dnnl_success &&
-             dnnl_memory_create(&q->wei, &wd, g_eng, DNNL_MEMORY_NONE) == dnnl_success &&
-             dnnl_memory_create(&q->dst, &cd, g_eng, DNNL_MEMORY_NONE) == dnnl_success;
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    if (!ok) {
-        if (q->p) dnnl_primitive_destroy(q->p);
-        if (q->src) dnnl_memory_destroy(q->src);
-        if (q->wei) dnnl_memory_destroy(q->wei);
-        if (q->dst) dnnl_memory_destroy(q->dst);
-        free(q);
-        return NULL;
-    }
-    q->next = g_prims;
-    g_prims = q;
-    g_nprims++;
-    return q;
+             dnnl_matmul_desc_init(&md, &ad, &wd, NULL, &cd) == dnnl_success;
+    return ok ? onednn_mm_add(&g_prims, 0, M, N, K, &ad, &wd, NULL, &cd, &md, NULL, g_eng) : NULL;
 }
 
 /* 0 when oneDNN wrote acc; -1 when it could not (oneDNN validates before it writes). */
 static int run(int M, int N, int K, const uint8_t *A, const int8_t *W, int32_t *acc) {
-    prim *q = prim_get(M, N, K);
-    if (!q) return -1;
-    dnnl_memory_set_data_handle(q->src, (void *)A);
-    dnnl_memory_set_data_handle(q->wei, (void *)W);
-    dnnl_memory_set_data_handle(q->dst, acc);
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, q->src}, {DNNL_ARG_WEIGHTS, q->wei}, {DNNL_ARG_DST, q->dst}};
-    if (dnnl_primitive_execute(q->p, g_stream, 3, args) != dnnl_success || dnnl_stream_wait(g_stream) != dnnl_success)
-        return -1;
-    return 0;
+    onednn_mm *q = prim_get(M, N, K);
+    return q ? onednn_mm_run(q, g_stream, A, W, NULL, acc) : -1;
 }
-
-static void *grow(void **buf, size_t *cap, size_t bytes) {
-    if (bytes > *cap) {
-        free(*buf);
-        *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
-        *cap = *buf ? bytes : 0;
-    }
-    return *buf;
-}
-#define GROW(buf, cap, n) grow((void **)&(buf), &(cap), (n) * sizeof *(buf))
 
 static void wq_free(wq *e) {
     if (!e) return;
@@ -339,9 +277,9 @@ static void portable_acc(float *out, const uint8_t *qa, const int8_t *qw, int N,
  * (slow, exact, the same numbers). */
 static void forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC, int use_dnnl) {
     pthread_mutex_lock(&g_lock);
-    uint8_t *qa = GROW(g_qa, g_qa_cap, (size_t)N * C);
-    float *sa = GROW(g_sa, g_sa_cap, (size_t)N);
-    int32_t *za = GROW(g_za, g_za_cap, (size_t)N);
+    uint8_t *qa = BERTC_SCRATCH(g_qa, g_qa_cap, (size_t)N * C);
+    float *sa = BERTC_SCRATCH(g_sa, g_sa_cap, (size_t)N);
+    int32_t *za = BERTC_SCRATCH(g_za, g_za_cap, (size_t)N);
     const int8_t *qw = NULL;
     const float *sw = NULL;
     const int32_t *ws = NULL;
@@ -349,9 +287,9 @@ static void forward(float *out, const float *inp, const float *w, const float *b
     if (e) {
         qw = e->q, sw = e->s, ws = e->sum;
     } else {
-        int8_t *tq = GROW(g_qw, g_qw_cap, (size_t)OC * C);
-        float *ts = GROW(g_sw, g_sw_cap, (size_t)OC);
-        int32_t *tsum = GROW(g_ws, g_ws_cap, (size_t)OC);
+        int8_t *tq = BERTC_SCRATCH(g_qw, g_qw_cap, (size_t)OC * C);
+        float *ts = BERTC_SCRATCH(g_sw, g_sw_cap, (size_t)OC);
+        int32_t *tsum = BERTC_SCRATCH(g_ws, g_ws_cap, (size_t)OC);
         if (tq && ts && tsum) {
             quantize_weight(tq, ts, tsum, w, OC, C);
             qw = tq, sw = ts, ws = tsum;
@@ -435,7 +373,7 @@ unsigned long int8_fallbacks(void) {
 void int8_release(void) {
     int8_weight_clear();
     pthread_mutex_lock(&g_lock);
-    prims_clear();
+    onednn_mm_clear(&g_prims);
     free(g_qa), free(g_qw), free(g_sa), free(g_sw), free(g_za), free(g_ws);
     g_qa = NULL;
     g_qw = NULL;

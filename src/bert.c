@@ -47,45 +47,42 @@ static void cpu_mm_gelu_forward(bf16_state *s, float *pre, float *out, const flo
     cpu_matmul_gelu_forward(pre, out, inp, w, b, N, C, OC);
 }
 
+/* Every production set runs ops_cpu.h's kernels for all but the matrix
+ * products; a set's table states only its products. */
+#define CPU_KERNELS_BUT_PRODUCTS                                           \
+    .embeddings_forward = cpu_embeddings_forward,                          \
+    .embeddings_backward = cpu_embeddings_backward,                        \
+    .layernorm_forward = cpu_layernorm_forward,                            \
+    .layernorm_backward = cpu_layernorm_backward,                          \
+    .gelu_forward = cpu_gelu_forward,                                      \
+    .gelu_backward = cpu_gelu_backward,                                    \
+    .dropout_forward = cpu_dropout_forward,                                \
+    .dropout_backward = cpu_dropout_backward,                              \
+    .residual_layernorm_forward = cpu_residual_layernorm_forward,          \
+    .attention_forward = cpu_attention_forward,                            \
+    .attention_backward = cpu_attention_backward,                          \
+    .pooler_forward = cpu_pooler_forward,                                  \
+    .pooler_backward = cpu_pooler_backward
+
+/* The fp32 products (fp32 and int8 sets: int8 changes only the dense layers). */
+#define CPU_MATMULS                                                        \
+    .matmul_forward = cpu_mm_forward,                                      \
+    .matmul_backward = cpu_mm_backward,                                    \
+    .matmul_gelu_forward = cpu_mm_gelu_forward
+
 static const bert_ops OPS_CPU = {
-    .embeddings_forward = cpu_embeddings_forward,
-    .embeddings_backward = cpu_embeddings_backward,
-    .layernorm_forward = cpu_layernorm_forward,
-    .layernorm_backward = cpu_layernorm_backward,
-    .matmul_forward = cpu_mm_forward,
-    .matmul_backward = cpu_mm_backward,
-    .matmul_gelu_forward = cpu_mm_gelu_forward,
+    CPU_KERNELS_BUT_PRODUCTS,
+    CPU_MATMULS,
     .dense_forward = cpu_mm_forward,
     .dense_gelu_forward = cpu_mm_gelu_forward,
-    .gelu_forward = cpu_gelu_forward,
-    .gelu_backward = cpu_gelu_backward,
-    .dropout_forward = cpu_dropout_forward,
-    .dropout_backward = cpu_dropout_backward,
-    .residual_layernorm_forward = cpu_residual_layernorm_forward,
-    .attention_forward = cpu_attention_forward,
-    .attention_backward = cpu_attention_backward,
-    .pooler_forward = cpu_pooler_forward,
-    .pooler_backward = cpu_pooler_backward,
 };
 static const bert_ops OPS_BF16 = {
-    .embeddings_forward = cpu_embeddings_forward,
-    .embeddings_backward = cpu_embeddings_backward,
-    .layernorm_forward = cpu_layernorm_forward,
-    .layernorm_backward = cpu_layernorm_backward,
+    CPU_KERNELS_BUT_PRODUCTS,
     .matmul_forward = bf16_matmul_forward,
     .matmul_backward = bf16_matmul_backward,
     .matmul_gelu_forward = bf16_matmul_gelu_forward,
     .dense_forward = bf16_matmul_forward,
     .dense_gelu_forward = bf16_matmul_gelu_forward,
-    .gelu_forward = cpu_gelu_forward,
-    .gelu_backward = cpu_gelu_backward,
-    .dropout_forward = cpu_dropout_forward,
-    .dropout_backward = cpu_dropout_backward,
-    .residual_layernorm_forward = cpu_residual_layernorm_forward,
-    .attention_forward = cpu_attention_forward,
-    .attention_backward = cpu_attention_backward,
-    .pooler_forward = cpu_pooler_forward,
-    .pooler_backward = cpu_pooler_backward,
 };
 
 /* int8 (inference only: bert_forward refuses a training model): the encoder's
@@ -102,24 +99,10 @@ static void int8_dense_gelu_forward(bf16_state *s, float *pre, float *out, const
     int8_matmul_gelu_forward(pre, out, inp, w, b, N, C, OC);
 }
 static const bert_ops OPS_INT8 = {
-    .embeddings_forward = cpu_embeddings_forward,
-    .embeddings_backward = cpu_embeddings_backward,
-    .layernorm_forward = cpu_layernorm_forward,
-    .layernorm_backward = cpu_layernorm_backward,
-    .matmul_forward = cpu_mm_forward,
-    .matmul_backward = cpu_mm_backward,
-    .matmul_gelu_forward = cpu_mm_gelu_forward,
+    CPU_KERNELS_BUT_PRODUCTS,
+    CPU_MATMULS,
     .dense_forward = int8_dense_forward,
     .dense_gelu_forward = int8_dense_gelu_forward,
-    .gelu_forward = cpu_gelu_forward,
-    .gelu_backward = cpu_gelu_backward,
-    .dropout_forward = cpu_dropout_forward,
-    .dropout_backward = cpu_dropout_backward,
-    .residual_layernorm_forward = cpu_residual_layernorm_forward,
-    .attention_forward = cpu_attention_forward,
-    .attention_backward = cpu_attention_backward,
-    .pooler_forward = cpu_pooler_forward,
-    .pooler_backward = cpu_pooler_backward,
 };
 
 const bert_ops *bert_ops_of(const bert_model *m) {

@@ -12,29 +12,16 @@
 #   5. a second server with --queue 2 --max-batch 1: a burst gets 429 at once.
 # Every server is killed at exit (trap); every client socket has a timeout.
 set -u
-: "${BERTC:?}" "${BERTC_ROOT:?}" "${BERTC_FIXTURES:?}"
+. "$(dirname "$0")/serve_lib.sh" serve
 model=$BERTC_FIXTURES/forward/minilm2
 client="python3 $BERTC_ROOT/tests/serve_client.py"
 [ -f "$model/model.safetensors" ] || { echo "FAIL: $model is missing (make fixtures)"; exit 1; }
-tmp=$(mktemp -d /tmp/bertc-serve-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail=0
-check() { if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi; }
 
-# start NAME FLAGS...: starts a server on a free port (--port 0); sets $pid and $port.
+# start NAME FLAGS...: serve_start (a server on a free port; sets $pid and
+# $port), then waits until its /health answers 200.
 start() {
     local name=$1; shift
-    "$BERTC" serve --model "$model" --port 0 --threads 1 "$@" 2>"$tmp/$name.err" &
-    pid=$!; pids+=("$pid"); port=""
-    for _ in $(seq 300); do
-        port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/$name.err" | sed 's/.*://')
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -n "$port" ] || { echo "FAIL: $name server did not start: $(cat "$tmp/$name.err")"; exit 1; }
+    serve_start "$name" "$model" "$@"
     curl_ok=0
     for _ in $(seq 100); do
         python3 -c "import http.client,sys; c=http.client.HTTPConnection('127.0.0.1',$port,timeout=2); c.request('GET','/health'); sys.exit(c.getresponse().status!=200)" 2>/dev/null && { curl_ok=1; break; }
@@ -66,7 +53,7 @@ check 'grep -q "stopped: .* requests answered" "$tmp/main.err"' "the server repo
 
 start flood --queue 2 --max-batch 1
 $client "$port" flood 40 || fail=1
-kill -TERM "$pid"; wait "$pid"; rc=$?
+serve_stop
 check '[ $rc -eq 0 ]' "the flooded server exits 0 on SIGTERM"
 check 'grep -q "with 429" "$tmp/flood.err"' "it counted the 429s: $(tail -1 "$tmp/flood.err")"
 

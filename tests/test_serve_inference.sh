@@ -8,16 +8,10 @@
 # TEI's shape still at /predict, and the refusals of bad parameters
 # (tests/inference_client_check.py). The server is killed at exit (trap).
 set -u
-: "${BERTC:?}" "${BERTC_ROOT:?}" "${BERTC_FIXTURES:?}"
+. "$(dirname "$0")/serve_lib.sh" serve-inf
 model=$BERTC_FIXTURES/forward/minilm2
 [ -f "$model/model.safetensors" ] || { echo "FAIL: $model is missing (make build/fixtures/forward.stamp)"; exit 1; }
 python3 -c "import huggingface_hub" 2>/dev/null || { echo "FAIL: huggingface_hub is not installed (tools/setup.sh python)"; exit 1; }
-tmp=$(mktemp -d /tmp/bertc-serve-inf-XXXXXX)
-pid=""
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail=0
-check() { if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi; }
 
 python3 - "$tmp/texts.txt" <<'PY'
 import os, sys
@@ -28,21 +22,12 @@ PY
 "$BERTC" predict --model "$model" --threads 1 --all-scores --input "$tmp/texts.txt" >"$tmp/ref.jsonl" 2>"$tmp/ref.err"
 check '[ $? -eq 0 ] && [ $(wc -l <"$tmp/ref.jsonl") -eq 8 ]' "bertc predict --all-scores reference for 8 texts"
 
-"$BERTC" serve --model "$model" --port 0 --threads 1 2>"$tmp/serve.err" &
-pid=$!
-port=""
-for _ in $(seq 300); do
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.err" | sed 's/.*://')
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "FAIL: the server did not start: $(cat "$tmp/serve.err")"; exit 1; }
+serve_start serve "$model"
 # The client must never leave the machine: no token, no proxy, the Hub's endpoint a closed
 # local port. HF_HUB_OFFLINE (set by tests/run.sh) would refuse even 127.0.0.1, so it is unset
 # for the client only.
 env -u HF_HUB_OFFLINE -u HF_TOKEN NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 HF_ENDPOINT=http://127.0.0.1:9 \
     python3 "$BERTC_ROOT/tests/inference_client_check.py" "$port" "$tmp/texts.txt" "$tmp/ref.jsonl" || fail=1
-kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
+serve_stop
 check '[ $rc -eq 0 ]' "the server exits 0 on SIGTERM ($(tail -1 "$tmp/serve.err"))"
 exit $fail

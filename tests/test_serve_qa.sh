@@ -9,17 +9,11 @@
 # (tests/inference_client_qa_check.py). SIGTERM: exit 0. The server is killed at
 # exit (trap).
 set -u
-: "${BERTC:?}" "${BERTC_ROOT:?}" "${BERTC_FIXTURES:?}"
+. "$(dirname "$0")/serve_lib.sh" serve-qa
 fx=$BERTC_FIXTURES/qa_cli
 model=$fx/tiny
 [ -f "$model/model.safetensors" ] && [ -f "$fx/runs.json" ] || { echo "FAIL: $fx is missing (make build/fixtures/qa_cli.stamp)"; exit 1; }
 python3 -c "import huggingface_hub" 2>/dev/null || { echo "FAIL: huggingface_hub is not installed (tools/setup.sh python)"; exit 1; }
-tmp=$(mktemp -d /tmp/bertc-serve-qa-XXXXXX)
-pid=""
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail=0
-check() { if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi; }
 
 # bertc predict's answers under each of the fixture's settings: the reference
 nruns=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['runs']))" "$fx/runs.json")
@@ -30,22 +24,13 @@ for k in $(seq 0 $((nruns - 1))); do
     check '[ $? -eq 0 ] && [ $(wc -l <"$tmp/ref$k.jsonl") -eq 30 ]' "bertc predict ${flags[*]:-(defaults)}: 30 answers"
 done
 
-"$BERTC" serve --model "$model" --port 0 --threads 1 2>"$tmp/serve.err" &
-pid=$!
-port=""
-for _ in $(seq 300); do
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.err" | sed 's/.*://')
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "FAIL: the server did not start: $(cat "$tmp/serve.err")"; exit 1; }
+serve_start serve "$model"
 check 'grep -q "question-answering" "$tmp/serve.err"' "serve names the head: $(head -1 "$tmp/serve.err")"
 # The client must never leave the machine: no token, no proxy, the Hub's endpoint a closed
 # local port. HF_HUB_OFFLINE (set by tests/run.sh) would refuse even 127.0.0.1, so it is unset
 # for the client only.
 env -u HF_HUB_OFFLINE -u HF_TOKEN NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 HF_ENDPOINT=http://127.0.0.1:9 \
     python3 "$BERTC_ROOT/tests/inference_client_qa_check.py" "$port" "$fx" "$tmp" || fail=1
-kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
+serve_stop
 check '[ $rc -eq 0 ]' "the server exits 0 on SIGTERM ($(tail -1 "$tmp/serve.err"))"
 exit $fail

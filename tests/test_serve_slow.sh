@@ -10,31 +10,16 @@
 # slow sender is kept past --max-request-time; the server still exits 0 on SIGTERM.
 # Also: bad values of the new flags are refused with one line, exit 2.
 set -u
-: "${BERTC:?}" "${BERTC_ROOT:?}" "${BERTC_FIXTURES:?}"
+. "$(dirname "$0")/serve_lib.sh" serveslow
 model=$BERTC_FIXTURES/forward/minilm2
 [ -f "$model/model.safetensors" ] || { echo "FAIL: $model is missing (make fixtures)"; exit 1; }
-tmp=$(mktemp -d /tmp/bertc-serveslow-XXXXXX)
-pid=""
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail=0
-check() { if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi; }
 
 # Under ASan freed memory sits in a quarantine (256 MiB by default) and counts in the
 # RSS: keep it small, so that the bound still measures what the server holds.
 asan=${ASAN_OPTIONS:-}
 [ -n "${BERTC_SANITIZED:-}" ] && asan="${asan:+$asan:}quarantine_size_mb=8"
-ASAN_OPTIONS=$asan "$BERTC" serve --model "$model" --port 0 --threads 1 --max-body 1000000 --max-buffered 16000000 \
-    --max-request-time 6 --timeout 10 2>"$tmp/serve.err" &
-pid=$!
-port=""
-for _ in $(seq 300); do
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.err" | sed 's/.*://')
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "FAIL: the server did not start: $(cat "$tmp/serve.err")"; exit 1; }
+ASAN_OPTIONS=$asan serve_start serve "$model" --max-body 1000000 --max-buffered 16000000 --max-request-time 6 \
+    --timeout 10
 # one request first, so the model's buffers are in the RSS before the baseline
 python3 -c "import http.client; c=http.client.HTTPConnection('127.0.0.1',$port,timeout=30); c.request('POST','/predict',body='{\"inputs\": \"warm up\"}'); assert c.getresponse().status==200" ||
     { echo "FAIL: the server does not answer"; exit 1; }
@@ -47,7 +32,7 @@ i = json.loads(c.getresponse().read())
 assert (i['max_connections'], i['max_per_ip'], i['max_buffered'], i['max_request_time']) == (512, 64, 16000000, 6), i
 assert i['stats']['overloaded'] > 0, i['stats']" && echo "ok: GET /info shows the limits and counts the 503s" ||
     { echo "FAIL: GET /info"; fail=1; }
-kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
+serve_stop
 check '[ $rc -eq 0 ]' "the server exits 0 on SIGTERM after the load ($(tail -1 "$tmp/serve.err"))"
 
 for bad in "--max-connections 0" "--max-per-ip -1" "--max-buffered 10 --max-body 100" "--max-request-time 0"; do

@@ -228,29 +228,43 @@ static const char **row_names(const char *const *names, char (**num)[16], int NL
     return r;
 }
 
+/* A classification report's first part, as sklearn prints it: checks digits,
+ * starts t with a header as wide as the row names (names, or "0", "1", ...),
+ * then one row per label, row(m, c), and a blank line. The caller adds its
+ * averages and calls bertc_report_finish. BERTC_OK, or an error with nothing
+ * started. */
+static int report_labels(bertc_report_text *t, const char *const *names, int NL, int digits,
+                         bertc_scores (*row)(const void *m, int c), const void *m, bertc_err *err) {
+    if (digits < 0 || digits > 15) return bertc_fail(err, BERTC_ERR_ARG, "metrics: digits %d; need 0..15", digits);
+    char (*num)[16];
+    const char **rn = row_names(names, &num, NL);
+    if (!rn) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
+    bertc_report_start(t, rn, NL, digits);
+    for (int c = 0; c < NL; c++) {
+        bertc_scores s = row(m, c);
+        report_row(t, rn[c], s, s.support);
+    }
+    bertc_report_printf(t, "\n");
+    free(rn), free(num);
+    return BERTC_OK;
+}
+
+static bertc_scores class_row(const void *m, int c) { return bertc_metrics_class(m, c); }
+
 int bertc_metrics_report(const bertc_metrics *m, const char *const *names, int digits, char **out,
                          bertc_err *err) {
     *out = NULL;
     const int NL = m->num_labels;
     if (!m->cm) return bertc_fail(err, BERTC_ERR_ARG, "metrics: not initialised");
-    if (digits < 0 || digits > 15) return bertc_fail(err, BERTC_ERR_ARG, "metrics: digits %d; need 0..15", digits);
-    char (*num)[16];
-    const char **rn = row_names(names, &num, NL);
-    if (!rn) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
     bertc_report_text t;
-    bertc_report_start(&t, rn, NL, digits);
-    for (int c = 0; c < NL; c++) {
-        bertc_scores s = bertc_metrics_class(m, c);
-        report_row(&t, rn[c], s, s.support);
-    }
-    bertc_report_printf(&t, "\n");
+    int rc = report_labels(&t, names, NL, digits, class_row, m, err);
+    if (rc) return rc;
     /* Every label is listed (labels=range(NL)), so sklearn's micro average is the
      * accuracy row: two blank columns, then the accuracy under f1-score. */
     bertc_report_rjust(&t, "accuracy");
     bertc_report_printf(&t, "  %9s %9s %9.*f %9lld\n", "", "", digits, bertc_metrics_accuracy(m), (long long)m->n);
     report_row(&t, "macro avg", bertc_metrics_macro(m), m->n);
     report_row(&t, "weighted avg", bertc_metrics_weighted(m), m->n);
-    free(rn), free(num);
     return bertc_report_finish(&t, out, "metrics", err);
 }
 
@@ -440,22 +454,16 @@ double bertc_mlmetrics_loss(const bertc_mlmetrics *m) {
     return m->loss_count > 0 ? m->loss_sum / (double)m->loss_count : NAN;
 }
 
+static bertc_scores label_row(const void *m, int i) { return bertc_mlmetrics_label(m, i); }
+
 int bertc_mlmetrics_report(const bertc_mlmetrics *m, const char *const *names, int digits, char **out,
                            bertc_err *err) {
     *out = NULL;
     const int NL = m->num_labels;
     if (!m->tp) return bertc_fail(err, BERTC_ERR_ARG, "metrics: not initialised");
-    if (digits < 0 || digits > 15) return bertc_fail(err, BERTC_ERR_ARG, "metrics: digits %d; need 0..15", digits);
-    char (*num)[16];
-    const char **rn = row_names(names, &num, NL);
-    if (!rn) return bertc_fail(err, BERTC_ERR_NOMEM, "metrics: out of memory");
     bertc_report_text t;
-    bertc_report_start(&t, rn, NL, digits);
-    for (int i = 0; i < NL; i++) {
-        bertc_scores s = bertc_mlmetrics_label(m, i);
-        report_row(&t, rn[i], s, s.support);
-    }
-    bertc_report_printf(&t, "\n");
+    int rc = report_labels(&t, names, NL, digits, label_row, m, err);
+    if (rc) return rc;
     /* multilabel-indicator: no accuracy row; micro, macro, weighted and samples
      * averages, each with the number of true labels as its support. */
     bertc_scores micro = bertc_mlmetrics_micro(m);
@@ -463,7 +471,6 @@ int bertc_mlmetrics_report(const bertc_mlmetrics *m, const char *const *names, i
     report_row(&t, "macro avg", bertc_mlmetrics_macro(m), micro.support);
     report_row(&t, "weighted avg", bertc_mlmetrics_weighted(m), micro.support);
     report_row(&t, "samples avg", bertc_mlmetrics_samples(m), micro.support);
-    free(rn), free(num);
     return bertc_report_finish(&t, out, "metrics", err);
 }
 

@@ -497,6 +497,25 @@ static void missing(rep *r, const char *file, const char *how) {
     sb_puts(&r->html, ").</p>\n");
 }
 
+/* The text field key of obj (a report as bertc eval printed it), escaped,
+ * between open and close; nothing when obj or the field is absent. *shown
+ * (when not NULL): 1 when it was written. */
+static int text_block(rep *r, const cJSON *obj, const char *key, const char *open, const char *close, int *shown,
+                      const where *w) {
+    const char *text = NULL;
+    int rc = obj ? get_str(obj, key, &text, w, r->err) : BERTC_OK;
+    if (shown) *shown = text != NULL;
+    if (rc || !text) return rc;
+    sb_puts(&r->html, open);
+    sb_esc(&r->html, text);
+    sb_puts(&r->html, close);
+    return BERTC_OK;
+}
+
+/* eval.json's report_text, folded under the table it repeats */
+#define AS_TEXT_OPEN "<details><summary>As text</summary><pre>"
+#define AS_TEXT_CLOSE "</pre></details>\n"
+
 static void h2(rep *r, const char *id, const char *title) {
     sb_printf(&r->html, "<section id=\"%s\">\n<h2>", id);
     sb_esc(&r->html, title);
@@ -839,13 +858,7 @@ static int section_eval_multilabel(rep *r, const cJSON *ev, const char *path) {
               "<table class=\"kv\" id=\"multilabel-summary\"><tr><th>subset accuracy</th><td>%s</td></tr>"
               "<tr><th>Hamming loss</th><td>%s</td></tr><tr><th>threshold</th><td>%s</td></tr></table>\n",
               b[0], b[1], b[2]);
-    const char *text = NULL;
-    if ((rc = get_str(ev, "report_text", &text, &w, r->err))) goto done;
-    if (text) {
-        sb_puts(&r->html, "<details><summary>As text</summary><pre>");
-        sb_esc(&r->html, text);
-        sb_puts(&r->html, "</pre></details>\n");
-    }
+    if ((rc = text_block(r, ev, "report_text", AS_TEXT_OPEN, AS_TEXT_CLOSE, NULL, &w))) goto done;
     sb_puts(&r->html, "</section>\n");
 done:
     free(names);
@@ -917,13 +930,7 @@ static int section_eval(rep *r, const cJSON *ev, const char *path) {
         if (macro && (rc = report_row(r, macro, "macro avg", &w))) goto done;
         if (weighted && (rc = report_row(r, weighted, "weighted avg", &w))) goto done;
         sb_puts(&r->html, "</table>\n");
-        const char *text = NULL;
-        if ((rc = get_str(ev, "report_text", &text, &w, r->err))) goto done;
-        if (text) {
-            sb_puts(&r->html, "<details><summary>As text</summary><pre>");
-            sb_esc(&r->html, text);
-            sb_puts(&r->html, "</pre></details>\n");
-        }
+        if ((rc = text_block(r, ev, "report_text", AS_TEXT_OPEN, AS_TEXT_CLOSE, NULL, &w))) goto done;
     } else {
         missing(r, "eval.json", "per_class, written by bertc eval --output");
     }
@@ -1304,15 +1311,9 @@ static int tok_section_eval(rep *r, const cJSON *ev, const char *path, typeset *
     sb_puts(&r->html, "</section>\n");
 
     h2(r, "classification-report", "Classification report (seqeval)");
-    const char *text = NULL;
-    if (ev && (rc = get_str(ev, "report", &text, &w, r->err))) goto done;
-    if (text) {
-        sb_puts(&r->html, "<pre id=\"seqeval-report\">");
-        sb_esc(&r->html, text);
-        sb_puts(&r->html, "</pre>\n");
-    } else {
-        missing(r, "eval.json", "report, written by bertc eval --run-dir");
-    }
+    int shown;
+    if ((rc = text_block(r, ev, "report", "<pre id=\"seqeval-report\">", "</pre>\n", &shown, &w))) goto done;
+    if (!shown) missing(r, "eval.json", "report, written by bertc eval --run-dir");
     sb_puts(&r->html, "</section>\n");
 done:
     free(names);

@@ -796,7 +796,11 @@ static int json_str(loader *L, const cJSON *o, const char *key, long line, int r
     return BERTC_OK;
 }
 
-int bertc_jsonl_next(char **p, const char *end, long *line, cJSON **obj) {
+/* The next line of [*p, end) that is not blank, parsed as exactly one JSON
+ * value, advancing *p past it and counting lines in *line: 1 with *obj an
+ * object (the caller cJSON_Deletes it), 0 at the end of the buffer, -1 when
+ * the line is not one JSON object (*obj NULL; *line is that line). */
+static int jsonl_next(char **p, const char *end, long *line, cJSON **obj) {
     *obj = NULL;
     while (*p < end) {
         ++*line;
@@ -821,80 +825,93 @@ int bertc_jsonl_next(char **p, const char *end, long *line, cJSON **obj) {
     return 0;
 }
 
-static int read_jsonl(loader *L) {
+int bertc_jsonl_each(const char *path, size_t max_bytes, const char *hint, bertc_jsonl_fn each, void *ctx,
+                     bertc_err *err) {
     char *buf;
     size_t n;
-    if (bertc_read_file(L->path, L->o->max_bytes, &buf, &n, L->err)) return L->err ? L->err->code : BERTC_ERR_IO;
-    char *p = buf, *end = buf + n, wb[1200];
+    if (bertc_read_file(path, max_bytes, &buf, &n, err)) return err ? err->code : BERTC_ERR_IO;
+    char *p = buf, *end = buf + n;
     if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
     long line = 0;
     int rc = BERTC_OK;
     cJSON *o = NULL;
     int got;
-    while (rc == BERTC_OK && (got = bertc_jsonl_next(&p, end, &line, &o)) != 0) {
+    while (rc == BERTC_OK && (got = jsonl_next(&p, end, &line, &o)) != 0) {
         if (got < 0) {
-            rc = bertc_fail(L->err, BERTC_ERR_FORMAT, "%s: invalid JSON: each line must be one JSON object",
-                            where(wb, sizeof wb, L->path, line));
+            rc = bertc_fail(err, BERTC_ERR_FORMAT, "%s:%ld: invalid JSON: each line must be one JSON object%s%s", path,
+                            line, hint ? " " : "", hint ? hint : "");
             break;
         }
-        const char *text, *pair = NULL, *label = NULL;
-        size_t tl, pl = 0, ll;
-        rc = json_str(L, o, L->o->text_column, line, 1, &text, &tl);
-        if (!rc && L->o->text_pair_column) rc = json_str(L, o, L->o->text_pair_column, line, 1, &pair, &pl);
-        if (!rc) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, L->o->label_column);
-            if (!v) {
-                rc = bertc_fail(L->err, BERTC_ERR_NOTFOUND, "%s: no \"%s\" key", where(wb, sizeof wb, L->path, line),
-                                L->o->label_column);
-            } else if (cJSON_IsArray(v) && !L->o->multi_label) {
-                rc = bertc_fail(L->err, BERTC_ERR_FORMAT,
-                                "%s: \"%s\" is a list: several labels per text need multi-label mode "
-                                "(bertc train --multi-label; bertc eval of a multi-label model)",
-                                where(wb, sizeof wb, L->path, line), L->o->label_column);
-            } else if (L->o->multi_label) {
-                /* a list of strings/integers, or one of them */
-                const cJSON *it = cJSON_IsArray(v) ? v->child : v;
-                for (; it && !rc; it = cJSON_IsArray(v) ? it->next : NULL) {
-                    char num[32];
-                    const char *nm = NULL;
-                    if (cJSON_IsNumber(it) && it->valuedouble == floor(it->valuedouble) &&
-                        fabs(it->valuedouble) <= 9007199254740992.0) {
-                        snprintf(num, sizeof num, "%lld", (long long)it->valuedouble);
-                        nm = num;
-                    } else if (cJSON_IsString(it) && it->valuestring && it->valuestring[0]) {
-                        nm = it->valuestring;
-                    }
-                    if (!nm) {
-                        rc = bertc_fail(L->err, BERTC_ERR_FORMAT,
-                                        "%s: \"%s\" must hold non-empty strings or integers",
-                                        where(wb, sizeof wb, L->path, line), L->o->label_column);
-                        break;
-                    }
-                    const char *copy = pool_strndup(L->pool, nm, strlen(nm));
-                    rc = copy ? ml_push(L, copy) : nomem(L);
-                }
-            } else if (cJSON_IsNumber(v)) {
-                double d = v->valuedouble;
-                if (!(d == floor(d) && fabs(d) <= 9007199254740992.0)) {
-                    rc = bertc_fail(L->err, BERTC_ERR_FORMAT, "%s: \"%s\" must be a string or an integer",
-                                    where(wb, sizeof wb, L->path, line), L->o->label_column);
-                } else {
-                    char num[32];
-                    snprintf(num, sizeof num, "%lld", (long long)d);
-                    if (!(label = pool_strndup(L->pool, num, strlen(num)))) rc = nomem(L);
-                }
-            } else if (cJSON_IsString(v) && v->valuestring && v->valuestring[0]) {
-                rc = json_str(L, o, L->o->label_column, line, 1, &label, &ll);
-            } else {
-                rc = bertc_fail(L->err, BERTC_ERR_FORMAT, "%s: \"%s\" must be a non-empty string or an integer",
-                                where(wb, sizeof wb, L->path, line), L->o->label_column);
-            }
-        }
+        rc = each(ctx, o, line);
         cJSON_Delete(o);
-        if (!rc) rc = add_example(L, text, tl, pair, pl, label, line, -1, -1);
     }
     free(buf);
     return rc;
+}
+
+/* One JSONL object: an example (text, optional pair, label). */
+static int jsonl_example(void *ctx, const cJSON *o, long line) {
+    loader *L = ctx;
+    char wb[1200];
+    const char *text, *pair = NULL, *label = NULL;
+    size_t tl, pl = 0, ll;
+    int rc = json_str(L, o, L->o->text_column, line, 1, &text, &tl);
+    if (!rc && L->o->text_pair_column) rc = json_str(L, o, L->o->text_pair_column, line, 1, &pair, &pl);
+    if (!rc) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, L->o->label_column);
+        if (!v) {
+            rc = bertc_fail(L->err, BERTC_ERR_NOTFOUND, "%s: no \"%s\" key", where(wb, sizeof wb, L->path, line),
+                            L->o->label_column);
+        } else if (cJSON_IsArray(v) && !L->o->multi_label) {
+            rc = bertc_fail(L->err, BERTC_ERR_FORMAT,
+                            "%s: \"%s\" is a list: several labels per text need multi-label mode "
+                            "(bertc train --multi-label; bertc eval of a multi-label model)",
+                            where(wb, sizeof wb, L->path, line), L->o->label_column);
+        } else if (L->o->multi_label) {
+            /* a list of strings/integers, or one of them */
+            const cJSON *it = cJSON_IsArray(v) ? v->child : v;
+            for (; it && !rc; it = cJSON_IsArray(v) ? it->next : NULL) {
+                char num[32];
+                const char *nm = NULL;
+                if (cJSON_IsNumber(it) && it->valuedouble == floor(it->valuedouble) &&
+                    fabs(it->valuedouble) <= 9007199254740992.0) {
+                    snprintf(num, sizeof num, "%lld", (long long)it->valuedouble);
+                    nm = num;
+                } else if (cJSON_IsString(it) && it->valuestring && it->valuestring[0]) {
+                    nm = it->valuestring;
+                }
+                if (!nm) {
+                    rc = bertc_fail(L->err, BERTC_ERR_FORMAT,
+                                    "%s: \"%s\" must hold non-empty strings or integers",
+                                    where(wb, sizeof wb, L->path, line), L->o->label_column);
+                    break;
+                }
+                const char *copy = pool_strndup(L->pool, nm, strlen(nm));
+                rc = copy ? ml_push(L, copy) : nomem(L);
+            }
+        } else if (cJSON_IsNumber(v)) {
+            double d = v->valuedouble;
+            if (!(d == floor(d) && fabs(d) <= 9007199254740992.0)) {
+                rc = bertc_fail(L->err, BERTC_ERR_FORMAT, "%s: \"%s\" must be a string or an integer",
+                                where(wb, sizeof wb, L->path, line), L->o->label_column);
+            } else {
+                char num[32];
+                snprintf(num, sizeof num, "%lld", (long long)d);
+                if (!(label = pool_strndup(L->pool, num, strlen(num)))) rc = nomem(L);
+            }
+        } else if (cJSON_IsString(v) && v->valuestring && v->valuestring[0]) {
+            rc = json_str(L, o, L->o->label_column, line, 1, &label, &ll);
+        } else {
+            rc = bertc_fail(L->err, BERTC_ERR_FORMAT, "%s: \"%s\" must be a non-empty string or an integer",
+                            where(wb, sizeof wb, L->path, line), L->o->label_column);
+        }
+    }
+    if (!rc) rc = add_example(L, text, tl, pair, pl, label, line, -1, -1);
+    return rc;
+}
+
+static int read_jsonl(loader *L) {
+    return bertc_jsonl_each(L->path, L->o->max_bytes, NULL, jsonl_example, L, L->err);
 }
 
 /* ---------------------------------------------------------------- fastText */

@@ -158,13 +158,17 @@ void bertc_data_label_counts(const bertc_dataset *ds, long *counts);
 void bertc_data_multi_hot(const bertc_dataset *ds, const bertc_example *e, float *row);
 
 /* JSON Lines, for every reader of them (here and src/tasks/token_data.c):
- * parses the next line of [*p, end) that is not blank (spaces, tabs, CR) as
- * exactly one JSON value, advancing *p past it and counting lines in *line.
- * Returns 1 with *obj an object (the caller cJSON_Deletes it), 0 at the end of
- * the buffer, -1 when the line is not one JSON object (*obj NULL; *line is
- * that line). */
+ * reads path (at most max_bytes; a UTF-8 byte order mark is skipped) and calls
+ * each(ctx, obj, line) for every line that is not blank (spaces, tabs, CR), in
+ * order, with obj the line's one JSON object (deleted after the call) and line
+ * its number from 1. Stops at the first non-zero return and returns it. A line
+ * that is not exactly one JSON object: BERTC_ERR_FORMAT, "PATH:LINE: invalid
+ * JSON: each line must be one JSON object", then " " and hint when hint is not
+ * NULL. A file that cannot be read: its error on err. */
 struct cJSON;
-int bertc_jsonl_next(char **p, const char *end, long *line, struct cJSON **obj);
+typedef int (*bertc_jsonl_fn)(void *ctx, const struct cJSON *obj, long line);
+int bertc_jsonl_each(const char *path, size_t max_bytes, const char *hint, bertc_jsonl_fn each, void *ctx,
+                     bertc_err *err);
 
 /* out = a new data set of the examples ex[0..m) (texts and label ids copied;
  * their texts may live anywhere) with like's label set, path and format. */

@@ -187,82 +187,70 @@ static char *arena_copy(builder *B, const char *s) {
     return d;
 }
 
-static int read_jsonl(builder *B) {
-    char *buf;
-    size_t n;
-    if (bertc_read_file(B->path, MAX_FILE_BYTES, &buf, &n, B->err)) return B->err ? B->err->code : BERTC_ERR_IO;
-    char *p = buf, *end = buf + n;
-    if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
-    long line = 0;
+/* One JSONL line: a sentence, {"tokens": [...], "ner_tags": [...]}. */
+static int jsonl_sentence(void *ctx, const cJSON *o, long line) {
+    builder *B = ctx;
     int rc = BERTC_OK;
-    cJSON *o = NULL;
-    int got;
-    while (rc == BERTC_OK && (got = bertc_jsonl_next(&p, end, &line, &o)) != 0) {
-        if (got < 0) {
-            rc = bertc_fail(B->err, BERTC_ERR_FORMAT,
-                            "%s:%ld: invalid JSON: each line must be one JSON object "
-                            "{\"tokens\": [\"EU\", ...], \"ner_tags\": [\"B-ORG\", ...]}",
-                            B->path, line);
-            break;
-        }
-        const cJSON *toks = cJSON_GetObjectItemCaseSensitive(o, "tokens");
-        const cJSON *tags = cJSON_GetObjectItemCaseSensitive(o, "ner_tags");
-        if (!toks || !tags) {
-            rc = bertc_fail(B->err, BERTC_ERR_NOTFOUND,
-                            "%s:%ld: no \"%s\" key: each line needs \"tokens\" (a list of words) and "
-                            "\"ner_tags\" (a list of tags, one per word)",
-                            B->path, line, toks ? "ner_tags" : "tokens");
-        } else if (!cJSON_IsArray(toks) || !cJSON_IsArray(tags)) {
-            rc = bertc_fail(B->err, BERTC_ERR_FORMAT, "%s:%ld: \"%s\" must be a list (e.g. [\"EU\", \"rejects\"])",
-                            B->path, line, cJSON_IsArray(toks) ? "ner_tags" : "tokens");
-        } else if (cJSON_GetArraySize(toks) != cJSON_GetArraySize(tags)) {
-            rc = bertc_fail(B->err, BERTC_ERR_FORMAT,
-                            "%s:%ld: %d tokens but %d ner_tags: give exactly one tag per token",
-                            B->path, line, cJSON_GetArraySize(toks), cJSON_GetArraySize(tags));
-        } else {
-            size_t start = B->nw;
-            const cJSON *w = toks->child, *t = tags->child;
-            for (int i = 0; w && t && !rc; i++, w = w->next, t = t->next) {
-                if (!cJSON_IsString(w) || !w->valuestring) {
-                    rc = bertc_fail(B->err, BERTC_ERR_FORMAT, "%s:%ld: tokens[%d] is not a string: tokens must be a list of strings",
-                                    B->path, line, i);
-                    break;
-                }
-                const char *tagname = NULL;
-                if (cJSON_IsString(t) && t->valuestring) {
-                    tagname = arena_copy(B, t->valuestring);
-                    if (!tagname) { rc = nomem(B); break; }
-                } else if (cJSON_IsNumber(t) && t->valuedouble == floor(t->valuedouble)) {
-                    if (!B->labels) {
-                        rc = bertc_fail(B->err, BERTC_ERR_ARG,
-                                        "%s:%ld: ner_tags[%d] is the integer %.0f: integer tags are ids into a label "
-                                        "list, so give the label names (a model's id2label) or write the tags as strings",
-                                        B->path, line, i, t->valuedouble);
-                        break;
-                    }
-                    if (!(t->valuedouble >= 0 && t->valuedouble < B->num_labels)) {
-                        rc = bertc_fail(B->err, BERTC_ERR_FORMAT,
-                                        "%s:%ld: ner_tags[%d] = %.0f is not a label id: ids run from 0 to %d",
-                                        B->path, line, i, t->valuedouble, B->num_labels - 1);
-                        break;
-                    }
-                    tagname = B->labels[(int)t->valuedouble];
-                } else {
-                    rc = bertc_fail(B->err, BERTC_ERR_FORMAT,
-                                    "%s:%ld: ner_tags[%d] must be a tag name (string) or a label id (integer)",
-                                    B->path, line, i);
-                    break;
-                }
-                char *word = arena_copy(B, w->valuestring);
-                if (!word) { rc = nomem(B); break; }
-                rc = add_word(B, word, tagname);
+    const cJSON *toks = cJSON_GetObjectItemCaseSensitive(o, "tokens");
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(o, "ner_tags");
+    if (!toks || !tags) {
+        rc = bertc_fail(B->err, BERTC_ERR_NOTFOUND,
+                        "%s:%ld: no \"%s\" key: each line needs \"tokens\" (a list of words) and "
+                        "\"ner_tags\" (a list of tags, one per word)",
+                        B->path, line, toks ? "ner_tags" : "tokens");
+    } else if (!cJSON_IsArray(toks) || !cJSON_IsArray(tags)) {
+        rc = bertc_fail(B->err, BERTC_ERR_FORMAT, "%s:%ld: \"%s\" must be a list (e.g. [\"EU\", \"rejects\"])",
+                        B->path, line, cJSON_IsArray(toks) ? "ner_tags" : "tokens");
+    } else if (cJSON_GetArraySize(toks) != cJSON_GetArraySize(tags)) {
+        rc = bertc_fail(B->err, BERTC_ERR_FORMAT,
+                        "%s:%ld: %d tokens but %d ner_tags: give exactly one tag per token",
+                        B->path, line, cJSON_GetArraySize(toks), cJSON_GetArraySize(tags));
+    } else {
+        size_t start = B->nw;
+        const cJSON *w = toks->child, *t = tags->child;
+        for (int i = 0; w && t && !rc; i++, w = w->next, t = t->next) {
+            if (!cJSON_IsString(w) || !w->valuestring) {
+                rc = bertc_fail(B->err, BERTC_ERR_FORMAT, "%s:%ld: tokens[%d] is not a string: tokens must be a list of strings",
+                                B->path, line, i);
+                break;
             }
-            if (!rc) rc = add_sentence(B, start, line);
+            const char *tagname = NULL;
+            if (cJSON_IsString(t) && t->valuestring) {
+                tagname = arena_copy(B, t->valuestring);
+                if (!tagname) { rc = nomem(B); break; }
+            } else if (cJSON_IsNumber(t) && t->valuedouble == floor(t->valuedouble)) {
+                if (!B->labels) {
+                    rc = bertc_fail(B->err, BERTC_ERR_ARG,
+                                    "%s:%ld: ner_tags[%d] is the integer %.0f: integer tags are ids into a label "
+                                    "list, so give the label names (a model's id2label) or write the tags as strings",
+                                    B->path, line, i, t->valuedouble);
+                    break;
+                }
+                if (!(t->valuedouble >= 0 && t->valuedouble < B->num_labels)) {
+                    rc = bertc_fail(B->err, BERTC_ERR_FORMAT,
+                                    "%s:%ld: ner_tags[%d] = %.0f is not a label id: ids run from 0 to %d",
+                                    B->path, line, i, t->valuedouble, B->num_labels - 1);
+                    break;
+                }
+                tagname = B->labels[(int)t->valuedouble];
+            } else {
+                rc = bertc_fail(B->err, BERTC_ERR_FORMAT,
+                                "%s:%ld: ner_tags[%d] must be a tag name (string) or a label id (integer)",
+                                B->path, line, i);
+                break;
+            }
+            char *word = arena_copy(B, w->valuestring);
+            if (!word) { rc = nomem(B); break; }
+            rc = add_word(B, word, tagname);
         }
-        cJSON_Delete(o);
+        if (!rc) rc = add_sentence(B, start, line);
     }
-    free(buf);
     return rc;
+}
+
+static int read_jsonl(builder *B) {
+    return bertc_jsonl_each(B->path, MAX_FILE_BYTES, "{\"tokens\": [\"EU\", ...], \"ner_tags\": [\"B-ORG\", ...]}",
+                            jsonl_sentence, B, B->err);
 }
 
 /* ------------------------------------------------------------------ */

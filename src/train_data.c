@@ -145,6 +145,15 @@ int bertc_trainer_fill_batch(trainer *t, const encset *set, const int *idx, int 
     return T;
 }
 
+int bertc_trainer_eval_forward(trainer *t, int st, int B, int *T, bertc_err *err) {
+    if (bertc_trainer_eval_stopped(t, err)) return err->code;
+    int idx[4096]; /* B <= --eval-batch-size <= 4096 */
+    for (int b = 0; b < B; b++) idx[b] = st + b;
+    int S, len = bertc_trainer_fill_batch(t, &t->eval_set, idx, B, &S);
+    if (T) *T = len;
+    return bert_forward(&t->eval_model, t->b_ids, t->b_types, t->b_mask, S, len, NULL, NULL, NULL, err);
+}
+
 /* ---- batch order ---- */
 
 /* The order of epoch ep depends only on the seed and ep, so a resumed run needs

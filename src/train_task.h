@@ -177,6 +177,13 @@ void bertc_encset_free(encset *e);
 /* Fills the batch buffers with examples idx[0..B) of set padded to T; returns T
  * and the number of sequences in *S. */
 int bertc_trainer_fill_batch(trainer *t, const encset *set, const int *idx, int B, int *S);
+/* One evaluation batch: examples [st, st + B) of t->eval_set filled into the
+ * batch buffers (bertc_trainer_fill_batch) and run forward on t->eval_model,
+ * whose logits then hold them; *T (when T is not NULL) is their padded
+ * length. First
+ * bertc_trainer_eval_stopped: BERTC_ERR_INTERRUPTED once o->stop is set. Returns
+ * BERTC_OK or the error (on err). */
+int bertc_trainer_eval_forward(trainer *t, int st, int B, int *T, bertc_err *err);
 /* Between evaluation batches: BERTC_ERR_INTERRUPTED (with a message) once
  * o->stop is set, else BERTC_OK. An evaluate returns it as is; the trainer then
  * writes a checkpoint that runs this evaluation again on resume. */

@@ -211,7 +211,6 @@ static int qa_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
     bert_model_params_changed(m);
     double loss_sum = 0;
     long loss_n = 0;
-    int idx[4096];
     /* several ranks: this rank's batches; the windows' logits (0 where another
      * rank computes them) are summed below, then decoded as one set */
     int lo, hi;
@@ -222,11 +221,8 @@ static int qa_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
     }
     for (int st = lo * EB; st < t->eval_set.n && st < hi * EB; st += EB) {
         int B = t->eval_set.n - st < EB ? t->eval_set.n - st : EB;
-        if (bertc_trainer_eval_stopped(t, err)) return err->code;
-        for (int b = 0; b < B; b++) idx[b] = st + b;
-        int S;
-        int T = bertc_trainer_fill_batch(t, &t->eval_set, idx, B, &S);
-        if (bert_forward(m, t->b_ids, t->b_types, t->b_mask, S, T, NULL, NULL, NULL, err)) return err->code;
+        int T;
+        if (bertc_trainer_eval_forward(t, st, B, &T, err)) return err->code;
         bert_targets y = {.start = t->b_start, .end = t->b_end};
         float l;
         if (bert_head_loss(m, &y, &l, err)) return err->code;

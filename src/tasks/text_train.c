@@ -287,17 +287,12 @@ static int evaluate(trainer *t, double *loss, double *acc, double *f1, double *h
     bert_model_params_changed(m);
     if (t->ml) bertc_mlmetrics_reset(&t->mlmet);
     else bertc_metrics_reset(&t->met);
-    int idx[4096];
     /* several ranks: this rank's batches, the counts summed below */
     int lo, hi;
     bertc_trainer_eval_share(t, (t->eval_set.n + EB - 1) / EB, &lo, &hi);
     for (int s = lo * EB; s < t->eval_set.n && s < hi * EB; s += EB) {
         int B = t->eval_set.n - s < EB ? t->eval_set.n - s : EB;
-        if (bertc_trainer_eval_stopped(t, err)) return err->code;
-        for (int b = 0; b < B; b++) idx[b] = s + b;
-        int S;
-        int T = fill_batch(t, &t->eval_set, idx, B, &S);
-        if (bert_forward(m, t->b_ids, t->b_types, t->b_mask, S, T, NULL, NULL, NULL, err)) return err->code;
+        if (bertc_trainer_eval_forward(t, s, B, NULL, err)) return err->code;
         float l;
         const float *lg = m->logits, *pr = m->probs;
         if (t->chunks) {

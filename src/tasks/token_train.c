@@ -188,18 +188,14 @@ static int token_evaluate(trainer *t, train_eval *ev, bertc_err *err) {
     for (long w = 0; w < s->eval.n_words; w++) s->pred_mem[w] = -1;
     double loss_sum = 0;
     long loss_n = 0;
-    int idx[4096];
     /* several ranks: this rank's batches; the word predictions (-1 where
      * another rank predicts) are merged below, then scored as one set */
     int lo, hi;
     bertc_trainer_eval_share(t, (t->eval_set.n + EB - 1) / EB, &lo, &hi);
     for (int st = lo * EB; st < t->eval_set.n && st < hi * EB; st += EB) {
         int B = t->eval_set.n - st < EB ? t->eval_set.n - st : EB;
-        if (bertc_trainer_eval_stopped(t, err)) return err->code;
-        for (int b = 0; b < B; b++) idx[b] = st + b;
-        int S;
-        int T = bertc_trainer_fill_batch(t, &t->eval_set, idx, B, &S);
-        if (bert_forward(m, t->b_ids, t->b_types, t->b_mask, S, T, NULL, NULL, NULL, err)) return err->code;
+        int T;
+        if (bertc_trainer_eval_forward(t, st, B, &T, err)) return err->code;
         bert_targets y = {.labels = t->b_tags};
         float l;
         bertc_err le = {0};

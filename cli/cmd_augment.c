@@ -33,7 +33,7 @@ int cmd_augment(int argc, char **argv) {
         {"data", NULL, "labelled data: PATH[:train|test] (.csv, .tsv, .jsonl, fastText .txt, aclImdb folder/.tar.gz)", 0, 0, 0},
         {"output", NULL, "where to write (default format: the input's; aclImdb input: name a .jsonl/.csv/.tsv)", 0, 0, 0},
         {"output-format", "auto", "auto (from --output)|csv|tsv|jsonl|fasttext", 0, 0, 0},
-        {"method", "eda", "eda or eda:KEY=V,... (alpha, alpha_sr, alpha_ri, alpha_rs, p_rd, n), or contextual", 0, 0, 0},
+        {"method", "eda", "eda or eda:KEY=V,... (alpha, alpha_sr, alpha_ri, alpha_rs, p_rd, n), or contextual[:KEY=V,...] (alpha, n, top_k, temperature, max_length, model)", 0, 0, 0},
         {"alpha", NULL, "EDA: sets all four rates (default 0.1 each)", 0, 0, 0},
         {"alpha-sr", NULL, "EDA: share of words replaced by WordNet synonyms", 0, 0, 0},
         {"alpha-ri", NULL, "EDA: share of words inserted (synonyms of random words)", 0, 0, 0},
@@ -41,7 +41,7 @@ int cmd_augment(int argc, char **argv) {
         {"p-rd", NULL, "EDA: probability of deleting each word", 0, 0, 0},
         {"n", NULL, "augmented copies per example (default 4)", 0, 0, 0},
         {"seed", "42", "seed of the augmentation (and of --limit's shuffle)", 0, 0, 0},
-        {"model", "all-MiniLM-L6-v2", "contextual: the model folder whose masked-LM head would substitute words", 0, 0, 0},
+        {"model", "all-MiniLM-L6-v2", "contextual: the folder (or cached name) whose masked-LM head substitutes words", 0, 0, 0},
         {"format", "auto", "input format: auto (from the path), imdb, csv, tsv, jsonl or fasttext", 0, 0, 0},
         {"text-column", "text", "CSV/TSV column or JSON key of the text (also written)", 0, 0, 0},
         {"text-pair-column", NULL, "column/key of a second text (kept as it is)", 0, 0, 0},
@@ -53,18 +53,19 @@ int cmd_augment(int argc, char **argv) {
     bertc_augment_opts a;
     read_opts(&a, fl);
     bertc_err err = {0};
+    if (a.method == BERTC_AUG_CONTEXTUAL && !a.model[0]) snprintf(a.model, sizeof a.model, "%s", cli_str(fl, "model"));
     if (a.method == BERTC_AUG_CONTEXTUAL) {
+        /* fail fast, before the data: a folder without a masked-LM head cannot do it */
         int has = 0;
-        const char *model = cli_str(fl, "model");
-        if (bertc_augment_has_mlm_head(model, &has, &err)) cli_die(1, "--model: %s", err.msg);
+        if (bertc_augment_has_mlm_head(a.model, &has, &err)) cli_die(1, "--model: %s", err.msg);
         if (!has)
-            cli_die(2, "--method contextual: not available: %s has no masked-LM head (no cls.predictions.* tensors); use eda",
-                    model);
-        cli_die(2, "--method contextual: not built in this bertc (%s has a masked-LM head); use eda", model);
+            cli_die(2, "--method contextual: not available: %s has no masked-LM head (no cls.predictions.* or "
+                       "vocab_transform.* tensors); use eda, or a folder saved from BertForMaskedLM",
+                    a.model);
     }
     const char *out = cli_str(fl, "output");
     if (!out) cli_die(2, "--output: required (see bertc augment --help)");
-    if (bertc_wordnet_open(&err)) cli_die(1, "%s", err.msg); /* before reading the data: fail fast */
+    if (a.method == BERTC_AUG_EDA && bertc_wordnet_open(&err)) cli_die(1, "%s", err.msg); /* before the data: fail fast */
     bertc_dataset ds = {0};
     cli_load_data(&ds, fl, NULL);
     const char *ofmt = cli_str(fl, "output-format");
@@ -91,8 +92,12 @@ int cmd_augment(int argc, char **argv) {
         bertc_data_free(&ds);
         cli_die(1, "--output: %s", err.msg);
     }
-    fprintf(stderr, "augment: %d examples -> %d (each with %d EDA copies: alpha_sr %g, alpha_ri %g, alpha_rs %g, p_rd %g, seed %llu) in %s\n",
-            n0, ds.n, a.n, a.alpha_sr, a.alpha_ri, a.alpha_rs, a.p_rd, (unsigned long long)a.seed, out);
+    if (a.method == BERTC_AUG_CONTEXTUAL)
+        fprintf(stderr, "augment: %d examples -> %d (each with %d contextual copies from %s: alpha %g, top_k %d, temperature %g, seed %llu) in %s\n",
+                n0, ds.n, a.n, a.model, a.alpha_sr, a.top_k, a.temperature, (unsigned long long)a.seed, out);
+    else
+        fprintf(stderr, "augment: %d examples -> %d (each with %d EDA copies: alpha_sr %g, alpha_ri %g, alpha_rs %g, p_rd %g, seed %llu) in %s\n",
+                n0, ds.n, a.n, a.alpha_sr, a.alpha_ri, a.alpha_rs, a.p_rd, (unsigned long long)a.seed, out);
     bertc_data_free(&ds);
     return 0;
 }

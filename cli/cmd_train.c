@@ -185,7 +185,7 @@ int cmd_train(int argc, char **argv) {
         {"train-limit", "0", "keep the first N training examples after a seeded shuffle (0 = all)", 0, 0, 0},
         {"eval-limit", "0", "keep the first N evaluation examples after a seeded shuffle (0 = all)", 0, 0, 0},
         {"validation-split", "0", "carve this fraction of the training data out as evaluation data", 0, 0, 0},
-        {"augment", NULL, "EDA augmentation of the training texts: eda or eda:alpha=0.1,n=4 (keys alpha, alpha_sr, alpha_ri, alpha_rs, p_rd, n, seed; see bertc augment)", 0, 0, 0},
+        {"augment", NULL, "augmentation of the training texts: eda[:alpha=0.1,n=4,...] or contextual[:model=MLM,n=...] (the masked-LM head of model=, else of --model; see bertc augment)", 0, 0, 0},
         {"max-length", "128", "tokens per text, [CLS]/[SEP] included (question answering: 384, a window)", 0, 0, 0},
         {"truncation", "head", "head|tail|head+tail", 0, 0, 0},
         {"pad-to-max-length", NULL, "pad every batch to --max-length (default: to the batch's longest)", CLI_BOOL, 0, 0},

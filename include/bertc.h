@@ -329,6 +329,10 @@ typedef struct bertc_train_options {
     int gradient_checkpointing;   /* 1: recompute each layer in the backward */
     int threads;                  /* CPU threads for this process; 0: leave as they are */
     int report;                   /* 1: write output_dir/report.html at the end (default) */
+    const char *augment;          /* NULL, or an augmentation of the training texts made once before
+                                     training (text classification): "eda[:KEY=V,...]" or
+                                     "contextual[:KEY=V,...]" (the masked-LM head of model=, else of
+                                     model; docs/experiments.md) */
 } bertc_train_options;
 
 /* Fills o with the defaults above (those of `bertc train`). */
@@ -416,6 +420,37 @@ BERTC_API void bertc_eval_options_init(bertc_eval_options *o);
  * models only (BERTC_ERR_UNSUPPORTED otherwise). */
 BERTC_API int bertc_evaluate(const bertc_eval_options *o, bertc_progress_fn progress, void *user, char **metrics,
                              bertc_err *err);
+
+/* ---- Augmentation (`bertc augment`) ---- */
+
+typedef struct bertc_augment_options {
+    const char *data_file;        /* data spec (docs/data.md; required); the default split is test */
+    const char *output_file;      /* where the examples and their copies go (required), written atomically */
+    const char *output_format;    /* NULL or "auto": from output_file's extension, else the input's;
+                                     "csv" | "tsv" | "jsonl" | "fasttext" */
+    const char *method;           /* "eda" (default) | "eda:KEY=V,..." | "contextual[:KEY=V,...]"
+                                     (keys: docs/experiments.md) */
+    const char *model;            /* contextual: the masked-LM folder or cached name when method names
+                                     no model= (NULL: an error) */
+    int n;                        /* > 0: copies per example, over the method's (4); 0: the method's */
+    unsigned long long seed;      /* 42: the augmentation (a seed= in method wins) and limit's shuffle */
+    const char *format;           /* NULL: from the path; else imdb|csv|tsv|jsonl|fasttext */
+    const char *text_column;      /* "text" (also written) */
+    const char *text_pair_column; /* NULL: single texts; else copied as it is */
+    const char *label_column;     /* "label" (also written) */
+    long limit;                   /* > 0: the first N examples after a shuffle with seed; 0 all, in order */
+    int threads;                  /* 0: leave as they are */
+} bertc_augment_options;
+
+/* Fills o with the defaults above (those of `bertc augment`). */
+BERTC_API void bertc_augment_options_init(bertc_augment_options *o);
+
+/* Writes each example of o->data_file followed by its n augmented copies (labels
+ * and second texts kept) to o->output_file, as `bertc augment` does. *examples_in
+ * and *examples_out (either may be NULL) get the counts. EDA without WordNet:
+ * BERTC_ERR_NOTFOUND; contextual with a folder without a masked-LM head:
+ * BERTC_ERR_ARG, "... not available ..."; nothing is written on failure. */
+BERTC_API int bertc_augment(const bertc_augment_options *o, int *examples_in, int *examples_out, bertc_err *err);
 
 /* Frees memory the library returned to the caller (bertc_evaluate's metrics). */
 BERTC_API void bertc_free(void *p);

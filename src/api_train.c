@@ -172,6 +172,7 @@ static int map_train_options(bertc_train_opts *t, const bertc_train_options *o, 
     if (o->threads < 0 || o->threads > 1024) return bertc_fail(err, BERTC_ERR_ARG, "threads: must be in [0, 1024]");
     t->threads = o->threads;
     t->report = o->report != 0;
+    t->augment = o->augment && *o->augment ? o->augment : NULL;
     if (t->task == BERT_TASK_QA) t->max_length = o->max_length == 128 ? 384 : o->max_length; /* as the CLI */
     return bertc_train_check_opts(t, err);
 }

@@ -14,6 +14,10 @@ void bertc_augment_opts_default(bertc_augment_opts *a) {
     a->alpha_sr = a->alpha_ri = a->alpha_rs = a->p_rd = 0.1;
     a->n = 4;
     a->seed = 42;
+    a->top_k = 10;
+    a->temperature = 1.0;
+    a->max_length = 128;
+    a->model[0] = 0;
 }
 
 int bertc_augment_parse(bertc_augment_opts *a, const char *spec, bertc_err *err) {
@@ -27,7 +31,7 @@ int bertc_augment_parse(bertc_augment_opts *a, const char *spec, bertc_err *err)
     while (p && *p) {
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        char item[128];
+        char item[1100];
         if (n == 0 || n >= sizeof item) return bertc_fail(err, BERTC_ERR_ARG, "'%s': empty or overlong KEY=VALUE", spec);
         memcpy(item, p, n);
         item[n] = 0;
@@ -37,7 +41,28 @@ int bertc_augment_parse(bertc_augment_opts *a, const char *spec, bertc_err *err)
         const char *key = item, *val = eq + 1;
         double d;
         long l;
-        if (strcmp(key, "n") == 0) {
+        int ctx = t.method == BERTC_AUG_CONTEXTUAL;
+        if (ctx && strcmp(key, "top_k") == 0) {
+            if (bertc_parse_long(val, 1, 64, &l)) return bertc_fail(err, BERTC_ERR_ARG, "top_k: '%s' is not an integer in 1..64", val);
+            t.top_k = (int)l;
+        } else if (ctx && strcmp(key, "max_length") == 0) {
+            if (bertc_parse_long(val, 8, 4096, &l))
+                return bertc_fail(err, BERTC_ERR_ARG, "max_length: '%s' is not an integer in 8..4096", val);
+            t.max_length = (int)l;
+        } else if (ctx && strcmp(key, "temperature") == 0) {
+            if (bertc_parse_double(val, 1e-3, 100, &d))
+                return bertc_fail(err, BERTC_ERR_ARG, "temperature: '%s' is not a number in [0.001, 100]", val);
+            t.temperature = d;
+        } else if (ctx && strcmp(key, "model") == 0) {
+            if (!*val || strlen(val) >= sizeof t.model) return bertc_fail(err, BERTC_ERR_ARG, "model: empty or too long");
+            snprintf(t.model, sizeof t.model, "%s", val);
+        } else if (ctx && strcmp(key, "alpha") != 0 && strcmp(key, "n") != 0 && strcmp(key, "seed") != 0) {
+            return bertc_fail(err, BERTC_ERR_ARG, "'%s': unknown key for contextual (alpha, n, seed, top_k, temperature, max_length, model)",
+                              key);
+        } else if (!ctx && (strcmp(key, "top_k") == 0 || strcmp(key, "temperature") == 0 ||
+                            strcmp(key, "max_length") == 0 || strcmp(key, "model") == 0)) {
+            return bertc_fail(err, BERTC_ERR_ARG, "'%s': a key of contextual, not of eda", key);
+        } else if (strcmp(key, "n") == 0) {
             if (bertc_parse_long(val, 1, 1000, &l)) return bertc_fail(err, BERTC_ERR_ARG, "n: '%s' is not an integer in 1..1000", val);
             t.n = (int)l;
         } else if (strcmp(key, "seed") == 0) {
@@ -182,6 +207,10 @@ int bertc_aug_protected(const char *tok) {
     const char *o = strchr(tok, '['), *a = strchr(tok, '<');
     if (o && strchr(o, ']')) return 1;
     if (a && strchr(a, '>')) return 1;
+    /* a piece of markup that whitespace cut ("<br /><br />" is "<br", "/><br", "/>") */
+    if (strstr(tok, "/>")) return 1;
+    for (const char *c = tok; (c = strchr(c, '<')) != NULL; c++)
+        if (isalpha((unsigned char)c[1]) || c[1] == '/' || c[1] == '!') return 1;
     return 0;
 }
 
@@ -198,7 +227,7 @@ static const char *const stop_words[] = {
     "not", "only", "own", "same", "so", "than", "too", "very", "s", "t", "can", "will", "just", "don", "should",
     "now", NULL};
 
-static int is_stop(const char *w) {
+int bertc_aug_is_stop(const char *w) {
     for (int i = 0; stop_words[i]; i++)
         if (strcmp(w, stop_words[i]) == 0) return 1;
     return 0;
@@ -206,7 +235,7 @@ static int is_stop(const char *w) {
 
 /* The core of tok: [*b, *e) without leading/trailing ASCII punctuation. Returns 1
  * when the core is non-empty and all ASCII letters; lower-cased into low (cap). */
-static int word_core(const char *tok, size_t *b, size_t *e, char *low, size_t cap) {
+int bertc_aug_word_core(const char *tok, size_t *b, size_t *e, char *low, size_t cap) {
     size_t n = strlen(tok), s = 0;
     while (s < n && ispunct((unsigned char)tok[s])) s++;
     while (n > s && ispunct((unsigned char)tok[n - 1])) n--;
@@ -281,7 +310,7 @@ int bertc_wordnet_synonyms(const char *word, bertc_words *out, bertc_err *err) {
 /* ---------------------------------------------------------------- the four operations */
 
 /* tok with its core [b, e) replaced by rep (capitalised when the core was). */
-static char *rebuild(const char *tok, size_t b, size_t e, const char *rep) {
+char *bertc_aug_rebuild(const char *tok, size_t b, size_t e, const char *rep) {
     size_t n = strlen(tok), r = strlen(rep);
     char *s = malloc(b + r + (n - e) + 1);
     if (!s) return NULL;
@@ -308,7 +337,7 @@ int bertc_eda_sr(bertc_words *w, int n_sr, bertc_rng *r, bertc_err *err) {
     int rc = BERTC_OK;
     for (int i = 0; i < w->n && !rc; i++) {
         size_t b, e;
-        if (bertc_aug_protected(w->w[i]) || !word_core(w->w[i], &b, &e, low, sizeof low) || is_stop(low) ||
+        if (bertc_aug_protected(w->w[i]) || !bertc_aug_word_core(w->w[i], &b, &e, low, sizeof low) || bertc_aug_is_stop(low) ||
             words_has(&cand, low))
             continue;
         if (words_push(&cand, low, strlen(low))) rc = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
@@ -327,9 +356,9 @@ int bertc_eda_sr(bertc_words *w, int n_sr, bertc_rng *r, bertc_err *err) {
         const char *pick = syn.w[bertc_rng_below(r, (uint64_t)syn.n)];
         for (int i = 0; i < w->n; i++) { /* every occurrence, as EDA */
             size_t b, e;
-            if (bertc_aug_protected(w->w[i]) || !word_core(w->w[i], &b, &e, low, sizeof low) || strcmp(low, word) != 0)
+            if (bertc_aug_protected(w->w[i]) || !bertc_aug_word_core(w->w[i], &b, &e, low, sizeof low) || strcmp(low, word) != 0)
                 continue;
-            char *s = rebuild(w->w[i], b, e, pick);
+            char *s = bertc_aug_rebuild(w->w[i], b, e, pick);
             if (!s) {
                 rc = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
                 break;
@@ -358,7 +387,7 @@ int bertc_eda_ri(bertc_words *w, int n_ri, bertc_rng *r, bertc_err *err) {
             char low[200];
             size_t b, e;
             const char *tok = w->w[idx[bertc_rng_below(r, (uint64_t)m)]];
-            if (!word_core(tok, &b, &e, low, sizeof low)) continue;
+            if (!bertc_aug_word_core(tok, &b, &e, low, sizeof low)) continue;
             if ((rc = bertc_wordnet_synonyms(low, &syn, err))) break;
             found = syn.n > 0;
         }
@@ -427,8 +456,7 @@ static int count_at_least_one(double alpha, int words) {
 
 int bertc_eda_text(char **out, size_t *out_len, const char *text, size_t len, const bertc_augment_opts *a,
                    bertc_rng *r, bertc_err *err) {
-    if (a->method != BERTC_AUG_EDA)
-        return bertc_fail(err, BERTC_ERR_ARG, "contextual substitution is not built; use eda");
+    if (a->method != BERTC_AUG_EDA) return bertc_fail(err, BERTC_ERR_ARG, "bertc_eda_text: the method is not eda");
     bertc_words orig = {0}, w = {0};
     int rc = bertc_words_split(&orig, text, len, err);
     int *idx = rc ? NULL : malloc((size_t)(orig.n > 0 ? orig.n : 1) * sizeof *idx);
@@ -482,11 +510,14 @@ int bertc_eda_text(char **out, size_t *out_len, const char *text, size_t len, co
 
 int bertc_augment_dataset(bertc_dataset *ds, const bertc_augment_opts *a, bertc_err *err) {
     const char *path = ds->path ? ds->path : "data";
-    if (a->method != BERTC_AUG_EDA)
-        return bertc_fail(err, BERTC_ERR_ARG, "contextual substitution is not built; use eda");
-    if (bertc_wordnet_open(err)) return err->code;
     size_t m = (size_t)ds->n * (size_t)(a->n + 1);
     if (m > 0x7fffffff) return bertc_fail(err, BERTC_ERR_ARG, "%s: %d examples x %d copies is too many", path, ds->n, a->n + 1);
+    bertc_mlm *mlm = NULL;
+    if (a->method == BERTC_AUG_CONTEXTUAL) {
+        if (!a->model[0]) return bertc_fail(err, BERTC_ERR_ARG, "contextual: no masked-LM model named (model=...)");
+        if (bertc_mlm_open(&mlm, a->model, a->max_length, err)) return err->code;
+    } else if (bertc_wordnet_open(err))
+        return err->code;
     bertc_example *ex = malloc((m > 0 ? m : 1) * sizeof *ex);
     char **texts = calloc(m > 0 ? m : 1, sizeof *texts);
     size_t *lens = calloc(m > 0 ? m : 1, sizeof *lens);
@@ -497,7 +528,9 @@ int bertc_augment_dataset(bertc_dataset *ds, const bertc_augment_opts *a, bertc_
     for (int i = 0; i < ds->n && !rc; i++) {
         ex[at++] = ds->ex[i];
         size_t first = at;
-        if ((rc = bertc_eda_text(texts + first, lens + first, ds->ex[i].text, ds->ex[i].len, a, &r, err))) {
+        rc = mlm ? bertc_contextual_text(texts + first, lens + first, ds->ex[i].text, ds->ex[i].len, a, mlm, &r, err)
+                 : bertc_eda_text(texts + first, lens + first, ds->ex[i].text, ds->ex[i].len, a, &r, err);
+        if (rc) {
             bertc_err_prefix(err, "%s: example %d", path, i + 1);
             break;
         }
@@ -517,26 +550,6 @@ int bertc_augment_dataset(bertc_dataset *ds, const bertc_augment_opts *a, bertc_
     free(texts);
     free(lens);
     free(ex);
+    bertc_mlm_free(mlm);
     return rc;
-}
-
-/* ---------------------------------------------------------------- masked-LM head */
-
-#include "hfmodel.h"
-#include "safetensors.h"
-
-int bertc_augment_has_mlm_head(const char *model, int *has, bertc_err *err) {
-    char dir[4096], file[4200];
-    *has = 0;
-    if (hf_model_resolve(model, dir, sizeof dir, err)) return err->code;
-    if (bertc_path_join(file, sizeof file, dir, "model.safetensors"))
-        return bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
-    st_file *f = NULL;
-    if (st_open(&f, file, err)) return err->code;
-    for (int i = 0; i < st_num_tensors(f); i++) {
-        const char *name = st_tensor_at(f, i)->name;
-        if (strncmp(name, "cls.predictions.", 16) == 0 || strstr(name, ".cls.predictions.")) *has = 1;
-    }
-    st_close(f);
-    return BERTC_OK;
 }

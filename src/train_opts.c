@@ -99,10 +99,21 @@ int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
         bertc_augment_opts a;
         bertc_augment_opts_default(&a);
         if (bertc_augment_parse(&a, o->augment, err)) return bertc_err_prefix(err, "--augment");
-        if (a.method != BERTC_AUG_EDA)
-            return bertc_fail(err, BERTC_ERR_ARG, "--augment: contextual substitution is not built; use eda[:alpha=...,n=...]");
         if (o->task != BERT_TASK_TEXT_CLS)
-            return bertc_fail(err, BERTC_ERR_ARG, "--augment: EDA is for text classification (it would move tags and answers)");
+            return bertc_fail(err, BERTC_ERR_ARG,
+                              "--augment: augmentation is for text classification (it would move tags and answers)");
+        if (a.method == BERTC_AUG_CONTEXTUAL) {
+            /* the masked-LM: model=... in the spec, else the model being fine-tuned */
+            int has = 0;
+            const char *mlm = a.model[0] ? a.model : o->model;
+            if (bertc_augment_has_mlm_head(mlm, &has, err)) return bertc_err_prefix(err, "--augment contextual");
+            if (!has)
+                return bertc_fail(err, BERTC_ERR_ARG,
+                                  "--augment: contextual substitution is not available: %s has no masked-LM head "
+                                  "(no cls.predictions.* or vocab_transform.* tensors); name one with "
+                                  "contextual:model=PATH, or use eda",
+                                  mlm);
+        }
     }
     if (o->train_limit == 0) return bertc_fail(err, BERTC_ERR_ARG, "--train-limit: must be at least 1");
     if (o->eval_limit == 0) return bertc_fail(err, BERTC_ERR_ARG, "--eval-limit: must be at least 1");

@@ -46,8 +46,12 @@ int main(void) {
     CHECK(bertc_aug_protected("[CLS]") && bertc_aug_protected("[SEP]") && bertc_aug_protected("<s>") &&
               bertc_aug_protected("</s>") && bertc_aug_protected("x[MASK].") && bertc_aug_protected("<br"  "/>"),
           "markers are protected");
-    CHECK(!bertc_aug_protected("movie") && !bertc_aug_protected("[oops") && !bertc_aug_protected("a<b"),
+    CHECK(!bertc_aug_protected("movie") && !bertc_aug_protected("[oops") && !bertc_aug_protected("3<4") &&
+              !bertc_aug_protected("a>b"),
           "plain words are not protected");
+    CHECK(bertc_aug_protected("<br") && bertc_aug_protected("/><br") && bertc_aug_protected("/>") &&
+              bertc_aug_protected("movie.<br") && bertc_aug_protected("<i>great"),
+          "pieces of markup cut by whitespace (IMDB's <br /><br />) are protected");
 
     /* WordNet synonyms, hand-checked against WordNet 3.0 (wn movie -synsn) */
     CHECK(bertc_wordnet_synonyms("movie", &syn, &err) == BERTC_OK, "synonyms: %s", err.msg);

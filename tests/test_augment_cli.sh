@@ -93,6 +93,46 @@ grep -q "WordNet dictionary not found" "$tmp/err" || bad "train --augment withou
 "$BERTC" augment --data "$tmp/in.csv" --output "$tmp/x.csv" --method contextual --model "$F/tiny" 2>"$tmp/err" &&
     bad "contextual accepted"
 grep -q "not available" "$tmp/err" || bad "contextual: $(cat "$tmp/err")"
+[ -e "$tmp/x.csv" ] && bad "contextual without a head wrote a file"
+"$BERTC" train --model "$F/tiny" --train "$F/train.jsonl" --out "$tmp/run1" --augment contextual \
+    --eval-strategy no --no-report 2>"$tmp/err" && bad "train --augment contextual on a model without a head accepted"
+grep -q -- "--augment: contextual substitution is not available" "$tmp/err" || bad "train --augment contextual: $(cat "$tmp/err")"
+[ -e "$tmp/run1" ] && bad "a refused --augment contextual created OUT"
+
+# contextual with a masked-LM head (tools/gen_mlm.py): same seed same file, labels
+# kept, [CLS]/[SEP] untouched, no WordNet needed; train --augment contextual:model=...
+M=${BERTC_FIXTURES}/mlm/bert
+if [ -f "$M/model.safetensors" ]; then
+    for s in 7 7 8; do
+        WNSEARCHDIR="$tmp/empty" "$BERTC" augment --data "$tmp/in.csv" --output "$tmp/ctx$s.$RANDOM.csv" --method contextual:alpha=0.3 \
+            --model "$M" --n 3 --seed $s 2>"$tmp/err" || { cat "$tmp/err"; bad "contextual augment (seed $s) failed"; }
+    done
+    set -- "$tmp"/ctx7.*.csv
+    [ $# -eq 2 ] && cmp -s "$1" "$2" || bad "contextual: the same seed wrote different files"
+    cmp -s "$1" "$tmp"/ctx8.*.csv && bad "contextual: seeds 7 and 8 wrote the same file"
+    python3 - "$tmp/in.csv" "$1" <<'PY' || bad "contextual: labels or special tokens"
+import csv, sys
+inp = list(csv.DictReader(open(sys.argv[1])))
+out = list(csv.DictReader(open(sys.argv[2])))
+assert len(out) == 4 * len(inp), (len(out), len(inp))
+for i, row in enumerate(inp):
+    group = out[4 * i: 4 * i + 4]
+    assert group[0]["text"] == row["text"]
+    for g in group:
+        assert g["label"] == row["label"], ("label changed", g)
+        assert g["text"].startswith("[CLS] ") and g["text"].endswith(" [SEP]"), ("special token touched", g["text"])
+        assert len(g["text"].split()) == len(row["text"].split()), ("word count changed", g["text"])
+    assert any(g["text"] != row["text"] for g in group[1:]), "no copy changed"
+print("contextual: labels, special tokens and word counts kept:", len(out), "rows")
+PY
+    "$BERTC" train --model "$F/tiny" --train "$F/train.jsonl" --out "$tmp/runc" --augment "contextual:model=$M,n=1" \
+        --epochs 1 --batch-size 16 --lr 1e-3 --threads 1 --eval-strategy no --no-report >"$tmp/out" 2>"$tmp/err" ||
+        { cat "$tmp/err"; bad "train --augment contextual failed"; }
+    grep -q "augment: 64 training examples -> 128 (contextual, 1 copies each)" "$tmp/err" ||
+        bad "train --augment contextual: no 64 -> 128 line: $(grep augment "$tmp/err")"
+else
+    echo "FAIL: fixture $M missing (tools/gen_mlm.py)"; fail=1
+fi
 
 # train --augment: the training set grows by n copies per example
 "$BERTC" train --model "$F/tiny" --train "$F/train.jsonl" --eval "$F/eval.jsonl" --out "$tmp/run" \

@@ -13,11 +13,12 @@ docs/python.md has the whole API.
 """
 from ._lib import BertcError, lib as _lib_handle, path as library_path
 from .pipelines import QuestionAnsweringPipeline, TextClassificationPipeline, TokenClassificationPipeline, pipeline
-from .trainer import Trainer, TrainerState, TrainingArguments, TrainOutput, evaluate, read_log_history, train
+from .trainer import (Trainer, TrainerState, TrainingArguments, TrainOutput, augment, evaluate, read_log_history,
+                      train)
 
 __version__ = _lib_handle.bertc_version().decode()
 
 __all__ = ["BertcError", "pipeline", "TextClassificationPipeline", "TokenClassificationPipeline",
            "QuestionAnsweringPipeline", "Trainer",
-           "TrainerState", "TrainingArguments", "TrainOutput", "train", "evaluate", "read_log_history",
+           "TrainerState", "TrainingArguments", "TrainOutput", "train", "evaluate", "augment", "read_log_history",
            "library_path", "__version__"]

@@ -53,6 +53,16 @@ class TrainOptions(ctypes.Structure):
         ("save_total_limit", c_int), ("load_best_model_at_end", c_int), ("metric_for_best_model", c_char_p),
         ("early_stopping_patience", c_int), ("resume_from_checkpoint", c_char_p), ("overwrite_output_dir", c_int),
         ("precision", c_char_p), ("gradient_checkpointing", c_int), ("threads", c_int), ("report", c_int),
+        ("augment", c_char_p),
+    ]
+
+
+class AugmentOptions(ctypes.Structure):
+    _fields_ = [
+        ("data_file", c_char_p), ("output_file", c_char_p), ("output_format", c_char_p), ("method", c_char_p),
+        ("model", c_char_p), ("n", c_int), ("seed", ctypes.c_ulonglong), ("format", c_char_p),
+        ("text_column", c_char_p), ("text_pair_column", c_char_p), ("label_column", c_char_p), ("limit", c_long),
+        ("threads", c_int),
     ]
 
 
@@ -106,7 +116,8 @@ class AnswerView(ctypes.Structure):
 # Each ctypes struct and the bertc.h typedef it mirrors (python/tests/test_abi.py compares them).
 C_STRUCTS = {"bertc_err": Err, "bertc_options": Options, "bertc_entity_view": EntityView,
              "bertc_qa_options": QAOptions, "bertc_answer_view": AnswerView, "bertc_train_options": TrainOptions,
-             "bertc_progress": Progress, "bertc_train_result": TrainResult, "bertc_eval_options": EvalOptions}
+             "bertc_progress": Progress, "bertc_train_result": TrainResult, "bertc_eval_options": EvalOptions,
+             "bertc_augment_options": AugmentOptions}
 
 
 PROGRESS_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(Progress), ctypes.c_void_p)
@@ -175,6 +186,8 @@ _sig = {
     "bertc_train": (c_int, [P(TrainOptions), PROGRESS_FN, PP, P(TrainResult), P(Err)]),
     "bertc_eval_options_init": (None, [P(EvalOptions)]),
     "bertc_evaluate": (c_int, [P(EvalOptions), PROGRESS_FN, PP, P(PP), P(Err)]),
+    "bertc_augment_options_init": (None, [P(AugmentOptions)]),
+    "bertc_augment": (c_int, [P(AugmentOptions), P(c_int), P(c_int), P(Err)]),
     "bertc_free": (None, [PP]),
 }
 for _name, (_res, _args) in _sig.items():

@@ -72,6 +72,7 @@ class TrainingArguments:
     data_format: str = None
     threads: int = 0
     report: bool = True
+    augment: str = None  # "eda[:alpha=0.1,n=4]" or "contextual[:model=MLM,n=2]" (docs/experiments.md)
 
     def __post_init__(self):
         for name in ("eval_strategy", "save_strategy", "lr_scheduler_type"):
@@ -232,6 +233,7 @@ class Trainer:
         o.gradient_checkpointing = int(a.gradient_checkpointing)
         o.threads = a.threads
         o.report = int(a.report)
+        o.augment = s(a.augment)
         return o, keep
 
     def train(self, resume_from_checkpoint=None):
@@ -409,3 +411,31 @@ def evaluate(model, eval_dataset, batch_size=32, max_length=0, limit=0, seed=42,
     return json.loads(_lib.take_string(out.value))
 
 
+def augment(data, output, method="eda", model=None, n=0, seed=42, limit=0, output_format=None,
+            text_column="text", text_pair_column=None, label_column="label", data_format=None, threads=0):
+    """What `bertc augment` does: writes each example of `data` (a data spec or a list of
+    {"text", "label"} dicts) followed by its n augmented copies, labels kept, to `output`
+    (in the input's format, or the one output's extension or output_format names).
+    method: "eda", "eda:alpha=0.1,n=4,...", or "contextual[:KEY=V,...]" with `model` a folder
+    with a masked-LM head. Returns {"examples_in", "examples_out", "output"}."""
+    import tempfile
+    tmpdir = None
+    if data is not None and not isinstance(data, (str, os.PathLike)):
+        tmpdir = tempfile.TemporaryDirectory(prefix="bertc-augment-")
+        data = _dataset_spec(data, tmpdir.name, "data.jsonl")
+    o = _lib.AugmentOptions()
+    lib.bertc_augment_options_init(ctypes.byref(o))
+    keep = [enc(data), enc(output), enc(output_format), enc(method), enc(None if model is None else str(model)),
+            enc(data_format), enc(text_column), enc(text_pair_column), enc(label_column)]
+    (o.data_file, o.output_file, o.output_format, o.method, o.model, o.format, o.text_column, o.text_pair_column,
+     o.label_column) = keep
+    o.n, o.seed, o.limit, o.threads = n, seed, limit, threads
+    n_in, n_out = ctypes.c_int(0), ctypes.c_int(0)
+    err = _lib.Err()
+    try:
+        rc = lib.bertc_augment(ctypes.byref(o), ctypes.byref(n_in), ctypes.byref(n_out), ctypes.byref(err))
+    finally:
+        if tmpdir is not None:
+            tmpdir.cleanup()
+    err.raise_if(rc)
+    return {"examples_in": n_in.value, "examples_out": n_out.value, "output": str(output)}

@@ -11,6 +11,7 @@
 #include "longtext.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,10 +72,11 @@ static int load_data(trainer *t, bertc_err *err) {
         bertc_augment_opts_default(&a);
         a.seed = o->seed; /* unless the spec names its own */
         int n0 = t->train.n;
-        if (bertc_augment_parse(&a, o->augment, err) || bertc_augment_dataset(&t->train, &a, err))
-            return bertc_err_prefix(err, "--augment");
-        bertc_trainer_info(t, BERTC_TRAIN_INFO, "augment: %d training examples -> %d (EDA, %d copies each)", n0,
-                           t->train.n, a.n);
+        if (bertc_augment_parse(&a, o->augment, err)) return bertc_err_prefix(err, "--augment");
+        if (a.method == BERTC_AUG_CONTEXTUAL && !a.model[0]) snprintf(a.model, sizeof a.model, "%s", o->model);
+        if (bertc_augment_dataset(&t->train, &a, err)) return bertc_err_prefix(err, "--augment");
+        bertc_trainer_info(t, BERTC_TRAIN_INFO, "augment: %d training examples -> %d (%s, %d copies each)", n0,
+                           t->train.n, a.method == BERTC_AUG_CONTEXTUAL ? "contextual" : "EDA", a.n);
     }
     if (bertc_data_check_classes(&t->train, err)) return bertc_err_prefix(err, "--train");
     if (o->eval) {

@@ -235,7 +235,7 @@ def main():
                 fl = flops_per_seq(cfg, T_eff) * (3 if mode == "train" else 1)
                 r["gflops"] = round(fl * r["samples_per_s"] / 1e9, 1)
                 r["pct_of_fp32_peak"] = round(100 * r["gflops"] / peak["fp32_fma_gflops"], 1)
-                if impl == "bertc-bf16":
+                if impl == "bertc-bf16" and peak.get("bf16_dot_gflops"):  # None: peak built without AVX512-BF16
                     r["pct_of_bf16_peak"] = round(100 * r["gflops"] / peak["bf16_dot_gflops"], 1)
             row = {"model": name, "case": case, "results": best}
             b = best["bertc"]["samples_per_s"]

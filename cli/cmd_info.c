@@ -69,6 +69,7 @@ int cmd_info(int argc, char **argv) {
     cJSON_AddStringToObject(jc, "cpu_flags", cpu.cpu_flags);
     cJSON_AddStringToObject(jc, "bertc_cpu", cpu.forced);
     cJSON_AddStringToObject(jc, "note", cpu.note);
+    cJSON_AddStringToObject(jc, "sgemm", cpu_sgemm_desc());
     /* what --precision auto means here, and the kernels each precision would run on */
     int autop = bert_precision_resolve(BERT_PREC_AUTO);
     int has_bf16 = bert_bf16_available(), has_int8 = bert_int8_available();
@@ -100,6 +101,7 @@ int cmd_info(int argc, char **argv) {
         printf("kernels       %s (%s build, compiled: %s; level %s%s%s%s)%s%s\n", cpu.kernels, cpu.build, cpu.compiled,
                cpu.level_name, cpu.forced[0] ? ", BERTC_CPU=" : "", cpu.forced,
                cpu.level < cpu.cpu_level ? ", lowered" : "", cpu.note[0] ? "; " : "", cpu.note);
+        printf("sgemm         %s\n", cpu_sgemm_desc());
         printf("precision     auto = %s on this CPU (%s); int8 %s; oneDNN kernels: %s\n", bert_precision_name(autop),
                has_bf16 ? "AVX512-BF16 present" : "no AVX512-BF16 or AMX", has_int8 ? "available" : "unavailable",
                int8_isa());

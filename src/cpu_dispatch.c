@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ops_cpu.h"
 
@@ -232,4 +233,56 @@ void cpu_pooler_forward(float *out, const float *inp, const float *w, const floa
 void cpu_pooler_backward(float *dinp, float *dw, float *db, const float *dout, const float *out,
                          const float *inp, const float *w, int B, int T, int C) {
     K()->pooler_backward(dinp, dw, db, dout, out, inp, w, B, T, C);
+}
+
+/* ---- which single-threaded sgemm runs ops_cpu's matmul blocks ---- */
+
+static pthread_once_t g_sgemm_once = PTHREAD_ONCE_INIT;
+static int g_sgemm_onednn;
+static char g_sgemm_desc[160];
+
+extern char *openblas_get_corename(void);
+
+/* OpenBLAS's own kernels for CPUs before AVX2: on a CPU with AVX2 one of these
+ * means that OpenBLAS did not recognise the CPU (a virtual machine's "Intel(R)
+ * Xeon(R) Processor" with a model number it does not know) and fell back. */
+static int generic_core(const char *core) {
+    static const char *const old[] = {"Prescott", "Core2",   "Penryn",  "Dunnington", "Nehalem",  "Atom",
+                                      "Katmai",   "Coppermine", "Northwood", "Banias", "Athlon", "Opteron",
+                                      "Opteron(SSE3)", "Barcelona", "Bobcat", "Sandybridge", "Bulldozer",
+                                      "Piledriver", "Steamroller", "Excavator", "unknown", NULL};
+    for (int i = 0; old[i]; i++)
+        if (strcasecmp(core, old[i]) == 0) return 1;
+    return 0;
+}
+
+static void sgemm_decide(void) {
+    const char *core = openblas_get_corename();
+    if (!core) core = "unknown";
+    const char *env = getenv("BERTC_SGEMM");
+    if (env && (!strcmp(env, "onednn") || !strcmp(env, "openblas"))) {
+        g_sgemm_onednn = !strcmp(env, "onednn");
+        snprintf(g_sgemm_desc, sizeof g_sgemm_desc, "%s (BERTC_SGEMM=%s; OpenBLAS core %s)", env, env, core);
+        return;
+    }
+    __builtin_cpu_init();
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    g_sgemm_onednn = avx2 && generic_core(core);
+    if (g_sgemm_onednn)
+        snprintf(g_sgemm_desc, sizeof g_sgemm_desc,
+                 "onednn (OpenBLAS fell back to its %s kernels on this AVX2 CPU; BERTC_SGEMM=openblas keeps them)%s",
+                 core, env ? "; BERTC_SGEMM ignored: openblas|onednn" : "");
+    else
+        snprintf(g_sgemm_desc, sizeof g_sgemm_desc, "openblas (core %s)%s", core,
+                 env ? "; BERTC_SGEMM ignored: openblas|onednn" : "");
+}
+
+int cpu_sgemm_onednn(void) {
+    pthread_once(&g_sgemm_once, sgemm_decide);
+    return g_sgemm_onednn;
+}
+
+const char *cpu_sgemm_desc(void) {
+    pthread_once(&g_sgemm_once, sgemm_decide);
+    return g_sgemm_desc;
 }

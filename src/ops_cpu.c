@@ -2,8 +2,10 @@
  * OpenMP loops always use a static schedule and give each output element to one
  * thread, so results do not depend on timing. */
 #include "ops_cpu.h"
+#include "cpu_dispatch.h"
 
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -178,6 +180,11 @@ static void blas_restore(int prev) {
 /* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose when ta/tb. */
 static void gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *Bm, int ldb, float beta, float *Cm, int ldc) {
+    /* oneDNN's sgemm where OpenBLAS runs generic kernels (cpu_dispatch.h); it is
+     * single-threaded here (called inside the blocks' parallel region) */
+    if (cpu_sgemm_onednn() && dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, Bm, ldb, beta, Cm,
+                                         ldc) == dnnl_success)
+        return;
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
 }

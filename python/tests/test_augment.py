@@ -84,4 +84,4 @@ def test_training_arguments_augment(tmp_path):
                       callbacks=[lambda p: lines.append(p.get("message", ""))])
     t.train()
     assert any("augment: 64 training examples -> 128 (contextual" in m for m in lines), lines
-    assert json.loads((out / "run.json").read_text())["augment"] == f"contextual:model={mlm},n=1"
+    assert json.loads((out / "run.json").read_text())["settings"]["augment"] == f"contextual:model={mlm},n=1"

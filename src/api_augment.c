@@ -3,7 +3,6 @@
  * write it in the input's format or the one asked for. */
 #include "../include/bertc.h"
 
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,20 +53,10 @@ int bertc_augment(const bertc_augment_options *o, int *examples_in, int *example
             snprintf(a.model, sizeof a.model, "%s", o->model);
         }
         /* before the data: a folder without a head cannot do it */
-        int has = 0;
-        if (bertc_augment_has_mlm_head(a.model, &has, err)) return bertc_err_prefix(err, "model");
-        if (!has)
-            return bertc_fail(err, BERTC_ERR_ARG,
-                              "contextual substitution is not available: %s has no masked-LM head (no cls.predictions.* "
-                              "or vocab_transform.* tensors); use eda, or a folder saved from BertForMaskedLM",
-                              a.model);
+        if (bertc_augment_need_mlm_head(a.model, err)) return err->code;
     } else if (bertc_wordnet_open(err))
         return err->code;
-    if (o->threads > 0) {
-        omp_set_num_threads(o->threads);
-        extern void openblas_set_num_threads(int);
-        openblas_set_num_threads(o->threads);
-    }
+    bertc_set_threads(o->threads);
     bertc_data_opts d;
     bertc_data_opts_default(&d);
     if (o->format && *o->format && strcmp(o->format, "auto") != 0) d.format = o->format;

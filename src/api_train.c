@@ -19,13 +19,6 @@
 
 void bertc_free(void *p) { free(p); }
 
-static void set_threads(int n) {
-    if (n <= 0) return;
-    omp_set_num_threads(n);
-    extern void openblas_set_num_threads(int);
-    openblas_set_num_threads(n);
-}
-
 /* Index of name in the '|'-separated choices, or -1. */
 static int choice(const char *name, const char *choices) {
     int k = 0;
@@ -220,7 +213,7 @@ int bertc_train(const bertc_train_options *o, bertc_progress_fn progress, void *
     if (!o) return bertc_fail(err, BERTC_ERR_ARG, "bertc_train: NULL options");
     bertc_train_opts t;
     if (map_train_options(&t, o, err)) return err->code;
-    set_threads(o->threads);
+    bertc_set_threads(o->threads);
     train_ctx x = {progress, user, 0};
     t.stop = &x.stop;
     bertc_train_callbacks cb = {on_train_event, &x};
@@ -310,7 +303,7 @@ static int evaluate(const bertc_eval_options *o, train_ctx *x, char **metrics, b
     if (o->text_column) dopt.text_column = o->text_column;
     if (o->label_column) dopt.label_column = o->label_column;
     dopt.text_pair_column = o->text_pair_column;
-    set_threads(o->threads);
+    bertc_set_threads(o->threads);
     co.batch_size = o->per_device_eval_batch_size;
     co.max_length = o->max_length;
 

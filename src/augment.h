@@ -156,6 +156,9 @@ char *bertc_aug_rebuild(const char *tok, size_t b, size_t e, const char *rep);
 /* *has = 1 when the model folder (or cached name) has a masked-LM head (above)
  * in its model.safetensors. */
 int bertc_augment_has_mlm_head(const char *model, int *has, bertc_err *err);
+/* BERTC_OK when it has one; else BERTC_ERR_ARG with the one-line "contextual
+ * substitution is not available with it" message (or the error reading it). */
+int bertc_augment_need_mlm_head(const char *model, bertc_err *err);
 
 /* A loaded masked-LM: encoder, head and tokenizer, for windows of at most
  * max_length pieces (<= 0: 128; capped at the model's positions), 8 at a time.

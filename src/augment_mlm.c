@@ -64,10 +64,10 @@ static int take(float **dst, const st_file *f, const st_tensor *t, const char *n
     return st_tensor_to_f32(*dst, t->numel, f, t, err);
 }
 
-static int no_head(bertc_err *err, const char *model) {
+static int no_head(bertc_err *err, const char *model) {  /* the one message for a folder without a head */
     return bertc_fail(err, BERTC_ERR_ARG,
-                      "%s has no masked-LM head (no cls.predictions.* or vocab_transform.* tensors): contextual "
-                      "substitution is not available with it; use eda, or a folder saved from BertForMaskedLM",
+                      "contextual substitution is not available: %s has no masked-LM head (no cls.predictions.* or "
+                      "vocab_transform.* tensors); use eda, or a folder saved from BertForMaskedLM (contextual:model=PATH)",
                       model);
 }
 
@@ -90,6 +90,12 @@ int bertc_augment_has_mlm_head(const char *model, int *has, bertc_err *err) {
     *has = has_head(f, &names);
     st_close(f);
     return BERTC_OK;
+}
+
+int bertc_augment_need_mlm_head(const char *model, bertc_err *err) {
+    int has = 0;
+    if (bertc_augment_has_mlm_head(model, &has, err)) return err->code;
+    return has ? BERTC_OK : no_head(err, model);
 }
 
 void bertc_mlm_free(bertc_mlm *m) {
@@ -157,18 +163,8 @@ int bertc_mlm_open(bertc_mlm **out, const char *model, int max_length, bertc_err
     hf_load_opts o;
     hf_load_opts_default(&o);
     o.task = BERT_TASK_TEXT_CLS; /* the encoder; its classifier is not used */
-    if (!rc) {
-        /* the head first: a folder without one is refused before its encoder is read */
-        st_file *f = NULL;
-        char file[4200];
-        if (bertc_path_join(file, sizeof file, dir, "model.safetensors"))
-            rc = bertc_fail(err, BERTC_ERR_ARG, "%s: path too long", dir);
-        else if (!(rc = st_open(&f, file, err))) {
-            const mlm_names *nm;
-            if (!has_head(f, &nm)) rc = no_head(err, model);
-            st_close(f);
-        }
-    }
+    /* the head first: a folder without one is refused before its encoder is read */
+    if (!rc) rc = bertc_augment_need_mlm_head(dir, err);
     if (!rc) rc = hf_model_load(&m->hf, dir, &o, err);
     if (!rc) rc = hf_model_tokenizer(&m->tok, &m->hf, err);
     if (!rc) {

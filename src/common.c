@@ -9,6 +9,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,13 @@ int bertc_add_size(size_t a, size_t b, size_t *out) {
     if (b > SIZE_MAX - a) return -1;
     *out = a + b;
     return 0;
+}
+
+void bertc_set_threads(int n) {
+    if (n <= 0) return;
+    omp_set_num_threads(n);
+    extern void openblas_set_num_threads(int);
+    openblas_set_num_threads(n);
 }
 
 void *bertc_scratch(void *buf, size_t *cap, size_t bytes) {

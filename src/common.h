@@ -37,6 +37,10 @@ int bertc_add_size(size_t a, size_t b, size_t *out);
  * out of memory (buf freed, *cap 0). BERTC_SCRATCH(buf, cap, n) makes buf hold
  * n elements of its type and yields it. */
 void *bertc_scratch(void *buf, size_t *cap, size_t bytes);
+
+/* n > 0: OpenMP's and OpenBLAS's thread counts become n (the API's `threads`
+ * fields); 0 leaves the caller's alone. */
+void bertc_set_threads(int n);
 #define BERTC_SCRATCH(buf, cap, n) ((buf) = bertc_scratch((buf), &(cap), (size_t)(n) * sizeof *(buf)))
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (*len excludes the NUL).

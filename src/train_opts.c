@@ -104,15 +104,8 @@ int bertc_train_check_opts(const bertc_train_opts *o, bertc_err *err) {
                               "--augment: augmentation is for text classification (it would move tags and answers)");
         if (a.method == BERTC_AUG_CONTEXTUAL) {
             /* the masked-LM: model=... in the spec, else the model being fine-tuned */
-            int has = 0;
-            const char *mlm = a.model[0] ? a.model : o->model;
-            if (bertc_augment_has_mlm_head(mlm, &has, err)) return bertc_err_prefix(err, "--augment contextual");
-            if (!has)
-                return bertc_fail(err, BERTC_ERR_ARG,
-                                  "--augment: contextual substitution is not available: %s has no masked-LM head "
-                                  "(no cls.predictions.* or vocab_transform.* tensors); name one with "
-                                  "contextual:model=PATH, or use eda",
-                                  mlm);
+            if (bertc_augment_need_mlm_head(a.model[0] ? a.model : o->model, err))
+                return bertc_err_prefix(err, "--augment");
         }
     }
     if (o->train_limit == 0) return bertc_fail(err, BERTC_ERR_ARG, "--train-limit: must be at least 1");

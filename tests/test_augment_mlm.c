@@ -100,8 +100,6 @@ static int augment(bertc_mlm *m, const char *text, bertc_augment_opts *a, uint64
 }
 
 int main(void) {
-    const char *fx = test_fixture("mlm");
-    (void)fx;
     const char *F = test_env_("BERTC_FIXTURES", "build/fixtures");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/mlm/bert/model.safetensors", F);

@@ -75,14 +75,16 @@ static const bert_ops OPS_CPU = {
     CPU_MATMULS,
     .dense_forward = cpu_mm_forward,
     .dense_gelu_forward = cpu_mm_gelu_forward,
+    .dense_backward = cpu_mm_backward,
 };
+/* bf16: the encoder's dense layers forward and backward; the pooler and the
+ * heads stay fp32 (CPU_MATMULS; bert_ops.h says why). */
 static const bert_ops OPS_BF16 = {
     CPU_KERNELS_BUT_PRODUCTS,
-    .matmul_forward = bf16_matmul_forward,
-    .matmul_backward = bf16_matmul_backward,
-    .matmul_gelu_forward = bf16_matmul_gelu_forward,
+    CPU_MATMULS,
     .dense_forward = bf16_matmul_forward,
     .dense_gelu_forward = bf16_matmul_gelu_forward,
+    .dense_backward = bf16_matmul_backward,
 };
 
 /* int8 (inference only: bert_forward refuses a training model): the encoder's
@@ -103,6 +105,7 @@ static const bert_ops OPS_INT8 = {
     CPU_MATMULS,
     .dense_forward = int8_dense_forward,
     .dense_gelu_forward = int8_dense_gelu_forward,
+    .dense_backward = cpu_mm_backward, /* never run: int8 models do not train */
 };
 
 const bert_ops *bert_ops_of(const bert_model *m) {
@@ -554,11 +557,11 @@ static void backward_from_dlogits(bert_model *m) {
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res2_keep, ph), ph, NC);
         if (!m->recompute) ops->gelu_forward(fchg, fch, NF); /* recomputed: bit-identical to the forward's */
         memset(m->dfchg, 0, NF * sizeof(float));
-        ops->matmul_backward(m->bf16, m->dfchg, g->fc_outw + wf, g->fc_outb + lC, m->dproj, fchg, p->fc_outw + wf,
+        ops->dense_backward(m->bf16, m->dfchg, g->fc_outw + wf, g->fc_outb + lC, m->dproj, fchg, p->fc_outw + wf,
                              (int)N, F, C);
         memset(m->dfch, 0, NF * sizeof(float));
         ops->gelu_backward(m->dfch, fch, m->dfchg, NF);
-        ops->matmul_backward(m->bf16, m->dln1, g->fcw + wf, g->fcb + (size_t)l * F, m->dfch, ln1, p->fcw + wf,
+        ops->dense_backward(m->bf16, m->dln1, g->fcw + wf, g->fcb + (size_t)l * F, m->dfch, ln1, p->fcw + wf,
                              (int)N, C, F);
 
         /* ln1 = LN1(res1), res1 = inp + dropout(atty W_o^T + b) */
@@ -569,12 +572,12 @@ static void backward_from_dlogits(bert_model *m) {
         memset(m->dproj, 0, NC * sizeof(float));
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res1_keep, po), po, NC);
         memset(m->datty, 0, NC * sizeof(float));
-        ops->matmul_backward(m->bf16, m->datty, g->attn_outw + wc, g->attn_outb + lC, m->dproj, atty, p->attn_outw + wc,
+        ops->dense_backward(m->bf16, m->datty, g->attn_outw + wc, g->attn_outb + lC, m->dproj, atty, p->attn_outw + wc,
                              (int)N, C, C);
         memset(m->dqkv, 0, N * 3 * C * sizeof(float));
         ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(a.att_keep, pa), pa,
                                 m->scratch, m->nthreads, B, T, C, NH);
-        ops->matmul_backward(m->bf16, m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
+        ops->dense_backward(m->bf16, m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
                              p->qkvw + wq, (int)N, C, 3 * C);
         if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, l);
     }

@@ -40,13 +40,18 @@ typedef struct bert_ops {
     void (*pooler_forward)(float *, const float *, const float *, const float *, int, int, int);
     void (*pooler_backward)(float *, float *, float *, const float *, const float *,
                             const float *, const float *, int, int, int);
-    /* The encoder's four dense layers (QKV, attention output, FFN in and out):
-     * matmul_forward / matmul_gelu_forward, except in int8 (ops_int8.h), where
-     * the pooler and the heads keep the fp32 matmul_forward. */
+    /* The encoder's four dense layers (QKV, attention output, FFN in and out)
+     * run dense_*; the pooler and the heads run matmul_*. In fp32 both are the
+     * same kernels; in bf16 and int8 only the encoder's dense layers are
+     * reduced, and the heads' products (a few columns: negligible time) stay
+     * fp32, so a head whose logits cancel (large weights centred by the bias)
+     * keeps fp32's logits (docs/numerics.md). */
     void (*dense_forward)(struct bf16_state *, float *, const float *, const float *, const float *, int, int,
                           int);
     void (*dense_gelu_forward)(struct bf16_state *, float *, float *, const float *, const float *,
                                const float *, int, int, int);
+    void (*dense_backward)(struct bf16_state *, float *, float *, float *, const float *, const float *,
+                           const float *, int, int, int);
 } bert_ops;
 
 /* The kernels model m runs on (ops, else precision). */

@@ -397,6 +397,7 @@ const bert_ops bert_ops_ref = {
     .matmul_gelu_forward = mm_gelu_forward,
     .dense_forward = mm_forward,
     .dense_gelu_forward = mm_gelu_forward,
+    .dense_backward = mm_backward,
     .gelu_forward = ref_gelu_forward,
     .gelu_backward = ref_gelu_backward,
     .dropout_forward = ref_dropout_forward,

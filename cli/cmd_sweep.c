@@ -5,6 +5,7 @@
  * decided trial in OUT/trials.jsonl; the best finished trial's model in OUT/best.
  * docs/experiments.md has the definitions. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +50,7 @@ typedef struct sweep {
     const char *seeds; /* --seeds: each trial runs `bertc train --seeds` and scores the mean */
     uint64_t *seed_list;
     int nseeds;
+    int eta;           /* halving's reduction factor: rungs at 1, eta, eta^2, ... epochs; 1/eta kept */
 } sweep;
 
 /* SIGINT/SIGTERM: passed on to the running trial, which checkpoints and exits;
@@ -252,15 +254,17 @@ static void run_plain(sweep *s) {
     }
 }
 
-/* Successive halving (synchronous, eta 2): rungs at 1, 2, 4, ... epochs; at each
- * rung every trial still in trains to min(rung, its epochs) and the worse half
- * of them (by the score at that epoch) is stopped; a trial whose epochs are
- * reached is finished. */
+/* Successive halving (synchronous, reduction factor eta, 2 unless
+ * --reduction-factor): rungs at 1, eta, eta^2, ... epochs; at each rung every
+ * trial still in trains to min(rung, its epochs), the best ceil(m/eta) of the m
+ * (by the score at that epoch) go on and the rest are stopped; a trial whose
+ * epochs are reached is finished. */
 static void run_halving(sweep *s) {
     int *in = malloc((size_t)s->n * sizeof *in), *order = malloc((size_t)s->n * sizeof *order);
     double *sc = malloc((size_t)s->n * sizeof *sc);
     if (!in || !order || !sc) cli_die(1, "out of memory");
-    for (int r = 1;; r *= 2) {
+    /* (r saturates: past every trial's epochs all are finished and m is 0) */
+    for (int r = 1;; r = r > INT_MAX / s->eta ? INT_MAX : r * s->eta) {
         /* the trials in at this rung: no record yet, or decided at this rung or later */
         int m = 0;
         for (int i = 0; i < s->n; i++)
@@ -280,7 +284,7 @@ static void run_halving(sweep *s) {
             if (rc < 0) write_record(s, i, "failed", r, ep, NAN);
         }
         bertc_sweep_rank(sc, m, s->lower_better, order);
-        int keep = m > 1 ? (m + 1) / 2 : 1;
+        int keep = m > 1 ? (m + s->eta - 1) / s->eta : 1;
         fprintf(stderr, "rung %d (epoch %d): %d trials, keeping the best %d\n", r, r, m, keep);
         for (int pos = 0; pos < m; pos++) {
             int i = in[order[pos]], ep = r < s->epochs[i] ? r : s->epochs[i];
@@ -310,6 +314,7 @@ int cmd_sweep(int argc, char **argv) {
     cli_flag fl[] = {
         {"out", NULL, "sweep folder: sweep.json, trials.jsonl, trial-N/, trial-N.log, best/, best.json", 0, 0, 0},
         {"search", "grid", "grid|random|halving (successive halving: the worse half stops at epochs 1, 2, 4, ...)", 0, 0, 0},
+        {"reduction-factor", "2", "halving: keep the best 1/N at each rung, rungs at epochs 1, N, N^2, ... (Optuna's reduction_factor)", 0, 0, 0},
         {"trials", "0", "trials to run (random: draws, default 10; grid: the first N; 0 = all)", 0, 0, 0},
         {"budget-minutes", "0", "start no training after this many minutes of this invocation (0 = no limit)", 0, 0, 0},
         {"seed", "42", "seed of the random draws (each trial's training seed is train's --seed)", 0, 0, 0},
@@ -341,6 +346,9 @@ int cmd_sweep(int argc, char **argv) {
     if (!s.out) cli_die(2, "--out: required (see bertc sweep --help)");
     int search = cli_choice(fl, "search", "grid|random|halving");
     int max_trials = (int)cli_int(fl, "trials", 0, 100000);
+    s.eta = (int)cli_int(fl, "reduction-factor", 2, 100);
+    if (cli_given(fl, "reduction-factor") && search != BERTC_SEARCH_HALVING)
+        cli_die(2, "--reduction-factor: only for --search halving");
     s.budget_s = 60.0 * cli_float(fl, "budget-minutes", 0, 1e7);
     uint64_t seed = (uint64_t)cli_int(fl, "seed", 0, 0x7fffffffffffffffL);
     static const char *const metrics[] = {"eval_accuracy", "eval_f1", "eval_loss"};
@@ -409,6 +417,7 @@ int cmd_sweep(int argc, char **argv) {
     static const char *const names[] = {"grid", "random", "halving"};
     cJSON_AddStringToObject(sj, "search", names[search]);
     cJSON_AddStringToObject(sj, "metric", s.metric);
+    if (s.eta != 2) cJSON_AddNumberToObject(sj, "reduction_factor", s.eta); /* 2: absent, as before the flag */
     cJSON_AddNumberToObject(sj, "seed", (double)seed);
     if (s.seeds) cJSON_AddStringToObject(sj, "seeds", s.seeds);
     for (int k = 0; k < s.ntrain; k++) cJSON_AddItemToArray(targs, cJSON_CreateString(s.train_args[k]));

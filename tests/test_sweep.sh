@@ -10,8 +10,9 @@
 # 3. A grid sweep killed after its first finished trial, then --resume: the
 #    finished trial is not run again (its log untouched); every trial appears
 #    once in trials.jsonl.
+# 1b. --reduction-factor 3: rungs at epochs 1 and 3, the best 2 of 4 go on.
 # 4. Bad input: a test split as --eval, no evaluation data, a resumed sweep
-#    with other flags.
+#    with other flags, a reduction factor below 2 or with grid search.
 # Fixtures: tools/gen_train.py (the tiny model).
 set -u
 BERTC=${BERTC:?} ; F=${BERTC_FIXTURES:?}/train
@@ -56,6 +57,30 @@ PY
 win=$(cat "$tmp/h/winner" 2>/dev/null)
 cmp -s "$tmp/h/best/model.safetensors" "$tmp/h/trial-$win/model/model.safetensors" || bad "OUT/best is not the winner's model"
 tail -1 "$tmp/h.out" | grep -q '"best_trial"' || bad "stdout's summary has no best_trial"
+
+# 1b. --reduction-factor 3: rungs at epochs 1 and 3; the best ceil(4/3) = 2 go on from epoch 1
+"$BERTC" sweep --out "$tmp/h3" "${halving[@]}" --reduction-factor 3 "${train[@]}" --epochs 3 >/dev/null 2>"$tmp/h3.err" ||
+    { cat "$tmp/h3.err"; bad "halving sweep with --reduction-factor 3 failed"; }
+python3 - "$tmp/h3" <<'PY' || bad "--reduction-factor 3 stopped the wrong trials"
+import json, sys
+d = sys.argv[1]
+recs = {r["trial"]: r for r in map(json.loads, open(d + "/trials.jsonl"))}
+assert sorted(recs) == [0, 1, 2, 3], recs
+assert json.load(open(d + "/sweep.json"))["reduction_factor"] == 3
+def logged(t, epoch):
+    return [r["eval_loss"] for r in map(json.loads, open(f"{d}/trial-{t}/log.jsonl")) if "eval_loss" in r and r["epoch"] == epoch][-1]
+e1 = sorted(range(4), key=lambda t: (logged(t, 1), t))
+for t in e1[2:]:
+    assert recs[t]["status"] == "stopped" and recs[t]["rung"] == 1 and recs[t]["epoch"] == 1, (t, recs[t])
+for t in e1[:2]:  # no rung at epoch 2: both go on to their 3 epochs and finish at rung 3
+    assert recs[t]["status"] == "finished" and recs[t]["rung"] == 3 and recs[t]["epoch"] == 3, (t, recs[t])
+    assert recs[t]["eval_loss"] == logged(t, 3)
+win = min(e1[:2], key=lambda t: (logged(t, 3), t))
+assert json.load(open(d + "/best.json"))["best_trial"] == win
+print(f"reduction factor 3: stopped {e1[2:]} at epoch 1; {e1[:2]} finished; best {win}")
+PY
+grep -q "rung 1 (epoch 1): 4 trials, keeping the best 2" "$tmp/h3.err" || bad "rung 1 line: $(grep rung "$tmp/h3.err")"
+grep -q "rung 2 " "$tmp/h3.err" && bad "a rung at epoch 2 with --reduction-factor 3"
 
 # 2. the same sweep killed once rung 1 is decided, then resumed
 "$BERTC" sweep --out "$tmp/k" "${halving[@]}" "${train[@]}" --epochs 3 >/dev/null 2>"$tmp/k1.err" &
@@ -126,7 +151,13 @@ grep -q "other flags" "$tmp/e" || bad "resume with other flags: $(cat "$tmp/e")"
 grep -q -- "--resume" "$tmp/e" || bad "existing sweep: $(cat "$tmp/e")"
 "$BERTC" sweep --out "$tmp/b3" --lr 1e-4 --dropout 0.1 -- --model "$F/tiny" --train "$F/train.jsonl" --validation-split 0.25 2>"$tmp/e" &&
     bad "--dropout accepted"
-[ -e "$tmp/b1" ] || [ -e "$tmp/b2" ] || [ -e "$tmp/b3" ] && bad "a refused sweep created its folder"
+for v in 1 x; do
+    "$BERTC" sweep --out "$tmp/b4" "${halving[@]}" --reduction-factor $v "${train[@]}" 2>"$tmp/e" && bad "--reduction-factor $v accepted"
+    grep -q -- "--reduction-factor" "$tmp/e" || bad "--reduction-factor $v: $(cat "$tmp/e")"
+done
+"$BERTC" sweep --out "$tmp/b5" --lr 1e-4,1e-3 --reduction-factor 3 "${train[@]}" 2>"$tmp/e" && bad "--reduction-factor with grid accepted"
+grep -q "only for --search halving" "$tmp/e" || bad "--reduction-factor grid: $(cat "$tmp/e")"
+[ -e "$tmp/b1" ] || [ -e "$tmp/b2" ] || [ -e "$tmp/b3" ] || [ -e "$tmp/b4" ] || [ -e "$tmp/b5" ] && bad "a refused sweep created its folder"
 
 [ $fail -eq 0 ] && echo "test_sweep.sh: all checks passed"
 exit $fail

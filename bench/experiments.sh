@@ -16,7 +16,7 @@
 #          without EDA share it (a paired comparison).
 # Usage: bench/experiments.sh [sweep|eda|all]. Writes bench/results/experiments.json
 # (merged per part) and keeps the runs in WORK. Overrides for a dry run: MODEL,
-# TRAIN, TEST, SIZES, SEEDS, TEST_N, SWEEP_MINUTES, EPOCHS_SPACE, LR_SPACE, BS_SPACE,
+# TRAIN, TEST, SIZES, SEEDS, TEST_N, SWEEP_MINUTES, REDUCTION, EPOCHS_SPACE, LR_SPACE, BS_SPACE,
 # EXTRA (more train flags, e.g. "--threads 1").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +32,7 @@ SWEEP_MINUTES=${SWEEP_MINUTES:-45}
 LR_SPACE=${LR_SPACE:-1e-5,3e-5,5e-5,1e-4}
 BS_SPACE=${BS_SPACE:-8,16}
 EPOCHS_SPACE=${EPOCHS_SPACE:-2,3}
+REDUCTION=${REDUCTION:-2}   # halving's --reduction-factor (3: decides at epochs 1 and 3)
 EXTRA=${EXTRA:-}
 work=${WORK:-$root/bench/work/experiments}
 out=${OUT_JSON:-$root/bench/results/experiments.json}
@@ -53,7 +54,7 @@ if [ "$part" = sweep ] || [ "$part" = all ]; then
     split=(--train "$TRAIN" --train-limit 1500 --validation-split 0.3333333333)
     resume=()
     [ -f "$work/sweep/sweep.json" ] && resume=(--resume)
-    "$B" sweep --out "$work/sweep" --search halving --metric accuracy --budget-minutes "$SWEEP_MINUTES" \
+    "$B" sweep --out "$work/sweep" --search halving --reduction-factor "$REDUCTION" --metric accuracy --budget-minutes "$SWEEP_MINUTES" \
         --lr "$LR_SPACE" --batch-size "$BS_SPACE" --epochs "$EPOCHS_SPACE" "${resume[@]}" \
         -- "${common[@]}" "${split[@]}" 2>"$work/sweep.err"
     read -r lr bs ep < <(python3 -c "import json; s=json.load(open('$work/sweep/best.json'))['settings']; print(s['lr'], s['batch-size'], s['epochs'])")

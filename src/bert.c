@@ -67,8 +67,7 @@ static void cpu_mm_gelu_forward(bf16_state *s, float *pre, float *out, const flo
 /* The fp32 products (fp32 and int8 sets: int8 changes only the dense layers). */
 #define CPU_MATMULS                                                        \
     .matmul_forward = cpu_mm_forward,                                      \
-    .matmul_backward = cpu_mm_backward,                                    \
-    .matmul_gelu_forward = cpu_mm_gelu_forward
+    .matmul_backward = cpu_mm_backward
 
 static const bert_ops OPS_CPU = {
     CPU_KERNELS_BUT_PRODUCTS,

@@ -24,8 +24,6 @@ typedef struct bert_ops {
                            int);
     void (*matmul_backward)(struct bf16_state *, float *, float *, float *, const float *, const float *,
                             const float *, int, int, int);
-    void (*matmul_gelu_forward)(struct bf16_state *, float *, float *, const float *, const float *,
-                                const float *, int, int, int);
     void (*gelu_forward)(float *, const float *, size_t);
     void (*gelu_backward)(float *, const float *, const float *, size_t);
     void (*dropout_forward)(float *, const float *, const uint8_t *, float, size_t);

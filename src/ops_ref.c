@@ -394,7 +394,6 @@ const bert_ops bert_ops_ref = {
     .layernorm_backward = ref_layernorm_backward,
     .matmul_forward = mm_forward,
     .matmul_backward = mm_backward,
-    .matmul_gelu_forward = mm_gelu_forward,
     .dense_forward = mm_forward,
     .dense_gelu_forward = mm_gelu_forward,
     .dense_backward = mm_backward,

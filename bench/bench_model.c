@@ -27,7 +27,7 @@
 #include <time.h>
 
 #include "../src/bert.h"
-#include "ops_ref.h"
+#include "../src/ops_ref.h"
 #include "../src/ops_bf16.h"
 #include "../src/hfmodel.h"
 #include "../src/optim.h"

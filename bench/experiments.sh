@@ -35,6 +35,7 @@ BS_SPACE=${BS_SPACE:-8,16}
 EPOCHS_SPACE=${EPOCHS_SPACE:-2,3}
 REDUCTION=${REDUCTION:-2}   # halving's --reduction-factor (3: decides at epochs 1 and 3)
 EXTRA=${EXTRA:-}
+DEFAULTS="5e-5 8 3"   # the notebook's lr, batch size, epochs; not trained twice when the sweep chooses them
 work=${WORK:-$root/bench/work/experiments}
 out=${OUT_JSON:-$root/bench/results/experiments.json}
 part=${1:-all}
@@ -62,13 +63,10 @@ if [ "$part" = sweep ] || [ "$part" = all ]; then
     # wall time of this invocation, summed over resumes (the 45-minute claim is about this sum)
     echo $(( $(date +%s) - t0 )) >>"$work/sweep/wall_seconds"
     read -r lr bs ep < <(python3 -c "import json; s=json.load(open('$work/sweep/best.json'))['settings']; print(s['lr'], s['batch-size'], s['epochs'])")
-    for cfg in "chosen $lr $bs $ep" "defaults 5e-5 8 3"; do
+    for cfg in "chosen $lr $bs $ep" "defaults $DEFAULTS"; do
         read -r name l b e <<<"$cfg"
         # the sweep chose the defaults: the same seeds would train the same models again
-        if [ "$name" = defaults ] && python3 -c "import sys; sys.exit(not (float('$lr') == 5e-5 and '$bs' == '8' and '$ep' == '3'))"; then
-            echo "the sweep chose the notebook's defaults: not trained twice" >"$work/defaults.same"
-            continue
-        fi
+        [ "$name" = defaults ] && python3 -c "import sys; sys.exit(not (float('$lr') == float('$l') and '$bs $ep' == '$b $e'))" && continue
         "$B" train "${common[@]}" "${split[@]}" --lr "$l" --batch-size "$b" --epochs "$e" --seeds "$SEEDS" \
             --save-strategy no --out "$work/$name" --resume latest >/dev/null 2>"$work/$name.err"
         test_seeds "$work/$name"
@@ -87,17 +85,13 @@ if [ "$part" = eda ] || [ "$part" = all ]; then
     done
 fi
 
-python3 - "$work" "$out" "$SEEDS" "$SIZES" "$(uname -n)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" "$(nproc)" "${LOAD_NOTE:-}" <<'PY'
+PYTHONPATH="$root/bench" python3 - "$work" "$out" "$SEEDS" "$SIZES" "$(uname -n)" "${LOAD_NOTE:-}" "$DEFAULTS" <<'PY'
 import json, os, statistics, sys
-work, out, seeds, sizes, host, cpu, ncpu, note = sys.argv[1:9]
+import machine
+work, out, seeds, sizes, host, note, defaults = sys.argv[1:8]
 seeds = [int(s) for s in seeds.split(",")]
 res = json.load(open(out)) if os.path.exists(out) else {}
-txt = open("/proc/cpuinfo").read()
-field = lambda k: next((l.split(":", 1)[1].strip() for l in txt.splitlines() if l.split(":")[0].strip() == k), "?")
-fam, mod, flags = int(field("cpu family")), int(field("model")), field("flags").split()
-zen = {0x17: "Zen/Zen 2", 0x19: "Zen 3" if mod < 0x10 else "Zen 4", 0x1A: "Zen 5"}.get(fam, "") if "AMD" in cpu else ""
-res.setdefault("machine", {}).update({"host": host, "cpu": f"{cpu} {zen} (family {fam} model {mod})".replace("  ", " "), "cores": int(ncpu),
-    "isa": [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile") if f in flags]})
+res["machine"] = dict(res.get("machine", {}), host=host, **machine.describe())
 if note: res["machine"]["load_note"] = note
 def acc(d):
     xs = [json.load(open(f"{work}/{d}/seed-{s}/test.json"))["accuracy"] for s in seeds
@@ -108,19 +102,24 @@ if os.path.exists(f"{work}/sweep/best.json"):
     recs = [json.loads(l) for l in open(f"{work}/sweep/trials.jsonl")]
     wf = f"{work}/sweep/wall_seconds"
     walls = [int(x) for x in open(wf).read().split()] if os.path.exists(wf) else []
-    res["sweep"] = {"wall_seconds_per_invocation": walls, "wall_minutes_total": round(sum(walls) / 60, 1) if walls else None,
+    sj = json.load(open(f"{work}/sweep/sweep.json"))
+    space = {k: sorted({t["settings"][k] for t in sj["trials"]}, key=float) for k in sj["trials"][0]["settings"]}
+    # notes written by hand into the old section (the command, remarks) are kept; measured keys are rewritten
+    res["sweep"] = dict(res.get("sweep", {}), search=sj["search"], reduction_factor=sj.get("reduction_factor", 2), space=space,
+                    trials=[{k: r[k] for k in ("trial", "status", "epoch", "eval_accuracy", "settings") if k in r} for r in recs],
+                    **{"wall_seconds_per_invocation": walls, "wall_minutes_total": round(sum(walls) / 60, 1) if walls else None,
                     "best": json.load(open(f"{work}/sweep/best.json")), "trials_decided": len(recs),
                     "finished": sum(r["status"] == "finished" for r in recs),
                     "stopped": sum(r["status"] == "stopped" for r in recs),
                     "chosen_test": acc("chosen"),
-                    "defaults_test": "same as chosen_test (the sweep chose the defaults)" if os.path.exists(f"{work}/defaults.same") else acc("defaults")}
-for n in sizes.split():
-    for aug in ("plain", "eda"):
-        a = acc(f"eda-{n}-{aug}")
-        if not a: continue
-        eda = res["eda"] = res["eda"] if isinstance(res.get("eda"), dict) else {}
-        if not isinstance(eda.get(n), dict): eda[n] = {}   # an older note in its place is replaced
-        eda[n][aug] = a
+                    "defaults_test": acc("defaults")})
+    best = res["sweep"]["best"]["settings"]
+    dl, db, de = defaults.split()
+    if float(best["lr"]) == float(dl) and (str(best["batch-size"]), str(best["epochs"])) == (db, de):
+        res["sweep"]["defaults_test"] = "same as chosen_test (the sweep chose the defaults, so they were not trained twice)"
+for n in sizes.split():   # each size's arms are rebuilt from WORK, replacing what the JSON had
+    arms = {aug: a for aug in ("plain", "eda") if (a := acc(f"eda-{n}-{aug}"))}
+    if arms: res.setdefault("eda", {})[n] = arms
 json.dump(res, open(out, "w"), indent=1)
 print(json.dumps(res, indent=1))
 PY

@@ -41,8 +41,9 @@ for p in fp32 int8; do
     /usr/bin/time -f %e -o "$work/$p.time" "$B" predict --model "$MODEL" --max-length "$MAXLEN" \
         --threads "${THREADS:-$(nproc)}" --precision $p --all-scores --input "$work/texts.txt" >"$work/$p.jsonl" 2>"$work/$p.err"
 done
-python3 - "$work" "$out" "$MODEL" "$LIMIT" "$MAXLEN" <<'PY'
-import json, math, platform, sys, time
+PYTHONPATH="$root/bench" python3 - "$work" "$out" "$MODEL" "$LIMIT" "$MAXLEN" <<'PY'
+import json, math, sys, time
+import machine
 w, out, model, limit, maxlen = sys.argv[1:]
 gold = open(w + "/gold.txt").read().split()
 pr = {p: [{d["label"]: d["score"] for d in json.loads(l)} for l in open(f"{w}/{p}.jsonl")] for p in ("fp32", "int8")}
@@ -57,16 +58,9 @@ dm = [abs(margin(a) - margin(b)) for a, b in zip(pr["fp32"], pr["int8"])]
 m32 = [abs(margin(a)) for a in pr["fp32"]]
 trained = set(labs) <= {"neg", "pos"}
 acc = {p: (sum(top(d) == g for d, g in zip(pr[p], gold)) / n if trained else None) for p in ("fp32", "int8")}
-txt = open("/proc/cpuinfo").read()
-cpu = next((l.split(":", 1)[1].strip() for l in txt.splitlines() if l.startswith("model name")), "?")
-flags = next(l for l in txt.splitlines() if l.startswith("flags")).split()
-fam = int(next((l.split(":")[1] for l in txt.splitlines() if l.startswith("cpu family")), "0"))
-mod = int(next((l.split(":")[1] for l in txt.splitlines() if l.startswith("model\t")), "0"))
-zen = {0x17: "Zen/Zen 2", 0x19: "Zen 3" if mod < 0x10 else "Zen 4", 0x1A: "Zen 5"}.get(fam, "") if "AMD" in cpu else ""
 r = {"what": "bertc predict on IMDB test reviews: fp32 vs --precision int8",
      "date": time.strftime("%Y-%m-%d %H:%M"),
-     "machine": {"cpu": cpu + (f" ({zen})" if zen else ""), "family": fam, "model": mod, "cores": txt.count("processor\t:"), "platform": platform.platform(),
-                 "isa": [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile") if f in flags]},
+     "machine": machine.describe(),
      "model": model, "head": "fine-tuned (labels neg/pos)" if trained else "new, random (seed 42): accuracy not meaningful",
      "reviews": n, "max_length": int(maxlen),
      "accuracy_fp32": acc["fp32"], "accuracy_int8": acc["int8"],

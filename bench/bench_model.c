@@ -29,6 +29,7 @@
 #include "../src/bert.h"
 #include "../src/ops_ref.h"
 #include "../src/ops_bf16.h"
+#include "../src/ops_int8.h"
 #include "../src/hfmodel.h"
 #include "../src/optim.h"
 #include "../src/rng.h"
@@ -190,10 +191,10 @@ int main(int argc, char **argv) {
     printf("{\"impl\":\"bertc%s%s\",\"mode\":\"%s\",\"batch\":%d,\"length\":%d,\"dynamic\":%s,"
            "\"steps\":%d,\"seconds\":%.6f,\"samples_per_s\":%.4f,\"seconds_per_step\":%.6f,"
            "\"real_tokens\":%ld,\"padded_tokens\":%ld,\"peak_rss_kib\":%ld,\"threads\":%d,"
-           "\"openblas_core\":\"%s\"}\n",
+           "\"openblas_core\":\"%s\",\"int8_kernel\":\"%s\",\"int8_weight_bits\":%d}\n",
            reference ? "-reference" : bf16 ? "-bf16" : "", recompute ? "-recompute" : "", mode, B, T, (idsf && !pad_max) ? "true" : "false", steps, t_timed,
            samples / t_timed, t_timed / steps, tokens, padded, ru.ru_maxrss, omp_get_max_threads(),
-           openblas_get_corename());
+           openblas_get_corename(), int8 ? int8_kernel() : "", int8 ? (int8_weight_qmax() == 127 ? 8 : 7) : 0);
     bertc_adamw_free(&opt);
     bert_model_free(&m);
     hf_model_free(&hf);

@@ -10,6 +10,9 @@
 #   LIMIT   test reviews (0 = all 25,000; default 2000: every 12th and 13th in
 #           file order, alternately, so both classes are in)
 #   MAXLEN  tokens per review (default 128, as the demo's eval)
+#   PRECISIONS  which predictions to (re)compute, default "fp32 int8"; "int8"
+#           keeps WORK's fp32.jsonl and fp32.time from an earlier run on the same
+#           MODEL, LIMIT and MAXLEN (checked: the texts must be the same file)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 B=${BERTC:-$root/build/bertc}
@@ -37,9 +40,19 @@ with open(w + "/texts.txt", "w") as f, open(w + "/gold.txt", "w") as g:
         f.write(" ".join(t.split()) + "\n")
         g.write(lab + "\n")
 PY
-for p in fp32 int8; do
+PRECISIONS=${PRECISIONS:-fp32 int8}
+case " $PRECISIONS " in
+*" fp32 "*) ;;
+*)  # reuse fp32: only if it was computed for these very texts
+    [ -s "$work/fp32.jsonl" ] && [ -s "$work/fp32.texts.sha" ] && [ -s "$work/fp32.time" ] ||
+        { echo "int8_accuracy.sh: PRECISIONS=\"$PRECISIONS\" without fp32, but $work has no earlier fp32 run" >&2; exit 2; }
+    sha256sum <"$work/texts.txt" | cmp -s - "$work/fp32.texts.sha" ||
+        { echo "int8_accuracy.sh: $work/fp32.jsonl was computed for other texts (MODEL, LIMIT or MAXLEN changed)" >&2; exit 2; } ;;
+esac
+for p in $PRECISIONS; do
     /usr/bin/time -f %e -o "$work/$p.time" "$B" predict --model "$MODEL" --max-length "$MAXLEN" \
         --threads "${THREADS:-$(nproc)}" --precision $p --all-scores --input "$work/texts.txt" >"$work/$p.jsonl" 2>"$work/$p.err"
+    [ $p = fp32 ] && sha256sum <"$work/texts.txt" >"$work/fp32.texts.sha"
 done
 PYTHONPATH="$root/bench" python3 - "$work" "$out" "$MODEL" "$LIMIT" "$MAXLEN" <<'PY'
 import json, math, sys, time

@@ -45,6 +45,7 @@ def machine():
         flags = set(next(l for l in txt.splitlines() if l.startswith("flags")).split(":", 1)[1].split())
         info["avx512f"] = "avx512f" in flags
         info["avx512_bf16"] = "avx512_bf16" in flags
+        info["vnni"] = bool(flags & {"avx512_vnni", "avx_vnni"})
         info["mem_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except Exception:
         pass
@@ -208,6 +209,11 @@ def main():
                 impls = [i for i in impls if i != "torch-bf16"]
             if a.no_bf16 or not result["machine"].get("avx512_bf16"):
                 impls = [i for i in impls if i != "bertc-bf16"]
+            # without VNNI bertc's int8 runs its own exact kernel (8-bit weights);
+            # oneDNN's faster vpmaddubsw kernel with 7-bit weights is the alternative
+            # (BERTC_INT8_KERNEL=onednn, docs/numerics.md): measure both
+            if "bertc-int8" in impls and result["machine"].get("vnni") is False:
+                impls = impls[:impls.index("bertc-int8") + 1] + ["bertc-int8-onednn"] + impls[impls.index("bertc-int8") + 1:]
             best = {}
             for rnd in range(a.rounds):
                 for impl in impls:
@@ -219,9 +225,12 @@ def main():
                         common += ["--pad-to-max"]
                     if impl.startswith("bertc"):
                         flag = {"bertc": [], "bertc-bf16": ["--bf16"], "bertc-int8": ["--int8"],
-                                "bertc-recompute": ["--recompute"]}[impl]
+                                "bertc-int8-onednn": ["--int8"], "bertc-recompute": ["--recompute"]}[impl]
+                        env = dict(env_bertc, BERTC_INT8_KERNEL="onednn") \
+                            if impl == "bertc-int8-onednn" else env_bertc
                         r = run_json([os.path.join(BUILD, "bench_model"), "--model", folder, "--mode", mode] + common
-                                     + flag, env=env_bertc)
+                                     + flag, env=env)
+                        r["impl"] = impl
                     else:
                         r = run_json([sys.executable, os.path.join(ROOT, "bench", "bench_torch.py"), "--impl", impl,
                                       "--mode", mode, "--model", folder, "--onnx", onnx_file,
@@ -245,6 +254,9 @@ def main():
             row["rss_ratio_vs_torch"] = round(best["bertc"]["peak_rss_kib"] / best["torch"]["peak_rss_kib"], 3)
             if "bertc-int8" in best and "ort-int8" in best:
                 row["int8_ratio_vs_ort_int8"] = round(best["bertc-int8"]["samples_per_s"] / best["ort-int8"]["samples_per_s"], 3)
+            if "bertc-int8-onednn" in best and "ort-int8" in best:
+                row["int8_onednn_ratio_vs_ort_int8"] = round(
+                    best["bertc-int8-onednn"]["samples_per_s"] / best["ort-int8"]["samples_per_s"], 3)
             if "torch-bf16" in best:
                 for variant in ("bertc-bf16", "bertc"):
                     if variant in best:
@@ -269,6 +281,8 @@ def main():
                 (f"  bf16/torch {row['bf16_ratio_vs_torch']:.2f}x" if "bf16_ratio_vs_torch" in row else "") +
                 (f"  bf16/ort {row['bf16_ratio_vs_ort']:.2f}x" if "bf16_ratio_vs_ort" in row else "") +
                 (f"  int8/ort-int8 {row['int8_ratio_vs_ort_int8']:.2f}x" if "int8_ratio_vs_ort_int8" in row else "") +
+                (f"  int8-onednn/ort-int8 {row['int8_onednn_ratio_vs_ort_int8']:.2f}x"
+                 if "int8_onednn_ratio_vs_ort_int8" in row else "") +
                 (f"  recompute/torch {row['recompute_ratio_vs_torch']:.2f}x RSS {row['recompute_rss_ratio_vs_torch']:.2f}"
                  if "recompute_ratio_vs_torch" in row else "") +
                 f"  RSS bertc/torch {row['rss_ratio_vs_torch']:.2f}  (load {loadavg()[0]})")
@@ -300,6 +314,9 @@ def main():
         if c_ in ("infer", "latency"):
             if "int8_ratio_vs_ort_int8" in r:
                 targets.append((f"int8 {c_} {m_}: bertc int8 / ORT int8", r["int8_ratio_vs_ort_int8"], 1.5))
+            if "int8_onednn_ratio_vs_ort_int8" in r:
+                targets.append((f"int8 {c_} {m_}: bertc int8 with BERTC_INT8_KERNEL=onednn (7-bit weights) / ORT int8",
+                                r["int8_onednn_ratio_vs_ort_int8"], 1.5))
             if "ratio_vs_ort" in r:
                 targets.append((f"fp32 {c_} {m_}: bertc fp32 / ORT fp32", r["ratio_vs_ort"], 1.2))
         elif c_.startswith("train"):

@@ -77,6 +77,8 @@ int cmd_info(int argc, char **argv) {
     cJSON_AddBoolToObject(j, "bf16_available", has_bf16);
     cJSON_AddBoolToObject(j, "int8_available", has_int8);
     cJSON_AddStringToObject(j, "onednn_isa", int8_isa());
+    cJSON_AddStringToObject(j, "int8_kernel", int8_kernel());
+    cJSON_AddNumberToObject(j, "int8_weight_bits", int8_weight_qmax() == 127 ? 8 : 7);
     if (cli_bool(fl, "json")) {
         char *s = cJSON_PrintUnformatted(j);
         puts(s);
@@ -102,9 +104,9 @@ int cmd_info(int argc, char **argv) {
                cpu.level_name, cpu.forced[0] ? ", BERTC_CPU=" : "", cpu.forced,
                cpu.level < cpu.cpu_level ? ", lowered" : "", cpu.note[0] ? "; " : "", cpu.note);
         printf("sgemm         %s\n", cpu_sgemm_desc());
-        printf("precision     auto = %s on this CPU (%s); int8 %s; oneDNN kernels: %s\n", bert_precision_name(autop),
-               has_bf16 ? "AVX512-BF16 present" : "no AVX512-BF16 or AMX", has_int8 ? "available" : "unavailable",
-               int8_isa());
+        printf("precision     auto = %s on this CPU (%s); int8 %s (product: %s, %d-bit weights); oneDNN kernels: %s\n",
+               bert_precision_name(autop), has_bf16 ? "AVX512-BF16 present" : "no AVX512-BF16 or AMX",
+               has_int8 ? "available" : "unavailable", int8_kernel(), int8_weight_qmax() == 127 ? 8 : 7, int8_isa());
     }
     cJSON_Delete(j);
     bert_tokenizer_free(tok);

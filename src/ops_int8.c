@@ -12,6 +12,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "common.h"
+#include "int8_gemm.h"
 #include "onednn_mm.h"
 #include "ops_cpu.h"
 
@@ -98,32 +99,62 @@ void int8_quantize_rows(int8_t *q, float *scale, const float *x, int R, int Cn, 
     for (int r = 0; r < R; r++) scale[r] = quantize_vec(q + (size_t)r * Cn, x + (size_t)r * Cn, Cn, qmax);
 }
 
-/* Without VNNI, oneDNN's int8 kernels multiply with vpmaddubsw, which adds
- * two u8 x s8 products into a saturating int16: 255 x 127 x 2 overflows,
- * 255 x 63 x 2 = 32130 does not (measured: with 8-bit weights oneDNN's AVX2
- * results differed from the exact product by up to 125 times the
- * quantization bound). So weights get 7 bits there (as ONNX Runtime's reduce_range), 8 with
- * VNNI (vpdpbusd sums in int32). tests/test_int8.c checks oneDNN's result
- * against the exact integer product on the worst case. */
-int int8_weight_qmax(void) {
-    static int q;
-    if (!q) {
-        dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-        int vnni = isa == dnnl_cpu_isa_avx2_vnni || isa == dnnl_cpu_isa_avx512_core_vnni ||
-                   isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
-        q = vnni ? 127 : 63;
-    }
-    return q;
+/* Which kernel computes the integer product, decided once per process:
+ *   - oneDNN's, where it runs VNNI (vpdpbusd sums u8 x s8 into int32): 8-bit weights;
+ *   - bertc's own (int8_gemm.c), on AVX2 without VNNI: oneDNN's kernels there
+ *     multiply with vpmaddubsw, which adds two u8 x s8 products into a
+ *     saturating int16 (255 x 127 x 2 overflows; measured: up to 125 times the
+ *     quantization bound off), so they would need 7-bit weights, and 7 bits
+ *     kept 99.34% of IMDB's labels where 8 keep 99.60% (docs/numerics.md).
+ *     int8_gemm widens to int16 and sums with vpmaddwd into int32: exact, 8 bits;
+ *   - oneDNN's with 7-bit weights (255 x 63 x 2 = 32130 fits), on a CPU with
+ *     neither, or when BERTC_INT8_KERNEL=onednn asks for it (benchmarks).
+ * BERTC_INT8_KERNEL=bertc|onednn overrides the choice (bertc only where
+ * int8_gemm_available). tests/test_int8.c checks every kernel this CPU has
+ * against the exact integer product, on the saturation worst case too. */
+enum { K_UNSET, K_ONEDNN, K_BERTC };
+static int g_kernel;
+static int g_qmax;
+
+static int onednn_vnni(void) {
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return isa == dnnl_cpu_isa_avx2_vnni || isa == dnnl_cpu_isa_avx512_core_vnni ||
+           isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
 }
+
+static void kernel_set(int k) {
+    g_kernel = k;
+    g_qmax = k == K_BERTC || onednn_vnni() ? 127 : 63;
+}
+
+static int kernel(void) {
+    if (g_kernel == K_UNSET) {
+        const char *e = getenv("BERTC_INT8_KERNEL");
+        int k = onednn_vnni() || !int8_gemm_available() ? K_ONEDNN : K_BERTC;
+        if (e && !strcmp(e, "onednn")) k = K_ONEDNN;
+        if (e && !strcmp(e, "bertc") && int8_gemm_available()) k = K_BERTC;
+        kernel_set(k);
+    }
+    return g_kernel;
+}
+
+int int8_weight_qmax(void) {
+    kernel();
+    return g_qmax;
+}
+
+const char *int8_kernel(void) { return kernel() == K_BERTC ? "bertc-avx2" : "onednn"; }
 
 /* ---- state ---- */
 
-/* A weight quantized once: codes (OC, C), per-channel scales (OC) and the
- * sums of each channel's codes (OC), for the activations' zero points. */
+/* A weight quantized once: codes (OC, C) for oneDNN or packed for int8_gemm
+ * (the other NULL), per-channel scales (OC) and the sums of each channel's
+ * codes (OC), for the activations' zero points. */
 typedef struct wq {
     const float *w;
     size_t n;
     int8_t *q;
+    int16_t *p;
     float *s;
     int32_t *sum;
     struct wq *next;
@@ -137,6 +168,9 @@ static onednn_mm_list g_prims;
 static wq *g_w;
 static uint8_t *g_qa;            /* scratch: activation codes */
 static int8_t *g_qw;             /* scratch: a weight's codes when not kept */
+static int16_t *g_qp;            /* scratch: those codes packed for int8_gemm */
+static int32_t *g_a16;           /* scratch: int8_gemm's widened activations */
+static size_t g_qp_cap, g_a16_cap;
 static float *g_sa, *g_sw;       /* scratch: row scales, channel scales */
 static int32_t *g_za, *g_ws;     /* scratch: row zero points, channel code sums */
 static size_t g_qa_cap, g_qw_cap, g_sa_cap, g_sw_cap, g_za_cap, g_ws_cap;
@@ -179,6 +213,7 @@ static int run(int M, int N, int K, const uint8_t *A, const int8_t *W, int32_t *
 static void wq_free(wq *e) {
     if (!e) return;
     free(e->q);
+    free(e->p);
     free(e->s);
     free(e->sum);
     free(e);
@@ -205,17 +240,25 @@ int int8_weight_prepare(const float *w, int OC, int C) {
     pthread_mutex_lock(&g_lock);
     int rc = 0;
     if (!wq_find(w, n)) {
+        int packed = kernel() == K_BERTC;
+        size_t np = int8_gemm_packed_size(OC, C) * sizeof(int16_t);
         wq *e = calloc(1, sizeof *e);
         if (e) {
             e->q = aligned_alloc(64, (n + 63) / 64 * 64);
+            e->p = packed ? aligned_alloc(64, (np + 63) / 64 * 64) : NULL;
             e->s = malloc((size_t)OC * sizeof *e->s);
             e->sum = malloc((size_t)OC * sizeof *e->sum);
         }
-        if (!e || !e->q || !e->s || !e->sum) {
+        if (!e || !e->q || (packed && !e->p) || !e->s || !e->sum) {
             wq_free(e);
             rc = -1;
         } else {
             quantize_weight(e->q, e->s, e->sum, w, OC, C);
+            if (packed) { /* the codes are not needed again: keep only the packing */
+                int8_gemm_pack(e->p, e->q, OC, C);
+                free(e->q);
+                e->q = NULL;
+            }
             e->w = w, e->n = n, e->next = g_w;
             g_w = e;
         }
@@ -232,6 +275,16 @@ void int8_weight_clear(void) {
         wq_free(e);
     }
     pthread_mutex_unlock(&g_lock);
+}
+
+int int8_kernel_use(const char *name) {
+    int k = !strcmp(name, "onednn") ? K_ONEDNN : !strcmp(name, "bertc") && int8_gemm_available() ? K_BERTC : 0;
+    if (!k) return -1;
+    int8_weight_clear(); /* kept weights are packed for one kernel and quantized to its Q */
+    pthread_mutex_lock(&g_lock);
+    kernel_set(k);
+    pthread_mutex_unlock(&g_lock);
+    return 0;
 }
 
 /* ---- the product ---- */
@@ -257,6 +310,9 @@ static void epilogue(float *out, const float *sa, const int32_t *za, const float
     }
 }
 
+/* BERTC_SCRATCH's buffers are malloc'd (16-byte aligned); int8_gemm's loads want 32. */
+#define align32(p) ((__typeof__(p))(void *)(((uintptr_t)(p) + 31) & ~(uintptr_t)31))
+
 /* acc (N, OC) = qa (N, C) x qw (OC, C)^T, exactly in int32 (|acc| <= 255 x
  * 127 C, which fits for C < 66,000), into out's bytes. */
 static void portable_acc(float *out, const uint8_t *qa, const int8_t *qw, int N, int C, int OC) {
@@ -271,41 +327,59 @@ static void portable_acc(float *out, const uint8_t *qa, const int8_t *qw, int N,
         }
 }
 
-/* use_dnnl 0: the portable loop (tests). The lock is held from quantizing to
- * the epilogue because the scratch is shared. With no memory for scratch at
+/* use_kernel 0: the portable loop (tests). The lock is held from quantizing
+ * to the epilogue because the scratch is shared. With no memory for scratch at
  * all, the codes are computed a row and a channel at a time on the stack
  * (slow, exact, the same numbers). */
-static void forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC, int use_dnnl) {
+static void forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC,
+                    int use_kernel) {
     pthread_mutex_lock(&g_lock);
+    int bertc = use_kernel && kernel() == K_BERTC;
     uint8_t *qa = BERTC_SCRATCH(g_qa, g_qa_cap, (size_t)N * C);
     float *sa = BERTC_SCRATCH(g_sa, g_sa_cap, (size_t)N);
     int32_t *za = BERTC_SCRATCH(g_za, g_za_cap, (size_t)N);
+    int32_t *a16 = bertc ? BERTC_SCRATCH(g_a16, g_a16_cap, int8_gemm_scratch_size(N, C) + 8) : NULL;
     const int8_t *qw = NULL;
+    const int16_t *qp = NULL;
     const float *sw = NULL;
     const int32_t *ws = NULL;
     const wq *e = wq_find(w, (size_t)OC * C);
-    if (e) {
-        qw = e->q, sw = e->s, ws = e->sum;
+    if (e && (bertc ? e->p != NULL : e->q != NULL)) {
+        qw = e->q, qp = e->p, sw = e->s, ws = e->sum;
     } else {
         int8_t *tq = BERTC_SCRATCH(g_qw, g_qw_cap, (size_t)OC * C);
         float *ts = BERTC_SCRATCH(g_sw, g_sw_cap, (size_t)OC);
         int32_t *tsum = BERTC_SCRATCH(g_ws, g_ws_cap, (size_t)OC);
+        int16_t *tp = bertc ? BERTC_SCRATCH(g_qp, g_qp_cap, int8_gemm_packed_size(OC, C) + 16) : NULL;
         if (tq && ts && tsum) {
             quantize_weight(tq, ts, tsum, w, OC, C);
             qw = tq, sw = ts, ws = tsum;
+            if (tp) {
+                int16_t *t = align32(tp);
+                int8_gemm_pack(t, tq, OC, C);
+                qp = t;
+            }
         }
     }
-    if (qa && sa && za && qw) {
+    if (qa && sa && za && (qw || qp)) {
         int8_quantize_act(qa, sa, za, inp, N, C);
         /* out is fp32 storage of the same size as the int32 accumulator */
-        if (!use_dnnl || !engine_ready() || run(N, OC, C, qa, qw, (int32_t *)(void *)out) != 0) {
-            portable_acc(out, qa, qw, N, C, OC);
-            g_fallbacks += use_dnnl;
+        int32_t *acc = (int32_t *)(void *)out;
+        if (bertc && qp && a16) {
+            int8_gemm(acc, qa, qp, N, C, OC, align32(a16));
+        } else if (!qw || !use_kernel || !engine_ready() || run(N, OC, C, qa, qw, acc) != 0) {
+            if (qw) {
+                portable_acc(out, qa, qw, N, C, OC);
+                g_fallbacks += use_kernel;
+            } else { /* packed only, no scratch for the widened rows: not enough memory */
+                goto slow;
+            }
         }
         epilogue(out, sa, za, sw, ws, b, N, OC);
         pthread_mutex_unlock(&g_lock);
         return;
     }
+slow:
     g_fallbacks++;
     pthread_mutex_unlock(&g_lock);
     for (int n = 0; n < N; n++) {
@@ -374,9 +448,12 @@ void int8_release(void) {
     int8_weight_clear();
     pthread_mutex_lock(&g_lock);
     onednn_mm_clear(&g_prims);
-    free(g_qa), free(g_qw), free(g_sa), free(g_sw), free(g_za), free(g_ws);
+    free(g_qa), free(g_qw), free(g_sa), free(g_sw), free(g_za), free(g_ws), free(g_qp), free(g_a16);
     g_qa = NULL;
     g_qw = NULL;
+    g_qp = NULL;
+    g_a16 = NULL;
+    g_qp_cap = g_a16_cap = 0;
     g_sa = g_sw = NULL;
     g_za = g_ws = NULL;
     g_qa_cap = g_qw_cap = g_sa_cap = g_sw_cap = g_za_cap = g_ws_cap = 0;

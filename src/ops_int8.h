@@ -1,17 +1,19 @@
 /* ops_int8.h: the encoder's dense layers in int8 (--precision int8, inference
- * only), through oneDNN's int8 matmul (u8 x s8 -> s32).
+ * only), through oneDNN's int8 matmul (u8 x s8 -> s32) where it runs VNNI and
+ * bertc's own exact AVX2 product (int8_gemm.h) where it does not.
  *
  * The scheme (docs/numerics.md, "int8"):
  *   weights      per output channel, symmetric: sw[o] = max_c |W[o,c]| / Q,
  *                qW[o,c] = round(W[o,c] / sw[o]) in [-Q, Q]; quantized once,
  *                when the model is loaded (int8_weight_prepare), and kept.
- *                Q = 127 with VNNI, 63 without (int8_weight_qmax).
+ *                Q = 127 (8 bits; 63 only for oneDNN without VNNI:
+ *                int8_weight_qmax).
  *   activations  per row (one token), asymmetric u8, on every call: the range
  *                [lo, hi] = [min(X[n,:], 0), max(X[n,:], 0)] in 255 steps,
  *                sa[n] = (hi - lo) / 255, za[n] = round(-lo / sa[n]),
  *                qX[n,c] = round(X[n,c] / sa[n]) + za[n] in [0, 255] (zero is
  *                exact; GELU's outputs, nearly all >= 0, get the full 8 bits).
- *   product      acc[n,o] = sum_c qX[n,c] qW[o,c] exactly in int32 (oneDNN), then
+ *   product      acc[n,o] = sum_c qX[n,c] qW[o,c] exactly in int32 (int8_kernel), then
  *                Y[n,o] = sa[n] sw[o] (acc[n,o] - za[n] sum_c qW[o,c]) + b[o] in
  *                fp32 (here; a fused GELU for the FFN's first layer).
  * Rounding is to nearest, ties to even; a zero row or channel gets scale 1
@@ -48,14 +50,22 @@ int bert_int8_available(void);
 /* The ISA oneDNN dispatches its kernels to ("avx2", "avx512_core_vnni", ...). */
 const char *int8_isa(void);
 
+/* The kernel of the integer product: "onednn" (where oneDNN runs VNNI, or with
+ * BERTC_INT8_KERNEL=onednn) or "bertc-avx2" (int8_gemm.h: AVX2 without VNNI). */
+const char *int8_kernel(void);
+/* Tests and benchmarks: switch to kernel "onednn" or "bertc" (drops the kept
+ * weights, which are quantized and packed for one kernel). -1 when this
+ * build or CPU lacks it. */
+int int8_kernel_use(const char *name);
+
 /* q (R, Cn), scale (R), zp (R): row r of x quantized to u8 as above. */
 void int8_quantize_act(uint8_t *q, float *scale, int32_t *zp, const float *x, int R, int Cn);
 
 /* q (R, Cn), scale (R): row r of x quantized symmetric to [-qmax, qmax]. */
 void int8_quantize_rows(int8_t *q, float *scale, const float *x, int R, int Cn, int qmax);
 
-/* The weights' largest code: 127 where oneDNN's kernels use VNNI, 63 (7 bits)
- * where they do not, because of vpmaddubsw's saturating int16 sums (ops_int8.c). */
+/* The weights' largest code: 127, except 63 (7 bits) for oneDNN's kernels
+ * without VNNI, because of vpmaddubsw's saturating int16 sums (ops_int8.c). */
 int int8_weight_qmax(void);
 
 /* Quantizes weight w (OC, C) once and keeps it (keyed by address and size) for

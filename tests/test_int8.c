@@ -8,11 +8,13 @@
  *     bound = sa/2 |w|_1 + sw/2 |x|_1 + C sa sw / 4
  * and the fp32 epilogue adds a few ulps of |y| (checked with 4 u (|y| + |b|),
  * u = 2^-24). Every element is checked against its own bound. Besides, the
- * accumulator must be exact: oneDNN's output equals the portable loop's (which
- * sums the same codes in int32) bit for bit, on random operands and on the
- * worst case for 16-bit intermediate saturation (activation codes 0 and 255,
- * weight codes +-Q), which an AVX2 kernel built on vpmaddubsw gets wrong with
- * 8-bit weights (why Q is 63 without VNNI).
+ * accumulator must be exact: each kernel's output (oneDNN's, and bertc's own
+ * AVX2 int8_gemm where the CPU has AVX2) equals the portable loop's (which sums
+ * the same codes in int32) bit for bit, on random operands and on the worst
+ * case for 16-bit intermediate saturation (activation codes 0 and 255, weight
+ * codes +-Q), which oneDNN's AVX2 kernel built on vpmaddubsw gets wrong with
+ * 8-bit weights (why its Q is 63 without VNNI; int8_gemm's vpmaddwd has 127).
+ * Every kernel this build has is run; one the CPU lacks is reported as not run.
  *
  * Model tolerances (one table, docs/numerics.md has the measured values):
  *   tiny4 fixture (2 layers, C=32)  logits max |int8 - fp32| < 0.15 (measured
@@ -68,7 +70,8 @@ static void test_matmul(int N, int C, int OC, int bias, int mode) {
     int8_matmul_forward(y, x, w, b, N, C, OC);
     int8_matmul_forward_portable(yp, x, w, b, N, C, OC);
     CHECK(memcmp(y, yp, (size_t)N * OC * sizeof *y) == 0,
-          "int8 %dx%dx%d mode %d: oneDNN's result differs from the exact int32 product", N, C, OC, mode);
+          "int8 %dx%dx%d mode %d: kernel %s's result differs from the exact int32 product", N, C, OC, mode,
+          int8_kernel());
     const double u = 1.0 / 16777216.0;
     int bad = 0;
     double worst = 0;
@@ -243,11 +246,27 @@ static void test_api(void) {
 int main(void) {
     bertc_rng_seed(&rng, 4321);
     REQUIRE(bert_int8_available(), "oneDNN cannot build an s8 matmul on this CPU (ISA %s)", int8_isa());
-    printf("oneDNN int8 kernels on this CPU: %s (weights to +-%d)\n", int8_isa(), int8_weight_qmax());
-    int shapes[][3] = {{1, 16, 16}, {7, 33, 5}, {37, 384, 1152}, {64, 1536, 384}, {5, 96, 80}};
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-        for (int mode = 0; mode < 3; mode++) test_matmul(shapes[s][0], shapes[s][1], shapes[s][2], s & 1, mode);
-    test_prepared();
+    const char *dflt = !strcmp(int8_kernel(), "onednn") ? "onednn" : "bertc";
+    printf("int8 product on this CPU: %s (weights to +-%d); oneDNN's ISA %s\n", int8_kernel(), int8_weight_qmax(),
+           int8_isa());
+    /* shapes: single rows, odd C, OC not a multiple of 16, N across int8_gemm's
+     * 6-row tiles and 48-row blocks, and BERT's (C, OC) pairs */
+    int shapes[][3] = {{1, 16, 16}, {7, 33, 5}, {37, 384, 1152}, {64, 1536, 384}, {5, 96, 80}, {130, 31, 17},
+                       {100, 384, 1536}};
+    const char *kernels[] = {"bertc", "onednn"};
+    for (int k = 0; k < 2; k++) {
+        if (int8_kernel_use(kernels[k]) != 0) {
+            printf("SKIP (partial): int8 kernel %s not run: this %s\n", kernels[k],
+                   k == 0 ? "build or CPU has no AVX2" : "build has no oneDNN");
+            continue;
+        }
+        printf("kernel %s: weights to +-%d\n", int8_kernel(), int8_weight_qmax());
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int mode = 0; mode < 3; mode++) test_matmul(shapes[s][0], shapes[s][1], shapes[s][2], s & 1, mode);
+        test_prepared();
+    }
+    CHECK(int8_kernel_use(dflt) == 0, "cannot return to the default int8 kernel %s", dflt);
+    CHECK(int8_kernel_use("nonesuch") == -1, "an unknown int8 kernel was accepted");
     test_training_refused();
     test_api();
 

@@ -12,7 +12,11 @@
 #   MAXLEN  tokens per review (default 128, as the demo's eval)
 #   PRECISIONS  which predictions to (re)compute, default "fp32 int8"; "int8"
 #           keeps WORK's fp32.jsonl and fp32.time from an earlier run on the same
-#           MODEL, LIMIT and MAXLEN (checked: the texts must be the same file)
+#           MODEL, LIMIT and MAXLEN (checked: the texts must be the same file);
+#           "none" recomputes only the summary from WORK's predictions
+#   BERTC_INT8_KERNEL  onednn: oneDNN's 7-bit-weight kernel where bertc's own
+#           exact one is the default (AVX2 without VNNI); the JSON names the
+#           kernel the int8 run used (bertc info) either way
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 B=${BERTC:-$root/build/bertc}
@@ -50,9 +54,11 @@ case " $PRECISIONS " in
         { echo "int8_accuracy.sh: $work/fp32.jsonl was computed for other texts (MODEL, LIMIT or MAXLEN changed)" >&2; exit 2; } ;;
 esac
 for p in $PRECISIONS; do
+    [ $p = none ] && continue
     /usr/bin/time -f %e -o "$work/$p.time" "$B" predict --model "$MODEL" --max-length "$MAXLEN" \
         --threads "${THREADS:-$(nproc)}" --precision $p --all-scores --input "$work/texts.txt" >"$work/$p.jsonl" 2>"$work/$p.err"
     [ $p = fp32 ] && sha256sum <"$work/texts.txt" >"$work/fp32.texts.sha"
+    [ $p = int8 ] && "$B" info --model "$MODEL" --json >"$work/int8.info.json"
 done
 PYTHONPATH="$root/bench" python3 - "$work" "$out" "$MODEL" "$LIMIT" "$MAXLEN" <<'PY'
 import json, math, sys, time
@@ -82,6 +88,13 @@ r = {"what": "bertc predict on IMDB test reviews: fp32 vs --precision int8",
      "logit_margin_abs_diff_mean": sum(dm) / n, "logit_margin_abs_diff_max": max(dm),
      "fp32_logit_margin_abs_mean": sum(m32) / n,
      "seconds": {p: float(open(f"{w}/{p}.time").read().split()[-1]) for p in ("fp32", "int8")}}
+try:
+    info = json.load(open(w + "/int8.info.json"))
+    r["int8_kernel"] = info.get("int8_kernel", "onednn (before the kernel choice existed)")
+    r["int8_weight_bits"] = info.get("int8_weight_bits")
+    r["onednn_isa"] = info.get("onednn_isa")
+except (OSError, ValueError):
+    r["int8_kernel"] = "not recorded"
 json.dump(r, open(out, "w"), indent=2)
 print(json.dumps(r, indent=2))
 PY

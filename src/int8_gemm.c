@@ -2,7 +2,11 @@
 #include "int8_gemm.h"
 
 #include <string.h>
-#ifdef __AVX2__
+
+/* The kernel is compiled for AVX2 whatever the build's -march (the sanitizer
+ * build has none): int8_gemm_available() asks the CPU before ops_int8.c uses it. */
+#if defined(__AVX2__) || (defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__))
+#define INT8_GEMM_AVX2 1
 #include <immintrin.h>
 #endif
 
@@ -35,9 +39,14 @@ void int8_gemm_pack(int16_t *dst, const int8_t *qw, int OC, int C) {
 
 size_t int8_gemm_scratch_size(int N, int C) { return (size_t)padr(N) * (pad2(C) / 2); }
 
-#ifdef __AVX2__
+#ifdef INT8_GEMM_AVX2
 
 int int8_gemm_available(void) { return __builtin_cpu_supports("avx2"); }
+
+#ifndef __AVX2__
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#endif
 
 /* Rows of qa widened to int16 (pairs as int32 lanes), zero past N and C. */
 static void widen(int32_t *a, const uint8_t *qa, int N, int C) {
@@ -112,7 +121,11 @@ void int8_gemm(int32_t *acc, const uint8_t *qa, const int16_t *packed, int N, in
     }
 }
 
-#else /* no AVX2 in this build: ops_int8.c uses oneDNN (7-bit weights) */
+#ifndef __AVX2__
+#pragma GCC pop_options
+#endif
+
+#else /* not x86-64 with GCC: ops_int8.c uses oneDNN (7-bit weights) */
 
 int int8_gemm_available(void) { return 0; }
 

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1 when this build has the kernel (compiled with AVX2) and the CPU runs AVX2. */
+/* 1 when this build has the kernel (GCC on x86-64, or -mavx2) and the CPU runs AVX2. */
 int int8_gemm_available(void);
 
 /* int16 elements of a packed weight (OC, C); allocate with 32-byte alignment. */

@@ -79,7 +79,7 @@ static void cvt_transpose(uint16_t *o, const float *x, int R, int Cn) {
 
 /* ---- oneDNN state ---- */
 
-enum { K_FWD, K_FWD_BIAS, K_BWD_DATA, K_BWD_W };
+enum { K_FWD, K_FWD_BIAS, K_BWD_DATA, K_BWD_W, K_BWD_W_AT };
 
 /* Rounded weights kept between calls while the weights cannot change (an
  * inference model: bf16_state_keep_weights(s, 1)); keyed by the fp32 array's
@@ -163,9 +163,10 @@ size_t bf16_state_kept_weights(const bf16_state *s) {
     return n;
 }
 
-/* C (M, N) [+]= A (M, K) x B (K, N): A bf16 row-major; B bf16 row-major, or
- * (K_FWD*) the transpose of a row-major (N, K) weight; C fp32, with a bias
- * row added (K_FWD_BIAS) or accumulated onto (K_BWD_*: a sum post-op). */
+/* C (M, N) [+]= A (M, K) x B (K, N): A bf16 row-major, or (K_BWD_W_AT) the
+ * transpose of a row-major (K, M) array; B bf16 row-major, or (K_FWD*) the
+ * transpose of a row-major (N, K) weight; C fp32, with a bias row added
+ * (K_FWD_BIAS) or accumulated onto (K_BWD_*: a sum post-op). */
 static onednn_mm *prim_get(bf16_state *s, int kind, int M, int N, int K) {
     onednn_mm *q = onednn_mm_find(&s->prims, kind, M, N, K);
     if (q) return q;
@@ -175,7 +176,8 @@ static onednn_mm *prim_get(bf16_state *s, int kind, int M, int N, int K) {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
     dnnl_matmul_desc_t md;
-    int ok = dnnl_memory_desc_init_by_tag(&ad, 2, da, dnnl_bf16, dnnl_ab) == dnnl_success &&
+    int ok = dnnl_memory_desc_init_by_tag(&ad, 2, da, dnnl_bf16, kind == K_BWD_W_AT ? dnnl_ba : dnnl_ab) ==
+                 dnnl_success &&
              dnnl_memory_desc_init_by_tag(&wd, 2, dw, dnnl_bf16, fwd ? dnnl_ba : dnnl_ab) == dnnl_success &&
              dnnl_memory_desc_init_by_tag(&bd, 2, db, dnnl_f32, dnnl_ab) == dnnl_success &&
              dnnl_memory_desc_init_by_tag(&cd, 2, dc, dnnl_f32, dnnl_ab) == dnnl_success &&
@@ -338,13 +340,19 @@ void bf16_matmul_backward(bf16_state *s, float *dinp, float *dw, float *db, cons
         const uint16_t *wb = bf16_state_weight(s, w, OC, C);
         ok_data = wb && run(s, K_BWD_DATA, N, C, OC, a, wb, NULL, dinp) == 0;
     }
-    /* dw (OC, C) += dout^T (OC, N) x inp (N, C) */
+    /* dw (OC, C) += dout^T (OC, N) x inp (N, C). oneDNN reads dout^T from the
+     * rows the data product used (a transposed source, K_BWD_W_AT), so dout is
+     * rounded once; where it refuses that layout, dout is transposed here. */
     int ok_w = 0;
     if (a) {
-        cvt_transpose(a, dout, N, OC);
+        if (!dinp) cvt_rows(a, dout, N, OC);
         uint16_t *bb = BERTC_SCRATCH(s->b, s->b_cap, (size_t)N * C);
         if (bb) cvt_rows(bb, inp, N, C);
-        ok_w = bb && run(s, K_BWD_W, OC, C, N, a, bb, NULL, dw) == 0;
+        ok_w = bb && run(s, K_BWD_W_AT, OC, C, N, a, bb, NULL, dw) == 0;
+        if (bb && !ok_w) {
+            cvt_transpose(a, dout, N, OC);
+            ok_w = run(s, K_BWD_W, OC, C, N, a, bb, NULL, dw) == 0;
+        }
     }
     g_fallbacks += !ok_data + !ok_w;
     if (!ok_data) portable_backward_data(dinp, dout, w, N, C, OC);

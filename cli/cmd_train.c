@@ -298,6 +298,8 @@ int cmd_train(int argc, char **argv) {
     cli_set_threads(threads);
     o.threads = (int)threads;
     o.precision = cli_precision(fl);
+    if (o.precision == BERT_PREC_INT8 && !cli_given(fl, "precision"))
+        cli_die(2, "BERTC_PRECISION=int8: train takes auto, fp32 or bf16 (int8 is for inference only)");
     o.gradient_checkpointing = cli_bool(fl, "gradient-checkpointing");
     o.multi_label = cli_bool(fl, "multi-label");
     o.task = cli_choice(fl, "task", "text-classification|token-classification|question-answering");

@@ -325,7 +325,8 @@ typedef struct bertc_train_options {
     int early_stopping_patience;  /* stop after N evaluations without improvement; 0 off */
     const char *resume_from_checkpoint; /* NULL, "latest" or a checkpoint folder */
     int overwrite_output_dir;     /* 1: a fresh run may replace a previous one in output_dir */
-    const char *precision;        /* "fp32" | "bf16" (where the CPU has AVX512-BF16) */
+    const char *precision;        /* "fp32" (default) | "bf16" (where the CPU has AVX512-BF16) | "auto"
+                                     (bf16 where it has, else fp32: the CLI's default) */
     int gradient_checkpointing;   /* 1: recompute each layer in the backward */
     int threads;                  /* CPU threads for this process; 0: leave as they are */
     int report;                   /* 1: write output_dir/report.html at the end (default) */
@@ -404,7 +405,7 @@ typedef struct bertc_eval_options {
     int per_device_eval_batch_size; /* 32 */
     int max_length;               /* 0: the model's maximum */
     const char *output_dir;       /* NULL, or a folder for eval.json and predictions.jsonl */
-    const char *precision;        /* "fp32" | "bf16" */
+    const char *precision;        /* "fp32" (default) | "bf16" | "auto" */
     int threads;                  /* 0: leave as they are */
 } bertc_eval_options;
 

@@ -42,9 +42,10 @@ static int parse_choice(int *out, const char *value, const char *field, const ch
 }
 
 static int parse_precision(int *out, const char *value, const char *field, bertc_err *err) {
+    static const int prec[] = {BERT_PREC_FP32, BERT_PREC_BF16, BERT_PREC_AUTO};
     int k = 0;
-    if (parse_choice(&k, value ? value : "fp32", field, "fp32|bf16", err)) return err->code;
-    *out = k == 1 ? BERT_PREC_BF16 : BERT_PREC_FP32;
+    if (parse_choice(&k, value ? value : "fp32", field, "fp32|bf16|auto", err)) return err->code;
+    *out = prec[k];
     return BERTC_OK;
 }
 

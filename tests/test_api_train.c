@@ -187,6 +187,11 @@ int main(void) {
     o.learning_rate = -1;
     CHECK(bertc_train(&o, NULL, NULL, NULL, &err) == BERTC_ERR_ARG && strstr(err.msg, "lr"), "lr refused: %s",
           err.msg);
+    options(&o, model, train, eval, out3);
+    o.precision = "int8"; /* fp32, bf16 or auto: int8 is for inference only */
+    CHECK(bertc_train(&o, NULL, NULL, NULL, &err) == BERTC_ERR_ARG && strstr(err.msg, "precision") &&
+              strstr(err.msg, "auto"),
+          "precision int8 refused, naming the choices: %s", err.msg);
     CHECK(!exists(out3, ""), "no output_dir after refused options");
 
     /* 4. evaluate equals `bertc eval --json` */

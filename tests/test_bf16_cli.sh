@@ -8,6 +8,8 @@
 #   3. train --precision bf16: 6 steps; run.json says "precision": "bf16"; every
 #      logged loss within 2% of the fp32 run's on the same data and seed; the
 #      saved model is fp32 (what transformers loads) and predicts.
+#   3b. train's default (auto): bf16 here, the same losses as --precision bf16;
+#      BERTC_PRECISION=fp32 gives fp32's; BERTC_PRECISION=int8 is refused.
 #   4. Errors: --precision fp16 for predict, eval, train and serve: one line
 #      naming --precision, exit 2, nothing written.
 # Without AVX512-BF16 only the refusal of the flag is checked, and the test
@@ -28,9 +30,15 @@ if ! grep -q avx512_bf16 /proc/cpuinfo; then
     # Without AVX512-BF16 bertc must refuse the flag with one line.
     if "$BERTC" predict --precision bf16 "text" >"$tmp/o" 2>"$tmp/e"; then bad "bf16 accepted without AVX512-BF16"
     else grep -q -- "--precision bf16" "$tmp/e" && ok "refused without AVX512-BF16" || bad "refusal: $(cat "$tmp/e")"; fi
+    # train's default (auto) is fp32 here
+    tiny=$fx/eval/tiny4
+    env -u BERTC_PRECISION "$BERTC" train --model "$tiny" --train "$imdb:train" --train-limit 16 --max-steps 2 --batch-size 8 \
+        --max-length 32 --eval-strategy no --save-strategy no --threads 2 --no-report --out "$tmp/trd" >/dev/null 2>"$tmp/e" &&
+        python3 -c "import json,sys; assert json.load(open(sys.argv[1]))['settings']['precision'] == 'fp32'" "$tmp/trd/run.json" &&
+        ok "train's default (auto) = fp32 without AVX512-BF16" || bad "train's default here: $(tail -2 "$tmp/e")"
     [ $failed -eq 0 ] || { echo "test_bf16_cli: $failed failed"; exit 1; }
     # the bf16 paths did not run: skipped (exit 77), not passed
-    echo "SKIP: no AVX512-BF16 on this CPU (only the refusal of --precision bf16 was checked)"
+    echo "SKIP: no AVX512-BF16 on this CPU (only the refusal of --precision bf16 and train's fp32 default were checked)"
     exit 77
 fi
 
@@ -105,6 +113,28 @@ import json,sys,struct
 h=open('$tmp/tr_bf16/model/model.safetensors','rb'); n=struct.unpack('<Q',h.read(8))[0]; hd=json.loads(h.read(n))
 assert all(v['dtype']=='F32' for k,v in hd.items() if k!='__metadata__')" && ok "train bf16: the saved model is fp32 and predicts" || bad "saved model dtype"
 else bad "predict with the bf16-trained model: $(cat "$tmp/e")"; fi
+
+# 3b. train's default is auto: bf16 on this CPU (the same losses as --precision
+# bf16, bit for bit), and BERTC_PRECISION=fp32 (what tests/run.sh sets) gives fp32's
+for v in unset fp32; do
+    if [ $v = unset ]; then envp=(env -u BERTC_PRECISION); else envp=(env BERTC_PRECISION=$v); fi
+    "${envp[@]}" "$BERTC" train --model "$minilm2" --train "$imdb:train" --train-limit 48 --max-steps 6 --batch-size 8 \
+        --max-length 64 --logging-steps 1 --eval-strategy no --save-strategy no --seed 3 --threads 2 --no-report \
+        --out "$tmp/trd_$v" >/dev/null 2>"$tmp/ted_$v" || bad "train default ($v): $(tail -2 "$tmp/ted_$v")"
+done
+python3 - "$tmp" <<'PY' && ok "train's default (auto) = bf16 here; BERTC_PRECISION=fp32 gives fp32's losses" || bad "train's default"
+import json, os, sys
+t = sys.argv[1]
+def losses(d):
+    return [json.loads(l)["loss"] for l in open(os.path.join(t, d, "log.jsonl")) if '"loss"' in l and "eval" not in l]
+def prec(d):
+    return json.load(open(os.path.join(t, d, "run.json")))["settings"]["precision"]
+assert losses("trd_unset") == losses("tr_bf16") and prec("trd_unset") == "bf16", (losses("trd_unset"), prec("trd_unset"))
+assert losses("trd_fp32") == losses("tr_fp32") and prec("trd_fp32") == "fp32", (losses("trd_fp32"), prec("trd_fp32"))
+PY
+BERTC_PRECISION=int8 "$BERTC" train --model "$minilm2" --train "$imdb:train" --out "$tmp/never8" >/dev/null 2>"$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/e")" -eq 1 ] && grep -q BERTC_PRECISION "$tmp/e" && [ ! -e "$tmp/never8" ] &&
+    ok "train with BERTC_PRECISION=int8: exit 2, one line naming it, nothing written" || bad "BERTC_PRECISION=int8 train: rc $rc $(cat "$tmp/e")"
 
 # 4. errors
 for cmd in "predict --precision fp16 text" "eval --precision fp16 --data $imdb:test" \

@@ -267,10 +267,14 @@ static void sgemm_decide(void) {
     }
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    g_sgemm_onednn = avx2 && generic_core(core);
-    if (g_sgemm_onednn)
+    int avx512 = avx2 && __builtin_cpu_supports("avx512f");
+    g_sgemm_onednn = avx512 || (avx2 && generic_core(core));
+    if (g_sgemm_onednn && generic_core(core))
         snprintf(g_sgemm_desc, sizeof g_sgemm_desc,
                  "onednn (OpenBLAS fell back to its %s kernels on this AVX2 CPU; BERTC_SGEMM=openblas keeps them)%s",
+                 core, env ? "; BERTC_SGEMM ignored: openblas|onednn" : "");
+    else if (g_sgemm_onednn)
+        snprintf(g_sgemm_desc, sizeof g_sgemm_desc, "onednn (AVX-512 CPU; OpenBLAS core %s; BERTC_SGEMM=openblas runs it)%s",
                  core, env ? "; BERTC_SGEMM ignored: openblas|onednn" : "");
     else
         snprintf(g_sgemm_desc, sizeof g_sgemm_desc, "openblas (core %s)%s", core,

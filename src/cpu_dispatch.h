@@ -54,14 +54,18 @@ void cpu_dispatch_get(cpu_dispatch_info *info);
 const char *cpu_level_name(int level);
 
 /* The fp32 matrix products of ops_cpu.c run in blocks, each a single-threaded
- * sgemm: OpenBLAS's, or oneDNN's (dnnl_sgemm, JIT-compiled for the CPU) where
- * OpenBLAS fell back to a pre-AVX2 core on a CPU with AVX2 and FMA: it picks its
- * kernels from the CPU's model number and takes its oldest ones for a model it
- * does not know (seen: a cloud VM's "Intel(R) Xeon(R) Processor" with AVX-512
- * and AMX ran OpenBLAS's Prescott kernels, a quarter of PyTorch's speed).
- * BERTC_SGEMM=openblas|onednn forces either. Decided once per process. */
+ * sgemm: oneDNN's (dnnl_sgemm, JIT-compiled for the CPU) on CPUs with AVX-512,
+ * and on AVX2 CPUs where OpenBLAS fell back to a pre-AVX2 core; OpenBLAS's
+ * elsewhere. On an AMX Xeon oneDNN's ran fp32 inference 1.16-1.27x OpenBLAS's
+ * SkylakeX kernels (README, Speed); on a Zen 3 (AVX2) it was within +-10% of
+ * OpenBLAS's Zen kernels shape by shape, so AVX2 CPUs keep OpenBLAS. OpenBLAS
+ * picks its kernels from the CPU's model number and takes its oldest ones for a
+ * model it does not know (seen: a cloud VM's "Intel(R) Xeon(R) Processor" with
+ * AVX-512 and AMX ran OpenBLAS's Prescott kernels, a quarter of PyTorch's
+ * speed). BERTC_SGEMM=openblas|onednn forces either. Decided once per process. */
 int cpu_sgemm_onednn(void);
-/* "openblas (core Zen)" / "onednn (OpenBLAS fell back to ...)": for bertc info. */
+/* "onednn (AVX-512 CPU; OpenBLAS core SkylakeX; ...)" / "onednn (OpenBLAS fell
+ * back to ...)" / "openblas (core Zen)": for bertc info. */
 const char *cpu_sgemm_desc(void);
 
 #endif /* BERTC_CPU_DISPATCH_H */

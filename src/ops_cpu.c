@@ -177,12 +177,15 @@ static void blas_restore(int prev) {
     if (prev != 1) openblas_set_num_threads(prev);
 }
 
-/* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose when ta/tb. */
+/* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose when ta/tb.
+ * dnn: oneDNN's sgemm may run it (cpu_dispatch.h: on AVX2 CPUs). Callers pass 1
+ * only inside a parallel construct (the blocks', or the attention's loop over
+ * heads), where oneDNN runs single-threaded; a product of one block outside any
+ * stays with OpenBLAS (one thread), since oneDNN would split it over the
+ * threads and its sums would then depend on the thread count. */
 static void gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                      const float *Bm, int ldb, float beta, float *Cm, int ldc) {
-    /* oneDNN's sgemm where OpenBLAS runs generic kernels (cpu_dispatch.h); it is
-     * single-threaded here (called inside the blocks' parallel region) */
-    if (cpu_sgemm_onednn() && dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, Bm, ldb, beta, Cm,
+                      const float *Bm, int ldb, float beta, float *Cm, int ldc, int dnn) {
+    if (dnn && cpu_sgemm_onednn() && dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, Bm, ldb, beta, Cm,
                                          ldc) == dnnl_success)
         return;
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
@@ -206,6 +209,7 @@ static void gemm_par_bias(int ta, int tb, int M, int N, int K, float alpha, cons
     int split_m = M >= N;
     int D = split_m ? M : N, chunk = split_m ? GEMM_ROWBLK : GEMM_COLBLK;
     int nblk = (D + chunk - 1) / chunk;
+    int dnn = nblk > 1 || omp_get_level() > 0;
     #pragma omp parallel for schedule(dynamic, 1) if (nblk > 1 && !omp_in_parallel())
     for (int blk = 0; blk < nblk; blk++) {
         int d0 = blk * chunk, dn = D - d0 < chunk ? D - d0 : chunk;
@@ -214,7 +218,7 @@ static void gemm_par_bias(int ta, int tb, int M, int N, int K, float alpha, cons
             for (int i = m0; i < m0 + mn; i++)
                 memcpy(Cm + (size_t)i * ldc + n0, bias + n0, (size_t)nn * sizeof *Cm);
         gemm_rows(ta, tb, mn, nn, K, alpha, ta ? A + m0 : A + (size_t)m0 * lda, lda,
-                  tb ? Bm + (size_t)n0 * ldb : Bm + n0, ldb, beta, Cm + (size_t)m0 * ldc + n0, ldc);
+                  tb ? Bm + (size_t)n0 * ldb : Bm + n0, ldb, beta, Cm + (size_t)m0 * ldc + n0, ldc, dnn);
     }
     blas_restore(blas_prev);
 }
@@ -441,7 +445,7 @@ void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
         const int *mk = mask + (size_t)b * T;
         int Tk = keys_used(mk, T);
         /* P[:, :Tk] = scale Q K^T */
-        gemm_rows(0, 1, T, Tk, HS, scale, Q, ld, Q + C, ld, 0.0f, P, T);
+        gemm_rows(0, 1, T, Tk, HS, scale, Q, ld, Q + C, ld, 0.0f, P, T, 1);
         for (int t = 0; t < T; t++) {
             float *row = P + (size_t)t * T;
             float maxv = -INFINITY;
@@ -465,7 +469,7 @@ void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
         }
         /* out[:, head] = dropout(P)[:, :Tk] V[:Tk] */
         gemm_rows(0, 0, T, HS, Tk, 1.0f, Pd, T, Q + 2 * C, ld, 0.0f,
-                  out + (size_t)b * T * C + (size_t)h * HS, C);
+                  out + (size_t)b * T * C + (size_t)h * HS, C, 1);
     }
     blas_restore(blas_prev);
 }
@@ -508,9 +512,9 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
             Pd = A;
         }
         /* dV[:Tk] += dropout(P)[:, :Tk]^T dO */
-        gemm_rows(1, 0, Tk, HS, T, 1.0f, Pd, T, dO, C, 1.0f, dQ + 2 * C, ld);
+        gemm_rows(1, 0, Tk, HS, T, 1.0f, Pd, T, dO, C, 1.0f, dQ + 2 * C, ld, 1);
         /* dA = dO V^T, then dP = dA keep/(1-p), dS = P (dP - sum(P dP)) scale */
-        gemm_rows(0, 1, T, Tk, HS, 1.0f, dO, C, Q + 2 * C, ld, 0.0f, dS, T);
+        gemm_rows(0, 1, T, Tk, HS, 1.0f, dO, C, Q + 2 * C, ld, 0.0f, dS, T, 1);
         for (int t = 0; t < T; t++) {
             const float *pr = P + (size_t)t * T;
             float *dr = dS + (size_t)t * T;
@@ -522,8 +526,8 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
             for (int t2 = 0; t2 < Tk; t2++) dr[t2] = pr[t2] * (dr[t2] - pdp) * scale;
         }
         /* dQ += dS K[:Tk];  dK[:Tk] += dS^T Q */
-        gemm_rows(0, 0, T, HS, Tk, 1.0f, dS, T, Q + C, ld, 1.0f, dQ, ld);
-        gemm_rows(1, 0, Tk, HS, T, 1.0f, dS, T, Q, ld, 1.0f, dQ + C, ld);
+        gemm_rows(0, 0, T, HS, Tk, 1.0f, dS, T, Q + C, ld, 1.0f, dQ, ld, 1);
+        gemm_rows(1, 0, Tk, HS, T, 1.0f, dS, T, Q, ld, 1.0f, dQ + C, ld, 1);
     }
     blas_restore(blas_prev);
 }

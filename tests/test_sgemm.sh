@@ -4,10 +4,14 @@
 # oldest ones for a model it does not know (seen on a cloud VM's "Intel(R) Xeon(R)
 # Processor": the Prescott kernels, a quarter of PyTorch's fp32 speed); bertc then
 # runs oneDNN's sgemm instead. OPENBLAS_CORETYPE=Prescott makes that fallback here:
-#   1. bertc info names the sgemm and OpenBLAS's core; with the fallback: onednn;
+#   1. bertc info names the sgemm and OpenBLAS's core: onednn by default on
+#      AVX-512 CPUs (faster than OpenBLAS's kernels there, README) and with the
+#      fallback, openblas on other AVX2 CPUs;
 #      BERTC_SGEMM=openblas keeps OpenBLAS's, BERTC_SGEMM=onednn forces oneDNN's;
 #   2. the probabilities with oneDNN's sgemm equal OpenBLAS's within 1e-5;
-#   3. every kernel against the reference (test_ops) with BERTC_SGEMM=onednn.
+#   3. every kernel against the reference (test_ops) with BERTC_SGEMM=openblas and onednn;
+#   4. the same probabilities, bit for bit, with 1 and 2 threads (oneDNN's sgemm
+#      runs single-threaded in bertc's fixed blocks).
 set -u
 : "${BERTC:?}" "${BERTC_FIXTURES:?}"
 build=$(dirname "$BERTC")
@@ -21,7 +25,11 @@ check() { if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi; }
 sgemm_of() { "$BERTC" info --model "$model" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cpu"]["sgemm"])'; }
 
 s=$(unset BERTC_SGEMM; sgemm_of)
-check '[[ "$s" == "openblas (core "* || "$s" == "onednn (OpenBLAS fell back"* ]]' "default: $s"
+if grep -qw avx512f /proc/cpuinfo; then
+    check '[[ "$s" == "onednn (AVX-512 CPU; OpenBLAS core "* || "$s" == "onednn (OpenBLAS fell back"* ]]' "default (AVX-512 CPU): $s"
+else
+    check '[[ "$s" == "openblas (core "* || "$s" == "onednn (OpenBLAS fell back"* ]]' "default (AVX2 CPU): $s"
+fi
 s=$(unset BERTC_SGEMM; OPENBLAS_CORETYPE=Prescott sgemm_of)
 check '[[ "$s" == "onednn (OpenBLAS fell back to its Prescott kernels"* ]]' "OpenBLAS on Prescott kernels: $s"
 s=$(BERTC_SGEMM=openblas OPENBLAS_CORETYPE=Prescott sgemm_of)
@@ -43,9 +51,18 @@ PY
 )
 check 'python3 -c "import sys; sys.exit(0 if float(\"$d\") <= 1e-5 else 1)"' "oneDNN's sgemm = OpenBLAS's within 1e-5 (largest difference $d)"
 if [ -x "$build/tests/test_ops" ]; then
+    # the default (oneDNN's) runs in tests/run.sh's test_ops; OpenBLAS's here
+    BERTC_SGEMM=openblas "$build/tests/test_ops" >"$tmp/ops.out" 2>&1
+    check '[ $? -eq 0 ]' "test_ops with BERTC_SGEMM=openblas: $(tail -1 "$tmp/ops.out")"
     BERTC_SGEMM=onednn "$build/tests/test_ops" >"$tmp/ops.out" 2>&1
     check '[ $? -eq 0 ]' "test_ops with BERTC_SGEMM=onednn: $(tail -1 "$tmp/ops.out")"
 else
     echo "FAIL: $build/tests/test_ops is missing"; fail=1
 fi
+# 4. thread count: fixed blocks, so the same bits with 1 and 2 threads (the 4
+# texts give one block of rows for the classifier: OpenBLAS's, see ops_cpu.c)
+for t in 1 2; do
+    "$BERTC" predict --model "$model" --all-scores --batch-size 4 --threads $t --input "$tmp/t.txt" >"$tmp/th$t.jsonl"
+done
+check 'cmp -s "$tmp/th1.jsonl" "$tmp/th2.jsonl" && [ -s "$tmp/th1.jsonl" ]' "1 and 2 threads: the same probabilities, bit for bit"
 exit $fail

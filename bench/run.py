@@ -156,7 +156,10 @@ def main():
     peak_haswell = run_json([os.path.join(BUILD, "peak")])
     result["peak"] = peak
     result["peak_env_as_set"] = peak_haswell
-    log(f"peak: fp32 FMA {peak['fp32_fma_gflops']} GFLOP/s, bf16 dot {peak['bf16_dot_gflops']} GFLOP/s; "
+    # the bf16 peak: the larger of vdpbf16ps and AMX's tiles (peak.c); an older peak.c has only the dot
+    peak.setdefault("bf16_peak_gflops", peak.get("bf16_dot_gflops"))
+    log(f"peak: fp32 FMA {peak['fp32_fma_gflops']} GFLOP/s, bf16 dot {peak['bf16_dot_gflops']} GFLOP/s, "
+        f"AMX bf16 {peak.get('amx_bf16_gflops')} GFLOP/s (bf16 peak {peak['bf16_peak_gflops']}); "
         f"sgemm at BERT shapes ({peak['openblas_core']}) " + ", ".join(str(s["gflops"]) for s in peak["sgemm"]) +
         f"; ({peak_haswell['openblas_core']}) " + ", ".join(str(s["gflops"]) for s in peak_haswell["sgemm"]))
 
@@ -166,9 +169,9 @@ def main():
         c["layer_fp32_pct_of_fp32_peak"] = round(100 * c["layer_fp32_gflops"] / peak["fp32_fma_gflops"], 1)
         line = (f"GEMM phases {c['model']:>18} {c['use']:>5} ({c['tokens']} tokens): fp32 {c['layer_fp32_gflops']} GFLOP/s "
                 f"= {c['layer_fp32_pct_of_fp32_peak']}% of the fp32 peak")
-        if gp.get("bf16") and peak.get("bf16_dot_gflops"):
+        if gp.get("bf16") and peak.get("bf16_peak_gflops"):
             c["layer_bf16_pct_of_fp32_peak"] = round(100 * c["layer_bf16_gflops"] / peak["fp32_fma_gflops"], 1)
-            c["layer_bf16_pct_of_bf16_peak"] = round(100 * c["layer_bf16_gflops"] / peak["bf16_dot_gflops"], 1)
+            c["layer_bf16_pct_of_bf16_peak"] = round(100 * c["layer_bf16_gflops"] / peak["bf16_peak_gflops"], 1)
             line += (f"; bf16 {c['layer_bf16_gflops']} GFLOP/s = {c['layer_bf16_pct_of_fp32_peak']}% of the fp32 peak, "
                      f"{c['layer_bf16_pct_of_bf16_peak']}% of the bf16 peak")
         else:
@@ -244,8 +247,8 @@ def main():
                 fl = flops_per_seq(cfg, T_eff) * (3 if mode == "train" else 1)
                 r["gflops"] = round(fl * r["samples_per_s"] / 1e9, 1)
                 r["pct_of_fp32_peak"] = round(100 * r["gflops"] / peak["fp32_fma_gflops"], 1)
-                if impl == "bertc-bf16" and peak.get("bf16_dot_gflops"):  # None: peak built without AVX512-BF16
-                    r["pct_of_bf16_peak"] = round(100 * r["gflops"] / peak["bf16_dot_gflops"], 1)
+                if impl == "bertc-bf16" and peak.get("bf16_peak_gflops"):  # None: peak built without AVX512-BF16
+                    r["pct_of_bf16_peak"] = round(100 * r["gflops"] / peak["bf16_peak_gflops"], 1)
             row = {"model": name, "case": case, "results": best}
             b = best["bertc"]["samples_per_s"]
             row["ratio_vs_torch"] = round(b / best["torch"]["samples_per_s"], 3)
@@ -323,7 +326,11 @@ def main():
             if "bertc-bf16_ratio_vs_torch_bf16" in r:
                 targets.append((f"bf16 {c_} {m_}: bertc bf16 / PyTorch bf16 autocast",
                                 r["bertc-bf16_ratio_vs_torch_bf16"], 2.0))
-            elif "torch-bf16" in r["results"]:
+            h = r["results"].get("bertc-bf16", {})
+            if "pct_of_bf16_peak" in h:  # issue 13 asks >= 60% on bert-base; reported for both models
+                targets.append((f"bf16 {c_} {m_}: bertc bf16 whole step, share of the bf16 peak "
+                                f"({peak['bf16_peak_gflops']} GFLOP/s)", h["pct_of_bf16_peak"] / 100, 0.6))
+            if "bertc-bf16_ratio_vs_torch_bf16" not in r and "torch-bf16" in r["results"]:
                 targets.append((f"bf16 {c_} {m_}: bertc bf16 not run (no AVX512-BF16); bertc fp32 / PyTorch bf16 autocast",
                                 r.get("bertc_ratio_vs_torch_bf16"), 2.0))
     result["targets"] = [{"what": w, "measured": v, "target": t, "met": v is not None and v >= t} for w, v, t in targets]
@@ -331,8 +338,10 @@ def main():
         json.dump(result, f, indent=2)
     log("\ntargets (issue 13)")
     for t in result["targets"]:
-        v = "-" if t["measured"] is None else f"{t['measured']:.2f}x"
-        log(f"  {'met   ' if t['met'] else 'MISSED'} {t['what']}: {v} (target >= {t['target']}x)")
+        share = "share of" in t["what"]
+        v = "-" if t["measured"] is None else (f"{100 * t['measured']:.1f}%" if share else f"{t['measured']:.2f}x")
+        goal = f"{100 * t['target']:.0f}%" if share else f"{t['target']}x"
+        log(f"  {'met   ' if t['met'] else 'MISSED'} {t['what']}: {v} (target >= {goal})")
     log(f"load average: start {result['loadavg_start']}, end {result['loadavg_end']}; wrote {a.out}")
 
 

@@ -174,8 +174,9 @@ int main(int argc, char **argv) {
             bert_zero_grad(&m);
             if (bert_forward(&m, ids, NULL, mask, B, Tb, &drop, NULL, NULL, &err)) die(err.msg, NULL);
             if (bert_backward(&m, labels, NULL, &loss, &err)) die(err.msg, NULL);
-            bertc_clip_grad_norm(m.grads_memory, m.num_params, 1.0);
-            bertc_adamw_step(&opt, hf.params_memory, m.grads_memory, 5e-5);
+            /* as the trainer: clipping fused into the AdamW pass */
+            float clip = bertc_clip_coef(bertc_l2_norm(m.grads_memory, m.num_params), 1.0);
+            bertc_adamw_step_scaled(&opt, hf.params_memory, m.grads_memory, 5e-5, clip);
         } else {
             if (bert_forward(&m, ids, NULL, mask, B, Tb, NULL, NULL, NULL, &err)) die(err.msg, NULL);
         }

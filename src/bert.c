@@ -318,7 +318,15 @@ int bert_set_precision(bert_model *m, int precision, bertc_err *err) {
 }
 
 void bert_zero_grad(bert_model *m) {
-    if (m->grads_memory) memset(m->grads_memory, 0, m->num_params * sizeof(float));
+    if (!m->grads_memory) return;
+    /* split over the threads: one thread's memset of a bert-base's 440 MB was
+     * ~4% of a bf16 training step (AMX Xeon, perf) */
+    const size_t blk = (size_t)1 << 18, n = m->num_params, nb = (n + blk - 1) / blk;
+    #pragma omp parallel for schedule(static) if (nb > 1)
+    for (size_t b = 0; b < nb; b++) {
+        size_t i0 = b * blk, cnt = n - i0 < blk ? n - i0 : blk;
+        memset(m->grads_memory + i0, 0, cnt * sizeof(float));
+    }
 }
 
 /* ---- forward ---- */

@@ -115,6 +115,10 @@ void bertc_adamw_reset(bertc_adamw *o) {
 }
 
 void bertc_adamw_step(bertc_adamw *o, float *params, const float *grads, double lr) {
+    bertc_adamw_step_scaled(o, params, grads, lr, 1.0f);
+}
+
+void bertc_adamw_step_scaled(bertc_adamw *o, float *params, const float *grads, double lr, float gscale) {
     o->step++;
     const bertc_adamw_opts *h = &o->opts;
     /* Scalars as torch forms them: Python doubles, rounded to float where they
@@ -138,12 +142,14 @@ void bertc_adamw_step(bertc_adamw *o, float *params, const float *grads, double 
         for (size_t i = 0; i < cnt; i++) {
             float pi = p[i];
             if (decay) pi *= decay_mul;
+            /* the clipped gradient, as clip_grad_norm_ leaves it (exact when gscale is 1) */
+            float gi = g[i] * gscale;
             /* exp_avg.lerp_(grad, 1-beta1): torch's vector kernel is
              * fmadd(weight, end - start, start) for weight < 0.5. */
-            float mi = fmaf(w1, g[i] - m[i], m[i]);
+            float mi = fmaf(w1, gi - m[i], m[i]);
             /* exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2) */
             float vi = v[i] * b2;
-            vi = vi + omb2 * g[i] * g[i];
+            vi = vi + omb2 * gi * gi;
             /* denom = exp_avg_sq.sqrt() / bc2_sqrt + eps;
              * param.addcdiv_(exp_avg, denom, value=-step_size) */
             float denom = sqrtf(vi) / bc2_sqrt + eps;
@@ -236,13 +242,18 @@ double bertc_l2_norm(const float *x, size_t n) {
     return sqrt(s);
 }
 
-double bertc_clip_grad_norm(float *g, size_t n, double max_norm) {
-    double total = bertc_l2_norm(g, n);
-    if (!isfinite(total) || !(max_norm > 0)) return total;
+float bertc_clip_coef(double total, double max_norm) {
+    if (!isfinite(total) || !(max_norm > 0)) return 1.0f;
     /* torch: clip_coef = max_norm / (total_norm + 1e-6) on an fp32 tensor, which
      * Tensor.__rtruediv__ evaluates as reciprocal(total + 1e-6) * max_norm. */
     float t = (float)total + 1e-6f;
     float coef = (1.0f / t) * (float)max_norm;
+    return coef < 1.0f ? coef : 1.0f;
+}
+
+double bertc_clip_grad_norm(float *g, size_t n, double max_norm) {
+    double total = bertc_l2_norm(g, n);
+    float coef = bertc_clip_coef(total, max_norm);
     if (coef < 1.0f) bertc_scale(g, n, coef);
     return total;
 }

@@ -98,6 +98,13 @@ void bertc_adamw_reset(bertc_adamw *o);
  * elementwise maths is fp32. Allocates nothing. */
 void bertc_adamw_step(bertc_adamw *o, float *params, const float *grads, double lr);
 
+/* The same step on the gradients times gscale (as fp32: g * gscale rounded
+ * once), without writing them: bit for bit bertc_scale(grads, n, gscale) then
+ * bertc_adamw_step, with one pass over memory instead of two. The trainer
+ * passes bertc_clip_coef's coefficient (gradient clipping fused into the
+ * update); gscale 1 is bertc_adamw_step. */
+void bertc_adamw_step_scaled(bertc_adamw *o, float *params, const float *grads, double lr, float gscale);
+
 /* ---- Learning-rate schedules (transformers' get_scheduler) ---- */
 
 typedef enum bertc_sched_kind {
@@ -145,6 +152,11 @@ double bertc_l2_norm(const float *x, size_t n);
  * and the non-finite norm returned: the caller skips the step. max_norm <= 0
  * disables clipping (the norm is still returned). */
 double bertc_clip_grad_norm(float *g, size_t n, double max_norm);
+
+/* The factor bertc_clip_grad_norm multiplies g by for a pre-clip norm total:
+ * min(1, max_norm / (total + 1e-6)) as torch forms it in fp32, or 1 (nothing to
+ * do) when total is non-finite, max_norm <= 0 or the factor is >= 1. */
+float bertc_clip_coef(double total, double max_norm);
 
 /* x *= s over n floats (gradient accumulation: s = 1 / accumulation steps). */
 void bertc_scale(float *x, size_t n, float s);

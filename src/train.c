@@ -484,8 +484,10 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
         /* Trainer divides each micro-batch's loss by the accumulation steps */
         if (micro > 1) bertc_scale(t->m.grads_memory, P, 1.0f / (float)micro);
         double step_loss = loss_sum / (double)micro;
-        double norm = o->max_grad_norm > 0 ? bertc_clip_grad_norm(t->m.grads_memory, P, o->max_grad_norm)
-                                           : bertc_l2_norm(t->m.grads_memory, P);
+        /* clip_grad_norm_'s factor goes into the AdamW pass (bertc_adamw_step_scaled):
+         * the same bits as scaling the gradients first, one pass over them fewer */
+        double norm = bertc_l2_norm(t->m.grads_memory, P);
+        float clip = bertc_clip_coef(norm, o->max_grad_norm);
         double lr = bertc_sched_lr(&t->sched, step);
         step++;
         t->step_s += bertc_train_now() - ts; /* (the AdamW update is not counted) */
@@ -501,7 +503,7 @@ static int run(trainer *t, bertc_train_stats *res, bertc_err *err) {
                                   "keeping the last good checkpoint (try a lower --lr)",
                                   bad_run, step);
         } else {
-            bertc_adamw_step(&t->opt, t->hf.params_memory, t->m.grads_memory, lr);
+            bertc_adamw_step_scaled(&t->opt, t->hf.params_memory, t->m.grads_memory, lr, clip);
             bad_run = 0;
             interval_loss += step_loss;
             interval_n++;

@@ -294,6 +294,40 @@ static void check_properties(void) {
     omp_set_num_threads(saved);
     CHECK(memcmp(pa, pb, np * sizeof(float)) == 0 && memcmp(oa.v, ob.v, np * sizeof(float)) == 0,
           "adamw depends on the thread count");
+    /* Clipping fused into the update (the trainer's path): bit for bit clip_grad_norm_
+     * then the step, 3 steps, with the gradients scaled by a factor < 1, and
+     * factor 1 (max_norm above the norm) equal to the plain step; the gradients
+     * are left as they were. */
+    {
+        bertc_adamw oc = {0}, od = {0};
+        CHECK(bertc_adamw_init_bert(&oc, &cfg, &ao, &err) == BERTC_OK && bertc_adamw_init_bert(&od, &cfg, &ao, &err) ==
+                  BERTC_OK, "%s", err.msg);
+        float *pc = malloc(np * sizeof(float)), *pd = malloc(np * sizeof(float)), *g2 = malloc(np * sizeof(float));
+        float *g0 = malloc(np * sizeof(float)), *gk = malloc(np * sizeof(float));
+        for (size_t i = 0; i < np; i++) pc[i] = pd[i] = bertc_rng_normal(&r);
+        int same = 1, kept = 1;
+        for (int k = 0; k < 4; k++) {
+            double max_norm = k == 3 ? 1e9 : 1.0; /* the last step: nothing to clip */
+            for (size_t i = 0; i < np; i++) g0[i] = g2[i] = bertc_rng_normal(&r) * (k + 1);
+            double n_ref = bertc_clip_grad_norm(g2, np, max_norm);
+            bertc_adamw_step(&oc, pc, g2, 1e-3);
+            float coef = bertc_clip_coef(bertc_l2_norm(g0, np), max_norm);
+            CHECK((k == 3) == (coef == 1.0f) && coef > 0, "step %d: clip factor %g", k, coef);
+            CHECK(bertc_l2_norm(g0, np) == n_ref, "step %d: the norm", k);
+            memcpy(gk, g0, np * sizeof(float));
+            bertc_adamw_step_scaled(&od, pd, g0, 1e-3, coef);
+            kept &= memcmp(gk, g0, np * sizeof(float)) == 0;
+            same &= memcmp(pc, pd, np * sizeof(float)) == 0 && memcmp(oc.m, od.m, np * sizeof(float)) == 0 &&
+                    memcmp(oc.v, od.v, np * sizeof(float)) == 0;
+        }
+        CHECK(same, "adamw_step_scaled(clip factor) = clip_grad_norm then adamw_step, bit for bit");
+        CHECK(kept, "the fused step leaves the gradients unscaled");
+        CHECK(bertc_clip_coef(NAN, 1.0) == 1.0f && bertc_clip_coef(5.0, 0) == 1.0f && bertc_clip_coef(0.5, 1.0) == 1.0f,
+              "clip factor 1 for a non-finite norm, max_norm 0, or a norm below max_norm");
+        free(pc), free(pd), free(g2), free(g0), free(gk);
+        bertc_adamw_free(&oc);
+        bertc_adamw_free(&od);
+    }
     bertc_adamw_reset(&oa);
     CHECK(oa.step == 0 && oa.m[5] == 0 && oa.v[np - 1] == 0, "reset zeroes the state");
     bertc_adamw_free(&oa);

@@ -44,6 +44,22 @@ static float *dup(const float *x, size_t n) {
 }
 
 /* |got - ref| <= K u sum|a w| (+ the accumulator's own start value rounding). */
+/* Relative L2 distance of the last layer's hidden states (of L+1 stored) over
+ * the real tokens. */
+static double rel_last(const float *a, const float *b, const int *mask, int B, int T, int C, int L) {
+    size_t last = (size_t)L * B * T * C;
+    double num = 0, den = 0;
+    for (int s = 0; s < B; s++)
+        for (int t = 0; t < T; t++)
+            if (mask[s * T + t])
+                for (int c = 0; c < C; c++) {
+                    size_t i = last + ((size_t)s * T + t) * C + c;
+                    num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+                    den += (double)b[i] * b[i];
+                }
+    return sqrt(num / (den + 1e-300));
+}
+
 static int within_gamma(const float *got, const float *ref, const double *absdot, const float *start, size_t n,
                         int K, double *worst) {
     const double u = 1.0 / 16777216.0;
@@ -115,6 +131,22 @@ static void test_matmul(int N, int C, int OC, int bias) {
     cpu_gelu_forward(gref, out, nout);
     CHECK(memcmp(pre, out, nout * 4) == 0 && memcmp(g, gref, nout * 4) == 0,
           "matmul_gelu N=%d C=%d OC=%d: differs from matmul then gelu", N, C, OC);
+    /* inference (no pre-activation): oneDNN applies its own erf GELU inside the
+     * product where it runs (a post-op); within the product's summation bound
+     * (|gelu'| <= 1.13) plus 4 ulp of the result of gelu(matmul) */
+    float *g2 = malloc(nout * 4);
+    bf16_matmul_gelu_forward(st, NULL, g2, inp, w, b, N, C, OC);
+    int gbad = 0;
+    double gworst = 0;
+    for (size_t i = 0; i < nout; i++) {
+        double tol = 1.13 * (C + 2) * (1.0 / 16777216.0) * absdot[i] + 4 * 0x1p-24 * fabs((double)gref[i]) + 1e-30;
+        double d = fabs((double)g2[i] - (double)gref[i]);
+        if (d / tol > gworst) gworst = d / tol;
+        gbad += !(d <= tol);
+    }
+    CHECK(gbad == 0, "matmul_gelu without pre N=%d C=%d OC=%d: %d outputs off gelu(matmul) (worst %.2f of the bound)", N,
+          C, OC, gbad, gworst);
+    free(g2);
 
     /* backward: accumulates onto random starting gradients */
     float *dout = rnd(nout, 1.0f), *dout_r = rounded(dout, nout);
@@ -289,36 +321,50 @@ static void test_model(const char *dir, const char *name) {
         if (e > worst) worst = e;
         CHECK(e < 0.05, "gradient tensor %d: relative L2 error %.4f (want < 0.05)", k, e);
     }
-    /* An inference model keeps its rounded weights between calls: the same
-     * numbers as rounding on every call (the training model above), twice. */
-    float *lg16 = malloc((size_t)B * NL * 4);
-    memcpy(lg16, m16.logits, (size_t)B * NL * 4);
+    /* An inference model keeps its rounded weights between calls: its second
+     * call (the kept copies) equals its first and a fresh model's (rounding
+     * then), bit for bit, three models in a row with the weights changed in
+     * place between the first two (a model built after must not see the freed
+     * model's copies). Where oneDNN runs, an inference model's FFN applies GELU
+     * inside the product (ops_bf16.c) and the training model above after it:
+     * equal to rounding per element, but bf16 rounds again downstream and makes
+     * that a difference of bf16's own size (measured 0.4% of the last hidden
+     * state), so against the training path only the accuracy is checked: the
+     * last hidden state against fp32 within 1.25x the training path's error. */
+    float *href = malloc(nh * 4), *hmi = malloc(nh * 4), *hprev = malloc(nh * 4);
     for (int pass = 0; pass < 3; pass++) {
-        bert_model mi;
-        rc = bert_model_build(&mi, &hf.cfg, hf.params_memory, B, T, 0, &err);
+        bert_model mi, mr;
+        rc = bert_model_build(&mi, &hf.cfg, hf.params_memory, B, T, 0, &err) ||
+             bert_model_build(&mr, &hf.cfg, hf.params_memory, B, T, 0, &err);
         CHECK(rc == 0, "build: %s", err.msg);
         if (rc) break;
-        mi.precision = BERT_PREC_BF16;
+        mi.precision = mr.precision = BERT_PREC_BF16;
+        rc = bert_forward(&mr, ids, NULL, mask, B, T, NULL, href, NULL, &err);
+        CHECK(rc == 0, "bf16 inference forward: %s", err.msg);
         for (int rep = 0; rep < 2; rep++) {
-            rc = bert_forward(&mi, ids, NULL, mask, B, T, NULL, NULL, NULL, &err);
-            CHECK(rc == 0 && memcmp(mi.logits, lg16, (size_t)B * NL * 4) == 0,
-                  "pass %d call %d: cached bf16 weights give other logits than rounding per call", pass, rep);
+            rc = bert_forward(&mi, ids, NULL, mask, B, T, NULL, hmi, NULL, &err);
+            CHECK(rc == 0 && memcmp(hmi, href, nh * 4) == 0,
+                  "pass %d call %d: kept bf16 weights give other hidden states than rounding them", pass, rep);
+        }
+        if (pass == 0) {
+            double e = rel_last(hmi, h32, mask, B, T, C, L);
+            printf("bf16 inference (GELU in the product where oneDNN runs) vs fp32: last hidden %.4f (training path %.4f)\n",
+                   e, eh);
+            CHECK(e < 0.03 && e <= 1.25 * eh + 1e-6, "bf16 inference vs fp32: last hidden relative L2 %.4f (training "
+                  "path %.4f)", e, eh);
+            memcpy(hprev, hmi, nh * 4);
+            /* new weights in the same block */
+            for (size_t i = 0; i < (size_t)3 * C * C; i++) hf.params.qkvw[i] *= -1.0f;
+        } else if (pass == 1) {
+            double moved = rel_last(hmi, hprev, mask, B, T, C, L);
+            CHECK(moved > 1e-3, "flipping layer 0's attention weights should move the hidden state (%.3g)", moved);
         }
         bert_model_free(&mi);
-        if (pass == 0) {
-            /* new weights in the same block: a model built after must not see
-             * the freed model's rounded copies (they were its own) */
-            for (size_t i = 0; i < (size_t)3 * C * C; i++) hf.params.qkvw[i] *= -1.0f;
-        }
-        if (pass <= 1) {
-            rc = bert_forward(&m16, ids, NULL, mask, B, T, NULL, NULL, NULL, &err);
-            CHECK(rc == 0, "bf16 forward: %s", err.msg);
-            CHECK(pass == 1 || rel_l2(m16.logits, lg16, (size_t)B * NL) > 1e-3,
-                  "flipping layer 0's attention weights should change the logits");
-            memcpy(lg16, m16.logits, (size_t)B * NL * 4);
-        }
+        bert_model_free(&mr);
     }
-    free(lg16);
+    free(href);
+    free(hmi);
+    free(hprev);
     printf("bf16 vs fp32 (%s, B=%d T=%d): hidden %.4f, logits %.4f, loss %.6f vs %.6f, worst gradient %.4f\n", name,
            B, T, eh, el, l16, l32, worst);
     bert_model_free(&m32);

@@ -18,7 +18,8 @@
 #define KERNELS(X)                                                                                   \
     X(attention_scratch_floats) X(embeddings_forward) X(embeddings_backward) X(layernorm_forward)    \
     X(layernorm_backward) X(matmul_forward) X(matmul_backward) X(bias_backward) X(exp) X(erf)        \
-    X(gelu_forward) X(gelu_backward) X(matmul_gelu_forward) X(dropout_forward) X(dropout_backward)   \
+    X(gelu_forward) X(gelu_backward) X(matmul_gelu_forward) X(gelu_serial) X(dropout_forward)        \
+    X(dropout_backward)                                                                              \
     X(residual_forward) X(residual_backward) X(residual_layernorm_forward) X(attention_forward)      \
     X(attention_backward) X(pooler_forward) X(pooler_backward)
 
@@ -180,6 +181,8 @@ void cpu_exp(float *out, const float *x, size_t n) { K()->exp(out, x, n); }
 void cpu_erf(float *out, const float *x, size_t n) { K()->erf(out, x, n); }
 
 void cpu_gelu_forward(float *out, const float *inp, size_t n) { K()->gelu_forward(out, inp, n); }
+
+void cpu_gelu_serial(float *out, const float *inp, size_t n) { K()->gelu_serial(out, inp, n); }
 
 void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
     K()->gelu_backward(dinp, inp, dout, n);

@@ -202,8 +202,10 @@ static void gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const fl
  * it (beta must then be 1), so the bias costs no extra parallel region. */
 #define GEMM_ROWBLK 128
 #define GEMM_COLBLK 64
+static void gelu_rows(float *out, const float *inp, size_t n);
 static void gemm_par_bias(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                          const float *Bm, int ldb, float beta, float *Cm, int ldc, const float *bias) {
+                          const float *Bm, int ldb, float beta, float *Cm, int ldc, const float *bias,
+                          float *gelu_out) {
     if (M < 1 || N < 1) return;
     int blas_prev = blas_one_thread();
     int split_m = M >= N;
@@ -219,18 +221,21 @@ static void gemm_par_bias(int ta, int tb, int M, int N, int K, float alpha, cons
                 memcpy(Cm + (size_t)i * ldc + n0, bias + n0, (size_t)nn * sizeof *Cm);
         gemm_rows(ta, tb, mn, nn, K, alpha, ta ? A + m0 : A + (size_t)m0 * lda, lda,
                   tb ? Bm + (size_t)n0 * ldb : Bm + n0, ldb, beta, Cm + (size_t)m0 * ldc + n0, ldc, dnn);
+        if (gelu_out) /* the block's GELU while it is in cache (elementwise: the same bits) */
+            for (int i = m0; i < m0 + mn; i++)
+                gelu_rows(gelu_out + (size_t)i * ldc + n0, Cm + (size_t)i * ldc + n0, (size_t)nn);
     }
     blas_restore(blas_prev);
 }
 
 static void gemm_par(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *Bm, int ldb, float beta, float *Cm, int ldc) {
-    gemm_par_bias(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc, NULL);
+    gemm_par_bias(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc, NULL, NULL);
 }
 
 void cpu_matmul_forward(float *out, const float *inp, const float *w, const float *b,
                         int N, int C, int OC) {
-    gemm_par_bias(0, 1, N, OC, C, 1.0f, inp, C, w, C, b ? 1.0f : 0.0f, out, OC, b);
+    gemm_par_bias(0, 1, N, OC, C, 1.0f, inp, C, w, C, b ? 1.0f : 0.0f, out, OC, b, NULL);
 }
 
 void cpu_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
@@ -334,6 +339,13 @@ void cpu_gelu_forward(float *out, const float *inp, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = gelu(inp[i]);
 }
 
+static void gelu_rows(float *out, const float *inp, size_t n) {
+    #pragma omp simd
+    for (size_t i = 0; i < n; i++) out[i] = gelu(inp[i]);
+}
+
+void cpu_gelu_serial(float *out, const float *inp, size_t n) { gelu_rows(out, inp, n); }
+
 void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
     #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * gelu_grad(inp[i]);
@@ -342,8 +354,7 @@ void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t 
 void cpu_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w,
                              const float *b, int N, int C, int OC) {
     float *y = pre ? pre : out;
-    cpu_matmul_forward(y, inp, w, b, N, C, OC);
-    cpu_gelu_forward(out, y, (size_t)N * OC);
+    gemm_par_bias(0, 1, N, OC, C, 1.0f, inp, C, w, C, b ? 1.0f : 0.0f, y, OC, b, out);
 }
 
 /* ---- dropout and residuals ---- */

@@ -55,8 +55,15 @@ void cpu_erf(float *out, const float *x, size_t n);
 
 void cpu_gelu_forward(float *out, const float *inp, size_t n);
 void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+/* out = gelu(inp W^T + b), keeping inp W^T + b in pre unless pre is NULL. Each
+ * block of the product gets its GELU while it is still in cache (the same bits
+ * as cpu_matmul_forward then cpu_gelu_forward). */
 void cpu_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w,
                              const float *b, int N, int C, int OC);
+/* out[i] = gelu(inp[i]) on the calling thread alone (no parallel region), the
+ * same bits as cpu_gelu_forward: for a block of a product still in cache (the
+ * int8 epilogue). */
+void cpu_gelu_serial(float *out, const float *inp, size_t n);
 
 /* Draws n keep flags: keep[i] = 0 with probability p, else 1, in order from r
  * (one thread, so every kernel set and thread count draws the same masks). */

@@ -295,7 +295,7 @@ int int8_kernel_use(const char *name) {
  * difference fits for C < 33,000 (BERT's largest reduction is F = 4096). memcpy reads the int32 without
  * breaking C's aliasing rules (and compiles to a plain load). */
 static void epilogue(float *out, const float *sa, const int32_t *za, const float *sw, const int32_t *wsum,
-                     const float *b, int N, int OC) {
+                     const float *b, int N, int OC, float *gelu_out) {
     #pragma omp parallel for schedule(static) if ((size_t)N * OC > 65536)
     for (int n = 0; n < N; n++) {
         float *y = out + (size_t)n * OC;
@@ -307,6 +307,8 @@ static void epilogue(float *out, const float *sa, const int32_t *za, const float
             float v = (float)(a - z * wsum[o]) * (s * sw[o]);
             y[o] = b ? v + b[o] : v;
         }
+        /* the row's GELU while it is in cache: the same bits as a pass after */
+        if (gelu_out) cpu_gelu_serial(gelu_out + (size_t)n * OC, y, (size_t)OC);
     }
 }
 
@@ -332,7 +334,7 @@ static void portable_acc(float *out, const uint8_t *qa, const int8_t *qw, int N,
  * all, the codes are computed a row and a channel at a time on the stack
  * (slow, exact, the same numbers). */
 static void forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC,
-                    int use_kernel) {
+                    int use_kernel, float *gelu_out) {
     pthread_mutex_lock(&g_lock);
     int bertc = use_kernel && kernel() == K_BERTC;
     uint8_t *qa = BERTC_SCRATCH(g_qa, g_qa_cap, (size_t)N * C);
@@ -375,7 +377,7 @@ static void forward(float *out, const float *inp, const float *w, const float *b
                 goto slow;
             }
         }
-        epilogue(out, sa, za, sw, ws, b, N, OC);
+        epilogue(out, sa, za, sw, ws, b, N, OC, gelu_out);
         pthread_mutex_unlock(&g_lock);
         return;
     }
@@ -397,21 +399,21 @@ slow:
             out[(size_t)n * OC + o] = b ? v + b[o] : v;
         }
     }
+    if (gelu_out) cpu_gelu_forward(gelu_out, out, (size_t)N * OC);
 }
 
 void int8_matmul_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
-    forward(out, inp, w, b, N, C, OC, 1);
+    forward(out, inp, w, b, N, C, OC, 1, NULL);
 }
 
 void int8_matmul_forward_portable(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
-    forward(out, inp, w, b, N, C, OC, 0);
+    forward(out, inp, w, b, N, C, OC, 0, NULL);
 }
 
 void int8_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w, const float *b, int N, int C,
                               int OC) {
     float *y = pre ? pre : out;
-    int8_matmul_forward(y, inp, w, b, N, C, OC);
-    cpu_gelu_forward(out, y, (size_t)N * OC);
+    forward(y, inp, w, b, N, C, OC, 1, out); /* GELU row by row in the epilogue */
 }
 
 /* ---- availability, names, release ---- */

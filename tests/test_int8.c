@@ -33,6 +33,7 @@
 #include "../src/classifier.h"
 #include "../src/hfmodel.h"
 #include "../src/ops_bf16.h"
+#include "../src/ops_cpu.h"
 #include "../src/ops_int8.h"
 #include "../src/rng.h"
 #include "test.h"
@@ -100,6 +101,18 @@ static void test_matmul(int N, int C, int OC, int bias, int mode) {
     }
     CHECK(bad == 0, "int8 %dx%dx%d mode %d: %d outputs outside the quantization bound (worst %.3f of it)", N, C, OC,
           mode, bad, worst);
+    /* the GELU variant applies GELU row by row in the epilogue: the same bits
+     * as the product then cpu_gelu_forward, with and without the kept pre */
+    float *g = malloc((size_t)N * OC * sizeof *g), *pre = malloc((size_t)N * OC * sizeof *pre);
+    float *gref = malloc((size_t)N * OC * sizeof *gref);
+    cpu_gelu_forward(gref, y, (size_t)N * OC);
+    int8_matmul_gelu_forward(pre, g, x, w, b, N, C, OC);
+    CHECK(memcmp(pre, y, (size_t)N * OC * sizeof *y) == 0 && memcmp(g, gref, (size_t)N * OC * sizeof *g) == 0,
+          "int8 %dx%dx%d mode %d: matmul_gelu differs from the product then gelu", N, C, OC, mode);
+    int8_matmul_gelu_forward(NULL, g, x, w, b, N, C, OC);
+    CHECK(memcmp(g, gref, (size_t)N * OC * sizeof *g) == 0, "int8 %dx%dx%d mode %d: matmul_gelu in place differs", N,
+          C, OC, mode);
+    free(g), free(pre), free(gref);
     free(x), free(w), free(b), free(y), free(yp);
 }
 

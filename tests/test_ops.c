@@ -141,6 +141,29 @@ static double mg_loss(void *c) {
     ref_matmul_gelu_forward(NULL, mm.out, mm.inp, mm.w, mm.b, N, C, OC);
     return dotg(mm.out, mm.g, (size_t)N * OC);
 }
+/* cpu_matmul_gelu_forward applies GELU to each block of the product while it
+ * is in cache: the same bits as the product then cpu_gelu_forward, for shapes
+ * split by rows (several 128-row blocks) and by columns (64-column blocks). */
+static void test_gelu_blocks(void) {
+    static const int shapes[][3] = {{300, 48, 200}, {5, 40, 300}, {129, 16, 64}};
+    for (int k = 0; k < 3; k++) {
+        int n = shapes[k][0], c = shapes[k][1], oc = shapes[k][2];
+        size_t no = (size_t)n * oc;
+        float *x = rnd((size_t)n * c, 1), *w = rnd((size_t)oc * c, 0.2f), *b = rnd((size_t)oc, 0.5f);
+        float *y = malloc(no * 4), *g = malloc(no * 4), *pre = malloc(no * 4), *o = malloc(no * 4);
+        cpu_matmul_forward(y, x, w, b, n, c, oc);
+        cpu_gelu_forward(g, y, no);
+        cpu_matmul_gelu_forward(pre, o, x, w, b, n, c, oc);
+        CHECK(memcmp(pre, y, no * 4) == 0 && memcmp(o, g, no * 4) == 0,
+              "matmul+gelu %dx%dx%d: GELU per block differs from matmul then gelu", n, c, oc);
+        cpu_matmul_gelu_forward(NULL, o, x, w, b, n, c, oc);
+        CHECK(memcmp(o, g, no * 4) == 0, "matmul+gelu %dx%dx%d in place differs", n, c, oc);
+        cpu_gelu_serial(o, y, no);
+        CHECK(memcmp(o, g, no * 4) == 0, "cpu_gelu_serial differs from cpu_gelu_forward (%zu values)", no);
+        free(x), free(w), free(b), free(y), free(g), free(pre), free(o);
+    }
+}
+
 static void test_gelu(void) {
     size_t n = (size_t)N * OC;
     float *pre1 = rnd(n, 1), *pre2 = rnd(n, 1), *o1 = rnd(n, 1), *o2 = rnd(n, 1), *o3 = rnd(n, 1);
@@ -481,6 +504,7 @@ int main(void) {
     test_matmul();
     test_erf_exp();
     test_gelu();
+    test_gelu_blocks();
     test_layernorm();
     test_attention();
     test_heads();

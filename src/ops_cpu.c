@@ -178,11 +178,12 @@ static void blas_restore(int prev) {
 }
 
 /* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose when ta/tb.
- * dnn: oneDNN's sgemm may run it (cpu_dispatch.h: on AVX2 CPUs). Callers pass 1
- * only inside a parallel construct (the blocks', or the attention's loop over
- * heads), where oneDNN runs single-threaded; a product of one block outside any
- * stays with OpenBLAS (one thread), since oneDNN would split it over the
- * threads and its sums would then depend on the thread count. */
+ * dnn: oneDNN's sgemm may run it (cpu_dispatch.h: on AVX-512 CPUs, and where
+ * OpenBLAS fell back to pre-AVX2 kernels). Callers pass 1 only inside a
+ * parallel construct (the blocks', or the attention's loop over heads), where
+ * oneDNN runs single-threaded; a product of one block outside any stays with
+ * OpenBLAS (one thread), since oneDNN would split it over the threads and its
+ * sums would then depend on the thread count. */
 static void gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *Bm, int ldb, float beta, float *Cm, int ldc, int dnn) {
     if (dnn && cpu_sgemm_onednn() && dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, Bm, ldb, beta, Cm,

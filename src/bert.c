@@ -56,6 +56,8 @@ static void cpu_mm_gelu_forward(bf16_state *s, float *pre, float *out, const flo
     .layernorm_backward = cpu_layernorm_backward,                          \
     .gelu_forward = cpu_gelu_forward,                                      \
     .gelu_backward = cpu_gelu_backward,                                    \
+    .gelu_forward_keep_grad = cpu_gelu_forward_keep_grad,                  \
+    .gelu_backward_from_grad = cpu_gelu_backward_from_grad,                \
     .dropout_forward = cpu_dropout_forward,                                \
     .dropout_backward = cpu_dropout_backward,                              \
     .residual_layernorm_forward = cpu_residual_layernorm_forward,          \
@@ -317,16 +319,21 @@ int bert_set_precision(bert_model *m, int precision, bertc_err *err) {
     return BERTC_OK;
 }
 
-void bert_zero_grad(bert_model *m) {
-    if (!m->grads_memory) return;
-    /* split over the threads: one thread's memset of a bert-base's 440 MB was
-     * ~4% of a bf16 training step (AMX Xeon, perf) */
-    const size_t blk = (size_t)1 << 18, n = m->num_params, nb = (n + blk - 1) / blk;
+/* x[0..n) = 0 in blocks over the threads: one thread's memset of the gradients
+ * (a bert-base's 440 MB) and of each layer's activation gradients (34 MB at
+ * 8 x 128 tokens) was ~5% of a bf16 training step with the other core idle
+ * (AMX Xeon, perf). */
+static void zero_par(float *x, size_t n) {
+    const size_t blk = (size_t)1 << 18, nb = (n + blk - 1) / blk;
     #pragma omp parallel for schedule(static) if (nb > 1)
     for (size_t b = 0; b < nb; b++) {
         size_t i0 = b * blk, cnt = n - i0 < blk ? n - i0 : blk;
-        memset(m->grads_memory + i0, 0, cnt * sizeof(float));
+        memset(x + i0, 0, cnt * sizeof(float));
     }
+}
+
+void bert_zero_grad(bert_model *m) {
+    if (m->grads_memory) zero_par(m->grads_memory, m->num_params);
 }
 
 /* ---- forward ---- */
@@ -556,32 +563,40 @@ static void backward_from_dlogits(bert_model *m) {
         size_t lC = (size_t)l * C;
 
         /* out = LN2(res2), res2 = ln1 + dropout(fchg W_p^T + b) */
-        memset(m->dtmp, 0, NC * sizeof(float));
+        zero_par(m->dtmp, NC);
         ops->layernorm_backward(m->dtmp, g->ln2w + lC, g->ln2b + lC, m->dres, res2, p->ln2w + lC,
                                 a.m2, a.r2, (int)N, C);
         memcpy(m->dln1, m->dtmp, NC * sizeof(float)); /* the residual path */
-        memset(m->dproj, 0, NC * sizeof(float));
+        zero_par(m->dproj, NC);
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res2_keep, ph), ph, NC);
-        if (!m->recompute) ops->gelu_forward(fchg, fch, NF); /* recomputed: bit-identical to the forward's */
-        memset(m->dfchg, 0, NF * sizeof(float));
+        /* gelu(fch) again (bit-identical to the forward's), here with gelu' kept
+         * in dfch where the kernels have it: one erf for both */
+        int keep_grad = !m->recompute && ops->gelu_forward_keep_grad;
+        if (keep_grad) ops->gelu_forward_keep_grad(fchg, m->dfch, fch, NF);
+        else if (!m->recompute) ops->gelu_forward(fchg, fch, NF);
+        zero_par(m->dfchg, NF);
         ops->dense_backward(m->bf16, m->dfchg, g->fc_outw + wf, g->fc_outb + lC, m->dproj, fchg, p->fc_outw + wf,
                              (int)N, F, C);
-        memset(m->dfch, 0, NF * sizeof(float));
-        ops->gelu_backward(m->dfch, fch, m->dfchg, NF);
+        if (keep_grad) {
+            ops->gelu_backward_from_grad(m->dfch, m->dfchg, NF);
+        } else {
+            zero_par(m->dfch, NF);
+            ops->gelu_backward(m->dfch, fch, m->dfchg, NF);
+        }
         ops->dense_backward(m->bf16, m->dln1, g->fcw + wf, g->fcb + (size_t)l * F, m->dfch, ln1, p->fcw + wf,
                              (int)N, C, F);
 
         /* ln1 = LN1(res1), res1 = inp + dropout(atty W_o^T + b) */
-        memset(m->dtmp, 0, NC * sizeof(float));
+        zero_par(m->dtmp, NC);
         ops->layernorm_backward(m->dtmp, g->ln1w + lC, g->ln1b + lC, m->dln1, res1, p->ln1w + lC,
                                 a.m1, a.r1, (int)N, C);
         memcpy(m->dres, m->dtmp, NC * sizeof(float)); /* the residual path */
-        memset(m->dproj, 0, NC * sizeof(float));
+        zero_par(m->dproj, NC);
         ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res1_keep, po), po, NC);
-        memset(m->datty, 0, NC * sizeof(float));
+        zero_par(m->datty, NC);
         ops->dense_backward(m->bf16, m->datty, g->attn_outw + wc, g->attn_outb + lC, m->dproj, atty, p->attn_outw + wc,
                              (int)N, C, C);
-        memset(m->dqkv, 0, N * 3 * C * sizeof(float));
+        zero_par(m->dqkv, N * 3 * C);
         ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(a.att_keep, pa), pa,
                                 m->scratch, m->nthreads, B, T, C, NH);
         ops->dense_backward(m->bf16, m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
@@ -590,9 +605,9 @@ static void backward_from_dlogits(bert_model *m) {
     }
 
     /* embeddings: h0 = dropout(LN(emb)) */
-    memset(m->dtmp, 0, NC * sizeof(float));
+    zero_par(m->dtmp, NC);
     ops->dropout_backward(m->dtmp, m->dres, KEEP(m->emb_keep, ph), ph, NC);
-    memset(m->dproj, 0, NC * sizeof(float));
+    zero_par(m->dproj, NC);
     ops->layernorm_backward(m->dproj, g->emb_lnw, g->emb_lnb, m->dtmp, m->emb, p->emb_lnw, m->emb_mean,
                             m->emb_rstd, (int)N, C);
     /* no token types: the zero row's gradient goes to a sink nobody reads */

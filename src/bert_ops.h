@@ -26,6 +26,11 @@ typedef struct bert_ops {
                             const float *, int, int, int);
     void (*gelu_forward)(float *, const float *, size_t);
     void (*gelu_backward)(float *, const float *, const float *, size_t);
+    /* Optional (NULL: gelu_forward then gelu_backward): the backward's GELU
+     * recompute that also keeps gelu', and the gradient from it, bit for bit
+     * gelu_forward and gelu_backward into a zeroed dinp (ops_cpu.h). */
+    void (*gelu_forward_keep_grad)(float *, float *, const float *, size_t);
+    void (*gelu_backward_from_grad)(float *, const float *, size_t);
     void (*dropout_forward)(float *, const float *, const uint8_t *, float, size_t);
     void (*dropout_backward)(float *, const float *, const uint8_t *, float, size_t);
     void (*residual_layernorm_forward)(float *, float *, float *, float *, const float *,

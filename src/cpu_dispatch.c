@@ -19,7 +19,7 @@
     X(attention_scratch_floats) X(embeddings_forward) X(embeddings_backward) X(layernorm_forward)    \
     X(layernorm_backward) X(matmul_forward) X(matmul_backward) X(bias_backward) X(exp) X(erf)        \
     X(gelu_forward) X(gelu_backward) X(matmul_gelu_forward) X(gelu_serial) X(dropout_forward)        \
-    X(dropout_backward)                                                                              \
+    X(gelu_forward_keep_grad) X(gelu_backward_from_grad) X(dropout_backward)                         \
     X(residual_forward) X(residual_backward) X(residual_layernorm_forward) X(attention_forward)      \
     X(attention_backward) X(pooler_forward) X(pooler_backward)
 
@@ -183,6 +183,12 @@ void cpu_erf(float *out, const float *x, size_t n) { K()->erf(out, x, n); }
 void cpu_gelu_forward(float *out, const float *inp, size_t n) { K()->gelu_forward(out, inp, n); }
 
 void cpu_gelu_serial(float *out, const float *inp, size_t n) { K()->gelu_serial(out, inp, n); }
+
+void cpu_gelu_forward_keep_grad(float *out, float *grad, const float *inp, size_t n) {
+    K()->gelu_forward_keep_grad(out, grad, inp, n);
+}
+
+void cpu_gelu_backward_from_grad(float *grad, const float *dout, size_t n) { K()->gelu_backward_from_grad(grad, dout, n); }
 
 void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
     K()->gelu_backward(dinp, inp, dout, n);

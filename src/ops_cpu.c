@@ -347,6 +347,24 @@ static void gelu_rows(float *out, const float *inp, size_t n) {
 
 void cpu_gelu_serial(float *out, const float *inp, size_t n) { gelu_rows(out, inp, n); }
 
+void cpu_gelu_forward_keep_grad(float *out, float *grad, const float *inp, size_t n) {
+    #pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        /* gelu() and gelu_grad() as written above, sharing the one erf */
+        float x = inp[i], e = erf_v(x * (float)M_SQRT1_2);
+        out[i] = 0.5f * x * (1.0f + e);
+        float cdf = 0.5f * (1.0f + e);
+        float pdf = exp_v(-0.5f * x * x) * 0.3989422804014327f;
+        grad[i] = cdf + x * pdf;
+    }
+}
+
+void cpu_gelu_backward_from_grad(float *grad, const float *dout, size_t n) {
+    /* 0 + ...: what cpu_gelu_backward adds to a zeroed dinp, -0 included */
+    #pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) grad[i] = 0.0f + dout[i] * grad[i];
+}
+
 void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
     #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * gelu_grad(inp[i]);

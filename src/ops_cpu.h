@@ -60,6 +60,12 @@ void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t 
  * as cpu_matmul_forward then cpu_gelu_forward). */
 void cpu_matmul_gelu_forward(float *pre, float *out, const float *inp, const float *w,
                              const float *b, int N, int C, int OC);
+/* The backward's GELU with one erf per element: out = gelu(inp) (for the next
+ * product's weight gradient) and grad = gelu'(inp); then, once dout is known,
+ * grad = 0 + dout * grad in place: the same bits as cpu_gelu_forward(out, inp)
+ * and cpu_gelu_backward into a zeroed dinp. */
+void cpu_gelu_forward_keep_grad(float *out, float *grad, const float *inp, size_t n);
+void cpu_gelu_backward_from_grad(float *grad, const float *dout, size_t n);
 /* out[i] = gelu(inp[i]) on the calling thread alone (no parallel region), the
  * same bits as cpu_gelu_forward: for a block of a product still in cache (the
  * int8 epilogue). */

@@ -160,6 +160,17 @@ static void test_gelu_blocks(void) {
         CHECK(memcmp(o, g, no * 4) == 0, "matmul+gelu %dx%dx%d in place differs", n, c, oc);
         cpu_gelu_serial(o, y, no);
         CHECK(memcmp(o, g, no * 4) == 0, "cpu_gelu_serial differs from cpu_gelu_forward (%zu values)", no);
+        /* the backward's fused pair: gelu and gelu' with one erf, then dout * gelu',
+         * the same bits as gelu_forward and gelu_backward into a zeroed dinp */
+        float *kg = malloc(no * 4), *dout = rnd(no, 1), *dref = calloc(no, 4);
+        dout[0] = 0.0f, y[0] = -1.0f; /* 0 x a negative gelu' must give +0, as 0 + (-0) does */
+        cpu_gelu_forward(g, y, no);
+        cpu_gelu_backward(dref, y, dout, no);
+        cpu_gelu_forward_keep_grad(o, kg, y, no);
+        cpu_gelu_backward_from_grad(kg, dout, no);
+        CHECK(memcmp(o, g, no * 4) == 0 && memcmp(kg, dref, no * 4) == 0,
+              "gelu_forward_keep_grad + gelu_backward_from_grad differ from gelu_forward + gelu_backward (%zu values)", no);
+        free(kg), free(dout), free(dref);
         free(x), free(w), free(b), free(y), free(g), free(pre), free(o);
     }
 }

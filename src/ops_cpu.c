@@ -8,6 +8,8 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 /* Sums with 16 fixed partial sums: vectorisable without -ffast-math, and the
@@ -177,6 +179,25 @@ static void blas_restore(int prev) {
     if (prev != 1) openblas_set_num_threads(prev);
 }
 
+/* A signal handler that runs while oneDNN's sgemm is in the middle of a
+ * product corrupts the heap (seen on the AMX Xeon: SIGINT during `bertc eval`,
+ * then "corrupted size vs. prev_size" in oneDNN's own free, in 4 runs of 6;
+ * tests/test_eval_signal.sh). So every thread holds the asynchronous signals
+ * while it runs oneDNN's sgemm; they are delivered when it lets go, at the end
+ * of its block (dense products) or of its share of the heads (attention): a
+ * stop flag set by a handler is then seen as before. Synchronous signals
+ * (SIGSEGV, SIGFPE, ...) are never held. */
+static void sig_hold(sigset_t *old) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+                               SIGALRM, SIGCHLD, SIGPIPE, SIGWINCH, SIGTSTP};
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaddset(&set, sigs[i]);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void sig_release(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
+
 /* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose when ta/tb.
  * dnn: oneDNN's sgemm may run it (cpu_dispatch.h: on AVX-512 CPUs, and where
  * OpenBLAS fell back to pre-AVX2 kernels). Callers pass 1 only inside a
@@ -220,8 +241,12 @@ static void gemm_par_bias(int ta, int tb, int M, int N, int K, float alpha, cons
         if (bias)
             for (int i = m0; i < m0 + mn; i++)
                 memcpy(Cm + (size_t)i * ldc + n0, bias + n0, (size_t)nn * sizeof *Cm);
+        sigset_t held;
+        int hold = dnn && cpu_sgemm_onednn();
+        if (hold) sig_hold(&held);
         gemm_rows(ta, tb, mn, nn, K, alpha, ta ? A + m0 : A + (size_t)m0 * lda, lda,
                   tb ? Bm + (size_t)n0 * ldb : Bm + n0, ldb, beta, Cm + (size_t)m0 * ldc + n0, ldc, dnn);
+        if (hold) sig_release(&held);
         if (gelu_out) /* the block's GELU while it is in cache (elementwise: the same bits) */
             for (int i = m0; i < m0 + mn; i++)
                 gelu_rows(gelu_out + (size_t)i * ldc + n0, Cm + (size_t)i * ldc + n0, (size_t)nn);
@@ -465,41 +490,48 @@ void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
     float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
     size_t per = cpu_attention_scratch_floats(T, HS);
     int blas_prev = blas_one_thread();
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
-    for (int bh = 0; bh < B * NH; bh++) {
-        int b = bh / NH, h = bh % NH;
-        float *S = scratch + (size_t)omp_get_thread_num() * per;
-        float *A = S + (size_t)T * T;
-        float *P = att ? att + (size_t)bh * T * T : S;
-        const float *Q = qkv + (size_t)b * T * ld + (size_t)h * HS;
-        const int *mk = mask + (size_t)b * T;
-        int Tk = keys_used(mk, T);
-        /* P[:, :Tk] = scale Q K^T */
-        gemm_rows(0, 1, T, Tk, HS, scale, Q, ld, Q + C, ld, 0.0f, P, T, 1);
-        for (int t = 0; t < T; t++) {
-            float *row = P + (size_t)t * T;
-            float maxv = -INFINITY;
-            for (int t2 = 0; t2 < Tk; t2++) {
-                float s = row[t2] + (mk[t2] ? 0.0f : BERT_MASK_VALUE);
-                row[t2] = s;
-                maxv = s > maxv ? s : maxv;
+    #pragma omp parallel num_threads(nthreads)
+    {
+        sigset_t held; /* oneDNN's sgemm: see sig_hold */
+        int hold = cpu_sgemm_onednn();
+        if (hold) sig_hold(&held);
+        #pragma omp for schedule(dynamic, 1)
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH;
+            float *S = scratch + (size_t)omp_get_thread_num() * per;
+            float *A = S + (size_t)T * T;
+            float *P = att ? att + (size_t)bh * T * T : S;
+            const float *Q = qkv + (size_t)b * T * ld + (size_t)h * HS;
+            const int *mk = mask + (size_t)b * T;
+            int Tk = keys_used(mk, T);
+            /* P[:, :Tk] = scale Q K^T */
+            gemm_rows(0, 1, T, Tk, HS, scale, Q, ld, Q + C, ld, 0.0f, P, T, 1);
+            for (int t = 0; t < T; t++) {
+                float *row = P + (size_t)t * T;
+                float maxv = -INFINITY;
+                for (int t2 = 0; t2 < Tk; t2++) {
+                    float s = row[t2] + (mk[t2] ? 0.0f : BERT_MASK_VALUE);
+                    row[t2] = s;
+                    maxv = s > maxv ? s : maxv;
+                }
+                #pragma omp simd
+                for (int t2 = 0; t2 < Tk; t2++) row[t2] = exp_v(row[t2] - maxv);
+                float sum = sum_f(row, Tk);
+                float inv = 1.0f / sum;
+                for (int t2 = 0; t2 < Tk; t2++) row[t2] *= inv;
+                for (int t2 = Tk; t2 < T; t2++) row[t2] = 0.0f;
             }
-            #pragma omp simd
-            for (int t2 = 0; t2 < Tk; t2++) row[t2] = exp_v(row[t2] - maxv);
-            float sum = sum_f(row, Tk);
-            float inv = 1.0f / sum;
-            for (int t2 = 0; t2 < Tk; t2++) row[t2] *= inv;
-            for (int t2 = Tk; t2 < T; t2++) row[t2] = 0.0f;
+            const float *Pd = P;
+            if (keep) {
+                const uint8_t *kp = keep + (size_t)bh * T * T;
+                for (size_t i = 0; i < (size_t)T * T; i++) A[i] = kp[i] ? P[i] * dscale : 0.0f;
+                Pd = A;
+            }
+            /* out[:, head] = dropout(P)[:, :Tk] V[:Tk] */
+            gemm_rows(0, 0, T, HS, Tk, 1.0f, Pd, T, Q + 2 * C, ld, 0.0f,
+                      out + (size_t)b * T * C + (size_t)h * HS, C, 1);
         }
-        const float *Pd = P;
-        if (keep) {
-            const uint8_t *kp = keep + (size_t)bh * T * T;
-            for (size_t i = 0; i < (size_t)T * T; i++) A[i] = kp[i] ? P[i] * dscale : 0.0f;
-            Pd = A;
-        }
-        /* out[:, head] = dropout(P)[:, :Tk] V[:Tk] */
-        gemm_rows(0, 0, T, HS, Tk, 1.0f, Pd, T, Q + 2 * C, ld, 0.0f,
-                  out + (size_t)b * T * C + (size_t)h * HS, C, 1);
+        if (hold) sig_release(&held);
     }
     blas_restore(blas_prev);
 }
@@ -512,52 +544,59 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
     float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
     size_t per = cpu_attention_scratch_floats(T, HS);
     int blas_prev = blas_one_thread();
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
-    for (int bh = 0; bh < B * NH; bh++) {
-        int b = bh / NH, h = bh % NH;
-        float *A = scratch + (size_t)omp_get_thread_num() * per; /* (T,T) dropout(P) */
-        float *dS = A + (size_t)T * T;                           /* (T,T) dA, then dS */
-        const float *P = att + (size_t)bh * T * T;
-        const uint8_t *kp = keep ? keep + (size_t)bh * T * T : NULL;
-        const float *Q = qkv + (size_t)b * T * ld + (size_t)h * HS;
-        float *dQ = dqkv + (size_t)b * T * ld + (size_t)h * HS;
-        const float *dO = dout + (size_t)b * T * C + (size_t)h * HS;
-        /* Keys whose probability is 0 in every row (the padded ones) add nothing
-         * to any gradient: dV gets P^T dO, dK and dQ get dS = P (...). */
-        int Tk = 0;
-        for (int t = 0; t < T; t++) {
-            const float *row = P + (size_t)t * T;
-            int last = T;
-            while (last > Tk && row[last - 1] == 0.0f) last--;
-            Tk = last;
-        }
-        if (Tk == 0) continue;
-        const float *Pd = P;
-        if (kp) {
-            for (int t = 0; t < T; t++)
-                for (int t2 = 0; t2 < Tk; t2++) {
-                    size_t i = (size_t)t * T + t2;
-                    A[i] = kp[i] ? P[i] * dscale : 0.0f;
-                }
-            Pd = A;
-        }
-        /* dV[:Tk] += dropout(P)[:, :Tk]^T dO */
-        gemm_rows(1, 0, Tk, HS, T, 1.0f, Pd, T, dO, C, 1.0f, dQ + 2 * C, ld, 1);
-        /* dA = dO V^T, then dP = dA keep/(1-p), dS = P (dP - sum(P dP)) scale */
-        gemm_rows(0, 1, T, Tk, HS, 1.0f, dO, C, Q + 2 * C, ld, 0.0f, dS, T, 1);
-        for (int t = 0; t < T; t++) {
-            const float *pr = P + (size_t)t * T;
-            float *dr = dS + (size_t)t * T;
-            if (kp) {
-                const uint8_t *kr = kp + (size_t)t * T;
-                for (int t2 = 0; t2 < Tk; t2++) dr[t2] = kr[t2] ? dr[t2] * dscale : 0.0f;
+    #pragma omp parallel num_threads(nthreads)
+    {
+        sigset_t held; /* oneDNN's sgemm: see sig_hold */
+        int hold = cpu_sgemm_onednn();
+        if (hold) sig_hold(&held);
+        #pragma omp for schedule(dynamic, 1)
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH;
+            float *A = scratch + (size_t)omp_get_thread_num() * per; /* (T,T) dropout(P) */
+            float *dS = A + (size_t)T * T;                           /* (T,T) dA, then dS */
+            const float *P = att + (size_t)bh * T * T;
+            const uint8_t *kp = keep ? keep + (size_t)bh * T * T : NULL;
+            const float *Q = qkv + (size_t)b * T * ld + (size_t)h * HS;
+            float *dQ = dqkv + (size_t)b * T * ld + (size_t)h * HS;
+            const float *dO = dout + (size_t)b * T * C + (size_t)h * HS;
+            /* Keys whose probability is 0 in every row (the padded ones) add nothing
+             * to any gradient: dV gets P^T dO, dK and dQ get dS = P (...). */
+            int Tk = 0;
+            for (int t = 0; t < T; t++) {
+                const float *row = P + (size_t)t * T;
+                int last = T;
+                while (last > Tk && row[last - 1] == 0.0f) last--;
+                Tk = last;
             }
-            float pdp = dot_f(pr, dr, Tk);
-            for (int t2 = 0; t2 < Tk; t2++) dr[t2] = pr[t2] * (dr[t2] - pdp) * scale;
+            if (Tk == 0) continue;
+            const float *Pd = P;
+            if (kp) {
+                for (int t = 0; t < T; t++)
+                    for (int t2 = 0; t2 < Tk; t2++) {
+                        size_t i = (size_t)t * T + t2;
+                        A[i] = kp[i] ? P[i] * dscale : 0.0f;
+                    }
+                Pd = A;
+            }
+            /* dV[:Tk] += dropout(P)[:, :Tk]^T dO */
+            gemm_rows(1, 0, Tk, HS, T, 1.0f, Pd, T, dO, C, 1.0f, dQ + 2 * C, ld, 1);
+            /* dA = dO V^T, then dP = dA keep/(1-p), dS = P (dP - sum(P dP)) scale */
+            gemm_rows(0, 1, T, Tk, HS, 1.0f, dO, C, Q + 2 * C, ld, 0.0f, dS, T, 1);
+            for (int t = 0; t < T; t++) {
+                const float *pr = P + (size_t)t * T;
+                float *dr = dS + (size_t)t * T;
+                if (kp) {
+                    const uint8_t *kr = kp + (size_t)t * T;
+                    for (int t2 = 0; t2 < Tk; t2++) dr[t2] = kr[t2] ? dr[t2] * dscale : 0.0f;
+                }
+                float pdp = dot_f(pr, dr, Tk);
+                for (int t2 = 0; t2 < Tk; t2++) dr[t2] = pr[t2] * (dr[t2] - pdp) * scale;
+            }
+            /* dQ += dS K[:Tk];  dK[:Tk] += dS^T Q */
+            gemm_rows(0, 0, T, HS, Tk, 1.0f, dS, T, Q + C, ld, 1.0f, dQ, ld, 1);
+            gemm_rows(1, 0, Tk, HS, T, 1.0f, dS, T, Q, ld, 1.0f, dQ + C, ld, 1);
         }
-        /* dQ += dS K[:Tk];  dK[:Tk] += dS^T Q */
-        gemm_rows(0, 0, T, HS, Tk, 1.0f, dS, T, Q + C, ld, 1.0f, dQ, ld, 1);
-        gemm_rows(1, 0, Tk, HS, T, 1.0f, dS, T, Q, ld, 1.0f, dQ + C, ld, 1);
+        if (hold) sig_release(&held);
     }
     blas_restore(blas_prev);
 }

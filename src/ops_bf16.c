@@ -321,13 +321,21 @@ int bert_precision_check(int precision, bertc_err *err) {
 
 /* ---- the ops ---- */
 
-void bf16_matmul_forward(bf16_state *s, float *out, const float *inp, const float *w, const float *b, int N, int C,
-                         int OC) {
+/* out (N, OC) = bf16(inp) x bf16(w)^T + b through oneDNN, with its erf GELU
+ * applied as a post-op when gelu: 0, or -1 when oneDNN cannot run it (the
+ * caller then computes it another way). */
+static int forward_onednn(bf16_state *s, int gelu, float *out, const float *inp, const float *w, const float *b, int N,
+                          int C, int OC) {
     uint16_t *a = stream_ready(s) ? BERTC_SCRATCH(s->a, s->a_cap, (size_t)N * C) : NULL;
     if (a) cvt_rows(a, inp, N, C);
     const uint16_t *wb = a ? bf16_state_weight(s, w, OC, C) : NULL;
-    int ok = wb && run(s, b ? K_FWD_BIAS : K_FWD, N, OC, C, a, wb, b, out) == 0;
-    if (!ok) {
+    int kind = gelu ? (b ? K_FWD_BIAS_GELU : K_FWD_GELU) : (b ? K_FWD_BIAS : K_FWD);
+    return wb && run(s, kind, N, OC, C, a, wb, b, out) == 0 ? 0 : -1;
+}
+
+void bf16_matmul_forward(bf16_state *s, float *out, const float *inp, const float *w, const float *b, int N, int C,
+                         int OC) {
+    if (forward_onednn(s, 0, out, inp, w, b, N, C, OC) != 0) {
         g_fallbacks++;
         portable_forward(out, inp, w, b, N, C, OC);
     }
@@ -372,12 +380,7 @@ void bf16_matmul_gelu_forward(bf16_state *s, float *pre, float *out, const float
      * the AMX Xeon. oneDNN's erf differs from cpu_gelu_forward's in the last
      * bits (test_bf16 bounds it). Training keeps the two steps: the backward
      * needs the pre-activation. */
-    if (!pre) {
-        uint16_t *a = stream_ready(s) ? BERTC_SCRATCH(s->a, s->a_cap, (size_t)N * C) : NULL;
-        if (a) cvt_rows(a, inp, N, C);
-        const uint16_t *wb = a ? bf16_state_weight(s, w, OC, C) : NULL;
-        if (wb && run(s, b ? K_FWD_BIAS_GELU : K_FWD_GELU, N, OC, C, a, wb, b, out) == 0) return;
-    }
+    if (!pre && forward_onednn(s, 1, out, inp, w, b, N, C, OC) == 0) return;
     float *y = pre ? pre : out;
     bf16_matmul_forward(s, y, inp, w, b, N, C, OC);
     cpu_gelu_forward(out, y, (size_t)N * OC);

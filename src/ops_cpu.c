@@ -198,6 +198,13 @@ static void sig_hold(sigset_t *old) {
 
 static void sig_release(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
 
+/* 1, holding the signals in *held, when oneDNN's sgemm will run; else 0. */
+static int sgemm_hold(sigset_t *held) {
+    if (!cpu_sgemm_onednn()) return 0;
+    sig_hold(held);
+    return 1;
+}
+
 /* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose when ta/tb.
  * dnn: oneDNN's sgemm may run it (cpu_dispatch.h: on AVX-512 CPUs, and where
  * OpenBLAS fell back to pre-AVX2 kernels). Callers pass 1 only inside a
@@ -242,8 +249,7 @@ static void gemm_par_bias(int ta, int tb, int M, int N, int K, float alpha, cons
             for (int i = m0; i < m0 + mn; i++)
                 memcpy(Cm + (size_t)i * ldc + n0, bias + n0, (size_t)nn * sizeof *Cm);
         sigset_t held;
-        int hold = dnn && cpu_sgemm_onednn();
-        if (hold) sig_hold(&held);
+        int hold = dnn && sgemm_hold(&held);
         gemm_rows(ta, tb, mn, nn, K, alpha, ta ? A + m0 : A + (size_t)m0 * lda, lda,
                   tb ? Bm + (size_t)n0 * ldb : Bm + n0, ldb, beta, Cm + (size_t)m0 * ldc + n0, ldc, dnn);
         if (hold) sig_release(&held);
@@ -353,12 +359,16 @@ void cpu_erf(float *out, const float *x, size_t n) {
 
 /* ---- GELU (exact erf form) ---- */
 
-static inline __attribute__((always_inline)) float gelu(float x) { return 0.5f * x * (1.0f + erf_v(x * (float)M_SQRT1_2)); }
-static inline __attribute__((always_inline)) float gelu_grad(float x) {
-    float cdf = 0.5f * (1.0f + erf_v(x * (float)M_SQRT1_2));
+/* gelu and gelu' of x given e = erf(x / sqrt 2), so that one erf can serve both */
+static inline __attribute__((always_inline)) float gelu_e(float x, float e) { return 0.5f * x * (1.0f + e); }
+static inline __attribute__((always_inline)) float gelu_grad_e(float x, float e) {
+    float cdf = 0.5f * (1.0f + e);
     float pdf = exp_v(-0.5f * x * x) * 0.3989422804014327f;
     return cdf + x * pdf;
 }
+static inline __attribute__((always_inline)) float erf_s2(float x) { return erf_v(x * (float)M_SQRT1_2); }
+static inline __attribute__((always_inline)) float gelu(float x) { return gelu_e(x, erf_s2(x)); }
+static inline __attribute__((always_inline)) float gelu_grad(float x) { return gelu_grad_e(x, erf_s2(x)); }
 
 void cpu_gelu_forward(float *out, const float *inp, size_t n) {
     #pragma omp parallel for simd schedule(static)
@@ -375,12 +385,9 @@ void cpu_gelu_serial(float *out, const float *inp, size_t n) { gelu_rows(out, in
 void cpu_gelu_forward_keep_grad(float *out, float *grad, const float *inp, size_t n) {
     #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) {
-        /* gelu() and gelu_grad() as written above, sharing the one erf */
-        float x = inp[i], e = erf_v(x * (float)M_SQRT1_2);
-        out[i] = 0.5f * x * (1.0f + e);
-        float cdf = 0.5f * (1.0f + e);
-        float pdf = exp_v(-0.5f * x * x) * 0.3989422804014327f;
-        grad[i] = cdf + x * pdf;
+        float x = inp[i], e = erf_s2(x); /* gelu() and gelu_grad() sharing the one erf */
+        out[i] = gelu_e(x, e);
+        grad[i] = gelu_grad_e(x, e);
     }
 }
 
@@ -492,9 +499,8 @@ void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
     int blas_prev = blas_one_thread();
     #pragma omp parallel num_threads(nthreads)
     {
-        sigset_t held; /* oneDNN's sgemm: see sig_hold */
-        int hold = cpu_sgemm_onednn();
-        if (hold) sig_hold(&held);
+        sigset_t held;
+        int hold = sgemm_hold(&held); /* see sig_hold */
         #pragma omp for schedule(dynamic, 1)
         for (int bh = 0; bh < B * NH; bh++) {
             int b = bh / NH, h = bh % NH;
@@ -546,9 +552,8 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
     int blas_prev = blas_one_thread();
     #pragma omp parallel num_threads(nthreads)
     {
-        sigset_t held; /* oneDNN's sgemm: see sig_hold */
-        int hold = cpu_sgemm_onednn();
-        if (hold) sig_hold(&held);
+        sigset_t held;
+        int hold = sgemm_hold(&held); /* see sig_hold */
         #pragma omp for schedule(dynamic, 1)
         for (int bh = 0; bh < B * NH; bh++) {
             int b = bh / NH, h = bh % NH;

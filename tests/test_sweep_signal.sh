@@ -11,7 +11,10 @@ pid=""
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
-args=(--out "$tmp/s" --lr 1e-4 -- --model "$F/tiny" --train "$F/train.jsonl" --eval "$F/eval.jsonl" --epochs 2
+# 20 epochs (320 steps, ~1.5 s): with 2 (0.3 s in all) the trial could finish
+# between the poll that saw its third logged step and the SIGTERM (seen once
+# in a full run on the AMX Xeon: "saved .../trial-0/model").
+args=(--out "$tmp/s" --lr 1e-4 -- --model "$F/tiny" --train "$F/train.jsonl" --eval "$F/eval.jsonl" --epochs 20
       --batch-size 4 --threads 1 --logging-steps 1)
 
 "$BERTC" sweep "${args[@]}" >/dev/null 2>"$tmp/err" &

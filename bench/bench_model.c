@@ -15,7 +15,12 @@
  * --recompute: train as --gradient-checkpointing does (BERT_TRAIN_RECOMPUTE).
  * --int8: infer as --precision int8 does (weights quantized before timing, as
  * at load; activations on every step).
- * Prints one JSON line: samples/s, seconds per step, tokens, peak RSS (KiB).
+ * Prints one JSON line: samples/s, seconds per step, tokens, peak RSS (KiB),
+ * and "profile": the timed steps' seconds per step by kind of work (bert.h's
+ * bert_prof, forward and backward; zero_grad and the clipped AdamW step timed
+ * here), with the dense layers' FLOPs per step, so that run.py can say where
+ * the time of a missed target goes. Timing a kernel call costs two
+ * clock_gettime calls (~300 per bert-base step, microseconds in all).
  * Allocation happens at build time only; steps allocate nothing.
  */
 #include <cblas.h>
@@ -146,6 +151,8 @@ int main(int argc, char **argv) {
     if (!ids || !mask || !labels) die("out of memory", NULL);
     bertc_rng drop;
     bertc_rng_seed(&drop, 42);
+    bert_prof prof;
+    double t_zero = 0, t_opt = 0;
 
     double t_timed = 0;
     long tokens = 0, padded = 0, samples = 0;
@@ -168,15 +175,25 @@ int main(int argc, char **argv) {
             if (step >= warmup) tokens += lens[s];
         }
         cursor = (cursor + B) % nseq;
+        if (step == warmup) { /* profile the timed steps only */
+            memset(&prof, 0, sizeof prof);
+            m.prof = &prof;
+        }
         double t0 = now();
         if (train) {
             float loss;
             bert_zero_grad(&m);
+            double t1 = now();
             if (bert_forward(&m, ids, NULL, mask, B, Tb, &drop, NULL, NULL, &err)) die(err.msg, NULL);
             if (bert_backward(&m, labels, NULL, &loss, &err)) die(err.msg, NULL);
+            double t2 = now();
             /* as the trainer: clipping fused into the AdamW pass */
             float clip = bertc_clip_coef(bertc_l2_norm(m.grads_memory, m.num_params), 1.0);
             bertc_adamw_step_scaled(&opt, hf.params_memory, m.grads_memory, 5e-5, clip);
+            if (step >= warmup) {
+                t_zero += t1 - t0;
+                t_opt += now() - t2;
+            }
         } else {
             if (bert_forward(&m, ids, NULL, mask, B, Tb, NULL, NULL, NULL, &err)) die(err.msg, NULL);
         }
@@ -189,13 +206,31 @@ int main(int argc, char **argv) {
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    /* the encoder's dense FLOPs per step: 2 N C (3C + C + 2F) per layer forward
+     * (N = the padded tokens of a step), twice that backward */
+    double Cd = c->hidden_size, Fd = c->intermediate_size;
+    double dense_fwd = 2.0 * ((double)padded / steps) * Cd * (4.0 * Cd + 2.0 * Fd) * c->num_layers;
+    char profile[2048];
+    int pn = snprintf(profile, sizeof profile, "{\"dense_gflop_forward\":%.3f,\"dense_gflop_backward\":%.3f",
+                      dense_fwd / 1e9, train ? 2.0 * dense_fwd / 1e9 : 0.0);
+    for (int ph = 0; ph < (train ? 2 : 1); ph++) {
+        pn += snprintf(profile + pn, sizeof profile - (size_t)pn, ",\"%s\":{", ph ? "backward" : "forward");
+        for (int k = 0; k < BERT_PROF_KINDS; k++)
+            pn += snprintf(profile + pn, sizeof profile - (size_t)pn, "%s\"%s\":%.6f", k ? "," : "",
+                           bert_prof_kind_name(k), prof.sec[ph][k] / steps);
+        pn += snprintf(profile + pn, sizeof profile - (size_t)pn, "}");
+    }
+    if (train)
+        pn += snprintf(profile + pn, sizeof profile - (size_t)pn, ",\"zero_grad\":%.6f,\"optimizer\":%.6f",
+                       t_zero / steps, t_opt / steps);
+    snprintf(profile + pn, sizeof profile - (size_t)pn, "}");
     printf("{\"impl\":\"bertc%s%s\",\"mode\":\"%s\",\"batch\":%d,\"length\":%d,\"dynamic\":%s,"
            "\"steps\":%d,\"seconds\":%.6f,\"samples_per_s\":%.4f,\"seconds_per_step\":%.6f,"
            "\"real_tokens\":%ld,\"padded_tokens\":%ld,\"peak_rss_kib\":%ld,\"threads\":%d,"
-           "\"openblas_core\":\"%s\",\"int8_kernel\":\"%s\",\"int8_weight_bits\":%d}\n",
+           "\"openblas_core\":\"%s\",\"int8_kernel\":\"%s\",\"int8_weight_bits\":%d,\"profile\":%s}\n",
            reference ? "-reference" : bf16 ? "-bf16" : "", recompute ? "-recompute" : "", mode, B, T, (idsf && !pad_max) ? "true" : "false", steps, t_timed,
            samples / t_timed, t_timed / steps, tokens, padded, ru.ru_maxrss, omp_get_max_threads(),
-           openblas_get_corename(), int8 ? int8_kernel() : "", int8 ? (int8_weight_qmax() == 127 ? 8 : 7) : 0);
+           openblas_get_corename(), int8 ? int8_kernel() : "", int8 ? (int8_weight_qmax() == 127 ? 8 : 7) : 0, profile);
     bertc_adamw_free(&opt);
     bert_model_free(&m);
     hf_model_free(&hf);

@@ -26,6 +26,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- the production kernel sets behind one table (the reference set,
  * bert_ops_ref, lives with its kernels in ops_ref.c, which only tests link) ---- */
@@ -319,6 +320,32 @@ int bert_set_precision(bert_model *m, int precision, bertc_err *err) {
     return BERTC_OK;
 }
 
+/* ---- profiling (bert_model.prof, bert.h) ---- */
+
+const char *bert_prof_kind_name(int kind) {
+    static const char *names[BERT_PROF_KINDS] = {"embeddings", "dense", "attention", "gelu",
+                                                 "layernorm", "dropout", "zeroing", "head"};
+    return kind >= 0 && kind < BERT_PROF_KINDS ? names[kind] : "?";
+}
+
+static double prof_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* PROF(m, BERT_PROF_X, call): the call, its wall time added to m->prof when set. */
+#define PROF(m_, kind_, ...)                                                     \
+    do {                                                                         \
+        bert_prof *pf_ = (m_)->prof;                                             \
+        double t0_ = pf_ ? prof_now() : 0.0;                                     \
+        __VA_ARGS__;                                                             \
+        if (pf_) {                                                               \
+            pf_->sec[pf_->phase][kind_] += prof_now() - t0_;                     \
+            pf_->calls[pf_->phase][kind_]++;                                     \
+        }                                                                        \
+    } while (0)
+
 /* x[0..n) = 0 in blocks over the threads: one thread's memset of the gradients
  * (a bert-base's 440 MB) and of each layer's activation gradients (34 MB at
  * 8 x 128 tokens) was ~5% of a bf16 training step with the other core idle
@@ -414,26 +441,35 @@ static void layer_forward(bert_model *m, int l, const layer_acts *a, bertc_rng *
     float po = c->model_type == BERT_ARCH_DISTILBERT ? 0.0f : ph; /* attention output dropout */
     size_t wq = (size_t)l * 3 * C * C, wc = (size_t)l * C * C, wf = (size_t)l * F * C, lC = (size_t)l * C;
 
-    ops->dense_forward(m->bf16, a->qkv, a->inp, p->qkvw + wq, p->qkvb + 3 * lC, (int)N, C, 3 * C);
+    PROF(m, BERT_PROF_DENSE,
+         ops->dense_forward(m->bf16, a->qkv, a->inp, p->qkvw + wq, p->qkvb + 3 * lC, (int)N, C, 3 * C));
     const uint8_t *k;
-    if (a->att_seed && masks == MASKS_DRAW && rng) *a->att_seed = *rng;
-    if (a->att_seed && masks == MASKS_REUSE) {
-        bertc_rng again = *a->att_seed;
-        k = bert_draw_mask(a->att_keep, &again, pa, natt);
-    } else {
-        k = layer_mask(a->att_keep, rng, pa, natt, masks);
-    }
-    ops->attention_forward(a->atty, a->att, k, pa, a->qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH);
-    ops->dense_forward(m->bf16, m->proj, a->atty, p->attn_outw + wc, p->attn_outb + lC, (int)N, C, C);
-    k = layer_mask(a->res1_keep, rng, po, NC, masks);
-    ops->residual_layernorm_forward(a->res1, a->ln1, a->m1, a->r1, a->inp, m->proj, k, po, p->ln1w + lC,
-                                    p->ln1b + lC, eps, (int)N, C);
-    ops->dense_gelu_forward(m->bf16, m->training ? a->fch : NULL, a->fchg, a->ln1, p->fcw + wf, p->fcb + (size_t)l * F,
-                             (int)N, C, F);
-    ops->dense_forward(m->bf16, m->proj, a->fchg, p->fc_outw + wf, p->fc_outb + lC, (int)N, F, C);
-    k = layer_mask(a->res2_keep, rng, ph, NC, masks);
-    ops->residual_layernorm_forward(a->res2, a->out, a->m2, a->r2, a->ln1, m->proj, k, ph, p->ln2w + lC,
-                                    p->ln2b + lC, eps, (int)N, C);
+    PROF(m, BERT_PROF_DROPOUT, {
+        if (a->att_seed && masks == MASKS_DRAW && rng) *a->att_seed = *rng;
+        if (a->att_seed && masks == MASKS_REUSE) {
+            bertc_rng again = *a->att_seed;
+            k = bert_draw_mask(a->att_keep, &again, pa, natt);
+        } else {
+            k = layer_mask(a->att_keep, rng, pa, natt, masks);
+        }
+    });
+    PROF(m, BERT_PROF_ATTENTION,
+         ops->attention_forward(a->atty, a->att, k, pa, a->qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH));
+    PROF(m, BERT_PROF_DENSE,
+         ops->dense_forward(m->bf16, m->proj, a->atty, p->attn_outw + wc, p->attn_outb + lC, (int)N, C, C));
+    PROF(m, BERT_PROF_DROPOUT, k = layer_mask(a->res1_keep, rng, po, NC, masks));
+    PROF(m, BERT_PROF_NORM,
+         ops->residual_layernorm_forward(a->res1, a->ln1, a->m1, a->r1, a->inp, m->proj, k, po, p->ln1w + lC,
+                                         p->ln1b + lC, eps, (int)N, C));
+    PROF(m, BERT_PROF_DENSE,
+         ops->dense_gelu_forward(m->bf16, m->training ? a->fch : NULL, a->fchg, a->ln1, p->fcw + wf,
+                                 p->fcb + (size_t)l * F, (int)N, C, F));
+    PROF(m, BERT_PROF_DENSE,
+         ops->dense_forward(m->bf16, m->proj, a->fchg, p->fc_outw + wf, p->fc_outb + lC, (int)N, F, C));
+    PROF(m, BERT_PROF_DROPOUT, k = layer_mask(a->res2_keep, rng, ph, NC, masks));
+    PROF(m, BERT_PROF_NORM,
+         ops->residual_layernorm_forward(a->res2, a->out, a->m2, a->r2, a->ln1, m->proj, k, ph, p->ln2w + lC,
+                                         p->ln2b + lC, eps, (int)N, C));
 }
 
 int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
@@ -493,10 +529,12 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     /* embeddings: h0 = dropout(LayerNorm(word + type + position)) */
     const bert_params *p = &m->params;
     const float *wtt = c->type_vocab_size > 0 ? p->wtt : m->tt_zero; /* tt_zero: C zeros */
-    ops->embeddings_forward(m->emb, m->ids, m->tts, p->wte, p->wpe, wtt, B, T, C);
-    ops->layernorm_forward(m->h, m->emb_mean, m->emb_rstd, m->emb, p->emb_lnw, p->emb_lnb, eps, (int)N, C);
-    const uint8_t *k = bert_draw_mask(m->emb_keep, rng, ph, NC);
-    ops->dropout_forward(m->h, m->h, k, ph, NC);
+    if (m->prof) m->prof->phase = BERT_PROF_FORWARD;
+    PROF(m, BERT_PROF_EMBED, ops->embeddings_forward(m->emb, m->ids, m->tts, p->wte, p->wpe, wtt, B, T, C));
+    PROF(m, BERT_PROF_NORM,
+         ops->layernorm_forward(m->h, m->emb_mean, m->emb_rstd, m->emb, p->emb_lnw, p->emb_lnb, eps, (int)N, C));
+    const uint8_t *k;
+    PROF(m, BERT_PROF_DROPOUT, k = bert_draw_mask(m->emb_keep, rng, ph, NC); ops->dropout_forward(m->h, m->h, k, ph, NC));
     if (hidden_states) memcpy(hidden_states, m->h, NC * sizeof(float));
 
     for (int l = 0; l < L; l++) {
@@ -509,7 +547,7 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
 
     /* the task's head on the last hidden state */
     const float *last = m->h + (tr ? (size_t)L : (size_t)(L & 1)) * NC;
-    bert_head_of(c->task)->forward(m, last, rng);
+    PROF(m, BERT_PROF_HEAD, bert_head_of(c->task)->forward(m, last, rng));
     return BERTC_OK;
 }
 
@@ -546,7 +584,8 @@ static void backward_from_dlogits(bert_model *m) {
 #define KEEP(ptr, prob) ((on && (prob) > 0.0f) ? (ptr) : NULL)
 
     /* the head: dlogits -> its gradients and d(last hidden state) in m->dres */
-    bert_head_of(c->task)->backward(m, m->h + (size_t)L * NC);
+    if (m->prof) m->prof->phase = BERT_PROF_BACKWARD;
+    PROF(m, BERT_PROF_HEAD, bert_head_of(c->task)->backward(m, m->h + (size_t)L * NC));
     if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, L);
 
     /* layers, last to first; m->dres holds d(layer output) on entry, d(layer input) on exit */
@@ -563,56 +602,71 @@ static void backward_from_dlogits(bert_model *m) {
         size_t lC = (size_t)l * C;
 
         /* out = LN2(res2), res2 = ln1 + dropout(fchg W_p^T + b) */
-        zero_par(m->dtmp, NC);
-        ops->layernorm_backward(m->dtmp, g->ln2w + lC, g->ln2b + lC, m->dres, res2, p->ln2w + lC,
-                                a.m2, a.r2, (int)N, C);
-        memcpy(m->dln1, m->dtmp, NC * sizeof(float)); /* the residual path */
-        zero_par(m->dproj, NC);
-        ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res2_keep, ph), ph, NC);
+        PROF(m, BERT_PROF_ZERO, zero_par(m->dtmp, NC));
+        PROF(m, BERT_PROF_NORM,
+             ops->layernorm_backward(m->dtmp, g->ln2w + lC, g->ln2b + lC, m->dres, res2, p->ln2w + lC,
+                                     a.m2, a.r2, (int)N, C));
+        PROF(m, BERT_PROF_ZERO,
+             memcpy(m->dln1, m->dtmp, NC * sizeof(float)); /* the residual path */
+             zero_par(m->dproj, NC));
+        PROF(m, BERT_PROF_DROPOUT, ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res2_keep, ph), ph, NC));
         /* gelu(fch) again (bit-identical to the forward's), here with gelu' kept
          * in dfch where the kernels have it: one erf for both */
         int keep_grad = !m->recompute && ops->gelu_forward_keep_grad;
-        if (keep_grad) ops->gelu_forward_keep_grad(fchg, m->dfch, fch, NF);
-        else if (!m->recompute) ops->gelu_forward(fchg, fch, NF);
-        zero_par(m->dfchg, NF);
-        ops->dense_backward(m->bf16, m->dfchg, g->fc_outw + wf, g->fc_outb + lC, m->dproj, fchg, p->fc_outw + wf,
-                             (int)N, F, C);
-        if (keep_grad) {
-            ops->gelu_backward_from_grad(m->dfch, m->dfchg, NF);
-        } else {
-            zero_par(m->dfch, NF);
-            ops->gelu_backward(m->dfch, fch, m->dfchg, NF);
-        }
-        ops->dense_backward(m->bf16, m->dln1, g->fcw + wf, g->fcb + (size_t)l * F, m->dfch, ln1, p->fcw + wf,
-                             (int)N, C, F);
+        PROF(m, BERT_PROF_GELU, {
+            if (keep_grad) ops->gelu_forward_keep_grad(fchg, m->dfch, fch, NF);
+            else if (!m->recompute) ops->gelu_forward(fchg, fch, NF);
+        });
+        PROF(m, BERT_PROF_ZERO, zero_par(m->dfchg, NF));
+        PROF(m, BERT_PROF_DENSE,
+             ops->dense_backward(m->bf16, m->dfchg, g->fc_outw + wf, g->fc_outb + lC, m->dproj, fchg,
+                                 p->fc_outw + wf, (int)N, F, C));
+        PROF(m, BERT_PROF_GELU, {
+            if (keep_grad) {
+                ops->gelu_backward_from_grad(m->dfch, m->dfchg, NF);
+            } else {
+                zero_par(m->dfch, NF);
+                ops->gelu_backward(m->dfch, fch, m->dfchg, NF);
+            }
+        });
+        PROF(m, BERT_PROF_DENSE,
+             ops->dense_backward(m->bf16, m->dln1, g->fcw + wf, g->fcb + (size_t)l * F, m->dfch, ln1, p->fcw + wf,
+                                 (int)N, C, F));
 
         /* ln1 = LN1(res1), res1 = inp + dropout(atty W_o^T + b) */
-        zero_par(m->dtmp, NC);
-        ops->layernorm_backward(m->dtmp, g->ln1w + lC, g->ln1b + lC, m->dln1, res1, p->ln1w + lC,
-                                a.m1, a.r1, (int)N, C);
-        memcpy(m->dres, m->dtmp, NC * sizeof(float)); /* the residual path */
-        zero_par(m->dproj, NC);
-        ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res1_keep, po), po, NC);
-        zero_par(m->datty, NC);
-        ops->dense_backward(m->bf16, m->datty, g->attn_outw + wc, g->attn_outb + lC, m->dproj, atty, p->attn_outw + wc,
-                             (int)N, C, C);
-        zero_par(m->dqkv, N * 3 * C);
-        ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(a.att_keep, pa), pa,
-                                m->scratch, m->nthreads, B, T, C, NH);
-        ops->dense_backward(m->bf16, m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
-                             p->qkvw + wq, (int)N, C, 3 * C);
+        PROF(m, BERT_PROF_ZERO, zero_par(m->dtmp, NC));
+        PROF(m, BERT_PROF_NORM,
+             ops->layernorm_backward(m->dtmp, g->ln1w + lC, g->ln1b + lC, m->dln1, res1, p->ln1w + lC,
+                                     a.m1, a.r1, (int)N, C));
+        PROF(m, BERT_PROF_ZERO,
+             memcpy(m->dres, m->dtmp, NC * sizeof(float)); /* the residual path */
+             zero_par(m->dproj, NC));
+        PROF(m, BERT_PROF_DROPOUT, ops->dropout_backward(m->dproj, m->dtmp, KEEP(a.res1_keep, po), po, NC));
+        PROF(m, BERT_PROF_ZERO, zero_par(m->datty, NC));
+        PROF(m, BERT_PROF_DENSE,
+             ops->dense_backward(m->bf16, m->datty, g->attn_outw + wc, g->attn_outb + lC, m->dproj, atty,
+                                 p->attn_outw + wc, (int)N, C, C));
+        PROF(m, BERT_PROF_ZERO, zero_par(m->dqkv, N * 3 * C));
+        PROF(m, BERT_PROF_ATTENTION,
+             ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(a.att_keep, pa), pa,
+                                     m->scratch, m->nthreads, B, T, C, NH));
+        PROF(m, BERT_PROF_DENSE,
+             ops->dense_backward(m->bf16, m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,
+                                 p->qkvw + wq, (int)N, C, 3 * C));
         if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, l);
     }
 
     /* embeddings: h0 = dropout(LN(emb)) */
-    zero_par(m->dtmp, NC);
-    ops->dropout_backward(m->dtmp, m->dres, KEEP(m->emb_keep, ph), ph, NC);
-    zero_par(m->dproj, NC);
-    ops->layernorm_backward(m->dproj, g->emb_lnw, g->emb_lnb, m->dtmp, m->emb, p->emb_lnw, m->emb_mean,
-                            m->emb_rstd, (int)N, C);
+    PROF(m, BERT_PROF_ZERO, zero_par(m->dtmp, NC));
+    PROF(m, BERT_PROF_DROPOUT, ops->dropout_backward(m->dtmp, m->dres, KEEP(m->emb_keep, ph), ph, NC));
+    PROF(m, BERT_PROF_ZERO, zero_par(m->dproj, NC));
+    PROF(m, BERT_PROF_NORM,
+         ops->layernorm_backward(m->dproj, g->emb_lnw, g->emb_lnb, m->dtmp, m->emb, p->emb_lnw, m->emb_mean,
+                                 m->emb_rstd, (int)N, C));
     /* no token types: the zero row's gradient goes to a sink nobody reads */
-    ops->embeddings_backward(g->wte, g->wpe, c->type_vocab_size > 0 ? g->wtt : m->dtt_sink, m->dproj, m->ids,
-                             m->tts, B, T, C);
+    PROF(m, BERT_PROF_EMBED,
+         ops->embeddings_backward(g->wte, g->wpe, c->type_vocab_size > 0 ? g->wtt : m->dtt_sink, m->dproj,
+                                  m->ids, m->tts, B, T, C));
     /* nn.Embedding(padding_idx=pad_token_id): transformers never updates the
      * [PAD] row's gradient. Classification cannot reach it (no output reads a
      * padded position), but QA's softmax over all T positions does. */
@@ -628,7 +682,9 @@ int bert_head_backward(bert_model *m, const bert_targets *y, float *loss, bertc_
         return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: the model was built for inference (training = 0)");
     if (m->B < 1) return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: no forward pass to take the loss of");
     if (!y) return bertc_fail(err, BERTC_ERR_ARG, "bert_backward: no targets");
-    int rc = bert_head_of(m->cfg.task)->loss(m, y, loss, m->dlogits, err);
+    int rc;
+    if (m->prof) m->prof->phase = BERT_PROF_BACKWARD;
+    PROF(m, BERT_PROF_HEAD, rc = bert_head_of(m->cfg.task)->loss(m, y, loss, m->dlogits, err));
     if (rc) return rc;
     backward_from_dlogits(m);
     return BERTC_OK;

@@ -190,6 +190,9 @@ typedef struct bert_model {
      * (dist.h); the callee may read, not write, the finished gradients. */
     void (*grad_ready)(void *ctx, int part);
     void *grad_ready_ctx;
+    /* Where a forward and backward spend their time (bert_prof below); NULL
+     * (the default): not measured. The caller owns it and zeroes it. */
+    struct bert_prof *prof;
 
     /* Results of the last bert_forward, valid until the next one. Per-sequence
      * heads (text classification) give R = B rows; per-token heads (token
@@ -216,6 +219,32 @@ typedef struct bert_model {
     float *dres, *dtmp, *dln1, *dproj, *dfch, *dfchg, *datty, *dqkv;
     float *dpooled, *dcls_in, *dlogits;
 } bert_model;
+
+/* Wall seconds by kind of work, summed over calls while bert_model.prof points
+ * here (bench/bench_model prints it: the profile behind a missed speed target).
+ * Each kernel call is timed from the calling thread around the whole call (the
+ * kernels parallelise inside), so kinds add up to the step. Dense layers
+ * include their bias (and GELU, where it is fused into the product); the head
+ * includes its pooler, classifier, dropout and loss. */
+enum {
+    BERT_PROF_EMBED,     /* embedding lookup / scatter-add */
+    BERT_PROF_DENSE,     /* the encoder's four products per layer (bf16: with conversions) */
+    BERT_PROF_ATTENTION, /* scores, masked softmax, dropout(P), P V, and their backward */
+    BERT_PROF_GELU,      /* unfused GELU: the backward's recompute and gradient */
+    BERT_PROF_NORM,      /* LayerNorm and residual + LayerNorm */
+    BERT_PROF_DROPOUT,   /* mask draws and unfused dropout */
+    BERT_PROF_ZERO,      /* zeroing and copying activation gradients */
+    BERT_PROF_HEAD,      /* the task head, its loss and its backward */
+    BERT_PROF_KINDS
+};
+enum { BERT_PROF_FORWARD, BERT_PROF_BACKWARD, BERT_PROF_PHASES };
+typedef struct bert_prof {
+    double sec[BERT_PROF_PHASES][BERT_PROF_KINDS];
+    long calls[BERT_PROF_PHASES][BERT_PROF_KINDS];
+    int phase; /* set by bert.c: the pass being timed */
+} bert_prof;
+/* The kinds' names, lower case ("dense", "attention", ...). */
+const char *bert_prof_kind_name(int kind);
 
 /* What bert_model_build builds (its training argument). */
 enum {

@@ -13,7 +13,9 @@
  * forward drew it from (only one layer's mask is stored), so "dropout on"
  * checks that too. The memory side: bert_memory_estimate predicts exactly what
  * bert_model_build allocates in both modes, and the saving matches a count of
- * bytes made by hand (main). */
+ * bytes made by hand (main). Both models are timed (bert_model.prof, bert.h):
+ * profiling leaves every bit as it was (the same comparison), and each kind of
+ * work is counted once per kernel call, the recomputation's in the backward. */
 #include "../src/bert.h"
 #include "../src/hfmodel.h"
 #include "../src/ops_bf16.h"
@@ -46,6 +48,8 @@ static void compare(const char *what, const bert_config *cfg, float *params, int
     CHECK(rc == 0, "%s: build: %s", what, err.msg);
     if (rc) return;
     full.precision = re.precision = precision;
+    bert_prof pfull = {0}, pre = {0};
+    full.prof = &pfull, re.prof = &pre;
     CHECK(re.recompute && !full.recompute, "%s: the recompute flag", what);
     CHECK(re.arena_bytes < full.arena_bytes, "%s: recomputing arena %zu bytes, not below the full %zu", what,
           re.arena_bytes, full.arena_bytes);
@@ -85,6 +89,28 @@ static void compare(const char *what, const bert_config *cfg, float *params, int
         CHECK(memcmp(&l1, &l2, sizeof l1) == 0, "%s: batch %d loss %.9g vs %.9g", what, step, l1, l2);
         CHECK(memcmp(full.logits, re.logits, (size_t)B * NL * sizeof(float)) == 0, "%s: batch %d logits differ", what,
               step);
+    }
+    /* per batch, L layers: forward 4L dense products, L attentions, 2L + 1
+     * LayerNorms (the embeddings'), 1 embedding lookup and 1 head; backward the
+     * same products again (4L + 4L recomputed), the head twice (loss, backward) */
+    long L = cfg->num_layers, nb = batches;
+    for (int r = 0; r < 2; r++) {
+        const bert_prof *pp = r ? &pre : &pfull;
+        long fw = pp->calls[BERT_PROF_FORWARD][BERT_PROF_DENSE], bw = pp->calls[BERT_PROF_BACKWARD][BERT_PROF_DENSE];
+        long fa = pp->calls[BERT_PROF_FORWARD][BERT_PROF_ATTENTION], ba = pp->calls[BERT_PROF_BACKWARD][BERT_PROF_ATTENTION];
+        CHECK(fw == 4 * L * nb && bw == (r ? 8 : 4) * L * nb && fa == L * nb && ba == (r ? 2 : 1) * L * nb,
+              "%s: profile of the %s model counted %ld/%ld dense and %ld/%ld attention calls (forward/backward)", what,
+              r ? "recomputing" : "full", fw, bw, fa, ba);
+        CHECK(pp->calls[BERT_PROF_FORWARD][BERT_PROF_NORM] == (2 * L + 1) * nb &&
+                  pp->calls[BERT_PROF_FORWARD][BERT_PROF_EMBED] == nb &&
+                  pp->calls[BERT_PROF_FORWARD][BERT_PROF_HEAD] == nb &&
+                  pp->calls[BERT_PROF_BACKWARD][BERT_PROF_HEAD] == 2 * nb &&
+                  pp->calls[BERT_PROF_BACKWARD][BERT_PROF_EMBED] == nb,
+              "%s: profile counts of LayerNorm/embeddings/head calls", what);
+        double tot = 0;
+        for (int ph = 0; ph < BERT_PROF_PHASES; ph++)
+            for (int k = 0; k < BERT_PROF_KINDS; k++) tot += pp->sec[ph][k];
+        CHECK(tot > 0 && pp->sec[BERT_PROF_FORWARD][BERT_PROF_DENSE] > 0, "%s: the profile timed nothing", what);
     }
     size_t nd = 0;
     for (size_t i = 0; i < full.num_params; i++) nd += memcmp(&full.grads_memory[i], &re.grads_memory[i], 4) != 0;

@@ -164,9 +164,9 @@ void ref_matmul_gelu_forward(float *pre, float *out, const float *inp, const flo
 /* ---- dropout and residuals ---- */
 
 void ref_dropout_mask(uint8_t *keep, bertc_rng *r, float p, size_t n) {
-    bertc_rng s = *r; /* a local copy: stores to keep (uint8_t) could alias *r */
-    for (size_t i = 0; i < n; i++) keep[i] = bertc_rng_uniform(&s) >= p;
-    *r = s;
+    uint64_t base = bertc_rng_next(r); /* rng.h's block scheme, one block after another */
+    for (size_t i0 = 0, j = 0; i0 < n; i0 += BERTC_MASK_BLOCK, j++)
+        bertc_mask_block(keep + i0, base, j, p, n - i0 < BERTC_MASK_BLOCK ? n - i0 : BERTC_MASK_BLOCK);
 }
 
 void ref_dropout_forward(float *out, const float *inp, const uint8_t *keep, float p, size_t n) {

@@ -13,8 +13,9 @@
  * matrices are PyTorch nn.Linear layout (OC, C): y = x W^T + b.
  *
  * Dropout is "inverted": a kept element is scaled by 1/(1-p). The keep masks are
- * uint8 (1 keep, 0 drop) drawn from a bertc_rng, in order, on one thread
- * (ref_dropout_mask, cpu_dropout_mask), so every path draws the same masks. A NULL
+ * uint8 (1 keep, 0 drop) drawn from a bertc_rng by rng.h's block scheme
+ * (ref_dropout_mask one block after another, cpu_dropout_mask the blocks over
+ * the threads), so every path, at any thread count, draws the same masks. A NULL
  * keep mask means no dropout (eval mode).
  *
  * Nothing here allocates, prints or fails; the caller checks dimensions.

@@ -269,6 +269,45 @@ static void test_layernorm(void) {
         CHECK(memcmp(&r1, &r2, sizeof r1) == 0, "cpu_dropout_mask left the rng elsewhere");
         free(k1), free(k2);
     }
+    /* several blocks (rng.h's scheme): the same bits at 1 and 2 threads as the
+     * reference's serial loop, the rng advanced by one draw whatever n is, the
+     * kept fraction 1 - p, and p = 0 / 1 keeping all / none */
+    {
+        size_t nm = 3 * (size_t)BERTC_MASK_BLOCK + 17;
+        uint8_t *k1 = malloc(nm), *k2 = malloc(nm);
+        int saved = omp_get_max_threads();
+        for (int th = 1; th <= 2; th++) {
+            bertc_rng r1, r2, r3;
+            bertc_rng_seed(&r1, 5), bertc_rng_seed(&r2, 5), bertc_rng_seed(&r3, 5);
+            omp_set_num_threads(th);
+            ref_dropout_mask(k1, &r1, 0.1f, nm);
+            memset(k2, 7, nm);
+            cpu_dropout_mask(k2, &r2, 0.1f, nm);
+            CHECK(memcmp(k1, k2, nm) == 0, "cpu_dropout_mask over %zu (%d threads) != ref_dropout_mask", nm, th);
+            (void)bertc_rng_next(&r3);
+            CHECK(memcmp(&r2, &r3, sizeof r2) == 0, "a %zu-element mask advanced the rng by more than one draw", nm);
+        }
+        omp_set_num_threads(saved);
+        size_t kept = 0;
+        for (size_t i = 0; i < nm; i++) kept += k2[i];
+        double frac = (double)kept / (double)nm;
+        CHECK(fabs(frac - 0.9) < 0.004, "p = 0.1 kept %.4f of %zu (want 0.9 within 0.004, ~6 sigma)", frac, nm);
+        /* the two halves of each 64-bit draw are not the same bits */
+        size_t same = 0;
+        for (size_t i = 0; i + 1 < nm; i += 2) same += k2[i] == k2[i + 1];
+        CHECK(fabs((double)same / (nm / 2) - 0.82) < 0.01, "pairs agree %.4f (independent halves: 0.82)",
+              (double)same / (nm / 2));
+        bertc_rng r;
+        bertc_rng_seed(&r, 1);
+        cpu_dropout_mask(k2, &r, 0.0f, nm);
+        size_t all = 0;
+        for (size_t i = 0; i < nm; i++) all += k2[i];
+        cpu_dropout_mask(k1, &r, 1.0f, nm);
+        size_t none = 0;
+        for (size_t i = 0; i < nm; i++) none += k1[i];
+        CHECK(all == nm && none == 0, "p = 0 kept %zu of %zu, p = 1 kept %zu", all, nm, none);
+        free(k1), free(k2);
+    }
     /* dropout: the kept fraction and the 1/(1-p) scale */
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) kept += keep[i];

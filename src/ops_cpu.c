@@ -36,6 +36,22 @@ static inline float dot_f(const float *a, const float *b, int n) {
     return s;
 }
 
+/* The largest of x[0..n) (NaNs ignored; -INFINITY when n = 0), with 16 lanes
+ * so that it vectorises (GCC vectorises a max reduction only under
+ * -ffinite-math-only). The maximum of a set does not depend on the order it is
+ * taken in (+0 and -0 may swap, which changes no x - max). */
+static inline float max_f(const float *x, int n) {
+    float acc[16];
+    for (int k = 0; k < 16; k++) acc[k] = -INFINITY;
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] = x[i + k] > acc[k] ? x[i + k] : acc[k];
+    float m = -INFINITY;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (int k = 0; k < 16; k++) m = acc[k] > m ? acc[k] : m;
+    return m;
+}
+
 /* Column block width for loops that reduce over rows into per-column sums. */
 #define COLBLK 64
 
@@ -496,6 +512,19 @@ static int keys_used(const int *mk, int T) {
     return tk ? tk : T;
 }
 
+/* One row of scores (T) into probabilities, in place: the mask added to the
+ * first Tk, their softmax, and 0 for the rest. */
+static inline void softmax_row(float *row, const int *mk, int T, int Tk) {
+    #pragma omp simd
+    for (int t2 = 0; t2 < Tk; t2++) row[t2] += mk[t2] ? 0.0f : BERT_MASK_VALUE;
+    float maxv = max_f(row, Tk);
+    #pragma omp simd
+    for (int t2 = 0; t2 < Tk; t2++) row[t2] = exp_v(row[t2] - maxv);
+    float inv = 1.0f / sum_f(row, Tk);
+    for (int t2 = 0; t2 < Tk; t2++) row[t2] *= inv;
+    for (int t2 = Tk; t2 < T; t2++) row[t2] = 0.0f;
+}
+
 void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
                            const float *qkv, const int *mask, float *scratch, int nthreads,
                            int B, int T, int C, int NH) {
@@ -519,21 +548,7 @@ void cpu_attention_forward(float *out, float *att, const uint8_t *keep, float p,
             int Tk = keys_used(mk, T);
             /* P[:, :Tk] = scale Q K^T */
             gemm_rows(0, 1, T, Tk, HS, scale, Q, ld, Q + C, ld, 0.0f, P, T, 1);
-            for (int t = 0; t < T; t++) {
-                float *row = P + (size_t)t * T;
-                float maxv = -INFINITY;
-                for (int t2 = 0; t2 < Tk; t2++) {
-                    float s = row[t2] + (mk[t2] ? 0.0f : BERT_MASK_VALUE);
-                    row[t2] = s;
-                    maxv = s > maxv ? s : maxv;
-                }
-                #pragma omp simd
-                for (int t2 = 0; t2 < Tk; t2++) row[t2] = exp_v(row[t2] - maxv);
-                float sum = sum_f(row, Tk);
-                float inv = 1.0f / sum;
-                for (int t2 = 0; t2 < Tk; t2++) row[t2] *= inv;
-                for (int t2 = Tk; t2 < T; t2++) row[t2] = 0.0f;
-            }
+            for (int t = 0; t < T; t++) softmax_row(P + (size_t)t * T, mk, T, Tk);
             const float *Pd = P;
             if (keep) {
                 const uint8_t *kp = keep + (size_t)bh * T * T;

@@ -48,8 +48,20 @@ static void cpu_mm_gelu_forward(bf16_state *s, float *pre, float *out, const flo
     cpu_matmul_gelu_forward(pre, out, inp, w, b, N, C, OC);
 }
 
+static void cpu_att_forward(bf16_state *s, float *out, float *att, const uint8_t *keep, float p, const float *qkv,
+                            const int *mask, float *scratch, int nthreads, int B, int T, int C, int NH) {
+    (void)s;
+    cpu_attention_forward(out, att, keep, p, qkv, mask, scratch, nthreads, B, T, C, NH);
+}
+static void cpu_att_backward(bf16_state *s, float *dqkv, const float *dout, const float *qkv, const float *att,
+                             const uint8_t *keep, float p, float *scratch, int nthreads, int B, int T, int C, int NH) {
+    (void)s;
+    cpu_attention_backward(dqkv, dout, qkv, att, keep, p, scratch, nthreads, B, T, C, NH);
+}
+
 /* Every production set runs ops_cpu.h's kernels for all but the matrix
- * products; a set's table states only its products. */
+ * products (the dense layers', the pooler's and the heads', and attention's);
+ * a set's table states only its products. */
 #define CPU_KERNELS_BUT_PRODUCTS                                           \
     .embeddings_forward = cpu_embeddings_forward,                          \
     .embeddings_backward = cpu_embeddings_backward,                        \
@@ -62,8 +74,6 @@ static void cpu_mm_gelu_forward(bf16_state *s, float *pre, float *out, const flo
     .dropout_forward = cpu_dropout_forward,                                \
     .dropout_backward = cpu_dropout_backward,                              \
     .residual_layernorm_forward = cpu_residual_layernorm_forward,          \
-    .attention_forward = cpu_attention_forward,                            \
-    .attention_backward = cpu_attention_backward,                          \
     .pooler_forward = cpu_pooler_forward,                                  \
     .pooler_backward = cpu_pooler_backward
 
@@ -71,19 +81,26 @@ static void cpu_mm_gelu_forward(bf16_state *s, float *pre, float *out, const flo
 #define CPU_MATMULS                                                        \
     .matmul_forward = cpu_mm_forward,                                      \
     .matmul_backward = cpu_mm_backward
+#define CPU_ATTENTION                                                      \
+    .attention_forward = cpu_att_forward,                                  \
+    .attention_backward = cpu_att_backward
 
 static const bert_ops OPS_CPU = {
     CPU_KERNELS_BUT_PRODUCTS,
     CPU_MATMULS,
+    CPU_ATTENTION,
     .dense_forward = cpu_mm_forward,
     .dense_gelu_forward = cpu_mm_gelu_forward,
     .dense_backward = cpu_mm_backward,
 };
-/* bf16: the encoder's dense layers forward and backward; the pooler and the
- * heads stay fp32 (CPU_MATMULS; bert_ops.h says why). */
+/* bf16: the encoder's dense layers and attention's products, forward and
+ * backward; the pooler and the heads stay fp32 (CPU_MATMULS; bert_ops.h says
+ * why). */
 static const bert_ops OPS_BF16 = {
     CPU_KERNELS_BUT_PRODUCTS,
     CPU_MATMULS,
+    .attention_forward = bf16_attention_forward,
+    .attention_backward = bf16_attention_backward,
     .dense_forward = bf16_matmul_forward,
     .dense_gelu_forward = bf16_matmul_gelu_forward,
     .dense_backward = bf16_matmul_backward,
@@ -105,6 +122,7 @@ static void int8_dense_gelu_forward(bf16_state *s, float *pre, float *out, const
 static const bert_ops OPS_INT8 = {
     CPU_KERNELS_BUT_PRODUCTS,
     CPU_MATMULS,
+    CPU_ATTENTION,
     .dense_forward = int8_dense_forward,
     .dense_gelu_forward = int8_dense_gelu_forward,
     .dense_backward = cpu_mm_backward, /* never run: int8 models do not train */
@@ -454,7 +472,8 @@ static void layer_forward(bert_model *m, int l, const layer_acts *a, bertc_rng *
         }
     });
     PROF(m, BERT_PROF_ATTENTION,
-         ops->attention_forward(a->atty, a->att, k, pa, a->qkv, m->mask, m->scratch, m->nthreads, B, T, C, NH));
+         ops->attention_forward(m->bf16, a->atty, a->att, k, pa, a->qkv, m->mask, m->scratch, m->nthreads, B, T,
+                                C, NH));
     PROF(m, BERT_PROF_DENSE,
          ops->dense_forward(m->bf16, m->proj, a->atty, p->attn_outw + wc, p->attn_outb + lC, (int)N, C, C));
     PROF(m, BERT_PROF_DROPOUT, k = layer_mask(a->res1_keep, rng, po, NC, masks));
@@ -648,7 +667,7 @@ static void backward_from_dlogits(bert_model *m) {
                                  p->attn_outw + wc, (int)N, C, C));
         PROF(m, BERT_PROF_ZERO, zero_par(m->dqkv, N * 3 * C));
         PROF(m, BERT_PROF_ATTENTION,
-             ops->attention_backward(m->dqkv, m->datty, qkv, att, KEEP(a.att_keep, pa), pa,
+             ops->attention_backward(m->bf16, m->dqkv, m->datty, qkv, att, KEEP(a.att_keep, pa), pa,
                                      m->scratch, m->nthreads, B, T, C, NH));
         PROF(m, BERT_PROF_DENSE,
              ops->dense_backward(m->bf16, m->dres, g->qkvw + wq, g->qkvb + (size_t)l * 3 * C, m->dqkv, inp,

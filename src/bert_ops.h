@@ -36,9 +36,10 @@ typedef struct bert_ops {
     void (*residual_layernorm_forward)(float *, float *, float *, float *, const float *,
                                        const float *, const uint8_t *, float, const float *,
                                        const float *, float, int, int);
-    void (*attention_forward)(float *, float *, const uint8_t *, float, const float *,
+    /* attention takes the bf16 state first too: bf16 runs its products there */
+    void (*attention_forward)(struct bf16_state *, float *, float *, const uint8_t *, float, const float *,
                               const int *, float *, int, int, int, int, int);
-    void (*attention_backward)(float *, const float *, const float *, const float *,
+    void (*attention_backward)(struct bf16_state *, float *, const float *, const float *, const float *,
                                const uint8_t *, float, float *, int, int, int, int, int);
     void (*pooler_forward)(float *, const float *, const float *, const float *, int, int, int);
     void (*pooler_backward)(float *, float *, float *, const float *, const float *,

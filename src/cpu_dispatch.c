@@ -21,7 +21,8 @@
     X(gelu_forward) X(gelu_backward) X(matmul_gelu_forward) X(gelu_serial) X(dropout_forward)        \
     X(gelu_forward_keep_grad) X(gelu_backward_from_grad) X(dropout_backward)                         \
     X(residual_forward) X(residual_backward) X(residual_layernorm_forward) X(attention_forward)      \
-    X(attention_backward) X(pooler_forward) X(pooler_backward)
+    X(attention_backward) X(attention_probs) X(attention_probs_backward)                                  \
+    X(pooler_forward) X(pooler_backward)
 
 typedef struct cpu_kernels {
 #define FIELD(f) __typeof__(cpu_##f) *f;
@@ -232,6 +233,16 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
                             const uint8_t *keep, float p, float *scratch, int nthreads,
                             int B, int T, int C, int NH) {
     K()->attention_backward(dqkv, dout, qkv, att, keep, p, scratch, nthreads, B, T, C, NH);
+}
+
+void cpu_attention_probs(float *S, uint16_t *Pd, const uint8_t *keep, float p, const int *mask, int G, int NH,
+                         int T) {
+    K()->attention_probs(S, Pd, keep, p, mask, G, NH, T);
+}
+
+void cpu_attention_probs_backward(uint16_t *Pd, uint16_t *dS, const float *P, float *dA, const uint8_t *keep,
+                                  float p, float scale, int G, int NH, int T) {
+    K()->attention_probs_backward(Pd, dS, P, dA, keep, p, scale, G, NH, T);
 }
 
 void cpu_pooler_forward(float *out, const float *inp, const float *w, const float *b,

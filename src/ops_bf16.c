@@ -2,6 +2,7 @@
 #include "ops_bf16.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,9 @@ struct bf16_state {
     onednn_mm_list prims;
     uint16_t *a, *b;      /* scratch: the rounded activations and the other operand */
     size_t a_cap, b_cap;  /* their sizes in bytes */
+    uint16_t *h16;        /* attention's scratch: bf16 heads, probabilities and their gradients */
+    float *f32;           /*   and fp32 scores (inference) or gradients (backward) */
+    size_t h16_cap, f32_cap;
     wcache *wc;
     int keep_weights;
 };
@@ -147,6 +151,8 @@ void bf16_state_free(bf16_state *s) {
     wcache_clear(s);
     free(s->a);
     free(s->b);
+    free(s->h16);
+    free(s->f32);
     if (s->stream) dnnl_stream_destroy(s->stream);
     free(s);
 }
@@ -384,6 +390,175 @@ void bf16_matmul_gelu_forward(bf16_state *s, float *pre, float *out, const float
     float *y = pre ? pre : out;
     bf16_matmul_forward(s, y, inp, w, b, N, C, OC);
     cpu_gelu_forward(out, y, (size_t)N * OC);
+}
+
+/* ---- attention: its products in bf16 ----
+ *
+ * Batched over the NH heads of G sequences at once through oneDNN's matmul,
+ * on Q, K, V (and dO) packed per head from the rows: (G, NH, T, HS), plain.
+ * oneDNN reads K^T, V^T, dropout(P)^T and dS^T as transposed views of plain
+ * arrays on its AMX/AVX512-BF16 brgemm kernels; strided views of qkv itself,
+ * or a sum post-op into a strided destination, fall to its gemm:jit kernels
+ * at a third of the speed (measured on the AMX Xeon), so the backward writes
+ * dQ, dK, dV plain and adds them into dqkv itself. Everything between the
+ * products (mask, softmax, dropout, the softmax gradient) stays fp32 in
+ * ops_cpu.c. One sequence's scores (NH T^2 floats: 768 KiB at 12 x 128) make
+ * a group when ATT_GROUP_FLOATS allows no more, so that they stay in L2
+ * between the product that writes them and the softmax that reads them. */
+
+enum { K_ATT_QK = 8, K_ATT_XY, K_ATT_PV_OUT, K_ATT_PX, K_ATT_PTX }; /* kept as kind + 16 G */
+#define ATT_GROUP_FLOATS ((size_t)1 << 18)
+
+/* (G,NH,T,T) x (G,NH,T,HS) or (G,NH,T,HS) x (G,NH,HS,T), fp32 out:
+ * QK:     S = scale Q K^T      (K^T: a transposed view of plain K)
+ * XY:     dA = dO V^T          (the same, unscaled)
+ * PV_OUT: out (B,T,C) viewed (G,NH,T,HS) = dropout(P) V
+ * PX:     plain = dS K
+ * PTX:    plain = A^T X, A^T a transposed view (dV = dropout(P)^T dO, dK = dS^T Q) */
+static onednn_mm *att_prim(bf16_state *s, int kind, int G, int NH, int T, int HS) {
+    int key = kind + 16 * G;
+    onednn_mm *q = onednn_mm_find(&s->prims, key, T, HS, NH);
+    if (q) return q;
+    dnnl_dim_t C = (dnnl_dim_t)NH * HS, TT = (dnnl_dim_t)T * T, TH = (dnnl_dim_t)T * HS;
+    int qk = kind == K_ATT_QK || kind == K_ATT_XY;
+    dnnl_dims_t da = {G, NH, T, qk ? HS : T}, dw = {G, NH, qk ? HS : T, qk ? T : HS}, dc = {G, NH, T, qk ? T : HS};
+    dnnl_dims_t s_at = {NH * TT, TT, 1, T}, s_wt = {NH * TH, TH, 1, HS}, s_out = {T * C, HS, C, 1};
+    dnnl_memory_desc_t ad, wd, cd;
+    dnnl_matmul_desc_t md;
+    dnnl_primitive_attr_t attr = NULL;
+    float scale = (float)(1.0 / sqrt((double)HS));
+    int ok = (kind == K_ATT_PTX ? dnnl_memory_desc_init_by_strides(&ad, 4, da, dnnl_bf16, s_at)
+                                : dnnl_memory_desc_init_by_tag(&ad, 4, da, dnnl_bf16, dnnl_abcd)) == dnnl_success &&
+             (qk ? dnnl_memory_desc_init_by_strides(&wd, 4, dw, dnnl_bf16, s_wt)
+                 : dnnl_memory_desc_init_by_tag(&wd, 4, dw, dnnl_bf16, dnnl_abcd)) == dnnl_success &&
+             (kind == K_ATT_PV_OUT ? dnnl_memory_desc_init_by_strides(&cd, 4, dc, dnnl_f32, s_out)
+                                   : dnnl_memory_desc_init_by_tag(&cd, 4, dc, dnnl_f32, dnnl_abcd)) == dnnl_success &&
+             dnnl_matmul_desc_init(&md, &ad, &wd, NULL, &cd) == dnnl_success &&
+             dnnl_primitive_attr_create(&attr) == dnnl_success &&
+             (kind != K_ATT_QK || dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale) == dnnl_success);
+    if (ok) q = onednn_mm_add(&s->prims, key, T, HS, NH, &ad, &wd, NULL, &cd, &md, attr, g_eng);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return q;
+}
+
+/* 1 when oneDNN ran it. */
+static int att_run(bf16_state *s, int kind, int G, int NH, int T, int HS, const uint16_t *A, const uint16_t *W,
+                   float *C) {
+    onednn_mm *q = att_prim(s, kind, G, NH, T, HS);
+    return q && onednn_mm_run(q, s->stream, A, W, NULL, C) == 0;
+}
+
+/* Sequences per group: as many as fit ATT_GROUP_FLOATS of scores, at least 1. */
+static int att_group(int B, int NH, int T) {
+    size_t per = (size_t)NH * T * T, g = ATT_GROUP_FLOATS / per;
+    return g < 1 ? 1 : g > (size_t)B ? B : (int)g;
+}
+
+/* o[k] (G, NH, T, HS) = bf16 of part k (columns k C .. k C + C, head h at
+ * h HS) of G*T rows of x with stride ld, for nparts parts. Row by row, so that
+ * x is read in order (a head's 256 bytes per row, a row stride apart, is past
+ * what the prefetchers follow). */
+static void pack_heads(uint16_t *const *o, int nparts, const float *x, int ld, int G, int T, int NH, int HS) {
+    int fast = have_avx512bf16();
+    size_t C = (size_t)NH * HS;
+    #pragma omp parallel for schedule(static)
+    for (int gt = 0; gt < G * T; gt++) {
+        int g = gt / T, t = gt % T;
+        for (int k = 0; k < nparts; k++)
+            for (int h = 0; h < NH; h++) {
+                const float *src = x + (size_t)gt * ld + k * C + (size_t)h * HS;
+                uint16_t *dst = o[k] + (((size_t)g * NH + h) * T + t) * HS;
+                if (fast) cvt_row_avx512(dst, src, (size_t)HS);
+                else
+                    for (int d = 0; d < HS; d++) dst[d] = bf16_from_float(src[d]);
+            }
+    }
+}
+
+/* dqkv (G*T rows of 3C) += the plain (G, NH, T, HS) gradients of Q, K and V. */
+static void add_heads(float *dqkv, const float *dQ, const float *dK, const float *dV, int G, int T, int NH, int HS) {
+    size_t C = (size_t)NH * HS;
+    #pragma omp parallel for schedule(static)
+    for (int gt = 0; gt < G * T; gt++) {
+        int g = gt / T, t = gt % T;
+        float *r = dqkv + (size_t)gt * 3 * C;
+        for (int h = 0; h < NH; h++) {
+            size_t src = (((size_t)g * NH + h) * T + t) * HS, dst = (size_t)h * HS;
+            for (int d = 0; d < HS; d++) {
+                r[dst + d] += dQ[src + d];
+                r[C + dst + d] += dK[src + d];
+                r[2 * C + dst + d] += dV[src + d];
+            }
+        }
+    }
+}
+
+void bf16_attention_forward(bf16_state *s, float *out, float *att, const uint8_t *keep, float p, const float *qkv,
+                            const int *mask, float *scratch, int nthreads, int B, int T, int C, int NH) {
+    int HS = C / NH, G = att_group(B, NH, T);
+    for (int b0 = 0; b0 < B; b0 += G) {
+        int g = B - b0 < G ? B - b0 : G;
+        size_t tt = (size_t)g * NH * T * T, tc = (size_t)g * T * C;
+        const float *x = qkv + (size_t)b0 * T * 3 * C;
+        const uint8_t *k = keep ? keep + (size_t)b0 * NH * T * T : NULL;
+        float *S = att ? att + (size_t)b0 * NH * T * T : NULL;
+        uint16_t *h = NULL;
+        int ok = stream_ready(s);
+        if (ok && !S) ok = (S = BERTC_SCRATCH(s->f32, s->f32_cap, tt)) != NULL;
+        if (ok) ok = (h = BERTC_SCRATCH(s->h16, s->h16_cap, 3 * tc + tt)) != NULL;
+        if (ok) {
+            uint16_t *qkvp[3] = {h, h + tc, h + 2 * tc}, *Pd = h + 3 * tc;
+            pack_heads(qkvp, 3, x, 3 * C, g, T, NH, HS);
+            ok = att_run(s, K_ATT_QK, g, NH, T, HS, qkvp[0], qkvp[1], S);
+            if (ok) {
+                cpu_attention_probs(S, Pd, k, p, mask + (size_t)b0 * T, g, NH, T);
+                ok = att_run(s, K_ATT_PV_OUT, g, NH, T, HS, Pd, qkvp[2], out + (size_t)b0 * T * C);
+            }
+        }
+        if (!ok) { /* the fp32 kernel rewrites this group's outputs */
+            g_fallbacks++;
+            cpu_attention_forward(out + (size_t)b0 * T * C, att ? att + (size_t)b0 * NH * T * T : NULL, k, p, x,
+                                  mask + (size_t)b0 * T, scratch, nthreads, g, T, C, NH);
+        }
+    }
+}
+
+void bf16_attention_backward(bf16_state *s, float *dqkv, const float *dout, const float *qkv, const float *att,
+                             const uint8_t *keep, float p, float *scratch, int nthreads, int B, int T, int C, int NH) {
+    int HS = C / NH, G = att_group(B, NH, T);
+    float scale = (float)(1.0 / sqrt((double)HS));
+    for (int b0 = 0; b0 < B; b0 += G) {
+        int g = B - b0 < G ? B - b0 : G;
+        size_t tt = (size_t)g * NH * T * T, tc = (size_t)g * T * C;
+        const float *x = qkv + (size_t)b0 * T * 3 * C, *dO = dout + (size_t)b0 * T * C;
+        const float *P = att + (size_t)b0 * NH * T * T;
+        const uint8_t *k = keep ? keep + (size_t)b0 * NH * T * T : NULL;
+        float *dx = dqkv + (size_t)b0 * T * 3 * C;
+        uint16_t *h = NULL;
+        float *f = NULL;
+        int ok = stream_ready(s) && (h = BERTC_SCRATCH(s->h16, s->h16_cap, 4 * tc + 2 * tt)) != NULL &&
+                 (f = BERTC_SCRATCH(s->f32, s->f32_cap, tt + 3 * tc)) != NULL;
+        if (ok) {
+            uint16_t *qkvp[3] = {h, h + tc, h + 2 * tc}, *dOp = h + 3 * tc, *Pd = h + 4 * tc, *dS = Pd + tt;
+            float *dA = f, *dQ = f + tt, *dK = dQ + tc, *dV = dK + tc;
+            pack_heads(qkvp, 3, x, 3 * C, g, T, NH, HS);
+            pack_heads(&dOp, 1, dO, C, g, T, NH, HS);
+            /* dA = dO V^T; then dropout(P) and dS from P and dA in one pass */
+            ok = att_run(s, K_ATT_XY, g, NH, T, HS, dOp, qkvp[2], dA);
+            if (ok) {
+                cpu_attention_probs_backward(Pd, dS, P, dA, k, p, scale, g, NH, T);
+                /* dV = dropout(P)^T dO;  dQ = dS K;  dK = dS^T Q */
+                ok = att_run(s, K_ATT_PTX, g, NH, T, HS, Pd, dOp, dV) &&
+                     att_run(s, K_ATT_PX, g, NH, T, HS, dS, qkvp[1], dQ) &&
+                     att_run(s, K_ATT_PTX, g, NH, T, HS, dS, qkvp[0], dK);
+            }
+            if (ok) add_heads(dx, dQ, dK, dV, g, T, NH, HS);
+        }
+        if (!ok) { /* nothing of this group was added yet */
+            g_fallbacks++;
+            cpu_attention_backward(dx, dO, x, P, k, p, scratch, nthreads, g, T, C, NH);
+        }
+    }
 }
 
 void bf16_release(void) {

@@ -86,6 +86,18 @@ void bf16_matmul_backward(bf16_state *s, float *dinp, float *dw, float *db, cons
 void bf16_matmul_gelu_forward(bf16_state *s, float *pre, float *out, const float *inp, const float *w,
                               const float *b, int N, int C, int OC);
 
+/* Attention with its products in bf16 (--precision bf16): cpu_attention_forward
+ * and cpu_attention_backward's contracts (ops_cpu.h; the backward accumulates
+ * into dqkv), with Q, K, V, dropout(P), dO and the score gradient rounded to
+ * bf16 for the products and everything between them fp32, as torch.autocast
+ * runs BERT's attention. When oneDNN cannot run a group of sequences, that group
+ * takes the fp32 kernels (counted in bf16_fallbacks). The scratch argument is
+ * theirs (for that case). */
+void bf16_attention_forward(bf16_state *s, float *out, float *att, const uint8_t *keep, float p, const float *qkv,
+                            const int *mask, float *scratch, int nthreads, int B, int T, int C, int NH);
+void bf16_attention_backward(bf16_state *s, float *dqkv, const float *dout, const float *qkv, const float *att,
+                             const uint8_t *keep, float p, float *scratch, int nthreads, int B, int T, int C, int NH);
+
 /* Products computed by the portable fallback instead of oneDNN since the start
  * of the process (0 on a healthy AVX512-BF16 machine). */
 unsigned long bf16_fallbacks(void);

@@ -628,6 +628,69 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
     blas_restore(blas_prev);
 }
 
+/* ---- attention's elementwise parts around batched bf16 products (ops_bf16.c) ---- */
+
+/* Round to nearest even, as ops_bf16.c's bf16_from_float (NaN stays NaN);
+ * branch-free, so the row loops below vectorise. */
+static inline uint16_t bf16_rne(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint16_t r = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40) : r;
+}
+
+void cpu_attention_probs(float *S, uint16_t *Pd, const uint8_t *keep, float p, const int *mask, int G, int NH,
+                         int T) {
+    float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
+    #pragma omp parallel for schedule(static)
+    for (int gh = 0; gh < G * NH; gh++) {
+        const int *mk = mask + (size_t)(gh / NH) * T;
+        int Tk = keys_used(mk, T);
+        for (int t = 0; t < T; t++) {
+            size_t off = ((size_t)gh * T + t) * T;
+            float *row = S + off;
+            softmax_row(row, mk, T, Tk);
+            uint16_t *pd = Pd + off;
+            if (keep) {
+                const uint8_t *kr = keep + off;
+                #pragma omp simd
+                for (int t2 = 0; t2 < T; t2++) pd[t2] = bf16_rne(kr[t2] ? row[t2] * dscale : 0.0f);
+            } else {
+                #pragma omp simd
+                for (int t2 = 0; t2 < T; t2++) pd[t2] = bf16_rne(row[t2]);
+            }
+        }
+    }
+}
+
+void cpu_attention_probs_backward(uint16_t *Pd, uint16_t *dS, const float *P, float *dA, const uint8_t *keep,
+                                  float p, float scale, int G, int NH, int T) {
+    float dscale = keep ? 1.0f / (1.0f - p) : 1.0f;
+    #pragma omp parallel for schedule(static)
+    for (int gh = 0; gh < G * NH; gh++) {
+        for (int t = 0; t < T; t++) {
+            size_t off = ((size_t)gh * T + t) * T;
+            const float *pr = P + off;
+            float *dr = dA + off;
+            uint16_t *pd = Pd + off, *sr = dS + off;
+            if (keep) {
+                const uint8_t *kr = keep + off;
+                #pragma omp simd
+                for (int t2 = 0; t2 < T; t2++) {
+                    pd[t2] = bf16_rne(kr[t2] ? pr[t2] * dscale : 0.0f);
+                    dr[t2] = kr[t2] ? dr[t2] * dscale : 0.0f;
+                }
+            } else {
+                #pragma omp simd
+                for (int t2 = 0; t2 < T; t2++) pd[t2] = bf16_rne(pr[t2]);
+            }
+            float pdp = dot_f(pr, dr, T);
+            #pragma omp simd
+            for (int t2 = 0; t2 < T; t2++) sr[t2] = bf16_rne(pr[t2] * (dr[t2] - pdp) * scale);
+        }
+    }
+}
+
 /* ---- pooler ---- */
 
 void cpu_pooler_forward(float *out, const float *inp, const float *w, const float *b,

@@ -91,6 +91,21 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
                             const uint8_t *keep, float p, float *scratch, int nthreads,
                             int B, int T, int C, int NH);
 
+/* Attention's elementwise parts between batched products (ops_bf16.c's bf16
+ * attention): G sequences x NH heads of (T,T) blocks, plain; bf16 arrays are
+ * uint16_t, rounded to nearest even. keep (same layout) may be NULL (no dropout).
+ *
+ * cpu_attention_probs: S holds scale Q K^T; in place it becomes the
+ * probabilities P exactly as cpu_attention_forward computes them from the same
+ * scores (mask of sequence g at mask + g T; keys after its last real one get 0),
+ * and Pd = bf16(dropout(P)).
+ * cpu_attention_probs_backward: dA holds dO V^T; Pd = bf16(dropout(P)) again,
+ * and in place dP = dropout'(dA), then dS = bf16(P (dP - sum(P dP)) scale). */
+void cpu_attention_probs(float *S, uint16_t *Pd, const uint8_t *keep, float p, const int *mask, int G, int NH,
+                         int T);
+void cpu_attention_probs_backward(uint16_t *Pd, uint16_t *dS, const float *P, float *dA, const uint8_t *keep,
+                                  float p, float scale, int G, int NH, int T);
+
 void cpu_pooler_forward(float *out, const float *inp, const float *w, const float *b,
                         int B, int T, int C);
 void cpu_pooler_backward(float *dinp, float *dw, float *db, const float *dout, const float *out,

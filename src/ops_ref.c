@@ -371,6 +371,16 @@ void ref_crossentropy_softmax_backward(float *dlogits, const float *probs, const
 /* ---- the whole model on these kernels (bert_model.ops = &bert_ops_ref) ---- */
 
 /* the matrix products in the table's shape (no bf16 state to use) */
+static void att_forward(struct bf16_state *s, float *out, float *att, const uint8_t *keep, float p,
+                        const float *qkv, const int *mask, float *scratch, int nthreads, int B, int T, int C, int NH) {
+    (void)s;
+    ref_attention_forward(out, att, keep, p, qkv, mask, scratch, nthreads, B, T, C, NH);
+}
+static void att_backward(struct bf16_state *s, float *dqkv, const float *dout, const float *qkv, const float *att,
+                         const uint8_t *keep, float p, float *scratch, int nthreads, int B, int T, int C, int NH) {
+    (void)s;
+    ref_attention_backward(dqkv, dout, qkv, att, keep, p, scratch, nthreads, B, T, C, NH);
+}
 static void mm_forward(struct bf16_state *s, float *out, const float *inp, const float *w, const float *b, int N,
                        int C, int OC) {
     (void)s;
@@ -402,8 +412,8 @@ const bert_ops bert_ops_ref = {
     .dropout_forward = ref_dropout_forward,
     .dropout_backward = ref_dropout_backward,
     .residual_layernorm_forward = ref_residual_layernorm_forward,
-    .attention_forward = ref_attention_forward,
-    .attention_backward = ref_attention_backward,
+    .attention_forward = att_forward,
+    .attention_backward = att_backward,
     .pooler_forward = ref_pooler_forward,
     .pooler_backward = ref_pooler_backward,
 };

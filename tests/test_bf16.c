@@ -246,6 +246,127 @@ static void test_state(void) {
     free(params);
 }
 
+static double rel_l2(const float *a, const float *b, size_t n);
+
+/* bf16_attention_forward/backward (attention's products in bf16) against the
+ * reference attention on the same bf16-rounded Q, K, V (and dO):
+ *  - probabilities: only fp32 summation order differs in the scores, so P
+ *    agrees to 1e-4 relative (+1e-6);
+ *  - output: dropout(P) is rounded to bf16 too, so |out - ref| is bounded per
+ *    element by 2^-8 sum |dropout(P)| |V| (one rounding, either way) + 1e-6;
+ *  - gradients: several roundings (dO, dropout(P), dS): each part of dqkv
+ *    within 2% relative L2 of the reference's, accumulated onto what dqkv held;
+ *  - and the whole against the unrounded fp32 kernels (what --precision fp32
+ *    computes): output within 1% relative L2.
+ * Groups of sequences (ops_bf16.c's ATT_GROUP_FLOATS of scores, 2^18): 3 x 20
+ * with 4 heads is one group of 3, 7 x 64 with 16 heads two (4 + 3), 11 x 128
+ * with 12 heads eleven of 1. */
+static void test_attention(int B, int T, int C, int NH, int dropout) {
+    int HS = C / NH;
+    size_t N = (size_t)B * T, nq = N * 3 * C, no = N * C, na = N * NH * T;
+    float *qkv = rnd(nq, 1.0f), *qr = rounded(qkv, nq);
+    int *mask = malloc(N * sizeof *mask);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) mask[b * T + t] = t < T - (b * 7) % (T / 2 + 1); /* padding, one full row */
+    uint8_t *keep = NULL;
+    if (dropout) {
+        keep = malloc(na);
+        ref_dropout_mask(keep, &rng, 0.1f, na);
+    }
+    float p = dropout ? 0.1f : 0.0f, dscale = dropout ? 1.0f / 0.9f : 1.0f;
+    size_t per = cpu_attention_scratch_floats(T, HS);
+    float *scratch = malloc(2 * per * sizeof *scratch);
+    float *out = rnd(no, 1), *att = rnd(na, 1), *oref = rnd(no, 1), *aref = rnd(na, 1), *o32 = rnd(no, 1);
+    bf16_attention_forward(st, out, att, keep, p, qkv, mask, scratch, 2, B, T, C, NH);
+    ref_attention_forward(oref, aref, keep, p, qr, mask, scratch, 1, B, T, C, NH);
+    cpu_attention_forward(o32, NULL, keep, p, qkv, mask, scratch, 2, B, T, C, NH);
+    size_t badp = 0, bado = 0;
+    double worstp = 0, worsto = 0;
+    for (size_t i = 0; i < na; i++) {
+        double d = fabs((double)att[i] - aref[i]), tol = 1e-4 * fabs(aref[i]) + 1e-6;
+        badp += !(d <= tol);
+        if (d / tol > worstp) worstp = d / tol;
+    }
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++) {
+                const float *pr = aref + (((size_t)b * NH + h) * T + t) * T;
+                const uint8_t *kr = keep ? keep + (((size_t)b * NH + h) * T + t) * T : NULL;
+                for (int d = 0; d < HS; d++) {
+                    double bound = 0, ref = 0;
+                    for (int t2 = 0; t2 < T; t2++) {
+                        double pd = kr && !kr[t2] ? 0.0 : (double)bf16_to_float(bf16_from_float(pr[t2] * dscale));
+                        double v = qr[((size_t)b * T + t2) * 3 * C + 2 * C + (size_t)h * HS + d];
+                        ref += pd * v;
+                        bound += fabs(pd * v);
+                    }
+                    size_t i = ((size_t)b * T + t) * C + (size_t)h * HS + d;
+                    double dd = fabs((double)out[i] - ref), tol = bound / 256.0 + 1e-6;
+                    bado += !(dd <= tol);
+                    if (dd / tol > worsto) worsto = dd / tol;
+                }
+            }
+    double r32 = rel_l2(out, o32, no);
+    CHECK(badp == 0, "bf16 attention %dx%d C=%d NH=%d: %zu probabilities off the reference's (worst %.2f of the bound)",
+          B, T, C, NH, badp, worstp);
+    CHECK(bado == 0, "bf16 attention %dx%d C=%d NH=%d: %zu outputs outside 2^-8 sum|P V| (worst %.2f of the bound)",
+          B, T, C, NH, bado, worsto);
+    CHECK(r32 < 0.01, "bf16 attention %dx%d C=%d NH=%d: output %.4f relative L2 from fp32 (want < 0.01)", B, T, C, NH,
+          r32);
+    /* backward, accumulating onto dqkv's earlier contents */
+    float *dout = rnd(no, 1), *dr = rounded(dout, no), *base = rnd(nq, 1);
+    float *dq = dup(base, nq), *dqref = dup(base, nq);
+    bf16_attention_backward(st, dq, dout, qkv, att, keep, p, scratch, 2, B, T, C, NH);
+    ref_attention_backward(dqref, dr, qr, aref, keep, p, scratch, 1, B, T, C, NH);
+    double worstg = 0;
+    for (int part = 0; part < 3; part++) {
+        double num = 0, den = 0;
+        for (size_t r = 0; r < N; r++)
+            for (int c = 0; c < C; c++) {
+                size_t i = r * 3 * C + (size_t)part * C + c;
+                double g = (double)dq[i] - base[i], gr = (double)dqref[i] - base[i];
+                num += (g - gr) * (g - gr), den += gr * gr;
+            }
+        double rel = sqrt(num / (den + 1e-300));
+        if (rel > worstg) worstg = rel;
+        CHECK(den > 0 && rel < 0.02, "bf16 attention backward %dx%d C=%d NH=%d: d%c %.4f relative L2 (want < 0.02)",
+              B, T, C, NH, "QKV"[part], rel);
+    }
+    printf("bf16 attention %2dx%-3d C=%-3d NH=%-2d dropout %s: P worst %.2f of its bound, out worst %.2f of 2^-8 "
+           "sum|PV|, out vs fp32 %.4f, gradients worst %.4f relative L2\n",
+           B, T, C, NH, dropout ? "on " : "off", worstp, worsto, r32, worstg);
+    free(qkv), free(qr), free(mask), free(keep), free(scratch), free(out), free(att), free(oref), free(aref);
+    free(o32), free(dout), free(dr), free(base), free(dq), free(dqref);
+}
+
+/* Without a state (or where oneDNN cannot run) the bf16 attention takes the
+ * fp32 kernels, bit for bit, and counts each group as a fallback. Returns how
+ * many it counted, for main's check that nothing else fell back. */
+static unsigned long test_attention_fallback(void) {
+    int B = 3, T = 20, C = 32, NH = 4;
+    size_t N = (size_t)B * T, nq = N * 3 * C, no = N * C, na = N * NH * T;
+    float *qkv = rnd(nq, 1.0f), *dout = rnd(no, 1.0f);
+    int *mask = malloc(N * sizeof *mask);
+    for (size_t i = 0; i < N; i++) mask[i] = (int)(i % (size_t)T) < T - 3;
+    uint8_t *keep = malloc(na);
+    ref_dropout_mask(keep, &rng, 0.1f, na);
+    float *scratch = malloc(2 * cpu_attention_scratch_floats(T, C / NH) * sizeof *scratch);
+    float *o1 = rnd(no, 1), *o2 = dup(o1, no), *a1 = rnd(na, 1), *a2 = dup(a1, na);
+    float *d1 = rnd(nq, 1), *d2 = dup(d1, nq);
+    unsigned long before = bf16_fallbacks();
+    bf16_attention_forward(NULL, o1, a1, keep, 0.1f, qkv, mask, scratch, 2, B, T, C, NH);
+    cpu_attention_forward(o2, a2, keep, 0.1f, qkv, mask, scratch, 2, B, T, C, NH);
+    bf16_attention_backward(NULL, d1, dout, qkv, a1, keep, 0.1f, scratch, 2, B, T, C, NH);
+    cpu_attention_backward(d2, dout, qkv, a2, keep, 0.1f, scratch, 2, B, T, C, NH);
+    unsigned long n = bf16_fallbacks() - before;
+    CHECK(memcmp(o1, o2, no * 4) == 0 && memcmp(a1, a2, na * 4) == 0 && memcmp(d1, d2, nq * 4) == 0,
+          "bf16 attention without a state: not the fp32 kernels' results bit for bit");
+    CHECK(n == 2, "bf16 attention without a state counted %lu fallbacks (want 2: one group each way)", n);
+    free(qkv), free(dout), free(mask), free(keep), free(scratch), free(o1), free(o2), free(a1), free(a2);
+    free(d1), free(d2);
+    return n;
+}
+
 static double rel_l2(const float *a, const float *b, size_t n) {
     double num = 0, den = 0;
     for (size_t i = 0; i < n; i++) {
@@ -383,6 +504,7 @@ int main(void) {
         for (size_t s = 0; s < sizeof small / sizeof *small; s++)
             for (int bias = 0; bias < 2; bias++) test_matmul(small[s][0], small[s][1], small[s][2], bias);
         CHECK(bf16_fallbacks() > 0, "without AVX512-BF16 the products must have used the fallback");
+        test_attention_fallback();
         test_model(test_fixture("eval/tiny4"), "tiny4, portable products");
         bf16_state_free(st);
         bf16_release();
@@ -402,10 +524,16 @@ int main(void) {
     int shapes[][3] = {{1, 16, 16}, {7, 33, 5}, {128, 384, 1152}, {100, 384, 2}, {64, 1536, 384}, {257, 96, 80}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int bias = 0; bias < 2; bias++) test_matmul(shapes[s][0], shapes[s][1], shapes[s][2], bias);
+    unsigned long deliberate = test_attention_fallback();
+    test_attention(3, 20, 32, 4, 0);
+    test_attention(3, 20, 32, 4, 1);
+    test_attention(2, 128, 384, 12, 1);
+    test_attention(7, 64, 64, 16, 1);
+    test_attention(11, 128, 96, 12, 1);
     test_model(test_model_dir(), "MiniLM");
     test_model(test_fixture("eval/tiny4"), "tiny4");
-    CHECK(bf16_fallbacks() == 0, "%lu products fell back to the portable loop on an AVX512-BF16 CPU",
-          bf16_fallbacks());
+    CHECK(bf16_fallbacks() == deliberate, "%lu products fell back to the portable loop on an AVX512-BF16 CPU",
+          bf16_fallbacks() - deliberate);
     bf16_state_free(st);
     bf16_release();
     return TEST_END();

@@ -238,6 +238,8 @@ static int setup_buffers(trainer *t, bertc_err *err) {
     }
     if (bert_model_build(&t->m, &t->hf.cfg, t->hf.params_memory, Btr, o->max_length, mode, err)) return err->code;
     t->m.precision = bert_precision_resolve(o->precision);
+    info(t, BERTC_TRAIN_INFO, "precision: %s%s", bert_precision_name(t->m.precision),
+         o->precision == BERT_PREC_AUTO ? " (--precision auto on this CPU)" : "");
     if (Bev > 0) {
         if (bert_model_build(&t->eval_model, &t->hf.cfg, t->hf.params_memory, Bev, o->max_length, BERT_INFER, err))
             return err->code;

@@ -127,10 +127,23 @@ static const bert_ops OPS_INT8 = {
     .dense_gelu_forward = int8_dense_gelu_forward,
     .dense_backward = cpu_mm_backward, /* never run: int8 models do not train */
 };
+/* int8 where the CPU has bf16 (bert_bf16_available): attention's products in
+ * bf16 as well, as --precision bf16 runs them (docs/numerics.md). */
+static const bert_ops OPS_INT8_BF16 = {
+    CPU_KERNELS_BUT_PRODUCTS,
+    CPU_MATMULS,
+    .attention_forward = bf16_attention_forward,
+    .attention_backward = bf16_attention_backward, /* never run */
+    .dense_forward = int8_dense_forward,
+    .dense_gelu_forward = int8_dense_gelu_forward,
+    .dense_backward = cpu_mm_backward, /* never run */
+};
 
 const bert_ops *bert_ops_of(const bert_model *m) {
     if (m->ops) return m->ops;
-    return m->precision == BERT_PREC_BF16 ? &OPS_BF16 : m->precision == BERT_PREC_INT8 ? &OPS_INT8 : &OPS_CPU;
+    if (m->precision == BERT_PREC_BF16) return &OPS_BF16;
+    if (m->precision == BERT_PREC_INT8) return bert_bf16_available() ? &OPS_INT8_BF16 : &OPS_INT8;
+    return &OPS_CPU;
 }
 #define ops_of bert_ops_of
 
@@ -503,13 +516,13 @@ int bert_forward(bert_model *m, const int *input_ids, const int *token_type_ids,
     if (!input_ids) return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: no input_ids");
     if (dropout_rng && !m->training)
         return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: dropout needs a model built for training");
-    if (ops == &OPS_INT8 && m->training)
+    if ((ops == &OPS_INT8 || ops == &OPS_INT8_BF16) && m->training)
         return bertc_fail(err, BERTC_ERR_ARG, "bert_forward: int8 is for inference only (a model built for training)");
     /* bf16: the model's own state (primitives, scratch, rounded weights); an
      * inference model's weights do not change, so their rounded copies are kept
      * (until bert_model_params_changed); a training model's are rounded on
      * every call. Out of memory leaves it NULL: the portable products. */
-    if (ops == &OPS_BF16) {
+    if (ops == &OPS_BF16 || ops == &OPS_INT8_BF16) {
         if (!m->bf16) m->bf16 = bf16_state_new();
         bf16_state_keep_weights(m->bf16, !m->training);
     }

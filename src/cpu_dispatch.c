@@ -236,8 +236,8 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
 }
 
 void cpu_attention_probs(float *S, uint16_t *Pd, const uint8_t *keep, float p, const int *mask, int G, int NH,
-                         int T) {
-    K()->attention_probs(S, Pd, keep, p, mask, G, NH, T);
+                         int T, int keep_probs) {
+    K()->attention_probs(S, Pd, keep, p, mask, G, NH, T, keep_probs);
 }
 
 void cpu_attention_probs_backward(uint16_t *Pd, uint16_t *dS, const float *P, float *dA, const uint8_t *keep,

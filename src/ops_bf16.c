@@ -511,7 +511,7 @@ void bf16_attention_forward(bf16_state *s, float *out, float *att, const uint8_t
             pack_heads(qkvp, 3, x, 3 * C, g, T, NH, HS);
             ok = att_run(s, K_ATT_QK, g, NH, T, HS, qkvp[0], qkvp[1], S);
             if (ok) {
-                cpu_attention_probs(S, Pd, k, p, mask + (size_t)b0 * T, g, NH, T);
+                cpu_attention_probs(S, Pd, k, p, mask + (size_t)b0 * T, g, NH, T, att != NULL);
                 ok = att_run(s, K_ATT_PV_OUT, g, NH, T, HS, Pd, qkvp[2], out + (size_t)b0 * T * C);
             }
         }

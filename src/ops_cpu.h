@@ -98,11 +98,12 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
  * cpu_attention_probs: S holds scale Q K^T; in place it becomes the
  * probabilities P exactly as cpu_attention_forward computes them from the same
  * scores (mask of sequence g at mask + g T; keys after its last real one get 0),
- * and Pd = bf16(dropout(P)).
+ * and Pd = bf16(dropout(P)); keep_probs 0 leaves S as scratch (inference needs
+ * only Pd).
  * cpu_attention_probs_backward: dA holds dO V^T; Pd = bf16(dropout(P)) again,
  * and in place dP = dropout'(dA), then dS = bf16(P (dP - sum(P dP)) scale). */
 void cpu_attention_probs(float *S, uint16_t *Pd, const uint8_t *keep, float p, const int *mask, int G, int NH,
-                         int T);
+                         int T, int keep_probs);
 void cpu_attention_probs_backward(uint16_t *Pd, uint16_t *dS, const float *P, float *dA, const uint8_t *keep,
                                   float p, float scale, int G, int NH, int T);
 

@@ -43,7 +43,16 @@ static float quantize_vec(int8_t *q, const float *x, int n, int qmax) {
 static float quantize_u8(uint8_t *q, int32_t *zp, const float *x, int n) {
     float lo = 0.0f, hi = 0.0f;
     int i = 0;
-#ifdef __AVX2__
+#ifdef __AVX512F__
+    __m512 wlo = _mm512_setzero_ps(), whi = _mm512_setzero_ps();
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        wlo = _mm512_min_ps(wlo, v);
+        whi = _mm512_max_ps(whi, v);
+    }
+    lo = _mm512_reduce_min_ps(wlo);
+    hi = _mm512_reduce_max_ps(whi);
+#elif defined(__AVX2__)
     __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
     for (; i + 8 <= n; i += 8) {
         __m256 v = _mm256_loadu_ps(x + i);
@@ -66,7 +75,15 @@ static float quantize_u8(uint8_t *q, int32_t *zp, const float *x, int n) {
     float z = rintf(-lo * inv);
     z = z > 255.0f ? 255.0f : z;
     i = 0;
-#ifdef __AVX2__
+#ifdef __AVX512F__
+    const __m512 winv = _mm512_set1_ps(inv);
+    const __m512i wz = _mm512_set1_epi32((int)z), w0 = _mm512_setzero_si512(), w255 = _mm512_set1_epi32(255);
+    for (; i + 16 <= n; i += 16) {
+        __m512i t = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), winv));
+        t = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(t, wz), w0), w255);
+        _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtusepi32_epi8(t));
+    }
+#elif defined(__AVX2__)
     const __m256 vinv = _mm256_set1_ps(inv);
     const __m256i vz = _mm256_set1_epi32((int)z), v0 = _mm256_setzero_si256(), v255 = _mm256_set1_epi32(255);
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -294,6 +311,10 @@ int int8_kernel_use(const char *name) {
  * exact in int32: |acc| and |za wsum| are <= 255 x 127 C each, so their
  * difference fits for C < 33,000 (BERT's largest reduction is F = 4096). memcpy reads the int32 without
  * breaking C's aliasing rules (and compiles to a plain load). */
+#ifdef __AVX512F__ /* 512-bit vectors for the epilogue's loop (GCC picks 256 under -march=native) */
+#pragma GCC push_options
+#pragma GCC target("prefer-vector-width=512")
+#endif
 static void epilogue(float *out, const float *sa, const int32_t *za, const float *sw, const int32_t *wsum,
                      const float *b, int N, int OC, float *gelu_out) {
     #pragma omp parallel for schedule(static) if ((size_t)N * OC > 65536)
@@ -311,6 +332,9 @@ static void epilogue(float *out, const float *sa, const int32_t *za, const float
         if (gelu_out) cpu_gelu_serial(gelu_out + (size_t)n * OC, y, (size_t)OC);
     }
 }
+#ifdef __AVX512F__
+#pragma GCC pop_options
+#endif
 
 /* BERTC_SCRATCH's buffers are malloc'd (16-byte aligned); int8_gemm's loads want 32. */
 #define align32(p) ((__typeof__(p))(void *)(((uintptr_t)(p) + 31) & ~(uintptr_t)31))

@@ -306,6 +306,12 @@ static void test_attention(int B, int T, int C, int NH, int dropout) {
                     if (dd / tol > worsto) worsto = dd / tol;
                 }
             }
+    /* without att (inference: the probabilities are not kept) the same output, bit for bit */
+    float *onone = rnd(no, 1);
+    bf16_attention_forward(st, onone, NULL, keep, p, qkv, mask, scratch, 2, B, T, C, NH);
+    CHECK(!memcmp(onone, out, no * sizeof *out), "bf16 attention %dx%d C=%d NH=%d: output without att differs", B, T,
+          C, NH);
+    free(onone);
     double r32 = rel_l2(out, o32, no);
     CHECK(badp == 0, "bf16 attention %dx%d C=%d NH=%d: %zu probabilities off the reference's (worst %.2f of the bound)",
           B, T, C, NH, badp, worstp);

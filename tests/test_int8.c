@@ -116,6 +116,40 @@ static void test_matmul(int N, int C, int OC, int bias, int mode) {
     free(x), free(w), free(b), free(y), free(yp);
 }
 
+/* int8_quantize_act (vector loops where the build has AVX2 or AVX-512) gives
+ * the scalar definition's codes, scale and zero point exactly, on every row
+ * length 1..100 (every vector tail) and BERT's widths, signs mixed, all
+ * positive, all negative, all zero. */
+static void test_quantize_act(void) {
+    int lens[103], nl = 0, bad = 0;
+    for (int n = 1; n <= 100; n++) lens[nl++] = n;
+    lens[nl++] = 384, lens[nl++] = 768, lens[nl++] = 1536;
+    for (int li = 0; li < nl; li++)
+        for (int kind = 0; kind < 4; kind++) {
+            int n = lens[li];
+            float *x = rnd((size_t)n, 2.0f);
+            for (int i = 0; i < n; i++)
+                x[i] = kind == 1 ? fabsf(x[i]) : kind == 2 ? -fabsf(x[i]) - 0.5f : kind == 3 ? 0.0f : x[i];
+            uint8_t *q = malloc((size_t)n);
+            float sc;
+            int32_t zp;
+            int8_quantize_act(q, &sc, &zp, x, 1, n);
+            float lo = 0, hi = 0;
+            for (int i = 0; i < n; i++) lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
+            float s = hi > lo ? (hi - lo) / 255.0f : 1.0f, inv = 1.0f / s, z = rintf(-lo * inv);
+            z = z > 255.0f ? 255.0f : z;
+            int ok = sc == s && zp == (int32_t)z;
+            for (int i = 0; i < n && ok; i++) {
+                float v = rintf(x[i] * inv) + z;
+                v = v > 255.0f ? 255.0f : v < 0.0f ? 0.0f : v;
+                ok = q[i] == (uint8_t)v;
+            }
+            bad += !ok;
+            free(x), free(q);
+        }
+    CHECK(bad == 0, "int8_quantize_act: %d of %d rows differ from the scalar definition", bad, 4 * nl);
+}
+
 /* Weights quantized at load (int8_weight_prepare) give the product of
  * quantizing per call, bit for bit. */
 static void test_prepared(void) {
@@ -262,6 +296,14 @@ int main(void) {
     const char *dflt = !strcmp(int8_kernel(), "onednn") ? "onednn" : "bertc";
     printf("int8 product on this CPU: %s (weights to +-%d); oneDNN's ISA %s\n", int8_kernel(), int8_weight_qmax(),
            int8_isa());
+    /* bert.c's int8 table: attention's products in bf16 where the CPU has bf16
+     * (what compare_model below runs), fp32 where it has not */
+    if (bert_bf16_available())
+        printf("int8 models' attention products: bf16 on this CPU; the int8 table with fp32 attention (CPUs "
+               "without bf16) not run here\n");
+    else
+        printf("int8 models' attention products: fp32 on this CPU; the int8 table with bf16 attention (CPUs with "
+               "bf16) not run here\n");
     /* shapes: single rows, odd C, OC not a multiple of 16, N across int8_gemm's
      * 6-row tiles and 48-row blocks, and BERT's (C, OC) pairs */
     int shapes[][3] = {{1, 16, 16}, {7, 33, 5}, {37, 384, 1152}, {64, 1536, 384}, {5, 96, 80}, {130, 31, 17},
@@ -280,6 +322,7 @@ int main(void) {
     }
     CHECK(int8_kernel_use(dflt) == 0, "cannot return to the default int8 kernel %s", dflt);
     CHECK(int8_kernel_use("nonesuch") == -1, "an unknown int8 kernel was accepted");
+    test_quantize_act();
     test_training_refused();
     test_api();
 

@@ -48,8 +48,11 @@ static inline float max_f(const float *x, int n) {
         for (int k = 0; k < 16; k++) acc[k] = x[i + k] > acc[k] ? x[i + k] : acc[k];
     float m = -INFINITY;
     for (; i < n; i++) m = x[i] > m ? x[i] : m;
-    for (int k = 0; k < 16; k++) m = acc[k] > m ? acc[k] : m;
-    return m;
+    /* the 16 lanes folded as a tree (4 vector steps, not a chain of 16 scalar
+     * maxima: a softmax row is only T long); the maximum is exact in any order */
+    for (int w = 8; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) acc[k] = acc[k + w] > acc[k] ? acc[k + w] : acc[k];
+    return acc[0] > m ? acc[0] : m;
 }
 
 /* Column block width for loops that reduce over rows into per-column sums. */

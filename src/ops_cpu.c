@@ -527,15 +527,21 @@ static int keys_used(const int *mk, int T) {
     return tk ? tk : T;
 }
 
-/* One row of scores (T) into probabilities, in place: the mask added to the
- * first Tk, their softmax, and 0 for the rest. */
-static inline void softmax_row(float *row, const int *mk, int T, int Tk) {
+/* The first Tk scores of a row, in place: the mask added, then exp(x - max);
+ * returns 1 / their sum (the softmax's scale). */
+static inline float softmax_exp_row(float *row, const int *mk, int Tk) {
     #pragma omp simd
     for (int t2 = 0; t2 < Tk; t2++) row[t2] += mk[t2] ? 0.0f : BERT_MASK_VALUE;
     float maxv = max_f(row, Tk);
     #pragma omp simd
     for (int t2 = 0; t2 < Tk; t2++) row[t2] = exp_v(row[t2] - maxv);
-    float inv = 1.0f / sum_f(row, Tk);
+    return 1.0f / sum_f(row, Tk);
+}
+
+/* One row of scores (T) into probabilities, in place: the mask added to the
+ * first Tk, their softmax, and 0 for the rest. */
+static inline void softmax_row(float *row, const int *mk, int T, int Tk) {
+    float inv = softmax_exp_row(row, mk, Tk);
     for (int t2 = 0; t2 < Tk; t2++) row[t2] *= inv;
     for (int t2 = Tk; t2 < T; t2++) row[t2] = 0.0f;
 }
@@ -654,19 +660,13 @@ static inline uint16_t bf16_rne(float f) {
     return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40) : r;
 }
 
-/* softmax_row then the bf16 rounding of dropout(P), in three passes over the
- * row instead of six: mask and maximum together (the maximum is exact in any
- * order), exp, then the scaling, rounding and zero tail together; the same
+/* softmax_row then the bf16 rounding of dropout(P), with the scaling, the
+ * rounding and the zero tail in one pass (three passes fewer); the same
  * operations on each element as softmax_row and the pass after it, so the same
  * bits. keep_probs 0: P itself is not stored back (inference). */
 static inline void softmax_row_bf16(float *row, uint16_t *pd, const uint8_t *kr, float dscale, const int *mk, int T,
                                     int Tk, int keep_probs) {
-    #pragma omp simd
-    for (int t2 = 0; t2 < Tk; t2++) row[t2] += mk[t2] ? 0.0f : BERT_MASK_VALUE;
-    float maxv = max_f(row, Tk);
-    #pragma omp simd
-    for (int t2 = 0; t2 < Tk; t2++) row[t2] = exp_v(row[t2] - maxv);
-    float inv = 1.0f / sum_f(row, Tk);
+    float inv = softmax_exp_row(row, mk, Tk);
     if (kr) {
         #pragma omp simd
         for (int t2 = 0; t2 < Tk; t2++) {

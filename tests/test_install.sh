@@ -67,8 +67,8 @@ PY
 }
 if cc "$tmp/readme.c" $(pc --cflags --libs) -o "$tmp/classify" 2>"$tmp/cc.err"; then
     check 'readelf -d "$tmp/classify" | grep -q "NEEDED.*libbertc.so.0"' "the example links libbertc.so.0"
-    LD_LIBRARY_PATH=$p/lib "$tmp/classify" "$model" "$t1" "$t2" >"$tmp/out.txt" 2>"$tmp/run.err"
-    check '[ $? -eq 0 ] && same "$tmp/out.txt"' "the example prints bertc predict's labels and scores: $(tr '\t\n' ' |' <"$tmp/out.txt")"
+    LD_LIBRARY_PATH=$p/lib "$tmp/classify" "$model" "$t1" "$t2" >"$tmp/out.txt" 2>"$tmp/run.err"; rc=$?
+    check '[ $rc -eq 0 ] && same "$tmp/out.txt"' "the example prints bertc predict's labels and scores: $(tr '\t\n' ' |' <"$tmp/out.txt")"
     check 'LD_LIBRARY_PATH=$p/lib ldd "$tmp/classify" | grep -q "libbertc.so.0 => $p/lib/libbertc.so.0"' \
           "with LD_LIBRARY_PATH it loads the installed libbertc.so.0"
 else

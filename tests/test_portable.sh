@@ -10,7 +10,8 @@
 #   3. its probabilities (all labels, the minilm2 fixture) equal the native
 #      build's within 1e-5, with the kernels it picked and with BERTC_CPU=avx2;
 #      tests/test_ops.c, built in the portable tree, passes (every kernel,
-#      forward and backward, against the reference), also with BERTC_CPU=avx2;
+#      forward and backward, against the reference), also with BERTC_CPU=avx2,
+#      and so does tests/test_int8.c (its AVX2 activation quantization);
 #   4. objdump -d of the portable bertc and libbertc.so: every function with an
 #      instruction on zmm registers, mask registers or EVEX-encoded is one of the
 #      AVX-512 copies (name ending _avx512: ops_cpu.avx512.o, ops_bf16.c's
@@ -37,8 +38,8 @@ field() { # $1: json file, $2: key of "cpu"
 }
 
 # 1. the choice, as `bertc info` shows it
-"$pbin" info --model "$model" --json >"$tmp/info.json" 2>"$tmp/info.err"
-check '[ $? -eq 0 ]' "the portable bertc runs: bertc info $(head -c 200 "$tmp/info.err")"
+"$pbin" info --model "$model" --json >"$tmp/info.json" 2>"$tmp/info.err"; rc=$?
+check '[ $rc -eq 0 ]' "the portable bertc runs: bertc info $(head -c 200 "$tmp/info.err")"
 flags=$(field "$tmp/info.json" cpu_flags)
 if grep -q avx512f /proc/cpuinfo && grep -q avx512bw /proc/cpuinfo && grep -q avx512dq /proc/cpuinfo \
    && grep -q avx512vl /proc/cpuinfo && grep -q avx512cd /proc/cpuinfo; then
@@ -105,14 +106,25 @@ check '[ $rc -eq 0 ]' "portable with BERTC_CPU=avx2 = native within 1e-5 (larges
 tops=$BERTC_ROOT/build-install/tests/test_ops
 if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL nice make -C "$BERTC_ROOT" BUILD=build-install PORTABLE=1 \
        PIC="-fPIC -fvisibility=hidden" build-install/tests/test_ops >"$tmp/ops.log" 2>&1; then
-    "$tops" >"$tmp/ops.out" 2>&1
-    check '[ $? -eq 0 ]' "test_ops in the portable build ($want kernels): $(tail -1 "$tmp/ops.out")"
+    "$tops" >"$tmp/ops.out" 2>&1; rc=$?
+    check '[ $rc -eq 0 ]' "test_ops in the portable build ($want kernels): $(tail -1 "$tmp/ops.out")"
     if [ $want = avx512 ]; then
-        BERTC_CPU=avx2 "$tops" >"$tmp/ops2.out" 2>&1
-        check '[ $? -eq 0 ]' "test_ops in the portable build with BERTC_CPU=avx2: $(tail -1 "$tmp/ops2.out")"
+        BERTC_CPU=avx2 "$tops" >"$tmp/ops2.out" 2>&1; rc=$?
+        check '[ $rc -eq 0 ]' "test_ops in the portable build with BERTC_CPU=avx2: $(tail -1 "$tmp/ops2.out")"
     fi
 else
     echo "FAIL: building test_ops in the portable build: $(grep -m3 -i error "$tmp/ops.log")"; fail=1
+fi
+# the int8 layers in the portable build (tests/test_int8.c): ops_int8.c is compiled
+# for the x86-64-v3 baseline there, so this runs its AVX2 quantization loops, which
+# the native build on an AVX-512 CPU replaces with AVX-512 ones
+tint8=$BERTC_ROOT/build-install/tests/test_int8
+if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL nice make -C "$BERTC_ROOT" BUILD=build-install PORTABLE=1 \
+       PIC="-fPIC -fvisibility=hidden" build-install/tests/test_int8 >"$tmp/int8.log" 2>&1; then
+    "$tint8" >"$tmp/int8.out" 2>&1; rc=$?
+    check '[ $rc -eq 0 ]' "test_int8 in the portable build (AVX2 quantization): $(tail -1 "$tmp/int8.out")"
+else
+    echo "FAIL: building test_int8 in the portable build: $(grep -m3 -i error "$tmp/int8.log")"; fail=1
 fi
 if [ $want = avx2 ]; then
     echo "SKIP (partial): the AVX-512 kernels (ops_cpu.avx512.o) were not run: this CPU has no AVX-512 ($flags); only their build and the objdump check ran"

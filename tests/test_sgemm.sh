@@ -52,10 +52,10 @@ PY
 check 'python3 -c "import sys; sys.exit(0 if float(\"$d\") <= 1e-5 else 1)"' "oneDNN's sgemm = OpenBLAS's within 1e-5 (largest difference $d)"
 if [ -x "$build/tests/test_ops" ]; then
     # the default (oneDNN's) runs in tests/run.sh's test_ops; OpenBLAS's here
-    BERTC_SGEMM=openblas "$build/tests/test_ops" >"$tmp/ops.out" 2>&1
-    check '[ $? -eq 0 ]' "test_ops with BERTC_SGEMM=openblas: $(tail -1 "$tmp/ops.out")"
-    BERTC_SGEMM=onednn "$build/tests/test_ops" >"$tmp/ops.out" 2>&1
-    check '[ $? -eq 0 ]' "test_ops with BERTC_SGEMM=onednn: $(tail -1 "$tmp/ops.out")"
+    BERTC_SGEMM=openblas "$build/tests/test_ops" >"$tmp/ops.out" 2>&1; rc=$?
+    check '[ $rc -eq 0 ]' "test_ops with BERTC_SGEMM=openblas: $(tail -1 "$tmp/ops.out")"
+    BERTC_SGEMM=onednn "$build/tests/test_ops" >"$tmp/ops.out" 2>&1; rc=$?
+    check '[ $rc -eq 0 ]' "test_ops with BERTC_SGEMM=onednn: $(tail -1 "$tmp/ops.out")"
 else
     echo "FAIL: $build/tests/test_ops is missing"; fail=1
 fi

@@ -667,20 +667,12 @@ static inline uint16_t bf16_rne(float f) {
 static inline void softmax_row_bf16(float *row, uint16_t *pd, const uint8_t *kr, float dscale, const int *mk, int T,
                                     int Tk, int keep_probs) {
     float inv = softmax_exp_row(row, mk, Tk);
-    if (kr) {
-        #pragma omp simd
-        for (int t2 = 0; t2 < Tk; t2++) {
-            float v = row[t2] * inv;
-            if (keep_probs) row[t2] = v;
-            pd[t2] = bf16_rne(kr[t2] ? v * dscale : 0.0f);
-        }
-    } else {
-        #pragma omp simd
-        for (int t2 = 0; t2 < Tk; t2++) {
-            float v = row[t2] * inv;
-            if (keep_probs) row[t2] = v;
-            pd[t2] = bf16_rne(v);
-        }
+    /* without dropout (kr NULL) dscale is 1 and v * 1 is v, bit for bit */
+    #pragma omp simd
+    for (int t2 = 0; t2 < Tk; t2++) {
+        float v = row[t2] * inv;
+        if (keep_probs) row[t2] = v;
+        pd[t2] = bf16_rne(!kr || kr[t2] ? v * dscale : 0.0f);
     }
     for (int t2 = Tk; t2 < T; t2++) {
         if (keep_probs) row[t2] = 0.0f;
